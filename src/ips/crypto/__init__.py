@@ -1,0 +1,1 @@
+"""Cryptography of IPS: sealing secrets at rest, password hashes, signed form tokens."""

@@ -1,0 +1,72 @@
+"""The domain's exception tree.
+
+    DomainError
+    ├── InvalidInput        a value from outside is malformed (amount, currency, card…)
+    │   ├── InvalidAmount
+    │   ├── UnknownCurrency
+    │   └── InvalidCard
+    ├── NotFound            the object asked for does not exist (for this merchant)
+    ├── AuthenticationFailed
+    ├── Refused             the request is well-formed but the rules forbid it
+    │   ├── InvalidTransition
+    │   └── AlreadyPaid
+    └── Conflict            someone else is changing the same object right now
+
+Every error carries a ``field`` naming its culprit (``"amount"``, ``"login"``…) so that each
+boundary (the Assist protocol, the payment pages) can render it in its own shape.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidInput(DomainError):
+    pass
+
+
+class MissingInput(InvalidInput):
+    pass
+
+
+class InvalidAmount(InvalidInput):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="amount")
+
+
+class UnknownCurrency(InvalidInput):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown currency {code!r}", field="currency")
+
+
+class InvalidCard(InvalidInput):
+    pass
+
+
+class NotFound(DomainError):
+    pass
+
+
+class AuthenticationFailed(DomainError):
+    pass
+
+
+class Refused(DomainError):
+    pass
+
+
+class InvalidTransition(Refused):
+    pass
+
+
+class AlreadyPaid(Refused):
+    pass
+
+
+class Conflict(DomainError):
+    pass

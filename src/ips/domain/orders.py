@@ -1,0 +1,232 @@
+"""Orders, their operations and the transactions of each operation.
+
+An **order** is what the shop asked to be paid (its ``ordernumber``, amount, currency) under the
+IPS-unique ``billnumber``. Each thing done to its money is an **operation** (payment,
+confirmation, cancel…), the n-th named ``billnumber.n``. Each message exchange with the
+processing center for an operation is a **transaction**.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ips.domain.cards import Brand
+from ips.domain.errors import Refused
+from ips.domain.money import Money
+from ips.domain.responses import ResponseCode
+from ips.domain.states import (
+    OPERATION_TRANSITIONS,
+    ORDER_TRANSITIONS,
+    TRANSACTION_TRANSITIONS,
+    OperationStatus,
+    OrderState,
+    StateChanged,
+    TransactionStatus,
+    transition,
+)
+
+
+class Language(enum.Enum):
+    RU = "RU"
+    EN = "EN"
+
+
+class OperationKind(enum.Enum):
+    """Values are the Assist ``operationtype`` codes."""
+
+    PAYMENT = "100"
+    CONFIRMATION = "200"
+    CANCEL = "300"
+    BONUS_ACCRUAL = "500"
+
+
+class PaymentMeans(enum.Enum):
+    CARD = "card"
+
+
+class TransactionKind(enum.Enum):
+    AUTHORIZATION = "authorization"
+    REVERSAL = "reversal"
+    COMPLETION = "completion"
+    REFUND = "refund"
+    FINANCIAL = "financial"
+
+
+def new_billnumber() -> str:
+    """A random 16-digit billnumber; the database's unique constraint catches the rare repeat."""
+    return str(10**15 + secrets.randbelow(9 * 10**15))
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """The buyer's data as the shop sent it (or the buyer typed it); every field optional."""
+
+    lastname: str = ""
+    firstname: str = ""
+    middlename: str = ""
+    email: str = ""
+    address: str = ""
+    home_phone: str = ""
+    work_phone: str = ""
+    mobile_phone: str = ""
+    fax: str = ""
+    country: str = ""
+    state: str = ""
+    city: str = ""
+    zip: str = ""
+    client_ip: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnUrls:
+    """Where the buyer goes back to: ``ok`` after a payment, ``no`` after a decline."""
+
+    ok: str = ""
+    no: str = ""
+    default: str = ""
+
+    def after(self, paid: bool) -> str:
+        return (self.ok if paid else self.no) or self.default
+
+
+@dataclass
+class Order:
+    billnumber: str
+    merchant_id: str
+    ordernumber: str
+    amount: Money
+    created_at: datetime
+    delay: bool = False
+    language: Language = Language.RU
+    comment: str = ""
+    buyer: Buyer = field(default_factory=Buyer)
+    return_urls: ReturnUrls = field(default_factory=ReturnUrls)
+    state: OrderState = OrderState.IN_PROCESS
+    holds_ordernumber: bool = False
+    """True while a payment is under way or once one succeeded: the order then holds its
+    ``ordernumber`` for the merchant, and no other order with that number may be paid."""
+    updated_at: datetime | None = None
+    id: int | None = None
+    events: list[StateChanged] = field(default_factory=list, repr=False, compare=False)
+
+    def change_state(self, new: OrderState, at: datetime) -> None:
+        self.events.append(transition(ORDER_TRANSITIONS, "order", self.id, self.state, new, at))
+        self.state = new
+        self.updated_at = at
+
+    def begin_payment(self) -> None:
+        """Checks that the order may be paid now, and takes its ordernumber."""
+        if self.state is not OrderState.IN_PROCESS:
+            raise Refused(f"the order is {self.state.value}, it cannot be paid")
+        self.holds_ordernumber = True
+
+    def end_payment(self, payment: Operation, at: datetime) -> None:
+        """Moves the order by the outcome of its payment operation."""
+        if payment.status is OperationStatus.SUCCESS:
+            self.change_state(OrderState.DELAYED if self.delay else OrderState.APPROVED, at)
+        else:
+            self.holds_ordernumber = False
+            self.change_state(OrderState.DECLINED, at)
+
+
+@dataclass(frozen=True)
+class CardSummary:
+    """What IPS keeps of a card in the clear: never the full number, never the CVC."""
+
+    masked_pan: str
+    brand: Brand
+    expiry: str
+    holder: str
+
+
+@dataclass
+class Operation:
+    order_id: int
+    number: int
+    kind: OperationKind
+    amount: Money
+    created_at: datetime
+    means: PaymentMeans = PaymentMeans.CARD
+    card: CardSummary | None = None
+    sealed_pan: str | None = field(default=None, repr=False)
+    client_ip: str = ""
+    status: OperationStatus = OperationStatus.IN_PROCESS
+    response_code: ResponseCode | None = None
+    approval_code: str = ""
+    finished_at: datetime | None = None
+    id: int | None = None
+    events: list[StateChanged] = field(default_factory=list, repr=False, compare=False)
+
+    def finish(
+        self,
+        status: OperationStatus,
+        response_code: ResponseCode,
+        at: datetime,
+        approval_code: str = "",
+    ) -> None:
+        self.events.append(
+            transition(OPERATION_TRANSITIONS, "operation", self.id, self.status, status, at)
+        )
+        self.status = status
+        self.response_code = response_code
+        self.approval_code = approval_code
+        self.finished_at = at
+
+
+@dataclass
+class Transaction:
+    """One exchange with the processing center.
+
+    Its STAN (ISO 8583 field 11) and RRN (field 37) follow from its id and the time it was
+    transmitted, so they are unique among the messages of one IPS database.
+    """
+
+    order_id: int
+    operation_id: int
+    kind: TransactionKind
+    amount: Money
+    created_at: datetime
+    status: TransactionStatus = TransactionStatus.CREATED
+    transmitted_at: datetime | None = None
+    original_id: int | None = None
+    response: str = ""
+    approval_code: str = ""
+    attempts: int = 0
+    updated_at: datetime | None = None
+    id: int | None = None
+    events: list[StateChanged] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def stan(self) -> int:
+        assert self.id is not None
+        return self.id % 999_999 + 1
+
+    @property
+    def rrn(self) -> str:
+        assert self.id is not None and self.transmitted_at is not None
+        return f"{self.transmitted_at:%y%j}"[1:] + f"{self.id % 10**8:08d}"
+
+    def change_status(self, new: TransactionStatus, at: datetime) -> None:
+        self.events.append(
+            transition(TRANSACTION_TRANSITIONS, "transaction", self.id, self.status, new, at)
+        )
+        self.status = new
+        self.updated_at = at
+
+    def mark_sent(self, at: datetime) -> None:
+        """Records one sending. A repeat keeps the first transmission time, and so its STAN
+        and RRN; that the previous sending went unanswered makes the transaction ``unknown``."""
+        if self.status is TransactionStatus.CREATED:
+            self.transmitted_at = at
+            self.change_status(TransactionStatus.SENT, at)
+        else:
+            self.mark_unanswered(at)
+        self.attempts += 1
+
+    def mark_unanswered(self, at: datetime) -> None:
+        if self.status is not TransactionStatus.UNKNOWN:
+            self.change_status(TransactionStatus.UNKNOWN, at)
+        self.updated_at = at

@@ -1,0 +1,70 @@
+"""The ``ProcessingCenter`` port: what IPS asks of an acquirer's host, in the domain's words.
+
+The services call it; ``processing/iso8583`` implements it over ISO 8583 and TCP, and tests
+use ``FakeProcessingCenter``-style doubles. Every method either returns the processing
+center's ``Answer`` or raises ``NoAnswer`` — a timeout, a lost connection, or an answer that
+could not be read all mean the same to the caller: the outcome is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from ips.domain.cards import Card, Pan
+from ips.domain.money import Money
+from ips.domain.responses import ResponseCode
+
+
+@dataclass(frozen=True)
+class MessageId:
+    """What names one message to the processing center (ISO 8583 fields 7, 11, 37)."""
+
+    stan: int
+    rrn: str
+    transmitted_at: datetime
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    id: MessageId
+    card: Card
+    amount: Money
+    merchant_id: str
+
+
+@dataclass(frozen=True)
+class ReversalRequest:
+    """Cancels (all or part of) an authorization; ``repeat`` marks a resend (0401)."""
+
+    id: MessageId
+    original: MessageId
+    pan: Pan
+    amount: Money
+    merchant_id: str
+    repeat: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    code: ResponseCode
+    approval_code: str = ""
+    raw_code: str = ""
+    """The processing center's own response code (ISO 8583 field 39), kept for the record."""
+
+    @property
+    def approved(self) -> bool:
+        return self.code.approved
+
+
+class NoAnswer(Exception):
+    """The processing center did not answer, or its answer could not be read."""
+
+
+class ProcessingCenter(Protocol):
+    async def authorize(self, request: AuthorizationRequest) -> Answer: ...
+
+    async def reverse(self, request: ReversalRequest) -> Answer:
+        """Answers ``AS000`` when the hold is released, ``AS400`` when there was none."""
+        ...

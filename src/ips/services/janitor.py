@@ -1,0 +1,76 @@
+"""The janitor settles what was left unsettled: authorizations whose answer never came back
+(the process died between the phases) and reversals still waiting for their answer.
+
+It runs in the background workers of ``ips serve``. Reversals are repeated with a growing
+pause (``backoff``) until the processing center answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from ips.domain.orders import Transaction, TransactionKind
+from ips.domain.states import TransactionStatus
+from ips.services.gateway import Gateway
+from ips.services.payments import record_answer
+from ips.services.reversals import send_reversal
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The pause before the next repeat of a message already sent ``attempts`` times."""
+    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
+    """One pass; ``stale_after`` is how long an authorization may wait for its answer.
+    Returns how many transactions it acted on."""
+    now = gateway.clock()
+    acted = 0
+    for transaction in await _open_transactions(gateway, now - min(stale_after, backoff(1))):
+        if transaction.kind is TransactionKind.AUTHORIZATION:
+            if _stale(transaction, now, stale_after):
+                reversal_id = await _give_up(transaction, gateway)
+                if reversal_id is not None:
+                    await send_reversal(reversal_id, gateway)
+                    acted += 1
+        elif transaction.kind is TransactionKind.REVERSAL and _due(transaction, now):
+            await send_reversal(transaction.id or 0, gateway)
+            acted += 1
+    return acted
+
+
+async def _open_transactions(gateway: Gateway, before: datetime) -> list[Transaction]:
+    async with gateway.uow_factory(readonly=True) as uow:
+        return await uow.transactions.open_since_before(before)
+
+
+def _stale(transaction: Transaction, now: datetime, stale_after: timedelta) -> bool:
+    updated = transaction.updated_at or transaction.created_at
+    return transaction.status is TransactionStatus.SENT and updated <= now - stale_after
+
+
+def _due(transaction: Transaction, now: datetime) -> bool:
+    updated = transaction.updated_at or transaction.created_at
+    return updated + backoff(transaction.attempts) <= now
+
+
+async def _give_up(authorization: Transaction, gateway: Gateway) -> int | None:
+    """Declares an unanswered authorization failed and opens its reversal."""
+    assert authorization.id is not None
+    async with gateway.uow_factory() as uow:
+        order = await uow.orders.of_transaction(authorization.id, lock=True)
+        current = await uow.transactions.get(authorization.id)
+        assert order is not None and current is not None
+        if current.status is not TransactionStatus.SENT:
+            return None
+        payment = await uow.operations.get(current.operation_id)
+        assert payment is not None
+        log.warning("authorization %s of order %s went unanswered", current.id, order.billnumber)
+        reversal_id = await record_answer(uow, order, payment, current, None, gateway.clock)
+        await uow.commit()
+    return reversal_id

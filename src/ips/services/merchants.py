@@ -1,0 +1,91 @@
+"""Merchants: registering them, and checking the credentials of their web-service calls."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+
+from ips.crypto.passwords import hash_password, verify_password
+from ips.domain.cards import Secret
+from ips.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from ips.domain.merchants import Merchant, parse_merchant_id
+from ips.domain.money import currency
+from ips.services.clock import Clock, utc_now
+from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class AddMerchant:
+    merchant_id: str
+    name: str
+    login: str
+    password: str
+    secret_word: str
+    default_currency: str = "RUB"
+    double_stage: bool = False
+    callback_url: str = ""
+    require_checkvalue: bool = False
+
+
+async def add_merchant(
+    cmd: AddMerchant, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> Merchant:
+    if not cmd.name.strip():
+        raise InvalidInput("the merchant needs a name", field="name")
+    if not cmd.login.strip():
+        raise InvalidInput("the merchant needs a login", field="login")
+    if len(cmd.password) < 8:
+        raise InvalidInput("the password needs at least 8 characters", field="password")
+    if not cmd.secret_word:
+        raise InvalidInput("the merchant needs a secret word", field="secret_word")
+    if cmd.callback_url and not re.match(r"https?://[^/\s]+", cmd.callback_url):
+        raise InvalidInput("the callback URL must be an http(s) URL", field="callback_url")
+    merchant = Merchant(
+        merchant_id=parse_merchant_id(cmd.merchant_id),
+        name=cmd.name.strip(),
+        login=cmd.login.strip(),
+        password_hash=hash_password(cmd.password),
+        secret_word=Secret(cmd.secret_word),
+        default_currency=currency(cmd.default_currency),
+        created_at=clock(),
+        double_stage=cmd.double_stage,
+        callback_url=cmd.callback_url,
+        require_checkvalue=cmd.require_checkvalue,
+    )
+    async with uow_factory() as uow:
+        if await uow.merchants.get(merchant.merchant_id) is not None:
+            raise Conflict(f"merchant {merchant.merchant_id} already exists", field="merchant_id")
+        await uow.merchants.add(merchant)
+        await uow.commit()
+    return merchant
+
+
+async def list_merchants(uow_factory: UnitOfWorkFactory) -> list[Merchant]:
+    async with uow_factory(readonly=True) as uow:
+        return await uow.merchants.all()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    merchant_id: str
+    login: str
+    password: str
+
+
+async def authenticate(uow: UnitOfWork, credentials: Credentials) -> Merchant:
+    """The merchant whose web-service credentials these are.
+
+    Login and password are both checked, always, so a wrong login costs as long as a wrong
+    password.
+    """
+    merchant = await uow.merchants.get(parse_merchant_id(credentials.merchant_id))
+    if merchant is None:
+        raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    login_ok = hmac.compare_digest(merchant.login.encode(), credentials.login.encode())
+    password_ok = await verify_password(merchant.password_hash, credentials.password)
+    if not login_ok:
+        raise AuthenticationFailed("wrong login", field="login")
+    if not password_ok:
+        raise AuthenticationFailed("wrong password", field="password")
+    return merchant

@@ -1,0 +1,157 @@
+"""Creating orders from the shops' payment requests, and reading them back."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ips.domain import checkvalue
+from ips.domain.errors import AlreadyPaid, Conflict, InvalidInput, MissingInput, NotFound, Refused
+from ips.domain.merchants import Merchant, parse_merchant_id
+from ips.domain.money import Money, currency
+from ips.domain.orders import Buyer, Language, Operation, Order, ReturnUrls, new_billnumber
+from ips.services.clock import Clock, utc_now
+from ips.services.merchants import Credentials, authenticate
+from ips.services.unit_of_work import UnitOfWorkFactory
+
+MAX_ORDERNUMBER = 128
+MAX_COMMENT = 4000
+_URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CreateOrder:
+    """A payment request as the shop sent it; amount and currency still as text."""
+
+    merchant_id: str
+    ordernumber: str
+    amount: str
+    currency: str = ""
+    delay: bool = False
+    language: Language = Language.RU
+    comment: str = ""
+    buyer: Buyer = field(default_factory=Buyer)
+    return_urls: ReturnUrls = field(default_factory=ReturnUrls)
+    checkvalue: str = ""
+    signed_fields: Mapping[str, str] = field(default_factory=dict)
+    """The fields the checkvalue covers, lower-case names, values exactly as sent."""
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """An order with what a page or an answer shows beside it."""
+
+    order: Order
+    merchant: Merchant
+    operations: list[Operation] = field(default_factory=list)
+
+
+async def create_order(
+    cmd: CreateOrder, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> Order:
+    merchant_id = parse_merchant_id(cmd.merchant_id)
+    ordernumber = cmd.ordernumber.strip()
+    if not ordernumber:
+        raise MissingInput("OrderNumber is required", field="ordernumber")
+    if len(ordernumber) > MAX_ORDERNUMBER:
+        raise InvalidInput(
+            f"OrderNumber is at most {MAX_ORDERNUMBER} characters", field="ordernumber"
+        )
+    if not cmd.amount.strip():
+        raise MissingInput("OrderAmount is required", field="amount")
+    if len(cmd.comment) > MAX_COMMENT:
+        raise InvalidInput(f"OrderComment is at most {MAX_COMMENT} characters", field="comment")
+    for name, url in (
+        ("url_return", cmd.return_urls.default),
+        ("url_return_ok", cmd.return_urls.ok),
+        ("url_return_no", cmd.return_urls.no),
+    ):
+        if url and not _URL.fullmatch(url):
+            raise InvalidInput(f"{name.upper()} must be an http(s) address", field=name)
+
+    for _ in range(3):
+        async with uow_factory() as uow:
+            merchant = await uow.merchants.get(merchant_id)
+            if merchant is None:
+                raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+            _check_signature(cmd, merchant)
+            amount = Money.parse(
+                cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency
+            )
+            if cmd.delay and not merchant.double_stage:
+                raise Refused("double-stage payments are not enabled for this shop", field="delay")
+            if await uow.orders.ordernumber_taken(merchant_id, ordernumber):
+                raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
+            order = Order(
+                billnumber=new_billnumber(),
+                merchant_id=merchant_id,
+                ordernumber=ordernumber,
+                amount=amount,
+                created_at=clock(),
+                delay=cmd.delay,
+                language=cmd.language,
+                comment=cmd.comment,
+                buyer=cmd.buyer,
+                return_urls=cmd.return_urls,
+            )
+            try:
+                await uow.orders.add(order)
+                await uow.commit()
+            except Conflict:
+                continue  # the random billnumber was taken: draw again
+            return order
+    raise Conflict("could not allocate a billnumber")
+
+
+def _check_signature(cmd: CreateOrder, merchant: Merchant) -> None:
+    if not cmd.checkvalue:
+        if merchant.require_checkvalue:
+            raise MissingInput("Checkvalue is required by this shop", field="checkvalue")
+        return
+    expected = checkvalue.payment_request_checkvalue(
+        merchant.secret_word.reveal(), cmd.signed_fields
+    )
+    if not checkvalue.matches(expected, cmd.checkvalue):
+        raise Refused("the checkvalue does not match the request", field="checkvalue")
+
+
+async def order_view(billnumber: str, uow_factory: UnitOfWorkFactory) -> OrderView:
+    """The order behind a payment page, with its merchant and operations."""
+    async with uow_factory(readonly=True) as uow:
+        order = await uow.orders.get(billnumber) if billnumber.isdigit() else None
+        if order is None:
+            raise NotFound("no such order", field="billnumber")
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None and order.id is not None
+        return OrderView(order, merchant, await uow.operations.of_order(order.id))
+
+
+@dataclass(frozen=True)
+class OrderStateQuery:
+    credentials: Credentials
+    ordernumber: str
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+DEFAULT_WINDOW = timedelta(days=3)
+
+
+async def order_states(
+    query: OrderStateQuery, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> tuple[Merchant, list[Order]]:
+    """The merchant's orders with that ordernumber in the window, oldest first."""
+    if not query.ordernumber.strip():
+        raise MissingInput("OrderNumber is required", field="ordernumber")
+    until = query.until or clock()
+    since = query.since or until - DEFAULT_WINDOW
+    if since > until:
+        raise InvalidInput("the period starts after it ends", field="start")
+    async with uow_factory(readonly=True) as uow:
+        merchant = await authenticate(uow, query.credentials)
+        found = await uow.orders.of_ordernumber(
+            merchant.merchant_id, query.ordernumber.strip(), since, until
+        )
+    return merchant, found

@@ -1,0 +1,111 @@
+"""Reversals: releasing an authorization's hold at the processing center.
+
+A reversal is its own transaction, pointing at the authorization it cancels. It is sent as
+0400 and repeated as 0401 until the processing center answers: "released" (AS000) or "no such
+hold" (AS400) both close it, and the authorization becomes ``reversed``. Each attempt runs in
+the same three phases as a payment, so no database transaction waits on the network.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from ips.domain.cards import Pan
+from ips.domain.orders import Transaction, TransactionKind
+from ips.domain.responses import ResponseCode
+from ips.domain.states import TransactionStatus
+from ips.processing.port import Answer, MessageId, NoAnswer, ReversalRequest
+from ips.services.gateway import Gateway
+from ips.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+PAN_CONTEXT = "card number"
+_DONE = frozenset({ResponseCode.SUCCESS, ResponseCode.NO_SUCH_PAYMENT})
+_CLOSED = frozenset({TransactionStatus.APPROVED, TransactionStatus.DECLINED})
+
+
+async def open_reversal(uow: UnitOfWork, authorization: Transaction, now: datetime) -> int:
+    """Adds the reversal of ``authorization`` (to be sent after the commit); returns its id."""
+    reversal = Transaction(
+        order_id=authorization.order_id,
+        operation_id=authorization.operation_id,
+        kind=TransactionKind.REVERSAL,
+        amount=authorization.amount,
+        created_at=now,
+        original_id=authorization.id,
+    )
+    await uow.transactions.add(reversal)
+    assert reversal.id is not None
+    return reversal.id
+
+
+async def send_reversal(reversal_id: int, gateway: Gateway, *, attempts: int = 1) -> bool:
+    """Sends (or repeats) the reversal up to ``attempts`` times; True once it is answered."""
+    for _ in range(attempts):
+        request = await _prepare(reversal_id, gateway)
+        if request is None:
+            return True
+        try:
+            answer: Answer | None = await gateway.processing.reverse(request)
+        except NoAnswer:
+            log.warning("no answer to reversal %s", reversal_id)
+            answer = None
+        if await _record(reversal_id, answer, gateway):
+            return True
+    return False
+
+
+async def _prepare(reversal_id: int, gateway: Gateway) -> ReversalRequest | None:
+    async with gateway.uow_factory() as uow:
+        order = await uow.orders.of_transaction(reversal_id, lock=True)
+        reversal = await uow.transactions.get(reversal_id)
+        assert order is not None and reversal is not None and reversal.original_id is not None
+        if reversal.status in _CLOSED:
+            return None
+        original = await uow.transactions.get(reversal.original_id)
+        payment = await uow.operations.get(reversal.operation_id)
+        assert original is not None and payment is not None and payment.sealed_pan is not None
+        reversal.mark_sent(gateway.clock())
+        await uow.transactions.save(reversal)
+        await uow.commit()
+    return ReversalRequest(
+        id=_message_id(reversal),
+        original=_message_id(original),
+        pan=Pan(gateway.keyring.open(payment.sealed_pan, PAN_CONTEXT)),
+        amount=reversal.amount,
+        merchant_id=order.merchant_id,
+        repeat=reversal.attempts > 1,
+    )
+
+
+async def _record(reversal_id: int, answer: Answer | None, gateway: Gateway) -> bool:
+    async with gateway.uow_factory() as uow:
+        await uow.orders.of_transaction(reversal_id, lock=True)
+        reversal = await uow.transactions.get(reversal_id)
+        assert reversal is not None and reversal.original_id is not None
+        original = await uow.transactions.get(reversal.original_id)
+        assert original is not None
+        if reversal.status in _CLOSED:
+            return True
+        now = gateway.clock()
+        if answer is None or answer.code not in _DONE:
+            if answer is not None:
+                log.error("reversal %s refused: %s", reversal_id, answer.raw_code)
+            reversal.mark_unanswered(now)
+            await uow.transactions.save(reversal)
+            await uow.commit()
+            return False
+        reversal.response = answer.raw_code
+        reversal.change_status(TransactionStatus.APPROVED, now)
+        original.change_status(TransactionStatus.REVERSED, now)
+        await uow.transactions.save(reversal)
+        await uow.transactions.save(original)
+        await uow.commit()
+    return True
+
+
+def _message_id(transaction: Transaction) -> MessageId:
+    assert transaction.transmitted_at is not None
+    return MessageId(transaction.stan, transaction.rrn, transaction.transmitted_at)

@@ -1,0 +1,204 @@
+"""The tables, and the constraints that hold the money invariants whatever the code does.
+
+- ``orders.billnumber`` is unique.
+- ``uq_orders_paid_ordernumber``: at most one order per (merchant, ordernumber) holds its
+  ordernumber (a payment under way or succeeded), and a paid order always holds it
+  (``ck_orders_paid_holds_ordernumber``) — so at most one paid order per ordernumber.
+- ``uq_operations_live_payment``: at most one payment operation per order that is under way
+  or succeeded — so at most one successful payment per order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.types import TypeDecorator
+
+from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _one_of(column: str, values: Any) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+_PAID = _one_of("state", sorted(PAID_STATES, key=lambda s: s.value))
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("merchant_id", String(12), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("login", String(100), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("sealed_secret_word", Text, nullable=False),
+    Column("default_currency", String(3), nullable=False),
+    Column("double_stage", Boolean, nullable=False),
+    Column("callback_url", Text, nullable=False),
+    Column("require_checkvalue", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("billnumber", String(20), nullable=False, unique=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("ordernumber", String(128), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("delay", Boolean, nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("buyer", JSON, nullable=False),
+    Column("url_return", Text, nullable=False),
+    Column("url_return_ok", Text, nullable=False),
+    Column("url_return_no", Text, nullable=False),
+    Column("holds_ordernumber", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(_one_of("state", OrderState), name="state"),
+    CheckConstraint(f"NOT ({_PAID}) OR holds_ordernumber", name="paid_holds_ordernumber"),
+    Index(
+        "uq_orders_paid_ordernumber",
+        "merchant_id",
+        "ordernumber",
+        unique=True,
+        sqlite_where=text("holds_ordernumber"),
+        postgresql_where=text("holds_ordernumber"),
+    ),
+    Index("ix_orders_merchant_ordernumber", "merchant_id", "ordernumber", "created_at"),
+    Index("ix_orders_merchant_created", "merchant_id", "created_at"),
+)
+
+_LIVE_PAYMENT = text("kind = '100' AND status IN ('in_process', 'success')")
+
+operations = Table(
+    "operations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("kind", String(3), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("means", String(20), nullable=False),
+    Column("masked_pan", String(19)),
+    Column("card_brand", String(30)),
+    Column("card_expiry", String(7)),
+    Column("cardholder", String(26)),
+    Column("sealed_pan", Text),
+    Column("client_ip", String(45), nullable=False),
+    Column("response_code", String(5)),
+    Column("approval_code", String(6), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("order_id", "number"),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(_one_of("status", OperationStatus), name="status"),
+    Index(
+        "uq_operations_live_payment",
+        "order_id",
+        unique=True,
+        sqlite_where=_LIVE_PAYMENT,
+        postgresql_where=_LIVE_PAYMENT,
+    ),
+)
+
+_OPEN_TRANSACTION = text("status IN ('created', 'sent', 'unknown')")
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("operation_id", ForeignKey("operations.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("original_id", ForeignKey("transactions.id")),
+    Column("transmitted_at", UtcDateTime),
+    Column("response", String(4), nullable=False),
+    Column("approval_code", String(6), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint(_one_of("status", TransactionStatus), name="status"),
+    Index("ix_transactions_operation_id", "operation_id"),
+    Index(
+        "ix_transactions_open",
+        "updated_at",
+        sqlite_where=_OPEN_TRANSACTION,
+        postgresql_where=_OPEN_TRANSACTION,
+    ),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("entity", String(20), nullable=False),
+    Column("entity_id", BigInteger),
+    Column("old", String(20), nullable=False),
+    Column("new", String(20), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_events_order_id", "order_id"),
+)

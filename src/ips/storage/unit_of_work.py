@@ -1,0 +1,108 @@
+"""The SQL unit of work: one connection, one database transaction, the repositories on it.
+
+On commit it also writes the state changes the entities recorded (``events``), in the same
+transaction as the changes themselves. A constraint violation surfaces as ``Conflict``.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from ips.crypto.keyring import KeyRing
+from ips.domain.errors import Conflict
+from ips.domain.orders import Operation, Order, Transaction
+from ips.storage.repositories import (
+    MerchantRepository,
+    OperationRepository,
+    OrderRepository,
+    TransactionRepository,
+)
+from ips.storage.tables import events
+
+
+class SqlUnitOfWork:
+    merchants: MerchantRepository
+    orders: OrderRepository
+    operations: OperationRepository
+    transactions: TransactionRepository
+
+    def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
+        self._engine = engine
+        self._keyring = keyring
+        self._readonly = readonly
+        self._seen: dict[int, Order | Operation | Transaction] = {}
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> Self:
+        conn = await self._engine.connect()
+        if self._readonly:
+            conn = await conn.execution_options(ips_readonly=True)
+        self._conn = conn
+        await conn.begin()
+        self.merchants = MerchantRepository(conn, self._keyring)
+        self.orders = OrderRepository(conn, self._track)
+        self.operations = OperationRepository(conn, self._track)
+        self.transactions = TransactionRepository(conn, self._track)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._conn is not None
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+        if isinstance(exc, IntegrityError):
+            raise Conflict("the change conflicts with another one made at the same time") from exc
+
+    async def commit(self) -> None:
+        assert self._conn is not None
+        seen = self._seen.values()
+        rows = [self._event_row(entity, event) for entity in seen for event in entity.events]
+        try:
+            if rows:
+                await self._conn.execute(insert(events), rows)
+            await self._conn.commit()
+        except IntegrityError as exc:
+            raise Conflict("the change conflicts with another one made at the same time") from exc
+        for entity in seen:
+            entity.events.clear()
+
+    def _track(self, entity: Order | Operation | Transaction) -> None:
+        self._seen.setdefault(id(entity), entity)
+
+    @staticmethod
+    def _event_row(entity: Order | Operation | Transaction, event: Any) -> dict[str, Any]:
+        order_id = entity.id if isinstance(entity, Order) else entity.order_id
+        return {
+            "order_id": order_id,
+            "entity": event.entity,
+            "entity_id": entity.id,
+            "old": event.old,
+            "new": event.new,
+            "at": event.at,
+        }
+
+
+class Database:
+    """Makes units of work; the one object the rest of IPS holds to reach storage."""
+
+    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+        self.engine = engine
+        self.keyring = keyring
+
+    def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,69 @@
+"""Fakes of our own ports, for tests that do not need the real processing center."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ips.domain.responses import ResponseCode
+from ips.processing.port import (
+    Answer,
+    AuthorizationRequest,
+    NoAnswer,
+    ReversalRequest,
+)
+
+SILENT = "no answer"
+
+
+class ManualClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class FakeProcessingCenter:
+    """Answers by card number (``outcomes``; approves any other card) and keeps the holds
+    it placed, by RRN, so tests can see what is still held."""
+
+    outcomes: dict[str, ResponseCode | str] = field(default_factory=dict)
+    reversal_outcomes: list[ResponseCode | str] = field(default_factory=list)
+    """Answers to the next reversals, in order; when empty, reversals succeed."""
+    holds: dict[str, int] = field(default_factory=dict)
+    authorizations: list[AuthorizationRequest] = field(default_factory=list)
+    reversals: list[ReversalRequest] = field(default_factory=list)
+    gate: asyncio.Event | None = None
+    """When set, authorizations wait for it: lets tests hold a payment in flight."""
+
+    async def authorize(self, request: AuthorizationRequest) -> Answer:
+        self.authorizations.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
+        outcome = self.outcomes.get(request.card.pan.reveal(), ResponseCode.SUCCESS)
+        if outcome == SILENT:
+            self.holds[request.id.rrn] = request.amount.minor  # placed, but the answer is lost
+            raise NoAnswer("the fake keeps silent")
+        assert isinstance(outcome, ResponseCode)
+        if outcome.approved:
+            self.holds[request.id.rrn] = request.amount.minor
+            return Answer(outcome, approval_code="A1B2C3", raw_code="00")
+        return Answer(outcome, raw_code="05")
+
+    async def reverse(self, request: ReversalRequest) -> Answer:
+        self.reversals.append(request)
+        outcome = self.reversal_outcomes.pop(0) if self.reversal_outcomes else ResponseCode.SUCCESS
+        if outcome == SILENT:
+            raise NoAnswer("the fake keeps silent")
+        assert isinstance(outcome, ResponseCode)
+        if outcome is ResponseCode.SUCCESS and self.holds.pop(request.original.rrn, None) is None:
+            return Answer(ResponseCode.NO_SUCH_PAYMENT, raw_code="25")
+        return Answer(outcome, raw_code="00" if outcome.approved else "30")
