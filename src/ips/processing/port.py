@@ -16,6 +16,10 @@ from ips.domain.cards import Card, Pan
 from ips.domain.money import Money
 from ips.domain.responses import ResponseCode
 
+MAX_AMOUNT_MINOR = 10**12 - 1
+"""The largest amount a processing center takes (ISO 8583 field 4: 12 digits of minor units).
+Orders above it are refused when they are created, so no payment can exceed it."""
+
 
 @dataclass(frozen=True)
 class MessageId:

@@ -1,0 +1,67 @@
+"""The ISO 8583 dialect IPS speaks with a processing center, and its codec.
+
+ISO 8583:1987, every field in ASCII (pyiso8583's ``default_ascii``), no header. Each message
+travels in a frame: a 2-byte big-endian binary length, then the message (see ``framing``).
+
+Fields used (``n`` digits, ``ans`` text; ``LL``/``LLL`` = ASCII length prefix):
+
+====  ==========  ==================================================================
+ 2    LL n..19    PAN
+ 3    n 6         processing code, ``000000`` (goods and services, default accounts)
+ 4    n 12        amount in minor units of the currency in 49 (reversal: amount to release)
+ 7    n 10        transmission date and time, ``MMDDhhmmss`` UTC
+11    n 6         STAN; answers are matched to requests by it
+12    n 6         local transaction time ``hhmmss`` (IPS sends the UTC time)
+13    n 4         local transaction date ``MMDD`` (UTC)
+14    n 4         card expiry ``YYMM``
+22    n 3         POS entry mode, ``812``: e-commerce, PAN keyed by the cardholder
+32    LL n..11    acquiring institution id
+37    ans 12      RRN (reversal: the RRN of the original authorization)
+38    ans 6       approval code (in approved 0110)
+39    ans 2       response code
+41    ans 8       terminal id
+42    ans 15      card acceptor id = IPS merchant id
+48    LLL ans     private data as subelements ``II LL value`` (2-digit id, 2-digit length);
+                  subelement ``92`` carries the CVC2, as in Mastercard's DE 48
+49    n 3         currency, ISO 4217 numeric
+70    n 3         network management code: ``001`` sign-on, ``002`` sign-off, ``301`` echo
+90    n 42        original data elements: MTI 4 + STAN 6 + transmission time 10
+                  + acquirer id 11 + forwarding institution id 11 (zero-padded)
+====  ==========  ==================================================================
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import iso8583
+from iso8583.specs import default_ascii
+
+Fields = dict[str, str]
+"""A decoded message: field number (``"t"`` for the MTI) → value."""
+
+SPEC: dict[str, dict[str, Any]] = copy.deepcopy(default_ascii)
+SPEC["48"]["desc"] = "Additional Data - Private (subelement 92: CVC2)"
+
+
+class CodecError(ValueError):
+    """A message that does not fit the spec. The text never contains field values."""
+
+
+def encode(fields: Mapping[str, str]) -> bytes:
+    """The message bytes (without the frame's length prefix)."""
+    try:
+        raw, _ = iso8583.encode(dict(fields), SPEC)
+    except iso8583.EncodeError as exc:
+        raise CodecError(str(exc)) from None
+    return bytes(raw)
+
+
+def decode(message: bytes) -> Fields:
+    try:
+        fields, _ = iso8583.decode(message, SPEC)
+    except iso8583.DecodeError as exc:
+        raise CodecError(str(exc)) from None
+    return dict(fields)

@@ -1,0 +1,112 @@
+"""Pure mapping of the simulator's side: requests read from field dicts, answers built.
+
+The field layout is the one IPS sends (``ips.processing.iso8583.spec``); a request that lacks
+a field or holds a value of the wrong kind raises ``MalformedMessage`` (answered ``30``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ips.domain.errors import InvalidAmount, UnknownCurrency
+from ips.domain.money import Money, currency_by_numeric
+from ips.processing.iso8583 import messages
+from ips.processing.iso8583.messages import MalformedMessage, OriginalData
+from ips.processing.iso8583.spec import Fields
+
+AUTHORIZATION_ECHO = ("2", "3", "4", "7", "11", "12", "13", "32", "37", "41", "42", "49")
+REVERSAL_ECHO = ("2", "3", "4", "7", "11", "32", "37", "41", "42", "49", "90")
+NETWORK_ECHO = ("7", "11", "70")
+
+
+@dataclass(frozen=True)
+class AuthorizationMessage:
+    pan: str
+    amount: Money
+    stan: str
+    transmitted: str
+    rrn: str
+    terminal_id: str
+    merchant_id: str
+    expiry: str
+    cvc: str | None
+
+
+@dataclass(frozen=True)
+class ReversalMessage:
+    pan: str
+    amount: Money
+    stan: str
+    transmitted: str
+    rrn: str
+    terminal_id: str
+    original: OriginalData
+
+
+def _digits(fields: Mapping[str, str], key: str) -> str:
+    value = fields.get(key, "")
+    if not (value.isdigit() and value.isascii()):
+        raise MalformedMessage(f"field {key} must be digits")
+    return value
+
+
+def _text(fields: Mapping[str, str], key: str) -> str:
+    value = fields.get(key, "").rstrip()
+    if not value:
+        raise MalformedMessage(f"field {key} is required")
+    return value
+
+
+def _amount(fields: Mapping[str, str]) -> Money:
+    try:
+        return Money(int(_digits(fields, "4")), currency_by_numeric(fields.get("49", "")))
+    except UnknownCurrency:
+        raise MalformedMessage("field 49 is not a known currency") from None
+    except InvalidAmount:
+        raise MalformedMessage("field 4 is not an amount") from None
+
+
+def parse_authorization(fields: Mapping[str, str]) -> AuthorizationMessage:
+    amount = _amount(fields)
+    if amount.minor == 0:
+        raise MalformedMessage("field 4 must be greater than zero")
+    try:
+        cvc = messages.parse_private_data(fields.get("48", "")).get(messages.CVC_SUBELEMENT)
+    except MalformedMessage:
+        cvc = None
+    return AuthorizationMessage(
+        pan=_digits(fields, "2"),
+        amount=amount,
+        stan=_digits(fields, "11"),
+        transmitted=_digits(fields, "7"),
+        rrn=_text(fields, "37"),
+        terminal_id=_text(fields, "41"),
+        merchant_id=_text(fields, "42"),
+        expiry=_digits(fields, "14"),
+        cvc=cvc,
+    )
+
+
+def parse_reversal(fields: Mapping[str, str]) -> ReversalMessage:
+    return ReversalMessage(
+        pan=_digits(fields, "2"),
+        amount=_amount(fields),
+        stan=_digits(fields, "11"),
+        transmitted=_digits(fields, "7"),
+        rrn=_text(fields, "37"),
+        terminal_id=_text(fields, "41"),
+        original=OriginalData.parse(fields.get("90", "")),
+    )
+
+
+def reply(
+    request: Mapping[str, str], code: str, echo: tuple[str, ...], approval_code: str = ""
+) -> Fields:
+    """The answer to ``request``: its echoed fields, ``approval_code`` (38) and ``code`` (39)."""
+    answer = {key: request[key] for key in echo if key in request}
+    answer["t"] = messages.answer_mti(request["t"])
+    if approval_code:
+        answer["38"] = approval_code
+    answer["39"] = code
+    return answer

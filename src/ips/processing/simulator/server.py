@@ -1,0 +1,236 @@
+"""The acquirer host simulator: an asyncio TCP server speaking IPS's ISO 8583 dialect.
+
+It answers
+- 0100 with 0110: the card checks of ``cards``, then ``94`` for a (terminal, RRN) that already
+  holds money, ``51`` when the available amount is short, else a hold and ``00`` with an
+  approval code (the never-answering test card gets its hold and no answer at all);
+- 0400/0401 with 0410: ``00`` after releasing field 4's amount (at most what is still held)
+  of the hold found by terminal (41), RRN (37) and the original STAN in field 90; a repeat of
+  the same reversal answers ``00`` again and releases nothing more; ``25`` when no hold fits;
+- 0800 with 0810: ``00`` for sign-on, sign-off and echo.
+A request with a readable MTI but unusable fields is answered ``30``; a message that cannot be
+decoded at all is logged and dropped; a broken frame closes the connection. Requests are
+handled concurrently, so answers may leave in another order than their requests came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from ips.processing.iso8583 import framing, messages, spec
+from ips.processing.iso8583.messages import MalformedMessage, NetworkCode
+from ips.processing.iso8583.spec import Fields
+from ips.processing.simulator import cards, protocol
+from ips.processing.simulator.ledger import (
+    DuplicateHold,
+    HoldRequest,
+    InsufficientFunds,
+    Ledger,
+    NoSuchHold,
+    ReleaseRequest,
+)
+
+log = logging.getLogger(__name__)
+
+_ERROR_ECHO = ("7", "11", "37", "41")
+
+
+class Simulator:
+    """``await start()`` binds (``port`` then names the bound port); ``await stop()`` ends it.
+
+    Also an async context manager. ``received`` counts the requests taken, by MTI, and
+    ``connections`` the connections accepted.
+    """
+
+    def __init__(self, store_path: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.store_path = Path(store_path)
+        self.host = host
+        self.port = port
+        self.received: Counter[str] = Counter()
+        self.connections = 0
+        self._ledger: Ledger | None = None
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    @property
+    def ledger(self) -> Ledger:
+        if self._ledger is None:
+            raise RuntimeError("the simulator is not running")
+        return self._ledger
+
+    async def start(self) -> None:
+        self._ledger = await Ledger.open(self.store_path)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info(
+            "processing center simulator listening on %s:%s, store %s",
+            self.host,
+            self.port,
+            self.store_path,
+        )
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            if self._handlers:
+                await asyncio.wait(list(self._handlers), timeout=1.0)
+            late = list(self._handlers)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+            await self._server.wait_closed()
+            self._server = None
+        if self._ledger is not None:
+            await self._ledger.close()
+            self._ledger = None
+
+    async def serve_forever(self, on_ready: Callable[[Simulator], None] | None = None) -> None:
+        """Start, call ``on_ready`` (when given) and serve until cancelled."""
+        await self.start()
+        try:
+            if on_ready is not None:
+                on_ready(self)
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        self.connections += 1
+        try:
+            while True:
+                message = await framing.read_frame(reader)
+                self._spawn(self._handle(message, writer))
+        except framing.FramingError as exc:
+            log.warning("broken framing from a client, closing its connection: %s", exc)
+        except (asyncio.IncompleteReadError, OSError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    def _spawn(self, handling: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(handling)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
+
+    async def _handle(self, message: bytes, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = spec.decode(message)
+        except spec.CodecError as exc:
+            log.warning("undecodable message ignored: %s", exc)
+            return
+        mti = request["t"]
+        log.debug("received %s", messages.masked(request))
+        try:
+            messages.answer_mti(mti)
+        except MalformedMessage:
+            log.warning("message %r is not a request: ignored", mti)
+            return
+        self.received[mti] += 1
+        try:
+            answer = await self._answer(request)
+        except MalformedMessage as exc:
+            log.warning("malformed %s answered 30: %s", mti, exc)
+            answer = protocol.reply(request, "30", _ERROR_ECHO)
+        except Exception:
+            log.exception("failed to handle %s; answered 96", mti)
+            answer = protocol.reply(request, "96", _ERROR_ECHO)
+        if answer is None or writer.is_closing():
+            return
+        log.debug("sending %s", messages.masked(answer))
+        writer.write(framing.frame(spec.encode(answer)))
+
+    async def _answer(self, request: Fields) -> Fields | None:
+        mti = request["t"]
+        if mti == messages.AUTHORIZATION:
+            return await self._authorize(request)
+        if mti in (messages.REVERSAL, messages.REVERSAL_REPEAT):
+            return await self._reverse(request)
+        if mti == messages.NETWORK:
+            code = "00" if request.get("70") in set(NetworkCode) else "30"
+            return protocol.reply(request, code, protocol.NETWORK_ECHO)
+        raise MalformedMessage(f"MTI {mti} is not supported")
+
+    async def _authorize(self, request: Fields) -> Fields | None:
+        auth = protocol.parse_authorization(request)
+        echo = protocol.AUTHORIZATION_ECHO
+        code = cards.issuer_decision(auth.pan, auth.expiry, auth.cvc, datetime.now(UTC).date())
+        if code != messages.APPROVED:
+            return protocol.reply(request, code, echo)
+        answers = cards.behaviour(auth.pan).answers
+        hold_request = HoldRequest(
+            pan=auth.pan,
+            amount=auth.amount,
+            terminal_id=auth.terminal_id,
+            rrn=auth.rrn,
+            stan=auth.stan,
+            transmitted=auth.transmitted,
+            merchant_id=auth.merchant_id,
+            answered=answers,
+        )
+        try:
+            hold = await self.ledger.place_hold(hold_request)
+        except DuplicateHold:
+            return protocol.reply(request, "94", echo)
+        except InsufficientFunds:
+            return protocol.reply(request, "51", echo)
+        if not answers:
+            log.info("hold %s placed; its answer is kept back (test card)", hold.id)
+            return None
+        return protocol.reply(request, messages.APPROVED, echo, hold.approval_code)
+
+    async def _reverse(self, request: Fields) -> Fields:
+        reversal = protocol.parse_reversal(request)
+        if reversal.original.mti != messages.AUTHORIZATION:
+            return protocol.reply(request, "25", protocol.REVERSAL_ECHO)
+        release = ReleaseRequest(
+            pan=reversal.pan,
+            amount=reversal.amount,
+            terminal_id=reversal.terminal_id,
+            rrn=reversal.rrn,
+            original_stan=reversal.original.stan,
+            stan=reversal.stan,
+            transmitted=reversal.transmitted,
+        )
+        try:
+            await self.ledger.release(release)
+        except NoSuchHold:
+            return protocol.reply(request, "25", protocol.REVERSAL_ECHO)
+        return protocol.reply(request, messages.APPROVED, protocol.REVERSAL_ECHO)
+
+
+async def run(
+    host: str,
+    port: int,
+    store_path: Path,
+    *,
+    on_ready: Callable[[Simulator], None] | None = None,
+) -> None:
+    """Serve as the processing center until cancelled (``ips processing-center``).
+
+    Logs the address it listens on; ``on_ready`` is called once it does.
+    """
+    await Simulator(store_path, host, port).serve_forever(on_ready)

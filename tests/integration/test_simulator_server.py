@@ -1,0 +1,289 @@
+"""The simulator on its own: its ledger, its answers to raw messages, its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ips.domain.cards import Card, Expiry, Pan, Secret
+from ips.domain.money import Money, currency
+from ips.processing.iso8583 import Iso8583ProcessingCenter, framing, spec
+from ips.processing.iso8583.spec import Fields
+from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer, ReversalRequest
+from ips.processing.simulator import HoldStatus, Ledger, Simulator
+from ips.processing.simulator.ledger import (
+    DuplicateHold,
+    HoldRequest,
+    InsufficientFunds,
+    NoSuchHold,
+    ReleaseRequest,
+)
+
+RUB = currency("RUB")
+PANS = ["4111111111111111", "4000000000009995", "4000000000000119", "5555555555554444"]
+
+
+@pytest.fixture
+async def simulator(tmp_path: Path) -> AsyncIterator[Simulator]:
+    async with Simulator(tmp_path / "bank.sqlite3") as running:
+        yield running
+
+
+def hold_request(pan: str = "4111111111111111", minor: int = 100_00, rrn: str = "1") -> HoldRequest:
+    return HoldRequest(
+        pan=pan,
+        amount=Money(minor, RUB),
+        terminal_id="T1",
+        rrn=rrn,
+        stan="000001",
+        transmitted="0101000000",
+        merchant_id="100500",
+    )
+
+
+def release_request(
+    pan: str = "4111111111111111", minor: int = 100_00, stan: str = "000002"
+) -> ReleaseRequest:
+    return ReleaseRequest(
+        pan=pan,
+        amount=Money(minor, RUB),
+        terminal_id="T1",
+        rrn="1",
+        original_stan="000001",
+        stan=stan,
+        transmitted="0101000001",
+    )
+
+
+async def test_the_ledger_refuses_duplicates_and_overdrafts(tmp_path: Path) -> None:
+    async with await Ledger.open(tmp_path / "bank.sqlite3") as ledger:
+        await ledger.place_hold(hold_request())
+
+        with pytest.raises(DuplicateHold):
+            await ledger.place_hold(hold_request(minor=1))
+        with pytest.raises(InsufficientFunds):
+            await ledger.place_hold(hold_request("4000000000009995", 10_01, rrn="2"))
+        assert [hold.amount.minor for hold in await ledger.holds()] == [100_00]
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        release_request(pan="5555555555554444"),
+        ReleaseRequest(
+            "4111111111111111", Money(100, currency("USD")), "T1", "1", "000001", "2", ""
+        ),
+        ReleaseRequest("4111111111111111", Money(100, RUB), "T2", "1", "000001", "2", ""),
+        ReleaseRequest("4111111111111111", Money(100, RUB), "T1", "1", "000009", "2", ""),
+    ],
+    ids=["card", "currency", "terminal", "original-stan"],
+)
+async def test_a_release_must_fit_its_hold(tmp_path: Path, wrong: ReleaseRequest) -> None:
+    async with await Ledger.open(tmp_path / "bank.sqlite3") as ledger:
+        await ledger.place_hold(hold_request())
+
+        with pytest.raises(NoSuchHold):
+            await ledger.release(wrong)
+        assert [hold.released.minor for hold in await ledger.holds()] == [0]
+
+
+async def test_a_repeated_release_releases_nothing_more(tmp_path: Path) -> None:
+    async with await Ledger.open(tmp_path / "bank.sqlite3") as ledger:
+        await ledger.place_hold(hold_request())
+
+        first = await ledger.release(release_request(minor=40_00))
+        again = await ledger.release(release_request(minor=40_00))
+
+        assert first == again
+        hold = await ledger.hold("T1", "1")
+        assert hold is not None
+        assert (hold.status, hold.released.minor) == (HoldStatus.ACTIVE, 40_00)
+
+
+async def test_available_by_card_number_or_reference(tmp_path: Path) -> None:
+    async with await Ledger.open(tmp_path / "bank.sqlite3") as ledger:
+        pan = Pan.parse("4000000000009995")
+        ref = ledger.card_ref(pan)
+
+        assert await ledger.available(pan, RUB) == Money(10_00, RUB)
+        with pytest.raises(LookupError):
+            await ledger.available(ref, RUB)
+        await ledger.place_hold(hold_request("4000000000009995", 4_00))
+        assert await ledger.available(ref, "RUB") == Money(6_00, RUB)
+        assert await ledger.available("4000000000009995", RUB) == Money(6_00, RUB)
+
+
+async def test_the_card_key_lives_in_the_store(tmp_path: Path) -> None:
+    async with await Ledger.open(tmp_path / "a.sqlite3") as ledger:
+        first = ledger.card_ref("4111111111111111")
+    async with await Ledger.open(tmp_path / "a.sqlite3") as ledger:
+        assert ledger.card_ref("4111111111111111") == first
+    async with await Ledger.open(tmp_path / "b.sqlite3") as other:
+        assert other.card_ref("4111111111111111") != first
+
+
+async def test_no_card_number_reaches_the_disk(simulator: Simulator, tmp_path: Path) -> None:
+    client = Iso8583ProcessingCenter(
+        "127.0.0.1", simulator.port, terminal_id="T1", acquirer_id="1", timeout=0.2
+    )
+    try:
+        for stan, pan in enumerate(PANS, start=1):
+            card = Card(Pan.parse(pan), Expiry(12, 2035), Secret("987"), "X")
+            request = AuthorizationRequest(
+                MessageId(stan, f"{stan:012d}", datetime.now(UTC)), card, Money(5_00, RUB), "7"
+            )
+            with contextlib.suppress(NoAnswer):
+                await client.authorize(request)
+        await client.reverse(
+            ReversalRequest(
+                MessageId(99, "000000000099", datetime.now(UTC)),
+                request.id,
+                request.card.pan,
+                Money(1_00, RUB),
+                "7",
+            )
+        )
+    finally:
+        await client.close()
+    assert len(await simulator.ledger.holds()) == 4
+
+    stored = await asyncio.to_thread(_all_bytes, tmp_path)
+    for pan in PANS:
+        assert pan.encode() not in stored
+    assert b"411111****1111" in stored
+
+
+def _all_bytes(directory: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in directory.iterdir() if path.is_file())
+
+
+async def test_another_connection_reads_the_running_books(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    async with await Ledger.open(tmp_path / "bank.sqlite3") as reader:
+        assert await reader.holds() == []
+        await simulator.ledger.place_hold(hold_request())
+
+        assert [hold.rrn for hold in await reader.active_holds()] == ["1"]
+
+
+@contextlib.asynccontextmanager
+async def raw_connection(
+    port: int,
+) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        yield reader, writer
+    finally:
+        writer.close()
+
+
+async def next_message(reader: asyncio.StreamReader) -> Fields:
+    return spec.decode(await asyncio.wait_for(framing.read_frame(reader), 1.0))
+
+
+def send(writer: asyncio.StreamWriter, fields: Fields) -> None:
+    writer.write(framing.frame(spec.encode(fields)))
+
+
+ECHO = {"t": "0800", "7": "0101000000", "11": "000005", "70": "301"}
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "mti"),
+    [
+        ({"t": "0100", "2": "4111111111111111", "11": "000001"}, "0110"),
+        (
+            {
+                "t": "0100",
+                "2": "4111111111111111",
+                "4": "000000000100",
+                "11": "000001",
+                "49": "000",
+            },
+            "0110",
+        ),
+        ({"t": "0400", "2": "4111111111111111", "4": "000000000100", "11": "000001"}, "0410"),
+        ({"t": "0200", "2": "4111111111111111", "11": "000001"}, "0210"),
+        ({"t": "0800", "7": "0101000000", "11": "000001", "70": "999"}, "0810"),
+    ],
+    ids=["no-amount", "unknown-currency", "no-original", "unsupported-mti", "network-code"],
+)
+async def test_unusable_requests_are_answered_30(
+    simulator: Simulator, request_fields: Fields, mti: str
+) -> None:
+    async with raw_connection(simulator.port) as (reader, writer):
+        send(writer, request_fields)
+
+        answer = await next_message(reader)
+
+    assert (answer["t"], answer["11"], answer["39"]) == (mti, "000001", "30")
+    assert await simulator.ledger.holds() == []
+
+
+async def test_undecodable_messages_and_answers_are_dropped(simulator: Simulator) -> None:
+    async with raw_connection(simulator.port) as (reader, writer):
+        writer.write(framing.frame(b"0100" + b"\xff not a bitmap at all \xfe"))
+        send(writer, {"t": "0110", "11": "000004", "39": "00"})
+        send(writer, ECHO)
+
+        answer = await next_message(reader)
+
+    assert (answer["t"], answer["11"], answer["39"]) == ("0810", "000005", "00")
+    assert simulator.received == {"0800": 1}
+
+
+async def test_broken_framing_closes_the_connection(simulator: Simulator) -> None:
+    async with raw_connection(simulator.port) as (reader, writer):
+        writer.write(b"\x00\x00")
+
+        assert await asyncio.wait_for(reader.read(), 1.0) == b""
+
+
+async def test_the_simulator_runs_as_its_own_process(tmp_path: Path) -> None:
+    store = tmp_path / "bank.sqlite3"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "ips.processing.simulator",
+        "--port",
+        "0",
+        "--store",
+        str(store),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    client: Iso8583ProcessingCenter | None = None
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), 20.0)
+        address = re.fullmatch(rb"listening on 127\.0\.0\.1:(\d+)\n", line)
+        assert address is not None, line
+        client = Iso8583ProcessingCenter(
+            "127.0.0.1", int(address[1]), terminal_id="T1", acquirer_id="1", timeout=1.0
+        )
+        card = Card(Pan.parse("2200000000000004"), Expiry(12, 2035), Secret("987"), "X")
+        request = AuthorizationRequest(
+            MessageId(1, "000000000001", datetime.now(UTC)), card, Money(250_00, RUB), "7"
+        )
+
+        answer = await client.authorize(request)
+
+        async with await Ledger.open(store) as books:
+            holds = await books.active_holds()
+            assert [(hold.rrn, hold.amount, hold.approval_code) for hold in holds] == [
+                ("000000000001", Money(250_00, RUB), answer.approval_code)
+            ]
+            assert await books.available(card.pan, RUB) == Money(1_000_000_00 - 250_00, RUB)
+    finally:
+        if client is not None:
+            await client.close()
+        process.terminate()
+        await process.wait()
