@@ -80,8 +80,8 @@ class Pan:
 
     @property
     def masked(self) -> str:
-        """First six and last four digits: ``411111****1111``."""
-        return self._digits[:6] + "*" * (len(self._digits) - 10) + self._digits[-4:]
+        """First six and last four digits, as Assist shows them: ``411111****1111``."""
+        return f"{self._digits[:6]}****{self._digits[-4:]}"
 
     @property
     def last4(self) -> str:

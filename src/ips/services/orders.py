@@ -8,10 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ips.domain import checkvalue
-from ips.domain.errors import AlreadyPaid, Conflict, InvalidInput, MissingInput, NotFound, Refused
+from ips.domain.errors import (
+    AlreadyPaid,
+    Conflict,
+    InvalidAmount,
+    InvalidInput,
+    MissingInput,
+    NotFound,
+    Refused,
+)
 from ips.domain.merchants import Merchant, parse_merchant_id
 from ips.domain.money import Money, currency
 from ips.domain.orders import Buyer, Language, Operation, Order, ReturnUrls, new_billnumber
+from ips.processing.port import MAX_AMOUNT_MINOR
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import Credentials, authenticate
 from ips.services.unit_of_work import UnitOfWorkFactory
@@ -80,6 +89,8 @@ async def create_order(
             amount = Money.parse(
                 cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency
             )
+            if amount.minor > MAX_AMOUNT_MINOR:
+                raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
             if cmd.delay and not merchant.double_stage:
                 raise Refused("double-stage payments are not enabled for this shop", field="delay")
             if await uow.orders.ordernumber_taken(merchant_id, ordernumber):

@@ -1,0 +1,3 @@
+from ips.cli import app
+
+app(prog_name="ips")

@@ -1,0 +1,95 @@
+"""The one place that chooses implementations and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from ips.config import Settings
+from ips.crypto.keyring import KeyRing
+from ips.crypto.tokens import FormTokens
+from ips.processing.iso8583.client import Iso8583ProcessingCenter
+from ips.processing.simulator.server import Simulator
+from ips.services.gateway import Gateway
+from ips.storage.database import create_engine
+from ips.storage.migrate import migrate
+from ips.storage.unit_of_work import Database
+from ips.web.services import Services
+from ips.workers import janitor_loop
+
+
+async def open_database(settings: Settings) -> Database:
+    """The database, migrated to the current schema."""
+    engine = create_engine(settings.database_url)
+    await migrate(engine)
+    return Database(engine, KeyRing.load_or_create(settings.key_file))
+
+
+def processing_address(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"the processing center is HOST:PORT, not {value!r}")
+    return host, int(port)
+
+
+@dataclass
+class Runtime:
+    """Everything ``ips serve`` runs, started and stopped together."""
+
+    settings: Settings
+    database: Database
+    processing: Iso8583ProcessingCenter
+    services: Services
+    simulator: Simulator | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def start_workers(self) -> None:
+        stale_after = timedelta(seconds=self.settings.processing_timeout * 2 + 30)
+        self.tasks.append(
+            asyncio.create_task(
+                janitor_loop(self.services.gateway, self.settings.janitor_interval, stale_after)
+            )
+        )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[Runtime]:
+    database = await open_database(settings)
+    simulator = None
+    if settings.processing:
+        host, port = processing_address(settings.processing)
+    else:
+        simulator = Simulator(settings.simulator_store)
+        await simulator.start()
+        host, port = "127.0.0.1", simulator.port
+    processing = Iso8583ProcessingCenter(
+        host,
+        port,
+        terminal_id=settings.terminal_id,
+        acquirer_id=settings.acquirer_id,
+        timeout=settings.processing_timeout,
+    )
+    await processing.start()
+    gateway = Gateway(
+        uow_factory=database,
+        processing=processing,
+        keyring=database.keyring,
+        reversal_attempts=settings.reversal_attempts,
+    )
+    services = Services(gateway, FormTokens(database.keyring.derive("form tokens")))
+    runtime = Runtime(settings, database, processing, services, simulator)
+    if workers:
+        runtime.start_workers()
+    try:
+        yield runtime
+    finally:
+        for task in runtime.tasks:
+            task.cancel()
+        await asyncio.gather(*runtime.tasks, return_exceptions=True)
+        await processing.close()
+        if simulator is not None:
+            await simulator.stop()
+        await database.dispose()

@@ -1,0 +1,170 @@
+"""The ``ips`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from fastapi import FastAPI
+
+from ips.bootstrap import open_database, running
+from ips.config import Settings
+from ips.domain.errors import DomainError
+from ips.services.merchants import AddMerchant, add_merchant, list_merchants
+from ips.web.app import create_app
+
+app = typer.Typer(help="IPS — the Internet Payment System.", no_args_is_help=True)
+merchant_app = typer.Typer(help="Merchants (shops) that may take payments.", no_args_is_help=True)
+app.add_typer(merchant_app, name="merchant")
+
+Database = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="sqlite:///path or postgresql://user@host:port/db (default: IPS_DATABASE_URL, "
+        "else sqlite:///ips.sqlite3)",
+    ),
+]
+
+
+def _settings(database: str | None = None, **overrides: object) -> Settings:
+    settings = Settings()
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    if database:
+        changes["database_url"] = database
+    return settings.model_copy(update=changes)
+
+
+def _logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
+    database: Database = None,
+    processing: Annotated[
+        str | None,
+        typer.Option(
+            help="HOST:PORT of the processing center; without it the simulator runs in-process."
+        ),
+    ] = None,
+) -> None:
+    """Run the gateway: payment pages, web services and background workers."""
+    _logging()
+    settings = _settings(database, processing=processing)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(web: FastAPI) -> AsyncIterator[None]:
+        async with running(settings) as runtime:
+            web.state.services = runtime.services
+            where = (
+                f"simulator in-process on 127.0.0.1:{runtime.simulator.port}"
+                if runtime.simulator
+                else settings.processing
+            )
+            typer.echo(f"IPS serves http://{host}:{port}/pay/order.cfm (payment requests)")
+            typer.echo(f"IPS serves http://{host}:{port}/orderstate/orderstate.cfm (web service)")
+            typer.echo(f"database {settings.database_url}; processing center: {where}")
+            yield
+
+    web = create_app(None, lifespan=lifespan)
+    uvicorn.run(web, host=host, port=port, proxy_headers=True, access_log=False)
+
+
+@app.command("processing-center")
+def processing_center(
+    port: Annotated[int, typer.Option(help="TCP port for ISO 8583.")] = 8583,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    store: Annotated[Path, typer.Option(help="The simulator's own books (SQLite file).")] = Path(
+        "processing-center.sqlite3"
+    ),
+) -> None:
+    """Run the processing-center simulator (an acquirer host speaking ISO 8583 over TCP)."""
+    from ips.processing.simulator.server import run
+
+    _logging()
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(host, port, store))
+
+
+@merchant_app.command("add")
+def merchant_add(
+    merchant_id: Annotated[str, typer.Option("--merchant-id", help="Merchant_ID (digits).")],
+    name: Annotated[str, typer.Option(help="The shop's name, shown to buyers.")],
+    login: Annotated[str, typer.Option(help="Login for the web services.")],
+    password: Annotated[str, typer.Option(help="Password for the web services.")],
+    secret_word: Annotated[
+        str, typer.Option("--secret-word", help="The secret word (SALT) of checkvalues.")
+    ],
+    callback_url: Annotated[
+        str, typer.Option("--callback-url", help="Where payment notifications go.")
+    ] = "",
+    double_stage: Annotated[
+        bool,
+        typer.Option("--double-stage/--no-double-stage", help="May the shop use Delay=1?"),
+    ] = False,
+    currency: Annotated[str, typer.Option(help="Default currency of orders.")] = "RUB",
+    require_checkvalue: Annotated[
+        bool,
+        typer.Option(
+            "--require-checkvalue/--no-require-checkvalue",
+            help="Refuse payment requests without a checkvalue.",
+        ),
+    ] = False,
+    database: Database = None,
+) -> None:
+    """Register a merchant."""
+    command = AddMerchant(
+        merchant_id=merchant_id,
+        name=name,
+        login=login,
+        password=password,
+        secret_word=secret_word,
+        default_currency=currency,
+        double_stage=double_stage,
+        callback_url=callback_url,
+        require_checkvalue=require_checkvalue,
+    )
+
+    async def add() -> None:
+        db = await open_database(_settings(database))
+        try:
+            await add_merchant(command, db)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(add())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"merchant {merchant_id} added")
+
+
+@merchant_app.command("list")
+def merchant_list(database: Database = None) -> None:
+    """List the merchants."""
+
+    async def fetch() -> None:
+        db = await open_database(_settings(database))
+        try:
+            merchants = await list_merchants(db)
+        finally:
+            await db.dispose()
+        typer.echo(f"{'MERCHANT_ID':<12} {'LOGIN':<16} {'CUR':<4} {'2-STAGE':<8} NAME")
+        for m in merchants:
+            stage = "yes" if m.double_stage else "no"
+            cur = m.default_currency.code
+            typer.echo(f"{m.merchant_id:<12} {m.login:<16} {cur:<4} {stage:<8} {m.name}")
+
+    asyncio.run(fetch())

@@ -1,0 +1,80 @@
+"""The web application: routers, static files, security headers, and no 500 for anyone."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from ips.web.assist.routes import router as assist_router
+from ips.web.pages.routes import router as pages_router
+from ips.web.pages.views import STATIC
+from ips.web.services import Services
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("ips.access")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
+def create_app(
+    services: Services | None = None,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+) -> FastAPI:
+    app = FastAPI(title="IPS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.services = services
+    app.include_router(assist_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Security headers on every answer, and an access log without query strings (they
+        may carry web-service passwords)."""
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            response = PlainTextResponse(
+                "The service could not complete the request. Please try again.", status_code=503
+            )
+        response.headers.update(SECURITY_HEADERS)
+        access_log.info(
+            "%s %s %s %.0fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return PlainTextResponse("Bad request", status_code=400)
+
+    return app

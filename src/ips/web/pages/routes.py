@@ -1,0 +1,128 @@
+"""The buyer's pages: the card form, and the result of the payment."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ips.domain.cards import Card
+from ips.domain.errors import DomainError, InvalidCard, NotFound
+from ips.domain.orders import Order
+from ips.domain.states import OperationStatus, OrderState
+from ips.services.orders import OrderView, order_view
+from ips.services.payments import PayByCard, pay_by_card
+from ips.web.pages.views import error_page, page
+from ips.web.params import client_ip
+from ips.web.services import AppServices
+
+router = APIRouter()
+
+CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc", "cardholder")
+
+
+@router.get("/pay/{billnumber}")
+async def card_form(billnumber: str, request: Request, services: AppServices) -> Response:
+    try:
+        view = await order_view(billnumber, services.uow_factory)
+    except NotFound as exc:
+        return error_page(request, exc, status=404)
+    if view.order.state is not OrderState.IN_PROCESS or _under_way(view):
+        return RedirectResponse(f"/pay/{billnumber}/result", status_code=303)
+    return _form(request, view, services)
+
+
+@router.post("/pay/{billnumber}")
+async def pay(billnumber: str, request: Request, services: AppServices) -> Response:
+    try:
+        view = await order_view(billnumber, services.uow_factory)
+    except NotFound as exc:
+        return error_page(request, exc, status=404)
+    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    if not services.tokens.valid(billnumber, form.get("token", "")):
+        return _form(request, view, services, error="The page has expired. Please try again.")
+    try:
+        card = Card.parse(
+            number=form.get("card_number", ""),
+            month=form.get("exp_month", ""),
+            year=form.get("exp_year", ""),
+            cvc=form.get("cvc", ""),
+            holder=form.get("cardholder", ""),
+            today=services.gateway.clock().date(),
+        )
+    except InvalidCard as exc:
+        kept = {name: form.get(name, "") for name in ("exp_month", "exp_year", "cardholder")}
+        return _form(request, view, services, error=exc.message, field=exc.field, kept=kept)
+    try:
+        order = await pay_by_card(PayByCard(billnumber, card, client_ip(request)), services.gateway)
+    except DomainError as exc:
+        return error_page(request, exc, status=409)
+    return RedirectResponse(_after_payment(order), status_code=303)
+
+
+@router.get("/pay/{billnumber}/result")
+async def result(billnumber: str, request: Request, services: AppServices) -> Response:
+    try:
+        view = await order_view(billnumber, services.uow_factory)
+    except NotFound as exc:
+        return error_page(request, exc, status=404)
+    payment = _last_payment(view)
+    return page(
+        request,
+        "result.html",
+        order=view.order,
+        merchant=view.merchant,
+        payment=payment,
+        paid=view.order.state.is_paid,
+        waiting=view.order.state is OrderState.IN_PROCESS and _under_way(view),
+        back=_return_url(view.order),
+    )
+
+
+def _form(
+    request: Request,
+    view: OrderView,
+    services: AppServices,
+    *,
+    error: str = "",
+    field: str | None = None,
+    kept: dict[str, str] | None = None,
+) -> Response:
+    return page(
+        request,
+        "card.html",
+        status=400 if error else 200,
+        order=view.order,
+        merchant=view.merchant,
+        token=services.tokens.issue(view.order.billnumber),
+        error=error,
+        error_field=field,
+        kept=kept or {},
+    )
+
+
+def _under_way(view: OrderView) -> bool:
+    return any(op.status is OperationStatus.IN_PROCESS for op in view.operations)
+
+
+def _last_payment(view: OrderView) -> object | None:
+    return view.operations[-1] if view.operations else None
+
+
+def _return_url(order: Order) -> str:
+    """The shop's page for this outcome, with ``billnumber`` and ``ordernumber`` added."""
+    url = order.return_urls.after(order.state.is_paid)
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    extra = urlencode({"billnumber": order.billnumber, "ordernumber": order.ordernumber})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))
+
+
+def _after_payment(order: Order) -> str:
+    if order.state is OrderState.IN_PROCESS:
+        return f"/pay/{order.billnumber}/result"
+    return _return_url(order) or f"/pay/{order.billnumber}/result"

@@ -1,0 +1,31 @@
+"""What the routes may call, gathered in one object on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from ips.crypto.tokens import FormTokens
+from ips.services.gateway import Gateway
+from ips.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Services:
+    gateway: Gateway
+    tokens: FormTokens
+
+    @property
+    def uow_factory(self) -> UnitOfWorkFactory:
+        return self.gateway.uow_factory
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+AppServices = Annotated[Services, Depends(_services)]

@@ -1,0 +1,31 @@
+"""Background loops of ``ips serve``: each wakes up on its interval and never dies of an error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from ips.services import janitor
+from ips.services.gateway import Gateway
+
+log = logging.getLogger(__name__)
+
+
+async def every(interval: float, name: str, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s failed; it runs again in %ss", name, interval)
+        await asyncio.sleep(interval)
+
+
+def janitor_loop(
+    gateway: Gateway, interval: float, stale_after: timedelta
+) -> Coroutine[Any, Any, None]:
+    return every(interval, "janitor", lambda: janitor.sweep(gateway, stale_after=stale_after))
