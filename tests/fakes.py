@@ -42,10 +42,13 @@ class FakeProcessingCenter:
     authorizations: list[AuthorizationRequest] = field(default_factory=list)
     reversals: list[ReversalRequest] = field(default_factory=list)
     gate: asyncio.Event | None = None
-    """When set, authorizations wait for it: lets tests hold a payment in flight."""
+    """When given, authorizations wait for it to be set: lets tests hold a payment in flight."""
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the first authorization arrives."""
 
     async def authorize(self, request: AuthorizationRequest) -> Answer:
         self.authorizations.append(request)
+        self.arrived.set()
         if self.gate is not None:
             await self.gate.wait()
         outcome = self.outcomes.get(request.card.pan.reveal(), ResponseCode.SUCCESS)

@@ -1,0 +1,172 @@
+"""End to end: ``ips processing-center`` and ``ips serve`` as real processes, paid through HTTP.
+
+This is what a new user does after reading the README, with the processing center as a
+separate process so its books can be read independently of IPS.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import httpx
+import pytest
+
+from ips.domain.checkvalue import answer_checkvalue
+from ips.processing.simulator.ledger import Ledger
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ips(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ips", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the process ended: {process.communicate()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+@dataclass
+class Installation:
+    url: str
+    store: Path
+
+
+@pytest.fixture
+def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
+    env = {**os.environ, "IPS_DATABASE_URL": database_url, "IPS_PROCESSING_TIMEOUT": "1"}
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        pc_port, http_port = free_port(), free_port()
+        store = tmp_path / "bank.sqlite3"
+        processing = subprocess.Popen(
+            [sys.executable, "-m", "ips", "processing-center", "--port", str(pc_port),
+             "--store", str(store)],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        processes.append(processing)
+        wait_for_port(pc_port, processing)
+        added = ips(
+            "merchant", "add", "--merchant-id", "111111", "--name", "Demo Shop", "--login",
+            "shop", "--password", "shop-password", "--secret-word", "secret",
+            cwd=tmp_path, env=env,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        server = subprocess.Popen(
+            [sys.executable, "-m", "ips", "serve", "--port", str(http_port), "--processing",
+             f"127.0.0.1:{pc_port}"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        processes.append(server)
+        wait_for_port(http_port, server)
+        yield Installation(f"http://127.0.0.1:{http_port}", store)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            output, _ = process.communicate(timeout=20)
+            assert "4111111111111111" not in output and "4000000000000119" not in output
+            assert "Traceback" not in output, output
+
+
+async def pay(http: httpx.AsyncClient, ordernumber: str, number: str) -> httpx.Response:
+    """A buyer: payment request, card page, Pay; returns the answer to Pay."""
+    request = await http.get(
+        "/pay/order.cfm",
+        params={
+            "Merchant_ID": "111111",
+            "OrderNumber": ordernumber,
+            "OrderAmount": "100.00",
+            "OrderCurrency": "RUB",
+            "URL_RETURN_OK": "https://shop.example/ok",
+            "URL_RETURN_NO": "https://shop.example/no",
+        },
+    )
+    assert request.status_code == 303, request.text
+    card_page = request.headers["location"]
+    token = re.search(r'name="token" value="([^"]+)"', (await http.get(card_page)).text)
+    assert token is not None
+    return await http.post(
+        card_page,
+        data={
+            "token": token.group(1),
+            "card_number": number,
+            "exp_month": "12",
+            "exp_year": "2030",
+            "cvc": "123",
+            "cardholder": "IVAN PETROV",
+        },
+    )
+
+
+async def orderstate(http: httpx.AsyncClient, ordernumber: str) -> dict[str, str]:
+    answer = await http.post(
+        "/orderstate/orderstate.cfm",
+        data={"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password",
+              "OrderNumber": ordernumber, "Format": "3"},
+    )  # fmt: skip
+    result = ET.fromstring(answer.content)
+    assert result.attrib["firstcode"] == "0", answer.text
+    return {child.tag: child.text or "" for child in result.findall("order")[-1]}
+
+
+async def test_a_buyer_pays_and_the_shop_sees_it(installation: Installation) -> None:
+    async with httpx.AsyncClient(base_url=installation.url, timeout=30) as http:
+        paid = await pay(http, "E2E-1", "4111111111111111")
+        assert paid.status_code == 303
+        assert paid.headers["location"].startswith("https://shop.example/ok?billnumber=")
+        state = await orderstate(http, "E2E-1")
+        assert state["orderstate"] == "Approved" and state["orderamount"] == "100.00"
+        assert state["checkvalue"] == answer_checkvalue(
+            "secret", "111111", "E2E-1", "100.00", "RUB", "Approved"
+        )
+
+        for n, number in enumerate(["4000000000000002", "4000000000009995"]):
+            declined = await pay(http, f"E2E-D{n}", number)
+            assert declined.headers["location"].startswith("https://shop.example/no?")
+            assert (await orderstate(http, f"E2E-D{n}"))["orderstate"] == "Declined"
+
+        unanswered = await pay(http, "E2E-T", "4000000000000119")
+        assert unanswered.headers["location"].startswith("https://shop.example/no?")
+        assert (await orderstate(http, "E2E-T"))["orderstate"] == "Declined"
+
+        again = await http.get(
+            "/pay/order.cfm",
+            params={"Merchant_ID": "111111", "OrderNumber": "E2E-1", "OrderAmount": "100.00"},
+        )
+        assert again.status_code == 400 and "already paid" in again.text
+
+    async with await Ledger.open(installation.store) as ledger:
+        holds = await ledger.holds()
+        active = await ledger.active_holds()
+    assert len(holds) == 2  # the approved payment and the unanswered one
+    assert [h.amount.minor for h in active] == [10000]
