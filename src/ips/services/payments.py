@@ -70,7 +70,10 @@ async def _begin(
         if order is None:
             raise NotFound("no such order", field="billnumber")
         assert order.id is not None
-        if order.state is not OrderState.IN_PROCESS or await _payment_under_way(uow, order.id):
+        earlier = await uow.operations.of_order(order.id)
+        if order.state is not OrderState.IN_PROCESS or any(
+            op.status is OperationStatus.IN_PROCESS for op in earlier
+        ):
             return order
         if await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
@@ -79,7 +82,7 @@ async def _begin(
         card = cmd.card
         payment = Operation(
             order_id=order.id,
-            number=len(await uow.operations.of_order(order.id)) + 1,
+            number=len(earlier) + 1,
             kind=OperationKind.PAYMENT,
             amount=order.amount,
             created_at=now,
@@ -106,13 +109,6 @@ async def _begin(
         id=_message_id(authorization), card=card, amount=order.amount, merchant_id=order.merchant_id
     )
     return order, request, authorization.id
-
-
-async def _payment_under_way(uow: UnitOfWork, order_id: int) -> bool:
-    return any(
-        op.kind is OperationKind.PAYMENT and op.status is OperationStatus.IN_PROCESS
-        for op in await uow.operations.of_order(order_id)
-    )
 
 
 async def _finish(
