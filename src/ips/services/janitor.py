@@ -39,7 +39,8 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
                     await send_reversal(reversal_id, gateway)
                     acted += 1
         elif transaction.kind is TransactionKind.REVERSAL and _due(transaction, now):
-            await send_reversal(transaction.id or 0, gateway)
+            assert transaction.id is not None
+            await send_reversal(transaction.id, gateway)
             acted += 1
     return acted
 

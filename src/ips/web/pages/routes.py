@@ -9,19 +9,16 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ips.domain.cards import Card
-from ips.domain.errors import DomainError, InvalidCard, NotFound
-from ips.domain.orders import Order
+from ips.domain.errors import DomainError, InvalidCard, InvalidInput, NotFound
+from ips.domain.orders import Operation, Order
 from ips.domain.states import OperationStatus, OrderState
 from ips.services.orders import OrderView, order_view
 from ips.services.payments import PayByCard, pay_by_card
 from ips.web.pages.views import error_page, page
-from ips.web.params import client_ip
+from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 router = APIRouter()
-
-CARD_FIELDS = ("card_number", "exp_month", "exp_year", "cvc", "cardholder")
-
 
 @router.get("/pay/{billnumber}")
 async def card_form(billnumber: str, request: Request, services: AppServices) -> Response:
@@ -40,7 +37,10 @@ async def pay(billnumber: str, request: Request, services: AppServices) -> Respo
         view = await order_view(billnumber, services.uow_factory)
     except NotFound as exc:
         return error_page(request, exc, status=404)
-    form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
+    try:
+        form = await read_params(request)
+    except InvalidInput as exc:
+        return _form(request, view, services, error=exc.message)
     if not services.tokens.valid(billnumber, form.get("token", "")):
         return _form(request, view, services, error="The page has expired. Please try again.")
     try:
@@ -107,7 +107,7 @@ def _under_way(view: OrderView) -> bool:
     return any(op.status is OperationStatus.IN_PROCESS for op in view.operations)
 
 
-def _last_payment(view: OrderView) -> object | None:
+def _last_payment(view: OrderView) -> Operation | None:
     return view.operations[-1] if view.operations else None
 
 
