@@ -15,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from ips.domain.errors import NotFound
 from ips.web.assist.routes import router as assist_router
 from ips.web.pages.routes import router as pages_router
-from ips.web.pages.views import STATIC
+from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,10 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        return error_page(request, exc, status=404)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ips.domain.cards import Card
-from ips.domain.errors import DomainError, InvalidCard, InvalidInput, NotFound
+from ips.domain.errors import DomainError, InvalidCard, InvalidInput
 from ips.domain.orders import Operation, Order
 from ips.domain.states import OperationStatus, OrderState
 from ips.services.orders import OrderView, order_view
@@ -20,23 +21,28 @@ from ips.web.services import AppServices
 
 router = APIRouter()
 
+
+async def _order_view(billnumber: str, services: AppServices) -> OrderView:
+    """The order of the page; ``NotFound`` becomes the 404 page (``web.app``)."""
+    return await order_view(billnumber, services.uow_factory)
+
+
+PageOrder = Annotated[OrderView, Depends(_order_view)]
+
+
 @router.get("/pay/{billnumber}")
-async def card_form(billnumber: str, request: Request, services: AppServices) -> Response:
-    try:
-        view = await order_view(billnumber, services.uow_factory)
-    except NotFound as exc:
-        return error_page(request, exc, status=404)
+async def card_form(
+    billnumber: str, request: Request, services: AppServices, view: PageOrder
+) -> Response:
     if view.order.state is not OrderState.IN_PROCESS or _under_way(view):
         return RedirectResponse(f"/pay/{billnumber}/result", status_code=303)
     return _form(request, view, services)
 
 
 @router.post("/pay/{billnumber}")
-async def pay(billnumber: str, request: Request, services: AppServices) -> Response:
-    try:
-        view = await order_view(billnumber, services.uow_factory)
-    except NotFound as exc:
-        return error_page(request, exc, status=404)
+async def pay(
+    billnumber: str, request: Request, services: AppServices, view: PageOrder
+) -> Response:
     try:
         form = await read_params(request)
     except InvalidInput as exc:
@@ -63,11 +69,7 @@ async def pay(billnumber: str, request: Request, services: AppServices) -> Respo
 
 
 @router.get("/pay/{billnumber}/result")
-async def result(billnumber: str, request: Request, services: AppServices) -> Response:
-    try:
-        view = await order_view(billnumber, services.uow_factory)
-    except NotFound as exc:
-        return error_page(request, exc, status=404)
+async def result(billnumber: str, request: Request, view: PageOrder) -> Response:
     payment = _last_payment(view)
     return page(
         request,
