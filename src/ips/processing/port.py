@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ips.domain.cards import Card, Pan
-from ips.domain.money import Money
+from ips.domain.money import Currency, Money
 from ips.domain.responses import ResponseCode
 
 MAX_AMOUNT_MINOR = 10**12 - 1
@@ -51,6 +51,40 @@ class ReversalRequest:
 
 
 @dataclass(frozen=True)
+class FinancialAdvice:
+    """One financial transaction of a settlement batch (0220; ``repeat`` marks 0221).
+
+    A debit presents a paid or confirmed amount against the authorization ``original``; a
+    credit (``credit=True``) refunds an amount of it. The processing center keeps advices
+    staged per batch and posts them when the batch is closed in balance.
+    """
+
+    id: MessageId
+    original: MessageId
+    batch: int
+    pan: Pan
+    amount: Money
+    credit: bool
+    merchant_id: str
+    repeat: bool = False
+
+
+@dataclass(frozen=True)
+class BatchTotals:
+    """Closes a settlement batch (0500): the counts and totals of its advices, one currency
+    per batch. The answer is ``AS000`` when they agree with what the processing center
+    received (it then posts the batch, once), ``AS107`` when they do not."""
+
+    id: MessageId
+    batch: int
+    currency: Currency
+    debits: int
+    debit_total: int
+    credits: int
+    credit_total: int
+
+
+@dataclass(frozen=True)
 class Answer:
     code: ResponseCode
     approval_code: str = ""
@@ -72,3 +106,9 @@ class ProcessingCenter(Protocol):
     async def reverse(self, request: ReversalRequest) -> Answer:
         """Answers ``AS000`` when the hold is released, ``AS400`` when there was none."""
         ...
+
+    async def advise(self, advice: FinancialAdvice) -> Answer:
+        """``AS000`` when the advice is staged (a repeat of a staged one too)."""
+        ...
+
+    async def close_batch(self, totals: BatchTotals) -> Answer: ...

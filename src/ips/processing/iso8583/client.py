@@ -27,7 +27,14 @@ from datetime import UTC, datetime
 from ips.processing.iso8583 import framing, messages, spec
 from ips.processing.iso8583.messages import NetworkCode
 from ips.processing.iso8583.spec import Fields
-from ips.processing.port import Answer, AuthorizationRequest, NoAnswer, ReversalRequest
+from ips.processing.port import (
+    Answer,
+    AuthorizationRequest,
+    BatchTotals,
+    FinancialAdvice,
+    NoAnswer,
+    ReversalRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +128,19 @@ class Iso8583ProcessingCenter:
     async def reverse(self, request: ReversalRequest) -> Answer:
         fields = messages.reversal_fields(
             request, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
+        )
+        return await self._exchange(await self._connected(), fields)
+
+    async def advise(self, advice: FinancialAdvice) -> Answer:
+        fields = messages.advice_fields(
+            advice, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
+        )
+        return await self._exchange(await self._connected(), fields)
+
+    async def close_batch(self, totals: BatchTotals) -> Answer:
+        """Batches are this client's terminal's: the host matches them by terminal id."""
+        fields = messages.reconciliation_fields(
+            totals, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
         )
         return await self._exchange(await self._connected(), fields)
 

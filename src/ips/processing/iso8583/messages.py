@@ -14,18 +14,33 @@ from datetime import UTC, datetime
 from ips.domain.money import Money
 from ips.domain.responses import ResponseCode
 from ips.processing.iso8583.spec import Fields
-from ips.processing.port import Answer, AuthorizationRequest, ReversalRequest
+from ips.processing.port import (
+    Answer,
+    AuthorizationRequest,
+    BatchTotals,
+    FinancialAdvice,
+    ReversalRequest,
+)
 
 AUTHORIZATION = "0100"
 AUTHORIZATION_ANSWER = "0110"
 REVERSAL = "0400"
 REVERSAL_REPEAT = "0401"
 REVERSAL_ANSWER = "0410"
+ADVICE = "0220"
+ADVICE_REPEAT = "0221"
+ADVICE_ANSWER = "0230"
+RECONCILIATION = "0500"
+RECONCILIATION_ANSWER = "0510"
 NETWORK = "0800"
 NETWORK_ANSWER = "0810"
 
 PURCHASE = "000000"
-"""Field 3: goods and services from the default account."""
+"""Field 3: goods and services from the default account (authorizations, reversals, debits)."""
+REFUND = "200000"
+"""Field 3: a refund to the default account (a credit advice)."""
+BATCH = "60"
+"""The field that carries the settlement batch number (advices and reconciliation)."""
 ECOMMERCE_ENTRY = "812"
 """Field 22: an e-commerce transaction, the PAN keyed in by the cardholder."""
 CVC_SUBELEMENT = "92"
@@ -60,6 +75,9 @@ _RESPONSE_CODES: dict[str, ResponseCode] = {
     "A3": ResponseCode.THREE_DS_REQUIRED,
     "94": ResponseCode.REPEAT_AUTHORIZATION,
     "25": ResponseCode.NO_SUCH_PAYMENT,
+    "12": ResponseCode.DECLINED,
+    "13": ResponseCode.DECLINED,
+    "95": ResponseCode.RECEPTION_ERROR,
     "91": ResponseCode.SYSTEM_ERROR,
     "96": ResponseCode.SYSTEM_ERROR,
 }
@@ -96,6 +114,27 @@ def amount(money: Money) -> str:
     if money.minor >= 10**12:
         raise ValueError("field 4 holds at most 12 digits of minor units")
     return f"{money.minor:012d}"
+
+
+def batch_number(number: int) -> str:
+    """Field 60 of advices and reconciliations: the batch number as 6 digits."""
+    if not 0 <= number <= 999_999:
+        raise ValueError("a batch number is 0 to 999999")
+    return f"{number:06d}"
+
+
+def count(number: int, name: str) -> str:
+    """Fields 74 and 76: a number of transactions, 10 digits."""
+    if not 0 <= number < 10**10:
+        raise ValueError(f"{name} is 0 to 10 digits")
+    return f"{number:010d}"
+
+
+def total(minor: int, name: str) -> str:
+    """Fields 86 and 88: a sum in minor units, 16 digits."""
+    if not 0 <= minor < 10**16:
+        raise ValueError(f"{name} is 0 to 16 digits of minor units")
+    return f"{minor:016d}"
 
 
 def text(value: str, length: int, name: str) -> str:
@@ -211,11 +250,58 @@ def reversal_fields(request: ReversalRequest, *, terminal_id: str, acquirer_id: 
     }
 
 
+def advice_fields(advice: FinancialAdvice, *, terminal_id: str, acquirer_id: str) -> Fields:
+    """The 0220 (0221 when repeated) that stages a debit or credit in batch ``advice.batch``.
+
+    Fields 7, 11, 12 and 13 are the advice's own; field 37 is the original authorization's
+    RRN, by which the host finds the hold (with the terminal, 41). A repeat must keep the
+    advice's ``id`` and batch: the host stages an advice once per (terminal, batch, STAN).
+    """
+    moment = _utc(advice.id.transmitted_at)
+    return {
+        "t": ADVICE_REPEAT if advice.repeat else ADVICE,
+        "2": advice.pan.reveal(),
+        "3": REFUND if advice.credit else PURCHASE,
+        "4": amount(advice.amount),
+        "7": transmission_time(moment),
+        "11": stan(advice.id.stan),
+        "12": moment.strftime("%H%M%S"),
+        "13": moment.strftime("%m%d"),
+        "32": acquirer(acquirer_id),
+        "37": text(advice.original.rrn, 12, "the RRN"),
+        "41": text(terminal_id, 8, "the terminal id"),
+        "42": text(advice.merchant_id, 15, "the merchant id"),
+        "49": advice.amount.currency.numeric,
+        BATCH: batch_number(advice.batch),
+    }
+
+
+def reconciliation_fields(totals: BatchTotals, *, terminal_id: str, acquirer_id: str) -> Fields:
+    """The 0500 that closes batch ``totals.batch`` of this terminal with its counts and totals.
+
+    Credits are refunds (processing code ``20``), debits everything else; the totals are in
+    minor units of the settlement currency (50).
+    """
+    return {
+        "t": RECONCILIATION,
+        "7": transmission_time(totals.id.transmitted_at),
+        "11": stan(totals.id.stan),
+        "32": acquirer(acquirer_id),
+        "41": text(terminal_id, 8, "the terminal id"),
+        "50": totals.currency.numeric,
+        BATCH: batch_number(totals.batch),
+        "74": count(totals.credits, "the number of credits"),
+        "76": count(totals.debits, "the number of debits"),
+        "86": total(totals.credit_total, "the total of credits"),
+        "88": total(totals.debit_total, "the total of debits"),
+    }
+
+
 def network_fields(code: NetworkCode, *, number: int, at: datetime) -> Fields:
     return {"t": NETWORK, "7": transmission_time(at), "11": stan(number), "70": code.value}
 
 
-_ECHOED = ("4", "37", "41", "49")
+_ECHOED = ("3", "4", "37", "41", "49", "50", BATCH, "74", "76", "86", "88")
 
 
 def answers(request: Mapping[str, str], answer: Mapping[str, str]) -> bool:

@@ -1,4 +1,5 @@
-"""The simulator's books: card accounts, holds and reversals in an SQLite file (WAL mode).
+"""The simulator's books: card accounts, holds, reversals, settlement batches and postings
+in an SQLite file (WAL mode).
 
 The file is the bank's side of every exchange, so tests and reconciliation can compare IPS's
 books with it to the cent. Any process may open it while the simulator runs::
@@ -6,11 +7,28 @@ books with it to the cent. Any process may open it while the simulator runs::
     async with await Ledger.open(store_path) as ledger:
         holds = await ledger.active_holds()
         left = await ledger.available("4111111111111111", "RUB")
+        posted = await ledger.postings()
 
 No PAN is stored in clear: a card is known by ``card_ref``, the HMAC-SHA256 of its number
 under a random key created with the file and kept in it, and shown by its masked number.
-An account (card, currency) is created by the first authorization in that currency with the
-card's opening balance; a hold lowers what is available until reversals release it.
+
+The money of one account (card, currency):
+
+- an account is created by the first authorization in that currency with the card's opening
+  balance; ``available`` is its balance less what active holds still hold;
+- a hold is lowered by reversals (``released``) and by posted debits (``captured``);
+  ``outstanding = amount - released - captured``; it is ``active`` while that is above zero,
+  then ``captured`` when a debit took part of it, else ``released``;
+- a financial advice is staged in its batch (terminal, batch number) and changes nothing
+  until the batch is closed in balance: then every advice of the batch is posted at once —
+  a debit moves its amount from the hold to the account (``captured`` up, balance down),
+  a credit raises the balance;
+- a debit may take at most what the hold still holds less the debits staged against it, and
+  a reversal may release no more than that either, so a staged batch can always be posted; a
+  credit may return at most what was debited on its authorization less the credits already
+  posted or staged.
+
+The schema and its migration are in ``schema``.
 """
 
 from __future__ import annotations
@@ -35,51 +53,7 @@ import aiosqlite
 from ips.domain.cards import Pan
 from ips.domain.money import Currency, Money, currency
 from ips.processing.iso8583.messages import mask_pan
-from ips.processing.simulator import cards
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (
-    name TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS accounts (
-    card_ref TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    masked_pan TEXT NOT NULL,
-    balance INTEGER NOT NULL,
-    PRIMARY KEY (card_ref, currency)
-);
-CREATE TABLE IF NOT EXISTS holds (
-    id INTEGER PRIMARY KEY,
-    terminal_id TEXT NOT NULL,
-    rrn TEXT NOT NULL,
-    stan TEXT NOT NULL,
-    transmitted TEXT NOT NULL,
-    card_ref TEXT NOT NULL,
-    masked_pan TEXT NOT NULL,
-    merchant_id TEXT NOT NULL,
-    currency TEXT NOT NULL,
-    amount INTEGER NOT NULL CHECK (amount > 0),
-    released INTEGER NOT NULL DEFAULT 0 CHECK (released BETWEEN 0 AND amount),
-    status TEXT NOT NULL CHECK (status IN ('active', 'released')),
-    approval_code TEXT NOT NULL,
-    answered INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (terminal_id, rrn),
-    FOREIGN KEY (card_ref, currency) REFERENCES accounts (card_ref, currency)
-);
-CREATE TABLE IF NOT EXISTS reversals (
-    id INTEGER PRIMARY KEY,
-    hold_id INTEGER NOT NULL REFERENCES holds (id),
-    stan TEXT NOT NULL,
-    transmitted TEXT NOT NULL,
-    requested INTEGER NOT NULL,
-    released INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    UNIQUE (hold_id, stan)
-);
-"""
+from ips.processing.simulator import cards, schema
 
 _APPROVAL_ALPHABET = string.ascii_uppercase + string.digits
 _REVERSALS = "SELECT r.*, h.currency FROM reversals r JOIN holds h ON h.id = r.hold_id"
@@ -87,7 +61,23 @@ _REVERSALS = "SELECT r.*, h.currency FROM reversals r JOIN holds h ON h.id = r.h
 
 class HoldStatus(enum.StrEnum):
     ACTIVE = "active"
+    """Something is still held."""
     RELEASED = "released"
+    """Nothing is held any more, and reversals released all of it."""
+    CAPTURED = "captured"
+    """Nothing is held any more, and posted debits took some or all of it."""
+
+
+class PostingKind(enum.StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+class BatchStatus(enum.StrEnum):
+    STAGED = "staged"
+    """Advices arrive; nothing is posted yet."""
+    ACCEPTED = "accepted"
+    """Closed in balance: its advices are posted; it takes no new ones."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +95,9 @@ class Hold:
     merchant_id: str
     amount: Money
     released: Money
+    """Released by reversals."""
+    captured: Money
+    """Taken by posted debits."""
     status: HoldStatus
     approval_code: str
     answered: bool
@@ -114,7 +107,8 @@ class Hold:
 
     @property
     def outstanding(self) -> Money:
-        return self.amount - self.released
+        """Still held: neither released nor captured."""
+        return self.amount - self.released - self.captured
 
 
 @dataclass(frozen=True)
@@ -130,6 +124,46 @@ class Reversal:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Posting:
+    """A financial advice the simulator took: staged in its batch until the batch is accepted,
+    then posted (``posted_at``)."""
+
+    id: int
+    terminal_id: str
+    batch: int
+    stan: str
+    """The advice's own STAN (field 11)."""
+    transmitted: str
+    """Field 7 of the advice, ``MMDDhhmmss`` UTC."""
+    rrn: str
+    """The RRN of the authorization it refers to (field 37)."""
+    hold_id: int
+    kind: PostingKind
+    amount: Money
+    merchant_id: str
+    card_ref: str
+    masked_pan: str
+    staged_at: datetime
+    posted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A settlement batch of one terminal, with the counts and totals of its advices."""
+
+    terminal_id: str
+    number: int
+    currency: Currency
+    status: BatchStatus
+    debits: int
+    debit_total: Money
+    credits: int
+    credit_total: Money
+    created_at: datetime
+    accepted_at: datetime | None
+
+
 class LedgerRefusal(Exception):
     pass
 
@@ -143,7 +177,24 @@ class InsufficientFunds(LedgerRefusal):
 
 
 class NoSuchHold(LedgerRefusal):
-    """No hold matches the reversal's terminal, RRN, STAN, card and currency."""
+    """No hold matches the request's terminal, RRN, card and currency (and a reversal's
+    original STAN, an advice's merchant)."""
+
+
+class AmountNotAvailable(LedgerRefusal):
+    """A debit above what the hold can still give, or a credit above what is left to refund."""
+
+
+class NotInBatch(LedgerRefusal):
+    """The advice cannot join this batch: it is accepted already, or in another currency."""
+
+
+class DuplicateAdvice(LedgerRefusal):
+    """This batch already has another advice under this STAN."""
+
+
+class OutOfBalance(LedgerRefusal):
+    """The counts and totals of a batch close disagree with the advices staged in it."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +220,31 @@ class ReleaseRequest:
     transmitted: str
 
 
+@dataclass(frozen=True)
+class AdviceRequest:
+    pan: str
+    amount: Money
+    kind: PostingKind
+    terminal_id: str
+    rrn: str
+    """The original authorization's."""
+    stan: str
+    transmitted: str
+    merchant_id: str
+    batch: int
+
+
+@dataclass(frozen=True)
+class CloseRequest:
+    terminal_id: str
+    batch: int
+    currency: Currency
+    debits: int
+    debit_total: int
+    credits: int
+    credit_total: int
+
+
 class Ledger:
     """Open with ``await Ledger.open(path)``; close with ``await ledger.close()``."""
 
@@ -179,14 +255,13 @@ class Ledger:
 
     @classmethod
     async def open(cls, path: Path | str) -> Ledger:
-        """Open the store, creating it (schema and card key) when it does not exist yet."""
+        """Open the store, creating it (schema and card key) or migrating it as needed."""
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA busy_timeout = 5000")
             await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute("PRAGMA foreign_keys = ON")
-            await db.executescript(_SCHEMA)
+            await schema.migrate(db)
             await db.execute(
                 "INSERT OR IGNORE INTO meta (name, value) VALUES ('card_key', ?)",
                 (secrets.token_hex(32),),
@@ -236,23 +311,41 @@ class Ledger:
         async with self._lock:
             return [_reversal(row) for row in await self._rows(sql)]
 
+    async def postings(self) -> list[Posting]:
+        """The posted advices, in the order they were staged."""
+        sql = f"{_POSTINGS} WHERE a.posted_at IS NOT NULL ORDER BY a.id"
+        async with self._lock:
+            return [_posting(row) for row in await self._rows(sql)]
+
+    async def staged(self) -> list[Posting]:
+        """The advices that wait for their batch to be closed in balance."""
+        sql = f"{_POSTINGS} WHERE a.posted_at IS NULL ORDER BY a.id"
+        async with self._lock:
+            return [_posting(row) for row in await self._rows(sql)]
+
+    async def batches(self) -> list[Batch]:
+        sql = f"{_BATCHES} GROUP BY b.id ORDER BY b.id"
+        async with self._lock:
+            return [_batch(row) for row in await self._rows(sql)]
+
+    async def batch(self, terminal_id: str, number: int) -> Batch | None:
+        async with self._lock:
+            row = await self._batch_with_totals(terminal_id, number)
+        return None if row is None else _batch(row)
+
     async def available(self, card: Pan | str, in_currency: Currency | str) -> Money:
-        """What the card may still spend: balance less active holds.
+        """What the card may still spend: balance less what active holds still hold.
 
         ``card`` is a ``Pan``, the card number's digits, or a ``card_ref``. A card that has no
         account in this currency yet has its opening balance (unknown for a bare
         ``card_ref``: ``LookupError``).
         """
-        cur = in_currency if isinstance(in_currency, Currency) else currency(in_currency)
-        text = card.reveal() if isinstance(card, Pan) else card
-        digits = text if len(text) <= 19 and text.isdigit() else None
-        async with self._lock:
-            found = await self._available(text if digits is None else self.card_ref(digits), cur)
-        if found is not None:
-            return found
-        if digits is None:
-            raise LookupError("no account for this card in this currency")
-        return Money(cards.opening_balance(digits, cur), cur)
+        return await self._account_figure(card, in_currency, _AVAILABLE)
+
+    async def balance(self, card: Pan | str, in_currency: Currency | str) -> Money:
+        """The account's balance: the opening balance less posted debits plus posted credits
+        (holds not deducted). ``card`` as for ``available``."""
+        return await self._account_figure(card, in_currency, _BALANCE)
 
     async def place_hold(self, request: HoldRequest) -> Hold:
         """Hold ``request.amount``; raises ``DuplicateHold`` or ``InsufficientFunds``."""
@@ -266,7 +359,7 @@ class Ledger:
             )
             if await self._hold_row(request.terminal_id, request.rrn) is not None:
                 raise DuplicateHold(request.rrn)
-            available = await self._available(ref, cur)
+            available = await self._figure(_AVAILABLE, ref, cur)
             if available is None or available.minor < request.amount.minor:
                 raise InsufficientFunds(str(request.amount))
             cursor = await self._db.execute(
@@ -294,7 +387,8 @@ class Ledger:
         return _hold(rows[0])
 
     async def release(self, request: ReleaseRequest) -> Reversal:
-        """Release up to ``request.amount`` of the hold (all that is left at most).
+        """Release up to ``request.amount`` of the hold: at most what it still holds less the
+        debits staged against it.
 
         A reversal is known by its own STAN: repeating it (0401) returns the first result and
         releases nothing more. Raises ``NoSuchHold``.
@@ -313,16 +407,13 @@ class Ledger:
                 "SELECT id FROM reversals WHERE hold_id = ? AND stan = ?", (row["id"], request.stan)
             )
             if not done:
-                released = min(request.amount.minor, row["amount"] - row["released"])
+                usage = await self._usage(row["id"])
+                room = row["amount"] - row["released"] - row["captured"] - usage["staged_debits"]
+                released = min(request.amount.minor, room)
                 total = row["released"] + released
                 await self._db.execute(
                     "UPDATE holds SET released = ?, status = ?, updated_at = ? WHERE id = ?",
-                    (
-                        total,
-                        HoldStatus.RELEASED if total == row["amount"] else HoldStatus.ACTIVE,
-                        now,
-                        row["id"],
-                    ),
+                    (total, _status(row["amount"], total, row["captured"]), now, row["id"]),
                 )
                 await self._db.execute(
                     "INSERT INTO reversals (hold_id, stan, transmitted, requested, released,"
@@ -341,6 +432,137 @@ class Ledger:
             )
         return _reversal(rows[0])
 
+    async def stage(self, request: AdviceRequest) -> Posting:
+        """Stage a financial advice in its batch (created by its first advice, in the currency
+        of that advice).
+
+        An advice is known by (terminal, batch, STAN): repeating it returns the first one and
+        stages nothing more, even once the batch is accepted. Raises ``NoSuchHold``,
+        ``DuplicateAdvice`` (the STAN names another advice), ``NotInBatch`` or
+        ``AmountNotAvailable``.
+        """
+        kind, minor, cur = request.kind, request.amount.minor, request.amount.currency
+        now = _now()
+        async with self._transaction():
+            hold = await self._hold_row(request.terminal_id, request.rrn)
+            if (
+                hold is None
+                or hold["card_ref"] != self.card_ref(request.pan)
+                or hold["currency"] != cur.code
+                or hold["merchant_id"] != request.merchant_id
+            ):
+                raise NoSuchHold(request.rrn)
+            batch = await self._batch_row(request.terminal_id, request.batch)
+            if batch is None:
+                cursor = await self._db.execute(
+                    "INSERT INTO batches (terminal_id, number, currency, status, created_at)"
+                    " VALUES (?, ?, ?, 'staged', ?)",
+                    (request.terminal_id, request.batch, cur.code, now),
+                )
+                batch_id = cursor.lastrowid
+            else:
+                batch_id = batch["id"]
+                found = await self._rows(
+                    "SELECT id, hold_id, kind, amount FROM advices WHERE batch_id = ? AND stan = ?",
+                    (batch_id, request.stan),
+                )
+                if found:
+                    first = found[0]
+                    content = (first["hold_id"], first["kind"], first["amount"])
+                    if content != (hold["id"], kind, minor):
+                        raise DuplicateAdvice(request.stan)
+                    rows = await self._rows(f"{_POSTINGS} WHERE a.id = ?", (first["id"],))
+                    return _posting(rows[0])
+                if batch["status"] != BatchStatus.STAGED:
+                    raise NotInBatch(f"batch {request.batch} is accepted already")
+                if batch["currency"] != cur.code:
+                    raise NotInBatch(f"batch {request.batch} is in {batch['currency']}")
+            usage = await self._usage(hold["id"])
+            if kind is PostingKind.DEBIT:
+                room = hold["amount"] - hold["released"] - hold["captured"] - usage["staged_debits"]
+            else:
+                room = usage["posted_debits"] - usage["credits"]
+            if minor > room:
+                raise AmountNotAvailable(f"{request.amount} asked, {Money(room, cur)} left")
+            cursor = await self._db.execute(
+                "INSERT INTO advices (batch_id, hold_id, stan, transmitted, kind, amount,"
+                " staged_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (batch_id, hold["id"], request.stan, request.transmitted, kind, minor, now),
+            )
+            rows = await self._rows(f"{_POSTINGS} WHERE a.id = ?", (cursor.lastrowid,))
+        return _posting(rows[0])
+
+    async def close_batch(self, request: CloseRequest) -> Batch:
+        """Close a batch: when ``request``'s currency, counts and totals are those of the
+        advices staged in it, post them all and accept the batch, in one transaction.
+
+        Closing an accepted batch again with the same figures posts nothing and returns it.
+        A batch nothing was staged in is accepted empty when the figures are all zero.
+        Raises ``OutOfBalance`` (and changes nothing) when the figures disagree.
+        """
+        claimed = (
+            request.currency.code,
+            request.debits,
+            request.debit_total,
+            request.credits,
+            request.credit_total,
+        )
+        now = _now()
+        async with self._transaction():
+            batch = await self._batch_with_totals(request.terminal_id, request.batch)
+            if batch is None:
+                found: tuple[object, ...] = (request.currency.code, 0, 0, 0, 0)
+            else:
+                found = tuple(
+                    batch[key]
+                    for key in ("currency", "debits", "debit_total", "credits", "credit_total")
+                )
+            if found != claimed:
+                raise OutOfBalance(
+                    f"batch {request.batch} of {request.terminal_id}: claimed {claimed},"
+                    f" staged {found}"
+                )
+            if batch is None:
+                await self._db.execute(
+                    "INSERT INTO batches (terminal_id, number, currency, status, created_at,"
+                    " accepted_at) VALUES (?, ?, ?, 'accepted', ?, ?)",
+                    (request.terminal_id, request.batch, request.currency.code, now, now),
+                )
+            elif batch["status"] == BatchStatus.STAGED:
+                await self._post(batch["id"], now)
+            row = await self._batch_with_totals(request.terminal_id, request.batch)
+        assert row is not None
+        return _batch(row)
+
+    async def _post(self, batch_id: int, now: str) -> None:
+        advices = await self._rows(
+            "SELECT a.kind, a.amount, a.hold_id, h.card_ref, h.currency FROM advices a"
+            " JOIN holds h ON h.id = a.hold_id"
+            " WHERE a.batch_id = ? AND a.posted_at IS NULL ORDER BY a.id",
+            (batch_id,),
+        )
+        for advice in advices:
+            if advice["kind"] == PostingKind.DEBIT:
+                await self._db.execute(
+                    "UPDATE holds SET captured = captured + :minor, status = CASE"
+                    " WHEN released + captured + :minor < amount THEN 'active' ELSE 'captured'"
+                    " END, updated_at = :now WHERE id = :hold",
+                    {"minor": advice["amount"], "now": now, "hold": advice["hold_id"]},
+                )
+            change = -advice["amount"] if advice["kind"] == PostingKind.DEBIT else advice["amount"]
+            await self._db.execute(
+                "UPDATE accounts SET balance = balance + ? WHERE card_ref = ? AND currency = ?",
+                (change, advice["card_ref"], advice["currency"]),
+            )
+        await self._db.execute(
+            "UPDATE advices SET posted_at = ? WHERE batch_id = ? AND posted_at IS NULL",
+            (now, batch_id),
+        )
+        await self._db.execute(
+            "UPDATE batches SET status = 'accepted', accepted_at = ? WHERE id = ?",
+            (now, batch_id),
+        )
+
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         async with self._lock:
@@ -352,14 +574,37 @@ class Ledger:
                 raise
             await self._db.execute("COMMIT")
 
-    async def _available(self, ref: str, cur: Currency) -> Money | None:
+    async def _account_figure(
+        self, card: Pan | str, in_currency: Currency | str, sql: str
+    ) -> Money:
+        cur = in_currency if isinstance(in_currency, Currency) else currency(in_currency)
+        text = card.reveal() if isinstance(card, Pan) else card
+        digits = text if len(text) <= 19 and text.isdigit() else None
+        async with self._lock:
+            found = await self._figure(sql, text if digits is None else self.card_ref(digits), cur)
+        if found is not None:
+            return found
+        if digits is None:
+            raise LookupError("no account for this card in this currency")
+        return Money(cards.opening_balance(digits, cur), cur)
+
+    async def _figure(self, sql: str, ref: str, cur: Currency) -> Money | None:
+        rows = await self._rows(sql, (ref, cur.code))
+        return Money(rows[0]["figure"], cur) if rows else None
+
+    async def _usage(self, hold_id: int) -> sqlite3.Row:
+        """What advices do with a hold: ``staged_debits``, ``posted_debits``, ``credits``."""
         rows = await self._rows(
-            "SELECT balance - (SELECT COALESCE(SUM(amount - released), 0) FROM holds"
-            " WHERE card_ref = a.card_ref AND currency = a.currency AND status = 'active')"
-            " AS available FROM accounts a WHERE card_ref = ? AND currency = ?",
-            (ref, cur.code),
+            "SELECT"
+            " COALESCE(SUM(amount) FILTER (WHERE kind = 'debit' AND posted_at IS NULL), 0)"
+            " AS staged_debits,"
+            " COALESCE(SUM(amount) FILTER (WHERE kind = 'debit' AND posted_at IS NOT NULL), 0)"
+            " AS posted_debits,"
+            " COALESCE(SUM(amount) FILTER (WHERE kind = 'credit'), 0) AS credits"
+            " FROM advices WHERE hold_id = ?",
+            (hold_id,),
         )
-        return Money(rows[0]["available"], cur) if rows else None
+        return rows[0]
 
     async def _hold_row(self, terminal_id: str, rrn: str) -> sqlite3.Row | None:
         rows = await self._rows(
@@ -367,12 +612,58 @@ class Ledger:
         )
         return rows[0] if rows else None
 
-    async def _rows(self, sql: str, parameters: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    async def _batch_row(self, terminal_id: str, number: int) -> sqlite3.Row | None:
+        rows = await self._rows(
+            "SELECT * FROM batches WHERE terminal_id = ? AND number = ?", (terminal_id, number)
+        )
+        return rows[0] if rows else None
+
+    async def _batch_with_totals(self, terminal_id: str, number: int) -> sqlite3.Row | None:
+        rows = await self._rows(
+            f"{_BATCHES} WHERE b.terminal_id = ? AND b.number = ? GROUP BY b.id",
+            (terminal_id, number),
+        )
+        return rows[0] if rows else None
+
+    async def _rows(
+        self, sql: str, parameters: tuple[Any, ...] | dict[str, Any] = ()
+    ) -> list[sqlite3.Row]:
         return list(await self._db.execute_fetchall(sql, parameters))
+
+
+_AVAILABLE = (
+    "SELECT balance - (SELECT COALESCE(SUM(amount - released - captured), 0) FROM holds"
+    " WHERE card_ref = a.card_ref AND currency = a.currency AND status = 'active')"
+    " AS figure FROM accounts a WHERE card_ref = ? AND currency = ?"
+)
+_BALANCE = "SELECT balance AS figure FROM accounts WHERE card_ref = ? AND currency = ?"
+_POSTINGS = (
+    "SELECT a.*, b.terminal_id, b.number AS batch, b.currency, h.rrn, h.merchant_id,"
+    " h.card_ref, h.masked_pan FROM advices a JOIN batches b ON b.id = a.batch_id"
+    " JOIN holds h ON h.id = a.hold_id"
+)
+_BATCHES = (
+    "SELECT b.*,"
+    " COUNT(a.id) FILTER (WHERE a.kind = 'debit') AS debits,"
+    " COALESCE(SUM(a.amount) FILTER (WHERE a.kind = 'debit'), 0) AS debit_total,"
+    " COUNT(a.id) FILTER (WHERE a.kind = 'credit') AS credits,"
+    " COALESCE(SUM(a.amount) FILTER (WHERE a.kind = 'credit'), 0) AS credit_total"
+    " FROM batches b LEFT JOIN advices a ON a.batch_id = b.id"
+)
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _status(amount: int, released: int, captured: int) -> HoldStatus:
+    if released + captured < amount:
+        return HoldStatus.ACTIVE
+    return HoldStatus.CAPTURED if captured else HoldStatus.RELEASED
+
+
+def _moment(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
 
 
 def _hold(row: sqlite3.Row) -> Hold:
@@ -388,6 +679,7 @@ def _hold(row: sqlite3.Row) -> Hold:
         merchant_id=row["merchant_id"],
         amount=Money(row["amount"], cur),
         released=Money(row["released"], cur),
+        captured=Money(row["captured"], cur),
         status=HoldStatus(row["status"]),
         approval_code=row["approval_code"],
         answered=bool(row["answered"]),
@@ -406,4 +698,39 @@ def _reversal(row: sqlite3.Row) -> Reversal:
         requested=Money(row["requested"], cur),
         released=Money(row["released"], cur),
         created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def _posting(row: sqlite3.Row) -> Posting:
+    return Posting(
+        id=row["id"],
+        terminal_id=row["terminal_id"],
+        batch=row["batch"],
+        stan=row["stan"],
+        transmitted=row["transmitted"],
+        rrn=row["rrn"],
+        hold_id=row["hold_id"],
+        kind=PostingKind(row["kind"]),
+        amount=Money(row["amount"], currency(row["currency"])),
+        merchant_id=row["merchant_id"],
+        card_ref=row["card_ref"],
+        masked_pan=row["masked_pan"],
+        staged_at=datetime.fromisoformat(row["staged_at"]),
+        posted_at=_moment(row["posted_at"]),
+    )
+
+
+def _batch(row: sqlite3.Row) -> Batch:
+    cur = currency(row["currency"])
+    return Batch(
+        terminal_id=row["terminal_id"],
+        number=row["number"],
+        currency=cur,
+        status=BatchStatus(row["status"]),
+        debits=row["debits"],
+        debit_total=Money(row["debit_total"], cur),
+        credits=row["credits"],
+        credit_total=Money(row["credit_total"], cur),
+        created_at=datetime.fromisoformat(row["created_at"]),
+        accepted_at=_moment(row["accepted_at"]),
     )

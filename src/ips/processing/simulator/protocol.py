@@ -10,14 +10,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ips.domain.errors import InvalidAmount, UnknownCurrency
-from ips.domain.money import Money, currency_by_numeric
+from ips.domain.money import Currency, Money, currency_by_numeric
 from ips.processing.iso8583 import messages
 from ips.processing.iso8583.messages import MalformedMessage, OriginalData
 from ips.processing.iso8583.spec import Fields
+from ips.processing.simulator.ledger import PostingKind
 
 AUTHORIZATION_ECHO = ("2", "3", "4", "7", "11", "12", "13", "32", "37", "41", "42", "49")
 REVERSAL_ECHO = ("2", "3", "4", "7", "11", "32", "37", "41", "42", "49", "90")
+ADVICE_ECHO = ("2", "3", "4", "7", "11", "12", "13", "32", "37", "41", "42", "49", "60")
+RECONCILIATION_ECHO = ("7", "11", "32", "41", "50", "60", "74", "76", "86", "88")
 NETWORK_ECHO = ("7", "11", "70")
+
+_KINDS = {messages.PURCHASE: PostingKind.DEBIT, messages.REFUND: PostingKind.CREDIT}
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,30 @@ class ReversalMessage:
     original: OriginalData
 
 
+@dataclass(frozen=True)
+class AdviceMessage:
+    pan: str
+    amount: Money
+    kind: PostingKind
+    stan: str
+    transmitted: str
+    rrn: str
+    terminal_id: str
+    merchant_id: str
+    batch: int
+
+
+@dataclass(frozen=True)
+class ReconciliationMessage:
+    terminal_id: str
+    batch: int
+    currency: Currency
+    debits: int
+    debit_total: int
+    credits: int
+    credit_total: int
+
+
 def _digits(fields: Mapping[str, str], key: str) -> str:
     value = fields.get(key, "")
     if not (value.isdigit() and value.isascii()):
@@ -58,11 +87,16 @@ def _text(fields: Mapping[str, str], key: str) -> str:
     return value
 
 
+def _currency(fields: Mapping[str, str], key: str) -> Currency:
+    try:
+        return currency_by_numeric(fields.get(key, ""))
+    except UnknownCurrency:
+        raise MalformedMessage(f"field {key} is not a known currency") from None
+
+
 def _amount(fields: Mapping[str, str]) -> Money:
     try:
-        return Money(int(_digits(fields, "4")), currency_by_numeric(fields.get("49", "")))
-    except UnknownCurrency:
-        raise MalformedMessage("field 49 is not a known currency") from None
+        return Money(int(_digits(fields, "4")), _currency(fields, "49"))
     except InvalidAmount:
         raise MalformedMessage("field 4 is not an amount") from None
 
@@ -97,6 +131,45 @@ def parse_reversal(fields: Mapping[str, str]) -> ReversalMessage:
         rrn=_text(fields, "37"),
         terminal_id=_text(fields, "41"),
         original=OriginalData.parse(fields.get("90", "")),
+    )
+
+
+def _batch(fields: Mapping[str, str]) -> int:
+    value = _digits(fields, messages.BATCH)
+    if len(value) != 6:
+        raise MalformedMessage(f"field {messages.BATCH} is a batch number of 6 digits")
+    return int(value)
+
+
+def parse_advice(fields: Mapping[str, str]) -> AdviceMessage:
+    amount = _amount(fields)
+    if amount.minor == 0:
+        raise MalformedMessage("field 4 must be greater than zero")
+    kind = _KINDS.get(fields.get("3", ""))
+    if kind is None:
+        raise MalformedMessage("field 3 is neither a purchase nor a refund")
+    return AdviceMessage(
+        pan=_digits(fields, "2"),
+        amount=amount,
+        kind=kind,
+        stan=_digits(fields, "11"),
+        transmitted=_digits(fields, "7"),
+        rrn=_text(fields, "37"),
+        terminal_id=_text(fields, "41"),
+        merchant_id=_text(fields, "42"),
+        batch=_batch(fields),
+    )
+
+
+def parse_reconciliation(fields: Mapping[str, str]) -> ReconciliationMessage:
+    return ReconciliationMessage(
+        terminal_id=_text(fields, "41"),
+        batch=_batch(fields),
+        currency=_currency(fields, "50"),
+        debits=int(_digits(fields, "76")),
+        debit_total=int(_digits(fields, "88")),
+        credits=int(_digits(fields, "74")),
+        credit_total=int(_digits(fields, "86")),
     )
 
 

@@ -7,6 +7,17 @@ It answers
 - 0400/0401 with 0410: ``00`` after releasing field 4's amount (at most what is still held)
   of the hold found by terminal (41), RRN (37) and the original STAN in field 90; a repeat of
   the same reversal answers ``00`` again and releases nothing more; ``25`` when no hold fits;
+- 0220/0221 with 0230: ``00`` once the financial advice is staged in batch (41, 60) — a
+  repeat (same terminal, batch and STAN, same content) answers ``00`` again and stages
+  nothing more; ``25`` when no hold fits terminal, RRN (37), card, currency and merchant (42);
+  ``13`` for a debit above what the hold still holds less the debits staged against it, or a
+  credit above what was debited on that authorization less its credits posted or staged;
+  ``12`` when the batch is accepted already or in another currency; ``94`` when the STAN
+  names another advice of the batch;
+- 0500 with 0510: ``00`` when the currency (50), counts (74, 76) and totals (86, 88) are
+  those of the advices staged in the batch: they are all posted at once and the batch is
+  accepted (closing an accepted batch again with the same figures posts nothing and answers
+  ``00``); ``95`` otherwise, posting nothing: the staged advices stay for another try;
 - 0800 with 0810: ``00`` for sign-on, sign-off and echo.
 A request with a readable MTI but unusable fields is answered ``30``; a message that cannot be
 decoded at all is logged and dropped; a broken frame closes the connection. Requests are
@@ -29,11 +40,17 @@ from ips.processing.iso8583.messages import MalformedMessage, NetworkCode
 from ips.processing.iso8583.spec import Fields
 from ips.processing.simulator import cards, protocol
 from ips.processing.simulator.ledger import (
+    AdviceRequest,
+    AmountNotAvailable,
+    CloseRequest,
+    DuplicateAdvice,
     DuplicateHold,
     HoldRequest,
     InsufficientFunds,
     Ledger,
     NoSuchHold,
+    NotInBatch,
+    OutOfBalance,
     ReleaseRequest,
 )
 
@@ -169,6 +186,10 @@ class Simulator:
             return await self._authorize(request)
         if mti in (messages.REVERSAL, messages.REVERSAL_REPEAT):
             return await self._reverse(request)
+        if mti in (messages.ADVICE, messages.ADVICE_REPEAT):
+            return await self._advise(request)
+        if mti == messages.RECONCILIATION:
+            return await self._reconcile(request)
         if mti == messages.NETWORK:
             code = "00" if request.get("70") in set(NetworkCode) else "30"
             return protocol.reply(request, code, protocol.NETWORK_ECHO)
@@ -220,6 +241,54 @@ class Simulator:
         except NoSuchHold:
             return protocol.reply(request, "25", protocol.REVERSAL_ECHO)
         return protocol.reply(request, messages.APPROVED, protocol.REVERSAL_ECHO)
+
+    async def _advise(self, request: Fields) -> Fields:
+        advice = protocol.parse_advice(request)
+        stage = AdviceRequest(
+            pan=advice.pan,
+            amount=advice.amount,
+            kind=advice.kind,
+            terminal_id=advice.terminal_id,
+            rrn=advice.rrn,
+            stan=advice.stan,
+            transmitted=advice.transmitted,
+            merchant_id=advice.merchant_id,
+            batch=advice.batch,
+        )
+        try:
+            await self.ledger.stage(stage)
+        except NoSuchHold:
+            code = "25"
+        except AmountNotAvailable as exc:
+            log.info("advice %s refused: %s", advice.stan, exc)
+            code = "13"
+        except NotInBatch as exc:
+            log.info("advice %s refused: %s", advice.stan, exc)
+            code = "12"
+        except DuplicateAdvice:
+            code = "94"
+        else:
+            code = messages.APPROVED
+        return protocol.reply(request, code, protocol.ADVICE_ECHO)
+
+    async def _reconcile(self, request: Fields) -> Fields:
+        totals = protocol.parse_reconciliation(request)
+        close = CloseRequest(
+            terminal_id=totals.terminal_id,
+            batch=totals.batch,
+            currency=totals.currency,
+            debits=totals.debits,
+            debit_total=totals.debit_total,
+            credits=totals.credits,
+            credit_total=totals.credit_total,
+        )
+        try:
+            batch = await self.ledger.close_batch(close)
+        except OutOfBalance as exc:
+            log.warning("out of balance: %s", exc)
+            return protocol.reply(request, "95", protocol.RECONCILIATION_ECHO)
+        log.info("batch %s of %s accepted", batch.number, batch.terminal_id)
+        return protocol.reply(request, messages.APPROVED, protocol.RECONCILIATION_ECHO)
 
 
 async def run(

@@ -1,0 +1,141 @@
+"""The tables of the simulator's store and their migration (``PRAGMA user_version``).
+
+Version 0 is the first store: accounts, holds and reversals. Version 1 adds settlement: holds
+gain ``captured`` (what posted debits took of them) and the status ``captured``; batches and
+their advices (staged, then posted) get tables of their own. ``migrate`` brings any store to
+the current version in one transaction, so a store written by an older simulator opens with
+its books intact, and two processes opening the same store do not both migrate it.
+"""
+
+from __future__ import annotations
+
+import aiosqlite
+
+VERSION = 1
+
+
+def _holds(name: str) -> str:
+    return f"""
+CREATE TABLE IF NOT EXISTS {name} (
+    id INTEGER PRIMARY KEY,
+    terminal_id TEXT NOT NULL,
+    rrn TEXT NOT NULL,
+    stan TEXT NOT NULL,
+    transmitted TEXT NOT NULL,
+    card_ref TEXT NOT NULL,
+    masked_pan TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    released INTEGER NOT NULL DEFAULT 0 CHECK (released >= 0),
+    captured INTEGER NOT NULL DEFAULT 0 CHECK (captured >= 0),
+    status TEXT NOT NULL CHECK (status IN ('active', 'released', 'captured')),
+    approval_code TEXT NOT NULL,
+    answered INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (terminal_id, rrn),
+    FOREIGN KEY (card_ref, currency) REFERENCES accounts (card_ref, currency),
+    CHECK (released + captured <= amount),
+    CHECK ((status = 'active') = (released + captured < amount)),
+    CHECK (status <> 'released' OR captured = 0),
+    CHECK (status <> 'captured' OR captured > 0)
+)"""
+
+
+_META = """
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)"""
+
+_ACCOUNTS = """
+CREATE TABLE IF NOT EXISTS accounts (
+    card_ref TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    masked_pan TEXT NOT NULL,
+    balance INTEGER NOT NULL,
+    PRIMARY KEY (card_ref, currency)
+)"""
+
+_REVERSALS = """
+CREATE TABLE IF NOT EXISTS reversals (
+    id INTEGER PRIMARY KEY,
+    hold_id INTEGER NOT NULL REFERENCES holds (id),
+    stan TEXT NOT NULL,
+    transmitted TEXT NOT NULL,
+    requested INTEGER NOT NULL,
+    released INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (hold_id, stan)
+)"""
+
+_BATCHES = """
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    terminal_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    currency TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('staged', 'accepted')),
+    created_at TEXT NOT NULL,
+    accepted_at TEXT,
+    UNIQUE (terminal_id, number),
+    CHECK ((status = 'accepted') = (accepted_at IS NOT NULL))
+)"""
+
+_ADVICES = """
+CREATE TABLE IF NOT EXISTS advices (
+    id INTEGER PRIMARY KEY,
+    batch_id INTEGER NOT NULL REFERENCES batches (id),
+    hold_id INTEGER NOT NULL REFERENCES holds (id),
+    stan TEXT NOT NULL,
+    transmitted TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('debit', 'credit')),
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    staged_at TEXT NOT NULL,
+    posted_at TEXT,
+    UNIQUE (batch_id, stan)
+)"""
+
+_ADVICES_BY_HOLD = "CREATE INDEX IF NOT EXISTS advices_by_hold ON advices (hold_id, kind)"
+
+_HOLD_COLUMNS = (
+    "id, terminal_id, rrn, stan, transmitted, card_ref, masked_pan, merchant_id, currency,"
+    " amount, released, status, approval_code, answered, created_at, updated_at"
+)
+
+
+async def migrate(db: aiosqlite.Connection) -> None:
+    """Create or upgrade the tables. ``db`` is in autocommit mode, with no transaction open."""
+    await db.execute("PRAGMA foreign_keys = OFF")
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = list(await db.execute_fetchall("PRAGMA user_version"))
+        if rows[0][0] < VERSION:
+            await _upgrade(db)
+            broken = list(await db.execute_fetchall("PRAGMA foreign_key_check"))
+            if broken:
+                raise RuntimeError(f"the store breaks {len(broken)} foreign keys")
+            await db.execute(f"PRAGMA user_version = {VERSION}")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+    await db.execute("COMMIT")
+    await db.execute("PRAGMA foreign_keys = ON")
+
+
+async def _upgrade(db: aiosqlite.Connection) -> None:
+    for table in (_META, _ACCOUNTS):
+        await db.execute(table)
+    columns = {row[1] for row in await db.execute_fetchall("PRAGMA table_info(holds)")}
+    if columns and "captured" not in columns:
+        await db.execute(_holds("holds_v1"))
+        await db.execute(
+            f"INSERT INTO holds_v1 ({_HOLD_COLUMNS}) SELECT {_HOLD_COLUMNS} FROM holds"  # noqa: S608
+        )
+        await db.execute("DROP TABLE holds")
+        await db.execute("ALTER TABLE holds_v1 RENAME TO holds")
+    else:
+        await db.execute(_holds("holds"))
+    for table in (_REVERSALS, _BATCHES, _ADVICES, _ADVICES_BY_HOLD):
+        await db.execute(table)
