@@ -10,6 +10,8 @@ from ips.domain.responses import ResponseCode
 from ips.processing.port import (
     Answer,
     AuthorizationRequest,
+    BatchTotals,
+    FinancialAdvice,
     NoAnswer,
     ReversalRequest,
 )
@@ -41,6 +43,12 @@ class FakeProcessingCenter:
     holds: dict[str, int] = field(default_factory=dict)
     authorizations: list[AuthorizationRequest] = field(default_factory=list)
     reversals: list[ReversalRequest] = field(default_factory=list)
+    staged: dict[int, dict[int, FinancialAdvice]] = field(default_factory=dict)
+    """Advices by batch, then by STAN (a repeat is kept once)."""
+    posted: list[FinancialAdvice] = field(default_factory=list)
+    closes: list[BatchTotals] = field(default_factory=list)
+    silent_closes: int = 0
+    """How many of the next batch closes go unanswered."""
     gate: asyncio.Event | None = None
     """When given, authorizations wait for it to be set: lets tests hold a payment in flight."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -70,3 +78,26 @@ class FakeProcessingCenter:
         if outcome is ResponseCode.SUCCESS and self.holds.pop(request.original.rrn, None) is None:
             return Answer(ResponseCode.NO_SUCH_PAYMENT, raw_code="25")
         return Answer(outcome, raw_code="00" if outcome.approved else "30")
+
+    async def advise(self, advice: FinancialAdvice) -> Answer:
+        self.staged.setdefault(advice.batch, {})[advice.id.stan] = advice
+        return Answer(ResponseCode.SUCCESS, raw_code="00")
+
+    async def close_batch(self, totals: BatchTotals) -> Answer:
+        self.closes.append(totals)
+        if self.silent_closes:
+            self.silent_closes -= 1
+            raise NoAnswer("the fake keeps silent")
+        advices = list(self.staged.get(totals.batch, {}).values())
+        debits = [a.amount.minor for a in advices if not a.credit]
+        credits = [a.amount.minor for a in advices if a.credit]
+        if (totals.debits, totals.debit_total, totals.credits, totals.credit_total) != (
+            len(debits),
+            sum(debits),
+            len(credits),
+            sum(credits),
+        ):
+            return Answer(ResponseCode.RECEPTION_ERROR, raw_code="95")
+        if not any(a in self.posted for a in advices):
+            self.posted += advices
+        return Answer(ResponseCode.SUCCESS, raw_code="00")

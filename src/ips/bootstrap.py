@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from ips.config import Settings
 from ips.crypto.keyring import KeyRing
 from ips.crypto.tokens import FormTokens
+from ips.domain.money import currency
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
+from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.simulator.server import Simulator
-from ips.services.gateway import Gateway
+from ips.services.gateway import Gateway, ProcessingProfile, Timings
+from ips.services.reconciliation import Figures
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
 from ips.storage.unit_of_work import Database
 from ips.web.services import Services
-from ips.workers import janitor_loop
+from ips.workers import janitor_loop, settlement_loop
 
 
 async def open_database(settings: Settings) -> Database:
@@ -47,12 +52,12 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_workers(self) -> None:
-        stale_after = timedelta(seconds=self.settings.processing_timeout * 2 + 30)
-        self.tasks.append(
-            asyncio.create_task(
-                janitor_loop(self.services.gateway, self.settings.janitor_interval, stale_after)
-            )
-        )
+        gateway, settings = self.services.gateway, self.settings
+        stale_after = timedelta(seconds=settings.processing_timeout * 2 + 30)
+        self.tasks += [
+            asyncio.create_task(janitor_loop(gateway, settings.janitor_interval, stale_after)),
+            asyncio.create_task(settlement_loop(gateway, settings.settlement_cutoff)),
+        ]
 
 
 @contextlib.asynccontextmanager
@@ -78,6 +83,13 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         processing=processing,
         keyring=database.keyring,
         reversal_attempts=settings.reversal_attempts,
+        profile=ProcessingProfile(
+            double_stage=settings.processing_double_stage,
+            currencies=tuple(
+                currency(code) for code in settings.processing_currencies.split(",") if code.strip()
+            ),
+        ),
+        timings=Timings(order_lifetime=settings.order_lifetime, hold_period=settings.hold_period),
     )
     services = Services(gateway, FormTokens(database.keyring.derive("form tokens")))
     runtime = Runtime(settings, database, processing, services, simulator)
@@ -93,3 +105,23 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         if simulator is not None:
             await simulator.stop()
         await database.dispose()
+
+
+async def bank_figures(store: Path, terminal_id: str) -> dict[str, Figures]:
+    """The simulator's books, as reconciliation reads them: figures by authorization RRN."""
+    async with await Ledger.open(store) as ledger:
+        holds = [h for h in await ledger.holds() if h.terminal_id == terminal_id]
+        credits: dict[str, int] = defaultdict(int)
+        for posting in await ledger.postings():
+            if posting.terminal_id == terminal_id and posting.kind is PostingKind.CREDIT:
+                credits[posting.rrn] += posting.amount.minor
+    return {
+        h.rrn: Figures(
+            h.amount.currency.code,
+            h.amount.minor,
+            h.released.minor,
+            h.captured.minor,
+            credits[h.rrn],
+        )
+        for h in holds
+    }

@@ -13,15 +13,24 @@ import typer
 import uvicorn
 from fastapi import FastAPI
 
-from ips.bootstrap import open_database, running
+from ips.bootstrap import bank_figures, open_database, running
 from ips.config import Settings
 from ips.domain.errors import DomainError
+from ips.domain.settlement import BatchStatus
+from ips.services import settlement
 from ips.services.merchants import AddMerchant, add_merchant, list_merchants
+from ips.services.rates import SetRate, rate_history, set_rate
+from ips.services.reconciliation import Difference
+from ips.services.reconciliation import reconcile as compare_books
+from ips.services.settlement import BatchReport
 from ips.web.app import create_app
 
 app = typer.Typer(help="IPS — the Internet Payment System.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants (shops) that may take payments.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
+rate_app = typer.Typer(help="Exchange rates for orders in currencies the processing center "
+                       "does not take.", no_args_is_help=True)  # fmt: skip
+app.add_typer(rate_app, name="rate")
 
 Database = Annotated[
     str | None,
@@ -168,3 +177,99 @@ def merchant_list(database: Database = None) -> None:
             typer.echo(f"{m.merchant_id:<12} {m.login:<16} {cur:<4} {stage:<8} {m.name}")
 
     asyncio.run(fetch())
+
+
+@app.command()
+def settle(database: Database = None) -> None:
+    """Close the open settlement batch now and send it to the processing center."""
+    _logging()
+    settings = _settings(database)
+
+    async def run() -> list[BatchReport]:
+        async with running(settings, workers=False) as runtime:
+            return await settlement.settle(runtime.services.gateway)
+
+    reports = asyncio.run(run())
+    if not reports:
+        typer.echo("nothing to settle")
+    for report in reports:
+        batch = report.batch
+        typer.echo(f"batch {batch.id} {batch.currency} {batch.status.value}")
+        for line in report.merchants:
+            typer.echo(
+                f"  merchant {line.merchant_id:<12} debits {line.debits:>5} "
+                f"{report.money(line.debit_total).format():>15}  credits {line.credits:>5} "
+                f"{report.money(line.credit_total).format():>15}"
+            )
+    if any(r.batch.status is not BatchStatus.ACCEPTED for r in reports):
+        raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            help="The processing-center simulator's books (default: IPS_SIMULATOR_STORE)."
+        ),
+    ] = None,
+    database: Database = None,
+) -> None:
+    """Compare IPS's books with the processing center's; list every difference."""
+    settings = _settings(database)
+
+    async def run() -> list[Difference]:
+        db = await open_database(settings)
+        try:
+            bank = await bank_figures(store or settings.simulator_store, settings.terminal_id)
+            return await compare_books(db, bank)
+        finally:
+            await db.dispose()
+
+    differences = asyncio.run(run())
+    for difference in differences:
+        typer.echo(str(difference))
+    if differences:
+        typer.echo(f"{len(differences)} difference(s)")
+        raise typer.Exit(1)
+    typer.echo("no differences")
+
+
+@rate_app.command("set")
+def rate_set(
+    source: Annotated[str, typer.Argument(help="From currency, e.g. USD.")],
+    target: Annotated[str, typer.Argument(help="To currency, e.g. RUB.")],
+    rate: Annotated[str, typer.Argument(help="Units of TO for one unit of FROM, e.g. 92.5.")],
+    database: Database = None,
+) -> None:
+    """Set the rate from now on (earlier rates stay in the history)."""
+
+    async def run() -> None:
+        db = await open_database(_settings(database))
+        try:
+            await set_rate(SetRate(source, target, rate), db)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"1 {source.upper()} = {rate} {target.upper()}")
+
+
+@rate_app.command("list")
+def rate_list(database: Database = None) -> None:
+    """The rates and their history."""
+
+    async def run() -> None:
+        db = await open_database(_settings(database))
+        try:
+            rates = await rate_history(db)
+        finally:
+            await db.dispose()
+        for r in rates:
+            typer.echo(f"{r.valid_from:%Y-%m-%d %H:%M:%S}  1 {r.source} = {r.value} {r.target}")
+
+    asyncio.run(run())

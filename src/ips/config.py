@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time, timedelta
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,18 @@ class Settings(BaseSettings):
     """Seconds to wait for an answer before the authorization counts as unanswered."""
     terminal_id: str = "IPS00001"
     acquirer_id: str = "10000000001"
+    processing_double_stage: bool = True
+    """Whether the processing center takes double-stage payments (hold, then confirm)."""
+    processing_currencies: str = ""
+    """Currencies the processing center takes, comma-separated; empty takes all. Orders in
+    other currencies are paid in a taken one, converted at the operator's rate."""
+
+    order_lifetime: timedelta = timedelta(hours=24)
+    """An order unpaid for this long becomes ``Timeout`` (seconds, or ISO 8601 like PT24H)."""
+    hold_period: timedelta = timedelta(days=7)
+    """A hold unconfirmed for this long is released."""
+    settlement_cutoff: time = time(23, 0)
+    """Daily time (UTC) after which the open settlement batch is closed and sent."""
 
     reversal_attempts: int = 3
     """Reversals sent while the buyer waits; the janitor repeats them after that."""

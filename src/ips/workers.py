@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
-from ips.services import janitor
+from ips.services import janitor, settlement
 from ips.services.gateway import Gateway
 
 log = logging.getLogger(__name__)
@@ -28,4 +28,16 @@ async def every(interval: float, name: str, job: Callable[[], Awaitable[object]]
 def janitor_loop(
     gateway: Gateway, interval: float, stale_after: timedelta
 ) -> Coroutine[Any, Any, None]:
-    return every(interval, "janitor", lambda: janitor.sweep(gateway, stale_after=stale_after))
+    async def job() -> None:
+        await janitor.sweep(gateway, stale_after=stale_after)
+        await janitor.expire_orders(gateway)
+        await janitor.release_expired_holds(gateway)
+
+    return every(interval, "janitor", job)
+
+
+SETTLEMENT_TICK = 60.0
+
+
+def settlement_loop(gateway: Gateway, cutoff: time) -> Coroutine[Any, Any, None]:
+    return every(SETTLEMENT_TICK, "settlement", lambda: settlement.settle_if_due(gateway, cutoff))

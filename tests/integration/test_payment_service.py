@@ -30,8 +30,7 @@ def card(number: str = "4111111111111111") -> Card:
 async def new_order(gateway: Gateway, ordernumber: str = "A-1", amount: str = "100.00") -> Order:
     return await create_order(
         CreateOrder(merchant_id="111111", ordernumber=ordernumber, amount=amount, currency="RUB"),
-        gateway.uow_factory,
-        gateway.clock,
+        gateway,
     )
 
 
@@ -75,7 +74,10 @@ async def test_approved_payment_moves_order_operation_and_transaction(
     assert payment.card is not None and payment.card.masked_pan == "411111****1111"
     assert payment.sealed_pan and "4111111111111111" not in payment.sealed_pan
     assert payment.client_ip == "198.51.100.1"
-    assert await transactions_of(database, order) == [("authorization", "approved", 1)]
+    assert await transactions_of(database, order) == [
+        ("authorization", "approved", 1),
+        ("financial", "created", 0),  # the debit the next settlement batch sends
+    ]
     [request] = fake_processing.authorizations
     assert request.amount.minor == 10000 and request.merchant_id == "111111"
 

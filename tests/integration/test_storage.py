@@ -38,6 +38,9 @@ async def stored(database: Database, order: Order) -> Order:
     return order
 
 
+PAID_BOOKS = {"books_currency": "RUB", "held": 10000, "confirmed": 10000}
+
+
 def payment(order_id: int, number: int, status: OperationStatus) -> dict[str, object]:
     return {
         "order_id": order_id,
@@ -100,14 +103,14 @@ async def test_one_paid_order_per_ordernumber_is_held_by_the_database(database: 
         await conn.execute(
             update(orders)
             .where(orders.c.id == first.id)
-            .values(state="Approved", holds_ordernumber=True)
+            .values(state="Approved", holds_ordernumber=True, **PAID_BOOKS)
         )
     with pytest.raises(IntegrityError):
         async with database.engine.begin() as conn:
             await conn.execute(
                 update(orders)
                 .where(orders.c.id == second.id)
-                .values(state="Approved", holds_ordernumber=True)
+                .values(state="Approved", holds_ordernumber=True, **PAID_BOOKS)
             )
     with pytest.raises(IntegrityError):  # a paid order that gave up its number
         async with database.engine.begin() as conn:

@@ -2,14 +2,17 @@
 
     DomainError
     ├── InvalidInput        a value from outside is malformed (amount, currency, card…)
+    │   ├── MissingInput
     │   ├── InvalidAmount
-    │   ├── UnknownCurrency
+    │   ├── WrongValue      well-formed, but not a value this request can take
+    │   │   └── UnknownCurrency
     │   └── InvalidCard
     ├── NotFound            the object asked for does not exist (for this merchant)
     ├── AuthenticationFailed
     ├── Refused             the request is well-formed but the rules forbid it
     │   ├── InvalidTransition
-    │   └── AlreadyPaid
+    │   ├── AlreadyPaid
+    │   └── LimitExceeded   more than the order allows (to confirm, to cancel…)
     └── Conflict            someone else is changing the same object right now
 
 Every error carries a ``field`` naming its culprit (``"amount"``, ``"login"``…) so that each
@@ -39,7 +42,11 @@ class InvalidAmount(InvalidInput):
         super().__init__(message, field="amount")
 
 
-class UnknownCurrency(InvalidInput):
+class WrongValue(InvalidInput):
+    pass
+
+
+class UnknownCurrency(WrongValue):
     def __init__(self, code: str) -> None:
         super().__init__(f"unknown currency {code!r}", field="currency")
 
@@ -65,6 +72,10 @@ class InvalidTransition(Refused):
 
 
 class AlreadyPaid(Refused):
+    pass
+
+
+class LimitExceeded(Refused):
     pass
 
 

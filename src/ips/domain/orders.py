@@ -12,7 +12,9 @@ import enum
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
+from ips.domain.books import Books, CancelSplit
 from ips.domain.cards import Brand
 from ips.domain.errors import Refused
 from ips.domain.money import Money
@@ -45,6 +47,15 @@ class OperationKind(enum.Enum):
 
 class PaymentMeans(enum.Enum):
     CARD = "card"
+
+
+class CancelReason(enum.Enum):
+    """Assist ``CancelReason``; expiry is IPS's own, for holds nobody confirmed in time."""
+
+    SHOP = "1"
+    CUSTOMER = "2"
+    FRAUD = "3"
+    HOLD_EXPIRED = "9"
 
 
 class TransactionKind(enum.Enum):
@@ -105,6 +116,8 @@ class Order:
     buyer: Buyer = field(default_factory=Buyer)
     return_urls: ReturnUrls = field(default_factory=ReturnUrls)
     state: OrderState = OrderState.IN_PROCESS
+    books: Books | None = None
+    """Where the order's money is, once it is paid (in the payment's currency)."""
     holds_ordernumber: bool = False
     """True while a payment is under way or once one succeeded: the order then holds its
     ``ordernumber`` for the merchant, and no other order with that number may be paid."""
@@ -126,10 +139,40 @@ class Order:
     def end_payment(self, payment: Operation, at: datetime) -> None:
         """Moves the order by the outcome of its payment operation."""
         if payment.status is OperationStatus.SUCCESS:
-            self.change_state(OrderState.DELAYED if self.delay else OrderState.APPROVED, at)
+            books = Books(payment.amount.currency).pay(payment.amount.minor, delay=self.delay)
+            self._keep(books, at)
         else:
             self.holds_ordernumber = False
             self.change_state(OrderState.DECLINED, at)
+
+    @property
+    def paid_books(self) -> Books:
+        if self.books is None:
+            raise Refused(f"the order is {self.state.value}: it has not been paid")
+        return self.books
+
+    def confirm(self, amount: int | None, release_rest: bool, at: datetime) -> int:
+        """Charges ``amount`` of the hold (all when ``None``); returns what was confirmed."""
+        before = self.paid_books
+        self._keep(before.confirm(amount, release_rest=release_rest), at)
+        return self.paid_books.confirmed - before.confirmed
+
+    def cancel(self, amount: int | None, at: datetime) -> CancelSplit:
+        split = self.paid_books.split_cancel(amount)
+        self._keep(self.paid_books.cancel(split), at)
+        return split
+
+    def present(self, amount: int) -> None:
+        self.books = self.paid_books.present(amount)
+
+    def expire(self, at: datetime) -> None:
+        """The buyer never paid within the order's lifetime."""
+        self.change_state(OrderState.TIMEOUT, at)
+
+    def _keep(self, books: Books, at: datetime) -> None:
+        self.books = books
+        if books.state() is not self.state:
+            self.change_state(books.state(), at)
 
 
 @dataclass(frozen=True)
@@ -153,6 +196,10 @@ class Operation:
     card: CardSummary | None = None
     sealed_pan: str | None = field(default=None, repr=False)
     client_ip: str = ""
+    rate: Decimal | None = None
+    """The exchange rate from the order's currency to ``amount``'s, when they differ."""
+    cancel_reason: CancelReason | None = None
+    external_refund_id: str = ""
     status: OperationStatus = OperationStatus.IN_PROCESS
     response_code: ResponseCode | None = None
     approval_code: str = ""
@@ -192,6 +239,7 @@ class Transaction:
     status: TransactionStatus = TransactionStatus.CREATED
     transmitted_at: datetime | None = None
     original_id: int | None = None
+    batch_id: int | None = None
     response: str = ""
     approval_code: str = ""
     attempts: int = 0

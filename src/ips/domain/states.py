@@ -81,7 +81,8 @@ class TransactionStatus(enum.Enum):
     """One message exchange with the processing center.
 
     ``unknown``: sent, and no (readable) answer came; such an authorization is reversed.
-    ``reversed``: an approved or unknown authorization whose reversal was answered.
+    ``reversed``: an approved or unknown authorization whose reversal was answered; or a
+    financial transaction withdrawn before it was sent (a smaller one replaces it).
     """
 
     CREATED = "created"
@@ -94,7 +95,7 @@ class TransactionStatus(enum.Enum):
 
 _T = TransactionStatus
 TRANSACTION_TRANSITIONS: dict[TransactionStatus, frozenset[TransactionStatus]] = {
-    _T.CREATED: frozenset({_T.SENT}),
+    _T.CREATED: frozenset({_T.SENT, _T.REVERSED}),
     _T.SENT: frozenset({_T.APPROVED, _T.DECLINED, _T.UNKNOWN}),
     _T.UNKNOWN: frozenset({_T.APPROVED, _T.DECLINED, _T.REVERSED}),
     _T.APPROVED: frozenset({_T.REVERSED}),

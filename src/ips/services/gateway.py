@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from ips.crypto.keyring import KeyRing
+from ips.domain.money import Currency
 from ips.processing.port import ProcessingCenter
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class ProcessingProfile:
+    """What the processing center allows (its operator's settings)."""
+
+    double_stage: bool = True
+    currencies: tuple[Currency, ...] = ()
+    """The currencies it takes; empty means all. Orders in others are converted."""
+
+    def takes(self, cur: Currency) -> bool:
+        return not self.currencies or cur in self.currencies
+
+
+@dataclass(frozen=True)
+class Timings:
+    order_lifetime: timedelta = timedelta(hours=24)
+    """An order nobody paid in this time becomes ``Timeout``."""
+    hold_period: timedelta = timedelta(days=7)
+    """A hold nobody confirmed in this time is released."""
 
 
 @dataclass(frozen=True)
@@ -17,4 +39,6 @@ class Gateway:
     keyring: KeyRing
     clock: Clock = utc_now
     reversal_attempts: int = 3
-    """Reversals sent at once, while the buyer waits; the janitor repeats them after that."""
+    """Reversals sent at once, while the caller waits; the janitor repeats them after that."""
+    profile: ProcessingProfile = field(default_factory=ProcessingProfile)
+    timings: Timings = field(default_factory=Timings)

@@ -1,5 +1,6 @@
 """The janitor settles what was left unsettled: authorizations whose answer never came back
-(the process died between the phases) and reversals still waiting for their answer.
+(the process died between the phases), reversals still waiting for their answer, orders
+nobody paid within their lifetime, and holds nobody confirmed within the hold period.
 
 It runs in the background workers of ``ips serve``. Reversals are repeated with a growing
 pause (``backoff``) until the processing center answers.
@@ -10,9 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from ips.domain.orders import Transaction, TransactionKind
-from ips.domain.states import TransactionStatus
+from ips.domain.orders import CancelReason, Transaction, TransactionKind
+from ips.domain.states import OrderState, TransactionStatus
+from ips.services.cancellations import cancel_locked
 from ips.services.gateway import Gateway
+from ips.services.operations import paid_order
 from ips.services.payments import record_answer
 from ips.services.reversals import send_reversal
 
@@ -75,3 +78,46 @@ async def _give_up(authorization: Transaction, gateway: Gateway) -> int | None:
         reversal_id = await record_answer(uow, order, payment, current, None, gateway.clock)
         await uow.commit()
     return reversal_id
+
+
+BATCH = 500
+
+
+async def expire_orders(gateway: Gateway) -> int:
+    """Orders still unpaid after their lifetime become ``Timeout``."""
+    now = gateway.clock()
+    async with gateway.uow_factory() as uow:
+        ids = await uow.orders.unpaid_since_before(now - gateway.timings.order_lifetime, BATCH)
+        expired = [
+            order
+            for order in await uow.orders.lock_many(ids)
+            if order.state is OrderState.IN_PROCESS and not order.holds_ordernumber
+        ]
+        for order in expired:
+            order.expire(now)
+            await uow.orders.save(order)
+        await uow.commit()
+    return len(expired)
+
+
+async def release_expired_holds(gateway: Gateway) -> int:
+    """Holds nobody confirmed within the hold period are released (a cancel of the hold)."""
+    async with gateway.uow_factory(readonly=True) as uow:
+        cutoff = gateway.clock() - gateway.timings.hold_period
+        ids = await uow.orders.holding_since_before(cutoff, BATCH)
+    for order_id in ids:
+        async with gateway.uow_factory() as uow:
+            order = await uow.orders.get_by_id(order_id, lock=True)
+            assert order is not None
+            unconfirmed = order.paid_books.unconfirmed
+            if not unconfirmed:
+                continue
+            paid = await paid_order(uow, order)
+            _, reversal_id = await cancel_locked(
+                uow, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
+            )
+            await uow.commit()
+        log.info("released the unconfirmed hold of order %s", order.billnumber)
+        if reversal_id is not None:
+            await send_reversal(reversal_id, gateway)
+    return len(ids)

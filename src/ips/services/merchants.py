@@ -89,3 +89,25 @@ async def authenticate(uow: UnitOfWork, credentials: Credentials) -> Merchant:
     if not password_ok:
         raise AuthenticationFailed("wrong password", field="password")
     return merchant
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A merchant whose identity the caller has already checked (the Personal Account)."""
+
+    merchant_id: str
+
+
+Caller = Credentials | SignedIn
+"""Who asks for an operation: a web-service call with its credentials, or a signed-in user."""
+
+
+async def identify(caller: Caller, uow_factory: UnitOfWorkFactory) -> Merchant:
+    """The caller's merchant; checked in its own short read, before any lock is taken."""
+    async with uow_factory(readonly=True) as uow:
+        if isinstance(caller, Credentials):
+            return await authenticate(uow, caller)
+        merchant = await uow.merchants.get(caller.merchant_id)
+    if merchant is None:
+        raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    return merchant

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,10 +21,11 @@ from ips.domain.errors import (
 from ips.domain.merchants import Merchant, parse_merchant_id
 from ips.domain.money import Money, currency
 from ips.domain.orders import Buyer, Language, Operation, Order, ReturnUrls, new_billnumber
+from ips.domain.states import OrderState
 from ips.processing.port import MAX_AMOUNT_MINOR
-from ips.services.clock import Clock, utc_now
+from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, authenticate
-from ips.services.unit_of_work import UnitOfWorkFactory
+from ips.services.rates import Quote, quote
 
 MAX_ORDERNUMBER = 128
 MAX_COMMENT = 4000
@@ -55,11 +57,11 @@ class OrderView:
     order: Order
     merchant: Merchant
     operations: list[Operation] = field(default_factory=list)
+    quote: Quote | None = None
+    """What the buyer would pay now, while the order is not paid."""
 
 
-async def create_order(
-    cmd: CreateOrder, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
-) -> Order:
+async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
     merchant_id = parse_merchant_id(cmd.merchant_id)
     ordernumber = cmd.ordernumber.strip()
     if not ordernumber:
@@ -81,7 +83,7 @@ async def create_order(
             raise InvalidInput(f"{name.upper()} must be an http(s) address", field=name)
 
     for _ in range(3):
-        async with uow_factory() as uow:
+        async with gateway.uow_factory() as uow:
             merchant = await uow.merchants.get(merchant_id)
             if merchant is None:
                 raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
@@ -93,6 +95,11 @@ async def create_order(
                 raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
             if cmd.delay and not merchant.double_stage:
                 raise Refused("double-stage payments are not enabled for this shop", field="delay")
+            if cmd.delay and not gateway.profile.double_stage:
+                raise Refused(
+                    "the processing center does not take double-stage payments", field="delay"
+                )
+            await quote(uow, amount, merchant, gateway)
             if await uow.orders.ordernumber_taken(merchant_id, ordernumber):
                 raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
             order = Order(
@@ -100,7 +107,7 @@ async def create_order(
                 merchant_id=merchant_id,
                 ordernumber=ordernumber,
                 amount=amount,
-                created_at=clock(),
+                created_at=gateway.clock(),
                 delay=cmd.delay,
                 language=cmd.language,
                 comment=cmd.comment,
@@ -128,15 +135,20 @@ def _check_signature(cmd: CreateOrder, merchant: Merchant) -> None:
         raise Refused("the checkvalue does not match the request", field="checkvalue")
 
 
-async def order_view(billnumber: str, uow_factory: UnitOfWorkFactory) -> OrderView:
-    """The order behind a payment page, with its merchant and operations."""
-    async with uow_factory(readonly=True) as uow:
+async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
+    """The order behind a payment page, with its merchant, operations and price."""
+    async with gateway.uow_factory(readonly=True) as uow:
         order = await uow.orders.get(billnumber) if billnumber.isdigit() else None
         if order is None:
             raise NotFound("no such order", field="billnumber")
         merchant = await uow.merchants.get(order.merchant_id)
         assert merchant is not None and order.id is not None
-        return OrderView(order, merchant, await uow.operations.of_order(order.id))
+        operations = await uow.operations.of_order(order.id)
+        price = None
+        if order.state is OrderState.IN_PROCESS:
+            with contextlib.suppress(Refused):  # no rate now: the page says it cannot be paid
+                price = await quote(uow, order.amount, merchant, gateway)
+        return OrderView(order, merchant, operations, price)
 
 
 @dataclass(frozen=True)
@@ -150,17 +162,15 @@ class OrderStateQuery:
 DEFAULT_WINDOW = timedelta(days=3)
 
 
-async def order_states(
-    query: OrderStateQuery, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
-) -> tuple[Merchant, list[Order]]:
+async def order_states(query: OrderStateQuery, gateway: Gateway) -> tuple[Merchant, list[Order]]:
     """The merchant's orders with that ordernumber in the window, oldest first."""
     if not query.ordernumber.strip():
         raise MissingInput("OrderNumber is required", field="ordernumber")
-    until = query.until or clock()
+    until = query.until or gateway.clock()
     since = query.since or until - DEFAULT_WINDOW
     if since > until:
         raise InvalidInput("the period starts after it ends", field="start")
-    async with uow_factory(readonly=True) as uow:
+    async with gateway.uow_factory(readonly=True) as uow:
         merchant = await authenticate(uow, query.credentials)
         found = await uow.orders.of_ordernumber(
             merchant.merchant_id, query.ordernumber.strip(), since, until

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from ips.domain.cards import Card
 from ips.domain.errors import AlreadyPaid, NotFound
+from ips.domain.money import Money
 from ips.domain.orders import (
     CardSummary,
     Operation,
@@ -29,10 +31,11 @@ from ips.domain.orders import (
 )
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
-from ips.processing.port import Answer, AuthorizationRequest, MessageId, NoAnswer
+from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
-from ips.services.reversals import PAN_CONTEXT, open_reversal, send_reversal
+from ips.services.rates import quote
+from ips.services.reversals import PAN_CONTEXT, message_id, open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,9 @@ async def _begin(
             return order
         if await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+        price = await quote(uow, order.amount, merchant, gateway)
         order.begin_payment()
         now = gateway.clock()
         card = cmd.card
@@ -84,7 +90,8 @@ async def _begin(
             order_id=order.id,
             number=len(earlier) + 1,
             kind=OperationKind.PAYMENT,
-            amount=order.amount,
+            amount=price.amount,
+            rate=price.rate,
             created_at=now,
             card=CardSummary(card.pan.masked, card.pan.brand, str(card.expiry), card.holder),
             sealed_pan=gateway.keyring.seal(card.pan.reveal(), PAN_CONTEXT),
@@ -96,7 +103,7 @@ async def _begin(
             order_id=order.id,
             operation_id=payment.id,
             kind=TransactionKind.AUTHORIZATION,
-            amount=order.amount,
+            amount=price.amount,
             created_at=now,
         )
         await uow.transactions.add(authorization)
@@ -106,7 +113,7 @@ async def _begin(
         await uow.orders.save(order)
         await uow.commit()
     request = AuthorizationRequest(
-        id=_message_id(authorization), card=card, amount=order.amount, merchant_id=order.merchant_id
+        id=message_id(authorization), card=card, amount=price.amount, merchant_id=order.merchant_id
     )
     return order, request, authorization.id
 
@@ -143,13 +150,15 @@ async def record_answer(
     if answer is None:
         authorization.mark_unanswered(now)
         payment.finish(OperationStatus.TIMEOUT, ResponseCode.SYSTEM_ERROR, now)
-        reversal_id = await open_reversal(uow, authorization, now)
+        reversal_id = await open_reversal(uow, authorization, payment, payment.amount, now)
     else:
         authorization.response = answer.raw_code
         authorization.approval_code = answer.approval_code
         if answer.approved:
             authorization.change_status(TransactionStatus.APPROVED, now)
             payment.finish(OperationStatus.SUCCESS, answer.code, now, answer.approval_code)
+            if not order.delay:
+                await present_later(uow, payment, authorization, payment.amount, now)
         else:
             authorization.change_status(TransactionStatus.DECLINED, now)
             payment.finish(OperationStatus.DECLINED, answer.code, now)
@@ -160,6 +169,23 @@ async def record_answer(
     return reversal_id
 
 
-def _message_id(transaction: Transaction) -> MessageId:
-    assert transaction.transmitted_at is not None
-    return MessageId(transaction.stan, transaction.rrn, transaction.transmitted_at)
+async def present_later(
+    uow: UnitOfWork,
+    operation: Operation,
+    authorization: Transaction,
+    amount: Money,
+    now: datetime,
+) -> None:
+    """Adds the financial transaction (a debit) that the next settlement batch will send for
+    ``amount`` charged by ``operation`` against ``authorization``."""
+    assert operation.id is not None and authorization.id is not None
+    await uow.transactions.add(
+        Transaction(
+            order_id=operation.order_id,
+            operation_id=operation.id,
+            kind=TransactionKind.FINANCIAL,
+            amount=amount,
+            created_at=now,
+            original_id=authorization.id,
+        )
+    )

@@ -1,9 +1,12 @@
 """Reversals: releasing an authorization's hold at the processing center.
 
-A reversal is its own transaction, pointing at the authorization it cancels. It is sent as
-0400 and repeated as 0401 until the processing center answers: "released" (AS000) or "no such
-hold" (AS400) both close it, and the authorization becomes ``reversed``. Each attempt runs in
-the same three phases as a payment, so no database transaction waits on the network.
+A reversal is its own transaction, pointing at the authorization whose hold it releases (all
+of it when the authorization went unanswered; part or the rest of it for a cancel or for
+``AutoDeposit``), and belonging to the operation that asked for it. It is sent as 0400 and
+repeated as 0401, with the same STAN, until the processing center answers: "released"
+(AS000) and "no such hold" (AS400) both close it; an unanswered authorization then becomes
+``reversed``. Each attempt runs in the same three phases as a payment, so no database
+transaction waits on the network.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import logging
 from datetime import datetime
 
 from ips.domain.cards import Pan
-from ips.domain.orders import Transaction, TransactionKind
+from ips.domain.money import Money
+from ips.domain.orders import Operation, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.processing.port import Answer, MessageId, NoAnswer, ReversalRequest
@@ -26,13 +30,21 @@ _DONE = frozenset({ResponseCode.SUCCESS, ResponseCode.NO_SUCH_PAYMENT})
 _CLOSED = frozenset({TransactionStatus.APPROVED, TransactionStatus.DECLINED})
 
 
-async def open_reversal(uow: UnitOfWork, authorization: Transaction, now: datetime) -> int:
-    """Adds the reversal of ``authorization`` (to be sent after the commit); returns its id."""
+async def open_reversal(
+    uow: UnitOfWork,
+    authorization: Transaction,
+    operation: Operation,
+    amount: Money,
+    now: datetime,
+) -> int:
+    """Adds the reversal of ``amount`` of ``authorization`` for ``operation`` (to be sent
+    after the commit); returns its id."""
+    assert operation.id is not None
     reversal = Transaction(
         order_id=authorization.order_id,
-        operation_id=authorization.operation_id,
+        operation_id=operation.id,
         kind=TransactionKind.REVERSAL,
-        amount=authorization.amount,
+        amount=amount,
         created_at=now,
         original_id=authorization.id,
     )
@@ -65,14 +77,15 @@ async def _prepare(reversal_id: int, gateway: Gateway) -> ReversalRequest | None
         if reversal.status in _CLOSED:
             return None
         original = await uow.transactions.get(reversal.original_id)
-        payment = await uow.operations.get(reversal.operation_id)
-        assert original is not None and payment is not None and payment.sealed_pan is not None
+        assert original is not None
+        payment = await uow.operations.get(original.operation_id)
+        assert payment is not None and payment.sealed_pan is not None
         reversal.mark_sent(gateway.clock())
         await uow.transactions.save(reversal)
         await uow.commit()
     return ReversalRequest(
-        id=_message_id(reversal),
-        original=_message_id(original),
+        id=message_id(reversal),
+        original=message_id(original),
         pan=Pan(gateway.keyring.open(payment.sealed_pan, PAN_CONTEXT)),
         amount=reversal.amount,
         merchant_id=order.merchant_id,
@@ -99,13 +112,14 @@ async def _record(reversal_id: int, answer: Answer | None, gateway: Gateway) -> 
             return False
         reversal.response = answer.raw_code
         reversal.change_status(TransactionStatus.APPROVED, now)
-        original.change_status(TransactionStatus.REVERSED, now)
         await uow.transactions.save(reversal)
-        await uow.transactions.save(original)
+        if original.status is TransactionStatus.UNKNOWN:  # the payment it held never happened
+            original.change_status(TransactionStatus.REVERSED, now)
+            await uow.transactions.save(original)
         await uow.commit()
     return True
 
 
-def _message_id(transaction: Transaction) -> MessageId:
+def message_id(transaction: Transaction) -> MessageId:
     assert transaction.transmitted_at is not None
     return MessageId(transaction.stan, transaction.rrn, transaction.transmitted_at)

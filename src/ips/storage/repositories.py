@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
-from sqlalchemy import Row, exists, insert, select, update
+from sqlalchemy import Row, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
+from ips.domain.books import Books
 from ips.domain.cards import Brand, Secret
 from ips.domain.merchants import Merchant
-from ips.domain.money import Money, currency
+from ips.domain.money import Currency, Money, currency
 from ips.domain.orders import (
     Buyer,
+    CancelReason,
     CardSummary,
     Language,
     Operation,
@@ -26,11 +29,22 @@ from ips.domain.orders import (
     Transaction,
     TransactionKind,
 )
+from ips.domain.rates import Rate
 from ips.domain.responses import ResponseCode
+from ips.domain.settlement import BatchStatus, SettlementBatch
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
-from ips.storage.tables import merchants, operations, orders, transactions
+from ips.storage.tables import (
+    BOOKS,
+    exchange_rates,
+    merchants,
+    operations,
+    orders,
+    settlement_batches,
+    transactions,
+)
 
 Track = Callable[[Any], None]
+E = TypeVar("E")
 
 _SEAL_CONTEXT = "merchant secret word"
 
@@ -83,11 +97,27 @@ class MerchantRepository:
         )
 
 
+class _Tracking:
+    """A repository whose entities the unit of work follows (to write their events)."""
+
+    def __init__(self, conn: AsyncConnection, track: Track) -> None:
+        self._conn = conn
+        self._track = track
+
+    def _tracked(self, entities: list[E]) -> list[E]:
+        for entity in entities:
+            self._track(entity)
+        return entities
+
+
 def _order_values(order: Order) -> dict[str, Any]:
+    books = order.books
     return {
         "state": order.state.value,
         "holds_ordernumber": order.holds_ordernumber,
         "updated_at": order.updated_at or order.created_at,
+        "books_currency": books.currency.code if books else None,
+        **{name: getattr(books, name) if books else 0 for name in BOOKS},
     }
 
 
@@ -105,16 +135,15 @@ def _order(row: Row[Any]) -> Order:
         buyer=Buyer(**row.buyer),
         return_urls=ReturnUrls(ok=row.url_return_ok, no=row.url_return_no, default=row.url_return),
         state=OrderState(row.state),
+        books=Books(currency(row.books_currency), **{name: row._mapping[name] for name in BOOKS})
+        if row.books_currency
+        else None,
         holds_ordernumber=row.holds_ordernumber,
         updated_at=row.updated_at,
     )
 
 
-class OrderRepository:
-    def __init__(self, conn: AsyncConnection, track: Track) -> None:
-        self._conn = conn
-        self._track = track
-
+class OrderRepository(_Tracking):
     async def add(self, order: Order) -> None:
         result = await self._conn.execute(
             insert(orders)
@@ -149,6 +178,51 @@ class OrderRepository:
         owner = select(transactions.c.order_id).where(transactions.c.id == transaction_id)
         return await self._one(orders.c.id == owner.scalar_subquery(), lock)
 
+    async def unpaid_since_before(self, moment: datetime, limit: int) -> list[int]:
+        query = (
+            select(orders.c.id)
+            .where(
+                orders.c.state == OrderState.IN_PROCESS.value,
+                ~orders.c.holds_ordernumber,
+                orders.c.created_at < moment,
+            )
+            .order_by(orders.c.id)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(query)).scalars())
+
+    async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
+        paid_before = exists().where(
+            operations.c.order_id == orders.c.id,
+            operations.c.kind == OperationKind.PAYMENT.value,
+            operations.c.status == OperationStatus.SUCCESS.value,
+            operations.c.finished_at < moment,
+        )
+        unconfirmed = (
+            orders.c.held - orders.c.confirmed - orders.c.released - orders.c.hold_cancelled
+        )
+        query = (
+            select(orders.c.id)
+            .where(unconfirmed > 0, paid_before)
+            .order_by(orders.c.id)
+            .limit(limit)
+        )
+        return list((await self._conn.execute(query)).scalars())
+
+    async def many(self, order_ids: Collection[int]) -> list[Order]:
+        rows = await self._conn.execute(select(orders).where(orders.c.id.in_(order_ids)))
+        return self._tracked([_order(row) for row in rows]) if order_ids else []
+
+    async def lock_many(self, order_ids: Collection[int]) -> list[Order]:
+        """Locks the orders in the order of their ids, so that two callers never wait on
+        each other crosswise."""
+        if not order_ids:
+            return []
+        rows = await self._conn.execute(
+            select(orders).where(orders.c.id.in_(order_ids)).order_by(orders.c.id).with_for_update()
+        )
+        return self._tracked([_order(row) for row in rows])
+
     async def _one(self, where: Any, lock: bool) -> Order | None:
         query = select(orders).where(where)
         if lock:
@@ -156,9 +230,7 @@ class OrderRepository:
         row = (await self._conn.execute(query)).first()
         if row is None:
             return None
-        order = _order(row)
-        self._track(order)
-        return order
+        return self._tracked([_order(row)])[0]
 
     async def save(self, order: Order) -> None:
         await self._conn.execute(
@@ -192,6 +264,9 @@ class OrderRepository:
 
 def _operation_values(operation: Operation) -> dict[str, Any]:
     return {
+        "rate": str(operation.rate) if operation.rate is not None else None,
+        "cancel_reason": operation.cancel_reason.value if operation.cancel_reason else None,
+        "external_refund_id": operation.external_refund_id or None,
         "status": operation.status.value,
         "response_code": operation.response_code.value if operation.response_code else None,
         "approval_code": operation.approval_code,
@@ -219,6 +294,9 @@ def _operation(row: Row[Any]) -> Operation:
         card=card,
         sealed_pan=row.sealed_pan,
         client_ip=row.client_ip,
+        rate=Decimal(row.rate) if row.rate is not None else None,
+        cancel_reason=CancelReason(row.cancel_reason) if row.cancel_reason else None,
+        external_refund_id=row.external_refund_id or "",
         status=OperationStatus(row.status),
         response_code=ResponseCode(row.response_code) if row.response_code else None,
         approval_code=row.approval_code,
@@ -226,11 +304,7 @@ def _operation(row: Row[Any]) -> Operation:
     )
 
 
-class OperationRepository:
-    def __init__(self, conn: AsyncConnection, track: Track) -> None:
-        self._conn = conn
-        self._track = track
-
+class OperationRepository(_Tracking):
     async def add(self, operation: Operation) -> None:
         card = operation.card
         result = await self._conn.execute(
@@ -257,14 +331,11 @@ class OperationRepository:
         self._track(operation)
 
     async def get(self, operation_id: int) -> Operation | None:
-        row = (
-            await self._conn.execute(select(operations).where(operations.c.id == operation_id))
-        ).first()
-        if row is None:
-            return None
-        operation = _operation(row)
-        self._track(operation)
-        return operation
+        found = await self._select(operations.c.id == operation_id)
+        return found[0] if found else None
+
+    async def many(self, ids: Collection[int]) -> list[Operation]:
+        return await self._select(operations.c.id.in_(ids)) if ids else []
 
     async def save(self, operation: Operation) -> None:
         await self._conn.execute(
@@ -273,21 +344,26 @@ class OperationRepository:
             .values(**_operation_values(operation))
         )
 
-    async def of_order(self, order_id: int) -> list[Operation]:
-        rows = await self._conn.execute(
-            select(operations)
-            .where(operations.c.order_id == order_id)
-            .order_by(operations.c.number)
+    async def by_external_refund_id(self, order_id: int, external_id: str) -> Operation | None:
+        found = await self._select(
+            operations.c.order_id == order_id, operations.c.external_refund_id == external_id
         )
-        found = [_operation(row) for row in rows]
-        for operation in found:
-            self._track(operation)
-        return found
+        return found[0] if found else None
+
+    async def of_order(self, order_id: int) -> list[Operation]:
+        return await self._select(operations.c.order_id == order_id)
+
+    async def _select(self, *where: Any) -> list[Operation]:
+        rows = await self._conn.execute(
+            select(operations).where(*where).order_by(operations.c.order_id, operations.c.number)
+        )
+        return self._tracked([_operation(row) for row in rows])
 
 
 def _transaction_values(transaction: Transaction) -> dict[str, Any]:
     return {
         "status": transaction.status.value,
+        "batch_id": transaction.batch_id,
         "transmitted_at": transaction.transmitted_at,
         "response": transaction.response,
         "approval_code": transaction.approval_code,
@@ -307,6 +383,7 @@ def _transaction(row: Row[Any]) -> Transaction:
         status=TransactionStatus(row.status),
         transmitted_at=row.transmitted_at,
         original_id=row.original_id,
+        batch_id=row.batch_id,
         response=row.response,
         approval_code=row.approval_code,
         attempts=row.attempts,
@@ -314,11 +391,7 @@ def _transaction(row: Row[Any]) -> Transaction:
     )
 
 
-class TransactionRepository:
-    def __init__(self, conn: AsyncConnection, track: Track) -> None:
-        self._conn = conn
-        self._track = track
-
+class TransactionRepository(_Tracking):
     async def add(self, transaction: Transaction) -> None:
         result = await self._conn.execute(
             insert(transactions)
@@ -338,16 +411,11 @@ class TransactionRepository:
         self._track(transaction)
 
     async def get(self, transaction_id: int) -> Transaction | None:
-        row = (
-            await self._conn.execute(
-                select(transactions).where(transactions.c.id == transaction_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        transaction = _transaction(row)
-        self._track(transaction)
-        return transaction
+        found = await self._select(transactions.c.id == transaction_id)
+        return found[0] if found else None
+
+    async def many(self, ids: Collection[int]) -> list[Transaction]:
+        return await self._select(transactions.c.id.in_(ids)) if ids else []
 
     async def save(self, transaction: Transaction) -> None:
         await self._conn.execute(
@@ -356,13 +424,149 @@ class TransactionRepository:
             .values(**_transaction_values(transaction))
         )
 
+    async def of_order(self, order_id: int) -> list[Transaction]:
+        return await self._select(transactions.c.order_id == order_id)
+
+    async def all(self) -> list[Transaction]:
+        return await self._select()
+
+    async def of_batch(self, batch_id: int) -> list[Transaction]:
+        return await self._select(transactions.c.batch_id == batch_id)
+
+    async def unbatched(self) -> list[Transaction]:
+        return await self._select(
+            transactions.c.status == TransactionStatus.CREATED.value,
+            transactions.c.kind.in_(
+                [TransactionKind.FINANCIAL.value, TransactionKind.REFUND.value]
+            ),
+        )
+
     async def open_since_before(self, moment: datetime) -> list[Transaction]:
         rows = await self._conn.execute(
             select(transactions)
             .where(
                 transactions.c.status.in_(["created", "sent", "unknown"]),
+                transactions.c.kind.in_(["authorization", "reversal"]),
                 transactions.c.updated_at < moment,
             )
             .order_by(transactions.c.id)
         )
         return [_transaction(row) for row in rows]
+
+    async def _select(self, *where: Any) -> list[Transaction]:
+        rows = await self._conn.execute(
+            select(transactions).where(*where).order_by(transactions.c.id)
+        )
+        return self._tracked([_transaction(row) for row in rows])
+
+
+def _batch_values(batch: SettlementBatch) -> dict[str, Any]:
+    return {
+        "status": batch.status.value,
+        "debits": batch.debits,
+        "debit_total": batch.debit_total,
+        "credits": batch.credits,
+        "credit_total": batch.credit_total,
+        "attempts": batch.attempts,
+        "updated_at": batch.updated_at or batch.created_at,
+    }
+
+
+def _batch(row: Row[Any]) -> SettlementBatch:
+    return SettlementBatch(
+        id=row.id,
+        currency=currency(row.currency),
+        created_at=row.created_at,
+        debits=row.debits,
+        debit_total=row.debit_total,
+        credits=row.credits,
+        credit_total=row.credit_total,
+        status=BatchStatus(row.status),
+        attempts=row.attempts,
+        updated_at=row.updated_at,
+    )
+
+
+class BatchRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, batch: SettlementBatch) -> None:
+        result = await self._conn.execute(
+            insert(settlement_batches)
+            .values(
+                currency=batch.currency.code, created_at=batch.created_at, **_batch_values(batch)
+            )
+            .returning(settlement_batches.c.id)
+        )
+        batch.id = result.scalar_one()
+
+    async def get(self, batch_id: int, *, lock: bool = False) -> SettlementBatch | None:
+        query = select(settlement_batches).where(settlement_batches.c.id == batch_id)
+        row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
+        return None if row is None else _batch(row)
+
+    async def save(self, batch: SettlementBatch) -> None:
+        await self._conn.execute(
+            update(settlement_batches)
+            .where(settlement_batches.c.id == batch.id)
+            .values(**_batch_values(batch))
+        )
+
+    async def closing(self) -> list[SettlementBatch]:
+        rows = await self._conn.execute(
+            select(settlement_batches)
+            .where(settlement_batches.c.status == BatchStatus.CLOSING.value)
+            .order_by(settlement_batches.c.id)
+        )
+        return [_batch(row) for row in rows]
+
+    async def last_created(self) -> datetime | None:
+        query = select(func.max(settlement_batches.c.created_at))
+        moment: datetime | None = (await self._conn.execute(query)).scalar()
+        return moment
+
+
+class RateRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, rate: Rate) -> None:
+        await self._conn.execute(
+            insert(exchange_rates).values(
+                source=rate.source.code,
+                target=rate.target.code,
+                rate=str(rate.value),
+                valid_from=rate.valid_from,
+            )
+        )
+
+    async def current(self, source: Currency, target: Currency, at: datetime) -> Rate | None:
+        row = (
+            await self._conn.execute(
+                select(exchange_rates)
+                .where(
+                    exchange_rates.c.source == source.code,
+                    exchange_rates.c.target == target.code,
+                    exchange_rates.c.valid_from <= at,
+                )
+                .order_by(exchange_rates.c.valid_from.desc(), exchange_rates.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else _rate(row)
+
+    async def history(self) -> list[Rate]:
+        rows = await self._conn.execute(
+            select(exchange_rates).order_by(
+                exchange_rates.c.source,
+                exchange_rates.c.target,
+                exchange_rates.c.valid_from,
+                exchange_rates.c.id,
+            )
+        )
+        return [_rate(row) for row in rows]
+
+
+def _rate(row: Row[Any]) -> Rate:
+    return Rate(currency(row.source), currency(row.target), Decimal(row.rate), row.valid_from)

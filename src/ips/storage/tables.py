@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
 
 metadata = MetaData(
@@ -75,6 +76,9 @@ def _one_of(column: str, values: Any) -> str:
 
 _PAID = _one_of("state", sorted(PAID_STATES, key=lambda s: s.value))
 
+BOOKS = ("held", "confirmed", "released", "hold_cancelled", "reversed", "presented", "refunded")
+"""The order's books (``domain/books.py``), one column each, in minor units."""
+
 merchants = Table(
     "merchants",
     metadata,
@@ -108,11 +112,21 @@ orders = Table(
     Column("url_return_ok", Text, nullable=False),
     Column("url_return_no", Text, nullable=False),
     Column("holds_ordernumber", Boolean, nullable=False),
+    Column("books_currency", String(3)),
+    *(Column(name, BigInteger, nullable=False, server_default="0") for name in BOOKS),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("state", OrderState), name="state"),
     CheckConstraint(f"NOT ({_PAID}) OR holds_ordernumber", name="paid_holds_ordernumber"),
+    CheckConstraint(f"NOT ({_PAID}) OR books_currency IS NOT NULL", name="paid_has_books"),
+    CheckConstraint(
+        " AND ".join(f"{name} >= 0" for name in BOOKS)
+        + " AND confirmed + released + hold_cancelled <= held"
+        + " AND reversed + presented <= confirmed"
+        + " AND refunded <= presented",
+        name="books_balance",
+    ),
     Index(
         "uq_orders_paid_ordernumber",
         "merchant_id",
@@ -144,11 +158,15 @@ operations = Table(
     Column("cardholder", String(26)),
     Column("sealed_pan", Text),
     Column("client_ip", String(45), nullable=False),
+    Column("rate", String(32)),
+    Column("cancel_reason", String(1)),
+    Column("external_refund_id", String(100)),
     Column("response_code", String(5)),
     Column("approval_code", String(6), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
     UniqueConstraint("order_id", "number"),
+    UniqueConstraint("order_id", "external_refund_id"),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("status", OperationStatus), name="status"),
     Index(
@@ -160,7 +178,27 @@ operations = Table(
     ),
 )
 
-_OPEN_TRANSACTION = text("status IN ('created', 'sent', 'unknown')")
+_OPEN_TRANSACTION = text(
+    "status IN ('created', 'sent', 'unknown') AND kind IN ('authorization', 'reversal')"
+)
+_UNBATCHED = text("status = 'created' AND kind IN ('financial', 'refund')")
+
+settlement_batches = Table(
+    "settlement_batches",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("debits", Integer, nullable=False),
+    Column("debit_total", BigInteger, nullable=False),
+    Column("credits", Integer, nullable=False),
+    Column("credit_total", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("status", BatchStatus), name="status"),
+    CheckConstraint("debit_total >= 0 AND credit_total >= 0", name="totals"),
+)
 
 transactions = Table(
     "transactions",
@@ -173,6 +211,7 @@ transactions = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("original_id", ForeignKey("transactions.id")),
+    Column("batch_id", ForeignKey("settlement_batches.id")),
     Column("transmitted_at", UtcDateTime),
     Column("response", String(4), nullable=False),
     Column("approval_code", String(6), nullable=False),
@@ -182,12 +221,31 @@ transactions = Table(
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("status", TransactionStatus), name="status"),
     Index("ix_transactions_operation_id", "operation_id"),
+    Index("ix_transactions_order_id", "order_id"),
+    Index("ix_transactions_batch_id", "batch_id"),
+    Index(
+        "ix_transactions_unbatched",
+        "order_id",
+        sqlite_where=_UNBATCHED,
+        postgresql_where=_UNBATCHED,
+    ),
     Index(
         "ix_transactions_open",
         "updated_at",
         sqlite_where=_OPEN_TRANSACTION,
         postgresql_where=_OPEN_TRANSACTION,
     ),
+)
+
+exchange_rates = Table(
+    "exchange_rates",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(3), nullable=False),
+    Column("target", String(3), nullable=False),
+    Column("rate", String(32), nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Index("ix_exchange_rates_pair", "source", "target", "valid_from"),
 )
 
 events = Table(

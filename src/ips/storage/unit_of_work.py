@@ -17,9 +17,11 @@ from ips.crypto.keyring import KeyRing
 from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.storage.repositories import (
+    BatchRepository,
     MerchantRepository,
     OperationRepository,
     OrderRepository,
+    RateRepository,
     TransactionRepository,
 )
 from ips.storage.tables import events
@@ -30,6 +32,8 @@ class SqlUnitOfWork:
     orders: OrderRepository
     operations: OperationRepository
     transactions: TransactionRepository
+    batches: BatchRepository
+    rates: RateRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -48,6 +52,8 @@ class SqlUnitOfWork:
         self.orders = OrderRepository(conn, self._track)
         self.operations = OperationRepository(conn, self._track)
         self.transactions = TransactionRepository(conn, self._track)
+        self.batches = BatchRepository(conn)
+        self.rates = RateRepository(conn)
         return self
 
     async def __aexit__(

@@ -13,10 +13,11 @@ from ips.domain.errors import (
     Conflict,
     DomainError,
     InvalidInput,
+    LimitExceeded,
     MissingInput,
     NotFound,
     Refused,
-    UnknownCurrency,
+    WrongValue,
 )
 
 
@@ -32,6 +33,7 @@ class First(enum.IntEnum):
     DUPLICATE_OBJECT = 11
     OBJECT_LOCKED = 12
     PROHIBITED = 15
+    LIMITS = 17
 
 
 SECOND_BY_FIELD = {
@@ -47,16 +49,23 @@ SECOND_BY_FIELD = {
     "end": 130,
     "billnumber": 143,
     "orderstate": 164,
+    "order": 201,
+    "operation": 216,
+    "cancel": 300,
+    "refund": 301,
+    "payment": 306,
+    "confirmation": 307,
 }
 
 _FIRST_BY_ERROR: list[tuple[type[DomainError], First]] = [
     (MissingInput, First.MISSING_PARAMETER),
-    (UnknownCurrency, First.WRONG_VALUE),
+    (WrongValue, First.WRONG_VALUE),
     (InvalidInput, First.PARAMETER_FORMAT),
     (AuthenticationFailed, First.AUTHENTICATION),
     (NotFound, First.MISSING_OBJECT),
     (AlreadyPaid, First.DUPLICATE_OBJECT),
     (Conflict, First.OBJECT_LOCKED),
+    (LimitExceeded, First.LIMITS),
     (Refused, First.PROHIBITED),
 ]
 

@@ -1,13 +1,17 @@
-"""Answers of the Assist web services in their formats: 3 (XML) and 5 (JSON).
+"""Answers of the Assist web services in their formats: 1 (CSV), 3 (XML) and 5 (JSON).
 
-XML: ``<result firstcode="0" secondcode="0" count="K">`` and one element per object. JSON:
-``{"<root>": {...}}`` (a list when several) on success, ``{"firstcode": N, "secondcode": M}``
-on failure. Errors are answered with HTTP 200, as the real service does.
+XML: ``<result firstcode="0" secondcode="0" count="K">`` and the objects. JSON:
+``{"<root>": {...}}`` on success, ``{"firstcode": N, "secondcode": M}`` on failure. CSV: a
+header line of field names and a line per object, ``;``-separated; a failure is the line
+``firstcode;secondcode`` and its values. Errors are answered with HTTP 200, as the real
+service does; a format IPS does not build answers in XML.
 """
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -20,6 +24,10 @@ from ips.domain.checkvalue import answer_checkvalue
 from ips.domain.errors import InvalidInput
 from ips.domain.merchants import Merchant
 from ips.domain.orders import Order
+from ips.domain.responses import ResponseCode
+from ips.services.operations import OperationResult
+
+PROCESSING_NAME = "IPS"
 
 
 class Format(enum.Enum):
@@ -28,9 +36,6 @@ class Format(enum.Enum):
     XML = "3"
     SOAP = "4"
     JSON = "5"
-
-
-SUPPORTED = (Format.XML, Format.JSON)
 
 
 def requested_format(params: Mapping[str, str], default: Format = Format.XML) -> Format:
@@ -60,11 +65,22 @@ def _json(document: Any) -> Response:
     )
 
 
+def _csv(rows: Sequence[Mapping[str, str]]) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    if rows:
+        writer.writerow(rows[0].keys())
+        writer.writerows(row.values() for row in rows)
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
+
+
 def error(fmt: Format, codes: tuple[int, int]) -> Response:
-    """The failure answer: in JSON when asked for, else in XML (also for formats not built)."""
+    """The failure answer, in the format asked for (XML for formats not built)."""
     first, second = codes
     if fmt is Format.JSON:
         return _json({"firstcode": first, "secondcode": second})
+    if fmt is Format.CSV:
+        return _csv([{"firstcode": str(first), "secondcode": str(second)}])
     return _xml(ET.Element("result", firstcode=str(first), secondcode=str(second), count="0"))
 
 
@@ -117,3 +133,61 @@ def orderstate(fmt: Format, merchant: Merchant, orders: Sequence[Order], now: da
             [_element("order", order_fields(o) | check_fields(merchant, o, now)) for o in orders]
         )
     )
+
+
+def operation_fields(result: OperationResult, now: datetime) -> dict[str, str]:
+    """An operation as ``charge`` and ``cancel`` answer it, in the protocol's field order."""
+    order, operation, payment = result.order, result.operation, result.payment
+    card = payment.card
+    code = operation.response_code or ResponseCode.IN_PROCESS
+    return {
+        "ordernumber": order.ordernumber,
+        "responsecode": code.value,
+        "recommendation": code.recommendation,
+        "message": code.message,
+        "ordercomment": order.comment,
+        "orderdate": packetdate(order.created_at),
+        "amount": operation.amount.format(),
+        "currency": operation.amount.currency.code,
+        "meantypename": card.brand.value if card else "",
+        "meannumber": card.masked_pan if card else "",
+        "lastname": order.buyer.lastname,
+        "firstname": order.buyer.firstname,
+        "middlename": order.buyer.middlename,
+        "issuebank": "",
+        "email": order.buyer.email,
+        "bankcountry": "",
+        "rate": str(payment.rate or 1),
+        "approvalcode": payment.approval_code,
+        "meansubtype": "",
+        "cardholder": card.holder if card else "",
+        "cardexpirationdate": card.expiry if card else "",
+        "ipaddress": operation.client_ip,
+        "protocoltypename": "NET",
+        "testmode": "0",
+        "customermessage": code.customer_message,
+        "orderstate": order.state.value,
+        "processingname": PROCESSING_NAME,
+        "operationtype": operation.kind.value,
+        "billnumber": f"{order.billnumber}.{operation.number}",
+        "orderamount": order.amount.format(),
+        "ordercurrency": order.amount.currency.code,
+        "slipno": "",
+        "packetdate": packetdate(now),
+        "signature": "",
+    }
+
+
+def operation(fmt: Format, root: str, result: OperationResult, now: datetime) -> Response:
+    fields = operation_fields(result, now)
+    if fmt is Format.JSON:
+        checkdata = {key: fields.pop(key) for key in ("packetdate", "signature")}
+        checkdata |= {"checkvalue": check_fields(result.merchant, result.order, now)["checkvalue"]}
+        return _json({root: {"order": fields, "checkdata": checkdata}})
+    if fmt is Format.CSV:
+        return _csv([fields])
+    orders = ET.Element("orders")
+    orders.append(_element("order", fields))
+    result_element = ET.Element("result", firstcode="0", secondcode="0", count="1")
+    result_element.append(orders)
+    return _xml(result_element)

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from ips.domain.checkvalue import PAYMENT_REQUEST_FIELDS
 from ips.domain.errors import InvalidInput, MissingInput
-from ips.domain.orders import Buyer, Language, ReturnUrls
+from ips.domain.orders import Buyer, CancelReason, Language, ReturnUrls
+from ips.services.cancellations import Cancel
+from ips.services.confirmations import Confirm
 from ips.services.merchants import Credentials
 from ips.services.orders import CreateOrder, OrderStateQuery
 
@@ -95,3 +97,39 @@ def orderstate_query(params: Mapping[str, str]) -> OrderStateQuery:
         since=_moment(params, "start"),
         until=_moment(params, "end"),
     )
+
+
+def confirm_request(params: Mapping[str, str], client_ip: str) -> Confirm:
+    return Confirm(
+        billnumber=_billnumber(params),
+        amount=params.get("amount", ""),
+        currency=params.get("currency", ""),
+        auto_deposit=_flag(params, "autodeposit", "autodeposit"),
+        client_ip=params.get("clientip", "") or client_ip,
+    )
+
+
+_SHOP_REASONS = {r.value for r in (CancelReason.SHOP, CancelReason.CUSTOMER, CancelReason.FRAUD)}
+
+
+def cancel_request(params: Mapping[str, str], client_ip: str) -> Cancel:
+    reason = params.get("cancelreason", "").strip() or CancelReason.SHOP.value
+    if reason not in {
+        r.value for r in (CancelReason.SHOP, CancelReason.CUSTOMER, CancelReason.FRAUD)
+    }:
+        raise InvalidInput("CancelReason is 1, 2 or 3", field="cancelreason")
+    return Cancel(
+        billnumber=_billnumber(params),
+        amount=params.get("amount", ""),
+        currency=params.get("currency", ""),
+        reason=CancelReason(reason),
+        external_id=params.get("externalrefundid", "").strip(),
+        client_ip=params.get("clientip", "") or client_ip,
+    )
+
+
+def _billnumber(params: Mapping[str, str]) -> str:
+    value = params.get("billnumber", "").strip()
+    if not value:
+        raise MissingInput("Billnumber is required", field="billnumber")
+    return value

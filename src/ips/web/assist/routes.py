@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ips.domain.errors import DomainError
+from ips.services.cancellations import cancel
+from ips.services.confirmations import confirm
 from ips.services.orders import create_order, order_states
 from ips.web.assist import render
 from ips.web.assist.codes import FORMAT_NOT_SUPPORTED, assist_codes
-from ips.web.assist.requests import orderstate_query, payment_request
+from ips.web.assist.render import Format, requested_format
+from ips.web.assist.requests import (
+    cancel_request,
+    confirm_request,
+    credentials,
+    orderstate_query,
+    payment_request,
+)
 from ips.web.pages.views import error_page
-from ips.web.params import read_params
+from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 router = APIRouter()
+
+ALL_BUILT = (Format.CSV, Format.XML, Format.JSON)
 
 
 @router.api_route("/pay/order.cfm", methods=["GET", "POST"])
@@ -23,23 +36,65 @@ async def order_cfm(request: Request, services: AppServices) -> Response:
     """The shop sends the buyer here with the order; the buyer goes on to the card page."""
     try:
         command = payment_request(await read_params(request))
-        order = await create_order(command, services.uow_factory, services.gateway.clock)
+        order = await create_order(command, services.gateway)
     except DomainError as exc:
         return error_page(request, exc)
     return RedirectResponse(f"/pay/{order.billnumber}", status_code=303)
 
 
-@router.api_route("/orderstate/orderstate.cfm", methods=["GET", "POST"])
-async def orderstate(request: Request, services: AppServices) -> Response:
-    fmt = render.Format.XML
+Produce = Callable[[dict[str, str], Format], Awaitable[Response]]
+
+
+async def _web_service(
+    request: Request, default: Format, supported: tuple[Format, ...], produce: Produce
+) -> Response:
+    """The frame of every web service: parameters, format, and errors in that format."""
+    fmt = default
     try:
         params = await read_params(request)
-        fmt = render.requested_format(params)
-        if fmt not in render.SUPPORTED:
-            return render.error(render.Format.XML, FORMAT_NOT_SUPPORTED)
-        merchant, orders = await order_states(
-            orderstate_query(params), services.uow_factory, services.gateway.clock
-        )
+        fmt = requested_format(params, default)
+        if fmt not in supported:
+            return render.error(Format.XML, FORMAT_NOT_SUPPORTED)
+        return await produce(params, fmt)
     except DomainError as exc:
         return render.error(fmt, assist_codes(exc))
-    return render.orderstate(fmt, merchant, orders, services.gateway.clock())
+
+
+@router.api_route("/orderstate/orderstate.cfm", methods=["GET", "POST"])
+async def orderstate(request: Request, services: AppServices) -> Response:
+    async def produce(params: dict[str, str], fmt: Format) -> Response:
+        merchant, orders = await order_states(orderstate_query(params), services.gateway)
+        return render.orderstate(fmt, merchant, orders, services.gateway.clock())
+
+    return await _web_service(request, Format.XML, (Format.XML, Format.JSON), produce)
+
+
+@router.api_route("/charge/charge.cfm", methods=["GET", "POST"])
+async def charge(request: Request, services: AppServices) -> Response:
+    async def produce(params: dict[str, str], fmt: Format) -> Response:
+        result = await confirm(
+            confirm_request(params, client_ip(request)), credentials(params), services.gateway
+        )
+        return render.operation(fmt, "charge", result, services.gateway.clock())
+
+    return await _web_service(request, Format.CSV, ALL_BUILT, produce)
+
+
+async def _cancel(request: Request, services: AppServices, default: Format, root: str) -> Response:
+    async def produce(params: dict[str, str], fmt: Format) -> Response:
+        result = await cancel(
+            cancel_request(params, client_ip(request)), credentials(params), services.gateway
+        )
+        return render.operation(fmt, root, result, services.gateway.clock())
+
+    return await _web_service(request, default, ALL_BUILT, produce)
+
+
+@router.api_route("/cancel/cancel.cfm", methods=["GET", "POST"])
+async def cancel_cfm(request: Request, services: AppServices) -> Response:
+    return await _cancel(request, services, Format.XML, "cancel")
+
+
+@router.api_route("/cancel/wscancel.cfm", methods=["GET", "POST"])
+async def wscancel(request: Request, services: AppServices) -> Response:
+    return await _cancel(request, services, Format.JSON, "wscancel")

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ips.domain.cards import Card
 from ips.domain.errors import DomainError, InvalidCard, InvalidInput
-from ips.domain.orders import Operation, Order
+from ips.domain.orders import Operation, OperationKind, Order
 from ips.domain.states import OperationStatus, OrderState
 from ips.services.orders import OrderView, order_view
 from ips.services.payments import PayByCard, pay_by_card
@@ -24,7 +24,7 @@ router = APIRouter()
 
 async def _order_view(billnumber: str, services: AppServices) -> OrderView:
     """The order of the page; ``NotFound`` becomes the 404 page (``web.app``)."""
-    return await order_view(billnumber, services.uow_factory)
+    return await order_view(billnumber, services.gateway)
 
 
 PageOrder = Annotated[OrderView, Depends(_order_view)]
@@ -36,6 +36,9 @@ async def card_form(
 ) -> Response:
     if view.order.state is not OrderState.IN_PROCESS or _under_way(view):
         return RedirectResponse(f"/pay/{billnumber}/result", status_code=303)
+    if view.quote is None:
+        message = f"Payments in {view.order.amount.currency} are not possible at the moment."
+        return page(request, "error.html", status=409, message=message)
     return _form(request, view, services)
 
 
@@ -98,6 +101,7 @@ def _form(
         status=400 if error else 200,
         order=view.order,
         merchant=view.merchant,
+        quote=view.quote,
         token=services.tokens.issue(view.order.billnumber),
         error=error,
         error_field=field,
@@ -110,7 +114,8 @@ def _under_way(view: OrderView) -> bool:
 
 
 def _last_payment(view: OrderView) -> Operation | None:
-    return view.operations[-1] if view.operations else None
+    payments = [op for op in view.operations if op.kind is OperationKind.PAYMENT]
+    return payments[-1] if payments else None
 
 
 def _return_url(order: Order) -> str:

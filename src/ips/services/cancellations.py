@@ -1,0 +1,140 @@
+"""Cancellation of a paid order, all or part of it (``cancel``, ``wscancel``).
+
+Accepted for any paid order with something left: ``Delayed``, ``PartialDelayed``,
+``Approved``, ``PartialCanceled``. IPS chooses the transactions (``Books.split_cancel``):
+what is still held or charged but not yet presented is released by a reversal of the
+authorization — and the unsent financial transactions shrink by the charged part; what was
+already presented is refunded by a credit in the next settlement batch. Never more than was
+paid. ``Externalrefundid`` makes a cancel idempotent: a repeat answers the first result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from ips.domain.errors import InvalidInput
+from ips.domain.money import Money
+from ips.domain.orders import CancelReason, Operation, OperationKind, Transaction, TransactionKind
+from ips.domain.responses import ResponseCode
+from ips.domain.states import OperationStatus, TransactionStatus
+from ips.services.gateway import Gateway
+from ips.services.merchants import Caller, identify
+from ips.services.operations import OperationResult, PaidOrder, lock_paid_order, requested_amount
+from ips.services.reversals import open_reversal, send_reversal
+from ips.services.unit_of_work import UnitOfWork
+
+_EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{10,100}")
+
+
+@dataclass(frozen=True)
+class Cancel:
+    billnumber: str
+    amount: str = ""
+    currency: str = ""
+    reason: CancelReason = CancelReason.SHOP
+    external_id: str = ""
+    client_ip: str = ""
+
+
+async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResult:
+    if cmd.external_id and not _EXTERNAL_ID.fullmatch(cmd.external_id):
+        raise InvalidInput(
+            "Externalrefundid is 10 to 100 letters, digits, _ or -", field="externalrefundid"
+        )
+    merchant = await identify(caller, gateway.uow_factory)
+    async with gateway.uow_factory() as uow:
+        paid = await lock_paid_order(uow, merchant, cmd.billnumber)
+        assert paid.order.id is not None
+        if cmd.external_id:
+            earlier = await uow.operations.by_external_refund_id(paid.order.id, cmd.external_id)
+            if earlier is not None:
+                return OperationResult(merchant, paid.order, earlier, paid.payment)
+        amount = requested_amount(cmd.amount, cmd.currency, paid.order.paid_books)
+        operation, reversal_id = await cancel_locked(
+            uow, paid, amount, cmd.reason, gateway.clock(), cmd.external_id, cmd.client_ip
+        )
+        await uow.commit()
+    if reversal_id is not None:
+        await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
+    return OperationResult(merchant, paid.order, operation, paid.payment)
+
+
+async def cancel_locked(
+    uow: UnitOfWork,
+    paid: PaidOrder,
+    amount: int | None,
+    reason: CancelReason,
+    now: datetime,
+    external_id: str = "",
+    client_ip: str = "",
+) -> tuple[Operation, int | None]:
+    """Cancels ``amount`` (all that is left when ``None``) of a locked order. Returns the
+    cancel operation and the reversal to send after the commit, if one is needed."""
+    order = paid.order
+    assert order.id is not None
+    currency = order.paid_books.currency
+    split = order.cancel(amount, now)
+    operation = Operation(
+        order_id=order.id,
+        number=paid.next_number,
+        kind=OperationKind.CANCEL,
+        amount=Money(split.reversal + split.refund, currency),
+        created_at=now,
+        client_ip=client_ip,
+        cancel_reason=reason,
+        external_refund_id=external_id,
+    )
+    operation.finish(OperationStatus.SUCCESS, ResponseCode.SUCCESS, now)
+    await uow.operations.add(operation)
+    assert operation.id is not None
+    if split.from_unpresented:
+        await _withdraw_unpresented(uow, order.id, split.from_unpresented, now)
+    reversal_id = None
+    if split.reversal:
+        reversal_id = await open_reversal(
+            uow, paid.authorization, operation, Money(split.reversal, currency), now
+        )
+    if split.refund:
+        await uow.transactions.add(
+            Transaction(
+                order_id=order.id,
+                operation_id=operation.id,
+                kind=TransactionKind.REFUND,
+                amount=Money(split.refund, currency),
+                created_at=now,
+                original_id=paid.authorization.id,
+            )
+        )
+    await uow.orders.save(order)
+    return operation, reversal_id
+
+
+async def _withdraw_unpresented(uow: UnitOfWork, order_id: int, amount: int, now: datetime) -> None:
+    """Shrinks the order's unsent financial transactions by ``amount``, newest first: each
+    one touched is withdrawn, and what is left of it goes out as a new, smaller one."""
+    unsent = [
+        tx
+        for tx in await uow.transactions.of_order(order_id)
+        if tx.kind is TransactionKind.FINANCIAL and tx.status is TransactionStatus.CREATED
+    ]
+    for financial in reversed(unsent):
+        if not amount:
+            break
+        taken = min(amount, financial.amount.minor)
+        amount -= taken
+        financial.change_status(TransactionStatus.REVERSED, now)
+        await uow.transactions.save(financial)
+        if financial.amount.minor > taken:
+            await uow.transactions.add(
+                Transaction(
+                    order_id=order_id,
+                    operation_id=financial.operation_id,
+                    kind=TransactionKind.FINANCIAL,
+                    amount=Money(financial.amount.minor - taken, financial.amount.currency),
+                    created_at=now,
+                    original_id=financial.original_id,
+                )
+            )
+    assert amount == 0, "the books and the unsent financial transactions disagree"

@@ -1,0 +1,65 @@
+"""Confirmation of a double-stage payment (``charge``): charging all or part of the hold.
+
+Accepted while something is held unconfirmed: ``Delayed``, ``PartialDelayed``, and
+``PartialCanceled`` with a hold left. Several partial confirmations may follow one another up
+to the held amount; ``AutoDeposit`` releases what is left unconfirmed (a partial reversal at
+the processing center). The confirmed amount goes into the next settlement batch as a debit.
+A confirmation when nothing is held any more is refused and changes nothing, so a repeated
+request never charges twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ips.domain.money import Money
+from ips.domain.orders import Operation, OperationKind
+from ips.domain.responses import ResponseCode
+from ips.domain.states import OperationStatus
+from ips.services.gateway import Gateway
+from ips.services.merchants import Caller, identify
+from ips.services.operations import OperationResult, lock_paid_order, requested_amount
+from ips.services.payments import present_later
+from ips.services.reversals import open_reversal, send_reversal
+
+
+@dataclass(frozen=True)
+class Confirm:
+    billnumber: str
+    amount: str = ""
+    currency: str = ""
+    auto_deposit: bool = False
+    client_ip: str = ""
+
+
+async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationResult:
+    merchant = await identify(caller, gateway.uow_factory)
+    reversal_id = None
+    async with gateway.uow_factory() as uow:
+        paid = await lock_paid_order(uow, merchant, cmd.billnumber)
+        order, now = paid.order, gateway.clock()
+        before = order.paid_books
+        amount = requested_amount(cmd.amount, cmd.currency, before)
+        confirmed = order.confirm(amount, cmd.auto_deposit, now)
+        assert order.id is not None and order.books is not None
+        confirmation = Operation(
+            order_id=order.id,
+            number=paid.next_number,
+            kind=OperationKind.CONFIRMATION,
+            amount=before.money(confirmed),
+            created_at=now,
+            client_ip=cmd.client_ip,
+        )
+        confirmation.finish(OperationStatus.SUCCESS, ResponseCode.SUCCESS, now)
+        await uow.operations.add(confirmation)
+        await present_later(uow, confirmation, paid.authorization, confirmation.amount, now)
+        released = order.books.released - before.released
+        if released:
+            reversal_id = await open_reversal(
+                uow, paid.authorization, confirmation, Money(released, before.currency), now
+            )
+        await uow.orders.save(order)
+        await uow.commit()
+    if reversal_id is not None:
+        await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
+    return OperationResult(merchant, order, confirmation, paid.payment)

@@ -1,0 +1,93 @@
+"""What the operations on a paid order share: finding the order, its payment, the amount."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ips.domain.books import Books
+from ips.domain.errors import InvalidInput, MissingInput, NotFound, Refused, WrongValue
+from ips.domain.merchants import Merchant
+from ips.domain.money import Money
+from ips.domain.orders import Operation, OperationKind, Order, Transaction, TransactionKind
+from ips.domain.states import OperationStatus
+from ips.services.unit_of_work import UnitOfWork
+
+_BILLNUMBER = re.compile(r"(\d{1,20})(?:\.(\d{1,4}))?")
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """An operation done on an order, with what its answer shows."""
+
+    merchant: Merchant
+    order: Order
+    operation: Operation
+    payment: Operation
+
+
+@dataclass(frozen=True)
+class PaidOrder:
+    """An order locked for a change of its money, with its payment."""
+
+    order: Order
+    operations: list[Operation]
+    payment: Operation
+    authorization: Transaction
+
+    @property
+    def next_number(self) -> int:
+        return len(self.operations) + 1
+
+
+async def lock_paid_order(uow: UnitOfWork, merchant: Merchant, billnumber: str) -> PaidOrder:
+    """The merchant's order named by a short or extended (``billnumber.n``) billnumber,
+    locked; ``NotFound`` for another merchant's order, as for one that does not exist."""
+    match = _BILLNUMBER.fullmatch(billnumber.strip())
+    if match is None:
+        raise InvalidInput("Billnumber is digits, optionally .n", field="billnumber")
+    order = await uow.orders.get(match.group(1), lock=True)
+    if order is None or order.merchant_id != merchant.merchant_id:
+        raise NotFound("no such order", field="billnumber")
+    paid = await paid_order(uow, order)
+    if match.group(2) and int(match.group(2)) not in {op.number for op in paid.operations}:
+        raise NotFound(f"the order has no operation {match.group(2)}", field="billnumber")
+    return paid
+
+
+async def paid_order(uow: UnitOfWork, order: Order) -> PaidOrder:
+    """A locked order with its payment; ``Refused`` when it was not paid."""
+    assert order.id is not None
+    operations = await uow.operations.of_order(order.id)
+    payment = next(
+        (
+            op
+            for op in operations
+            if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.SUCCESS
+        ),
+        None,
+    )
+    if payment is None:
+        raise Refused(f"the order is {order.state.value}: it was not paid", field="orderstate")
+    assert payment.id is not None
+    authorization = next(
+        tx
+        for tx in await uow.transactions.of_order(order.id)
+        if tx.kind is TransactionKind.AUTHORIZATION and tx.operation_id == payment.id
+    )
+    return PaidOrder(order, operations, payment, authorization)
+
+
+def requested_amount(amount: str, currency: str, books: Books) -> int | None:
+    """``Amount`` and ``Currency`` of a request: both or neither (``None``: all there is);
+    only in the payment's currency."""
+    amount, currency = amount.strip(), currency.strip()
+    if not amount and not currency:
+        return None
+    if not amount:
+        raise MissingInput("Amount goes with Currency", field="amount")
+    if not currency:
+        raise MissingInput("Currency goes with Amount", field="currency")
+    if currency.upper() != books.currency.code:
+        raise WrongValue(f"the payment was made in {books.currency}", field="currency")
+    return Money.parse(amount, books.currency).minor

@@ -1,0 +1,65 @@
+"""Exchange rates: set by the operator, used when the processing center does not take the
+order's currency (the payment is then made in another one, converted at the rate)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ips.domain.errors import InvalidInput, Refused
+from ips.domain.merchants import Merchant
+from ips.domain.money import Money, currency
+from ips.domain.rates import Rate, parse_rate
+from ips.services.clock import Clock, utc_now
+from ips.services.gateway import Gateway
+from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class SetRate:
+    source: str
+    target: str
+    rate: str
+
+
+async def set_rate(cmd: SetRate, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now) -> Rate:
+    rate = Rate(currency(cmd.source), currency(cmd.target), parse_rate(cmd.rate), clock())
+    if rate.source == rate.target:
+        raise InvalidInput("a rate converts between two different currencies", field="currency")
+    async with uow_factory() as uow:
+        await uow.rates.add(rate)
+        await uow.commit()
+    return rate
+
+
+async def rate_history(uow_factory: UnitOfWorkFactory) -> list[Rate]:
+    async with uow_factory(readonly=True) as uow:
+        return await uow.rates.history()
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What the buyer pays for an order: its amount, or that amount converted."""
+
+    amount: Money
+    rate: Decimal | None = None
+
+
+async def quote(uow: UnitOfWork, amount: Money, merchant: Merchant, gateway: Gateway) -> Quote:
+    """The payment for ``amount``: in its own currency when the processing center takes it,
+    else in the merchant's currency (or the processing center's first) at the current rate."""
+    profile = gateway.profile
+    if profile.takes(amount.currency):
+        return Quote(amount)
+    target = (
+        merchant.default_currency
+        if profile.takes(merchant.default_currency)
+        else profile.currencies[0]
+    )
+    rate = await uow.rates.current(amount.currency, target, gateway.clock())
+    if rate is None:
+        raise Refused(
+            f"payments in {amount.currency} are not possible: no rate to {target} is set",
+            field="currency",
+        )
+    return Quote(rate.convert(amount), rate.value)
