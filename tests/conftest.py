@@ -44,6 +44,7 @@ MERCHANT = AddMerchant(
     password="shop-password",
     secret_word="secret",
     double_stage=True,
+    return_hosts=("shop.example",),
 )
 
 

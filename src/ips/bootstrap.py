@@ -11,15 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from ips.config import Settings
-from ips.crypto.keyring import KeyRing
 from ips.crypto.tokens import FormTokens
 from ips.domain.money import currency
+from ips.domain.text import is_digits
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.simulator.server import Simulator
 from ips.services.gateway import Gateway, ProcessingProfile, Timings
 from ips.services.reconciliation import Figures
 from ips.storage.database import create_engine
+from ips.storage.keys import bind_keyring
 from ips.storage.migrate import migrate
 from ips.storage.unit_of_work import Database
 from ips.web.services import Services
@@ -29,13 +30,17 @@ from ips.workers import janitor_loop, settlement_loop
 async def open_database(settings: Settings) -> Database:
     """The database, migrated to the current schema."""
     engine = create_engine(settings.database_url)
-    await migrate(engine)
-    return Database(engine, KeyRing.load_or_create(settings.key_file))
+    try:
+        await migrate(engine)
+        return Database(engine, await bind_keyring(engine, settings.key_file))
+    except BaseException:
+        await engine.dispose()
+        raise
 
 
 def processing_address(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
+    if not host or not is_digits(port):
         raise ValueError(f"the processing center is HOST:PORT, not {value!r}")
     return host, int(port)
 

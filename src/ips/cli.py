@@ -123,6 +123,13 @@ def merchant_add(
         typer.Option("--double-stage/--no-double-stage", help="May the shop use Delay=1?"),
     ] = False,
     currency: Annotated[str, typer.Option(help="Default currency of orders.")] = "RUB",
+    return_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--return-host",
+            help="A host the shop's buyers may be sent back to (repeatable; subdomains too).",
+        ),
+    ] = None,
     require_checkvalue: Annotated[
         bool,
         typer.Option(
@@ -143,6 +150,7 @@ def merchant_add(
         double_stage=double_stage,
         callback_url=callback_url,
         require_checkvalue=require_checkvalue,
+        return_hosts=tuple(return_host or ()),
     )
 
     async def add() -> None:

@@ -36,6 +36,6 @@ class Settings(BaseSettings):
     settlement_cutoff: time = time(23, 0)
     """Daily time (UTC) after which the open settlement batch is closed and sent."""
 
-    reversal_attempts: int = 3
-    """Reversals sent while the buyer waits; the janitor repeats them after that."""
+    reversal_attempts: int = 1
+    """Reversals sent while the caller waits; the janitor repeats them after that."""
     janitor_interval: float = 10.0

@@ -78,6 +78,7 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
         added = ips(
             "merchant", "add", "--merchant-id", "111111", "--name", "Demo Shop", "--login",
             "shop", "--password", "shop-password", "--secret-word", "secret",
+            "--return-host", "shop.example",
             cwd=tmp_path, env=env,
         )  # fmt: skip
         assert added.returncode == 0, added.stderr

@@ -160,3 +160,22 @@ async def test_cancel_refusals(
         "/orderstate/orderstate.cfm", data={**AUTH, "Ordernumber": order.ordernumber}
     )
     assert "<orderstate>Approved</orderstate>" in state.text  # nothing changed
+
+
+async def test_charge_in_json_is_flat_under_its_root(
+    client: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    order = await paid_order(gateway, delay=True)
+    body = (
+        await client.post(
+            "/charge/charge.cfm", data={**AUTH, "Billnumber": order.billnumber, "Format": "5"}
+        )
+    ).json()
+    charge = body["charge"]
+    assert charge["orderstate"] == "Approved" and charge["amount"] == "100.00"
+    assert charge["operationtype"] == "200" and charge["testmode"] == "0"
+    assert charge["rate"] == "1" and isinstance(charge["packetdate"], str)
+    assert charge["checkvalue"] == answer_checkvalue(
+        "secret", "111111", order.ordernumber, "100.00", "RUB", "Approved"
+    )
+    assert all(isinstance(value, str) for value in charge.values())

@@ -137,6 +137,10 @@ async def test_checkvalue_over_the_fields_present_is_accepted(
         ({"Checkvalue": "0" * 32}, "checkvalue does not match"),
         ({"Delay": "2"}, "Delay"),
         ({"URL_RETURN_OK": "javascript:alert(1)"}, "URL_RETURN_OK"),
+        ({"URL_RETURN_NO": "https://evil.example/no"}, "not registered"),
+        ({"URL_RETURN": "https://shop.example.evil.example/"}, "not registered"),
+        ({"OrderNumber": "A\x00B"}, "control characters"),
+        ({"Lastname": "x" * 256}, "255"),
     ],
 )
 async def test_bad_payment_requests_get_a_page_and_create_nothing(
@@ -211,3 +215,12 @@ async def test_pages_carry_the_security_headers(client: httpx.AsyncClient) -> No
     assert response.headers["referrer-policy"] == "no-referrer"
     assert "max-age" in response.headers["strict-transport-security"]
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_markup_in_names_is_shown_as_text(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/pay/order.cfm", data={**REQUEST, "OrderNumber": "<script>alert(1)</script>"}
+    )
+    page = await client.get(response.headers["location"])
+    assert "<script>alert(1)</script>" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text

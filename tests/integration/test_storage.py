@@ -12,7 +12,6 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ips.crypto.keyring import KeyRing
-from ips.domain.errors import Conflict
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money, currency
 from ips.domain.orders import Operation, OperationKind, Order
@@ -25,6 +24,23 @@ from ips.storage.unit_of_work import Database
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 RUB = currency("RUB")
+ORDER_ROW = {
+    "merchant_id": "111111",
+    "ordernumber": "x",
+    "amount_minor": 100,
+    "currency": "RUB",
+    "state": "In Process",
+    "delay": False,
+    "language": "RU",
+    "comment": "",
+    "buyer": {},
+    "url_return": "",
+    "url_return_ok": "",
+    "url_return_no": "",
+    "holds_ordernumber": False,
+    "created_at": NOW,
+    "updated_at": NOW,
+}
 
 
 def an_order(billnumber: str, ordernumber: str = "N-1") -> Order:
@@ -77,8 +93,16 @@ async def test_order_round_trip_keeps_every_field(database: Database) -> None:
 
 async def test_billnumber_is_unique(database: Database) -> None:
     await stored(database, an_order("1000000000000001"))
-    with pytest.raises(Conflict):
-        await stored(database, an_order("1000000000000001", "N-2"))
+    async with database() as uow:
+        assert not await uow.orders.add(an_order("1000000000000001", "N-2"))
+        await uow.commit()
+    with pytest.raises(IntegrityError):  # the constraint, under the repository
+        async with database.engine.begin() as conn:
+            await conn.execute(
+                insert(orders).values(
+                    billnumber="1000000000000001", **ORDER_ROW | {"ordernumber": "N-3"}
+                )
+            )
 
 
 async def test_one_live_payment_per_order_is_held_by_the_database(database: Database) -> None:
@@ -123,23 +147,35 @@ async def test_amounts_must_be_positive(database: Database) -> None:
     with pytest.raises(IntegrityError):
         async with database.engine.begin() as conn:
             await conn.execute(
+                insert(orders).values(billnumber="1", **ORDER_ROW | {"amount_minor": -1})
+            )
+
+
+@pytest.mark.parametrize(
+    "books",
+    [
+        {"held": 100, "confirmed": 101},
+        {"held": 100, "confirmed": 60, "released": 30, "hold_cancelled": 11},
+        {"held": 100, "confirmed": 50, "presented": 40, "reversed": 11},
+        {"held": 100, "confirmed": 50, "presented": 40, "refunded": 41},
+        {"held": -1},
+    ],
+)
+async def test_books_out_of_balance_are_refused_by_the_database(
+    database: Database, books: dict[str, int]
+) -> None:
+    row = ORDER_ROW | {"state": "Approved", "holds_ordernumber": True, "books_currency": "RUB"}
+    with pytest.raises(IntegrityError):
+        async with database.engine.begin() as conn:
+            await conn.execute(insert(orders).values(billnumber="2", **row | books))
+
+
+async def test_a_paid_order_has_books(database: Database) -> None:
+    with pytest.raises(IntegrityError):
+        async with database.engine.begin() as conn:
+            await conn.execute(
                 insert(orders).values(
-                    billnumber="1",
-                    merchant_id="111111",
-                    ordernumber="x",
-                    amount_minor=-1,
-                    currency="RUB",
-                    state="In Process",
-                    delay=False,
-                    language="RU",
-                    comment="",
-                    buyer={},
-                    url_return="",
-                    url_return_ok="",
-                    url_return_no="",
-                    holds_ordernumber=False,
-                    created_at=NOW,
-                    updated_at=NOW,
+                    billnumber="3", **ORDER_ROW | {"state": "Approved", "holds_ordernumber": True}
                 )
             )
 

@@ -48,7 +48,6 @@ def test_brand_by_bin(number: str, brand: Brand) -> None:
 def test_pan_is_masked_wherever_it_is_printed() -> None:
     pan = Pan.parse("4111 1111-1111 1111")
     assert pan.masked == "411111****1111"
-    assert pan.last4 == "1111"
     assert "4111111111111111" not in repr(pan) + str(pan) + f"{pan}" + repr([pan])
     assert pan.reveal() == "4111111111111111"
 
@@ -59,9 +58,20 @@ def test_secret_never_prints() -> None:
     assert cvc.reveal() == "123"
 
 
+def test_short_numbers_show_only_their_last_four() -> None:
+    assert Pan.parse("500000000009").masked == "****0009"  # 12 digits
+    assert Pan.parse("378282246310005").masked == "378282****0005"
+
+
 @pytest.mark.parametrize(
     ("number", "reason"),
-    [("4111111111111112", "mistyped"), ("4111", "12 to 19"), ("4111x11111111111", "12 to 19")],
+    [
+        ("4111111111111112", "mistyped"),
+        ("4111", "12 to 19"),
+        ("4111x11111111111", "12 to 19"),
+        ("٤١١١١١١١١١١١١١١١", "12 to 19"),  # Arabic-Indic digits: Luhn-valid, not ASCII
+        ("411111111111111²", "12 to 19"),
+    ],
 )
 def test_bad_numbers_are_refused(number: str, reason: str) -> None:
     with pytest.raises(InvalidCard, match=reason):
@@ -83,6 +93,8 @@ def test_expiry_is_valid_through_its_last_month() -> None:
         ({"year": "abc"}, "expiry"),
         ({"cvc": "12"}, "cvc"),
         ({"cvc": "12a"}, "cvc"),
+        ({"cvc": "١٢٣"}, "cvc"),
+        ({"month": "²"}, "expiry"),
         ({"holder": "Иван"}, "cardholder"),
         ({"holder": "A" * 27}, "cardholder"),
     ],

@@ -8,6 +8,7 @@ seals, all of them open). The file holds one ``<key id> <base64 key>`` per line.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from pathlib import Path
 
@@ -46,6 +47,13 @@ class KeyRing:
         key_id, encoded = sealed.split(":", 1)
         raw = base64.b64decode(encoded)
         return AESGCM(self._keys[key_id]).decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+    def fingerprints(self) -> dict[str, str]:
+        """A public fingerprint of each key, to recognise the ring without revealing it."""
+        return {
+            key_id: hashlib.sha256(b"ips key fingerprint\x00" + key).hexdigest()[:16]
+            for key_id, key in self._keys.items()
+        }
 
     def derive(self, purpose: str) -> bytes:
         """A key for another purpose (signing form tokens…), derived from the current key."""

@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import time
 
+from ips.domain.text import is_digits
+
 
 class FormTokens:
     def __init__(self, key: bytes, max_age_s: int = 3600) -> None:
@@ -19,7 +21,7 @@ class FormTokens:
 
     def valid(self, subject: str, token: str, now: float | None = None) -> bool:
         issued, _, signature = token.partition(".")
-        if not issued.isdigit() or not hmac.compare_digest(signature, self._sign(subject, issued)):
+        if not is_digits(issued) or not hmac.compare_digest(signature, self._sign(subject, issued)):
             return False
         age = (time.time() if now is None else now) - int(issued)
         return 0 <= age <= self._max_age_s

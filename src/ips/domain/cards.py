@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ips.domain.errors import InvalidCard
+from ips.domain.text import is_digits
 
 
 class Brand(enum.Enum):
@@ -69,7 +70,7 @@ class Pan:
     @classmethod
     def parse(cls, text: str) -> Pan:
         digits = re.sub(r"[\s-]", "", text)
-        if not digits.isdigit() or not 12 <= len(digits) <= 19:
+        if not is_digits(digits) or not 12 <= len(digits) <= 19:
             raise InvalidCard("a card number has 12 to 19 digits", field="card_number")
         if not luhn_valid(digits):
             raise InvalidCard("the card number is mistyped", field="card_number")
@@ -80,12 +81,10 @@ class Pan:
 
     @property
     def masked(self) -> str:
-        """First six and last four digits, as Assist shows them: ``411111****1111``."""
-        return f"{self._digits[:6]}****{self._digits[-4:]}"
-
-    @property
-    def last4(self) -> str:
-        return self._digits[-4:]
+        """First six and last four digits, as Assist shows them: ``411111****1111``; only the
+        last four of a number shorter than 15 digits, where ten would say too much."""
+        head = self._digits[:6] if len(self._digits) >= 15 else ""
+        return f"{head}****{self._digits[-4:]}"
 
     @property
     def brand(self) -> Brand:
@@ -119,7 +118,7 @@ class Expiry:
 
     @classmethod
     def parse(cls, month: str, year: str) -> Expiry:
-        if not (month.strip().isdigit() and year.strip().isdigit()):
+        if not (is_digits(month.strip()) and is_digits(year.strip())):
             raise InvalidCard("the expiry date is month and year in digits", field="expiry")
         m, y = int(month), int(year)
         if y < 100:
@@ -157,8 +156,8 @@ class Card:
         expiry = Expiry.parse(month, year)
         if expiry.is_expired(today):
             raise InvalidCard("the card has expired", field="expiry")
-        if not re.fullmatch(r"\d{3,4}", cvc.strip()):
-            raise InvalidCard("the CVC is the 3 digits on the back of the card", field="cvc")
+        if not re.fullmatch(r"[0-9]{3,4}", cvc.strip()):
+            raise InvalidCard("the CVC is the 3 or 4 digits on the back of the card", field="cvc")
         holder = " ".join(holder.split()).upper()
         if len(holder) > 26 or not re.fullmatch(r"[A-Z .'\-]*", holder):
             raise InvalidCard(

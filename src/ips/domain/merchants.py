@@ -5,12 +5,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from ips.domain.cards import Secret
 from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency
 
-_MERCHANT_ID = re.compile(r"\d{1,12}")
+_MERCHANT_ID = re.compile(r"[0-9]{1,12}")
+
+
+_HOST = re.compile(
+    r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+
+
+def parse_host(text: str) -> str:
+    host = text.strip().lower().rstrip(".")
+    if not _HOST.fullmatch(host):
+        raise InvalidInput(f"{text!r} is not a host name", field="return_host")
+    return host
 
 
 def parse_merchant_id(text: str) -> str:
@@ -32,3 +45,14 @@ class Merchant:
     double_stage: bool = False
     callback_url: str = ""
     require_checkvalue: bool = False
+    return_hosts: tuple[str, ...] = ()
+    """Hosts the buyer may be sent back to (and their subdomains). The return URLs of a
+    payment request are not covered by its checkvalue, so without this list anyone could
+    make IPS's page send a shop's buyers anywhere."""
+
+    def allows_return_to(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        allowed = set(self.return_hosts)
+        if self.callback_url:
+            allowed.add((urlsplit(self.callback_url).hostname or "").lower())
+        return any(host == h or host.endswith("." + h) for h in allowed if h)

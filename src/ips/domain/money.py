@@ -56,7 +56,7 @@ def currency_by_numeric(numeric: str) -> Currency:
     return found
 
 
-_AMOUNT = re.compile(r"(\d+)(?:\.(\d*))?")
+_AMOUNT = re.compile(r"([0-9]+)(?:\.([0-9]*))?")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Money:
 
     def __post_init__(self) -> None:
         if self.minor < 0:
-            raise InvalidAmount("an amount cannot be negative")
+            raise ValueError("an amount cannot be negative")
 
     @classmethod
     def parse(cls, text: str, cur: Currency) -> Money:

@@ -130,6 +130,12 @@ class Order:
         self.state = new
         self.updated_at = at
 
+    def awaits_payment(self, operations: list[Operation]) -> bool:
+        """Whether the buyer may pay now: the order is open and no payment is under way."""
+        return self.state is OrderState.IN_PROCESS and not any(
+            op.status is OperationStatus.IN_PROCESS for op in operations
+        )
+
     def begin_payment(self) -> None:
         """Checks that the order may be paid now, and takes its ordernumber."""
         if self.state is not OrderState.IN_PROCESS:

@@ -42,7 +42,7 @@ class ResponseCode(enum.Enum):
 
 
 _MESSAGES: dict[ResponseCode, tuple[str, str, str]] = {
-    ResponseCode.SUCCESS: ("Approved", "The payment is accepted.", ""),
+    ResponseCode.SUCCESS: ("Approved", "The operation is done.", ""),
     ResponseCode.DECLINED: (
         "Authorization declined",
         "The bank that issued your card declined the payment.",
@@ -105,7 +105,8 @@ _MESSAGES: dict[ResponseCode, tuple[str, str, str]] = {
     ),
     ResponseCode.SYSTEM_ERROR: (
         "System error",
-        "The bank did not answer in time; no money was taken.",
+        "The bank did not confirm the payment in time; the payment was not made. "
+        "Any amount held on the card is released.",
         "Try again in a few minutes.",
     ),
 }

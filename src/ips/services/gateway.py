@@ -38,7 +38,7 @@ class Gateway:
     processing: ProcessingCenter
     keyring: KeyRing
     clock: Clock = utc_now
-    reversal_attempts: int = 3
+    reversal_attempts: int = 1
     """Reversals sent at once, while the caller waits; the janitor repeats them after that."""
     profile: ProcessingProfile = field(default_factory=ProcessingProfile)
     timings: Timings = field(default_factory=Timings)

@@ -30,37 +30,41 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
-    """One pass; ``stale_after`` is how long an authorization may wait for its answer.
-    Returns how many transactions it acted on."""
+    """One pass over the messages still waiting for an answer. ``stale_after`` is how long a
+    message may wait: an authorization unanswered that long is given up and reversed, and a
+    reversal is repeated no sooner — so the janitor never repeats a message whose sender is
+    still waiting for its answer. Returns how many transactions it acted on."""
     now = gateway.clock()
     acted = 0
-    for transaction in await _open_transactions(gateway, now - min(stale_after, backoff(1))):
-        if transaction.kind is TransactionKind.AUTHORIZATION:
-            if _stale(transaction, now, stale_after):
-                reversal_id = await _give_up(transaction, gateway)
-                if reversal_id is not None:
-                    await send_reversal(reversal_id, gateway)
-                    acted += 1
-        elif transaction.kind is TransactionKind.REVERSAL and _due(transaction, now):
-            assert transaction.id is not None
-            await send_reversal(transaction.id, gateway)
-            acted += 1
+    for transaction in await _open_transactions(gateway, now - stale_after):
+        try:
+            acted += await _settle(transaction, gateway, now, stale_after)
+        except Exception:  # one transaction that fails must not hold up the others
+            log.exception("the janitor could not settle transaction %s", transaction.id)
     return acted
+
+
+async def _settle(
+    transaction: Transaction, gateway: Gateway, now: datetime, stale_after: timedelta
+) -> int:
+    assert transaction.id is not None
+    updated = transaction.updated_at or transaction.created_at
+    if transaction.kind is TransactionKind.AUTHORIZATION:
+        if transaction.status is not TransactionStatus.SENT:
+            return 0
+        reversal_id = await _give_up(transaction, gateway)
+        if reversal_id is not None:
+            await send_reversal(reversal_id, gateway)
+        return 1
+    if updated + max(backoff(transaction.attempts), stale_after) > now:
+        return 0
+    await send_reversal(transaction.id, gateway)
+    return 1
 
 
 async def _open_transactions(gateway: Gateway, before: datetime) -> list[Transaction]:
     async with gateway.uow_factory(readonly=True) as uow:
         return await uow.transactions.open_since_before(before)
-
-
-def _stale(transaction: Transaction, now: datetime, stale_after: timedelta) -> bool:
-    updated = transaction.updated_at or transaction.created_at
-    return transaction.status is TransactionStatus.SENT and updated <= now - stale_after
-
-
-def _due(transaction: Transaction, now: datetime) -> bool:
-    updated = transaction.updated_at or transaction.created_at
-    return updated + backoff(transaction.attempts) <= now
 
 
 async def _give_up(authorization: Transaction, gateway: Gateway) -> int | None:

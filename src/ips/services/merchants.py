@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.cards import Secret
 from ips.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
-from ips.domain.merchants import Merchant, parse_merchant_id
+from ips.domain.merchants import Merchant, parse_host, parse_merchant_id
 from ips.domain.money import currency
 from ips.services.clock import Clock, utc_now
-from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from ips.services.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class AddMerchant:
     double_stage: bool = False
     callback_url: str = ""
     require_checkvalue: bool = False
+    return_hosts: tuple[str, ...] = ()
 
 
 async def add_merchant(
@@ -52,6 +53,7 @@ async def add_merchant(
         double_stage=cmd.double_stage,
         callback_url=cmd.callback_url,
         require_checkvalue=cmd.require_checkvalue,
+        return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
     )
     async with uow_factory() as uow:
         if await uow.merchants.get(merchant.merchant_id) is not None:
@@ -73,13 +75,15 @@ class Credentials:
     password: str
 
 
-async def authenticate(uow: UnitOfWork, credentials: Credentials) -> Merchant:
+async def authenticate(uow_factory: UnitOfWorkFactory, credentials: Credentials) -> Merchant:
     """The merchant whose web-service credentials these are.
 
     Login and password are both checked, always, so a wrong login costs as long as a wrong
-    password.
+    password; the (slow) password check runs after the read, with no transaction open.
     """
-    merchant = await uow.merchants.get(parse_merchant_id(credentials.merchant_id))
+    merchant_id = parse_merchant_id(credentials.merchant_id)
+    async with uow_factory(readonly=True) as uow:
+        merchant = await uow.merchants.get(merchant_id)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
     login_ok = hmac.compare_digest(merchant.login.encode(), credentials.login.encode())
@@ -104,9 +108,9 @@ Caller = Credentials | SignedIn
 
 async def identify(caller: Caller, uow_factory: UnitOfWorkFactory) -> Merchant:
     """The caller's merchant; checked in its own short read, before any lock is taken."""
+    if isinstance(caller, Credentials):
+        return await authenticate(uow_factory, caller)
     async with uow_factory(readonly=True) as uow:
-        if isinstance(caller, Credentials):
-            return await authenticate(uow, caller)
         merchant = await uow.merchants.get(caller.merchant_id)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")

@@ -13,7 +13,7 @@ from ips.domain.orders import Operation, OperationKind, Order, Transaction, Tran
 from ips.domain.states import OperationStatus
 from ips.services.unit_of_work import UnitOfWork
 
-_BILLNUMBER = re.compile(r"(\d{1,20})(?:\.(\d{1,4}))?")
+_BILLNUMBER = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,4}))?")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,7 +12,6 @@ from datetime import datetime, timedelta
 from ips.domain import checkvalue
 from ips.domain.errors import (
     AlreadyPaid,
-    Conflict,
     InvalidAmount,
     InvalidInput,
     MissingInput,
@@ -22,6 +22,7 @@ from ips.domain.merchants import Merchant, parse_merchant_id
 from ips.domain.money import Money, currency
 from ips.domain.orders import Buyer, Language, Operation, Order, ReturnUrls, new_billnumber
 from ips.domain.states import OrderState
+from ips.domain.text import is_digits
 from ips.processing.port import MAX_AMOUNT_MINOR
 from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, authenticate
@@ -29,6 +30,7 @@ from ips.services.rates import Quote, quote
 
 MAX_ORDERNUMBER = 128
 MAX_COMMENT = 4000
+MAX_BUYER_FIELD = 255
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
 
 
@@ -74,6 +76,11 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         raise MissingInput("OrderAmount is required", field="amount")
     if len(cmd.comment) > MAX_COMMENT:
         raise InvalidInput(f"OrderComment is at most {MAX_COMMENT} characters", field="comment")
+    for name, value in dataclasses.asdict(cmd.buyer).items():
+        if len(value) > MAX_BUYER_FIELD:
+            raise InvalidInput(
+                f"{name} is at most {MAX_BUYER_FIELD} characters", field=name.replace("_", "")
+            )
     for name, url in (
         ("url_return", cmd.return_urls.default),
         ("url_return_ok", cmd.return_urls.ok),
@@ -82,45 +89,51 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         if url and not _URL.fullmatch(url):
             raise InvalidInput(f"{name.upper()} must be an http(s) address", field=name)
 
-    for _ in range(3):
-        async with gateway.uow_factory() as uow:
-            merchant = await uow.merchants.get(merchant_id)
-            if merchant is None:
-                raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
-            _check_signature(cmd, merchant)
-            amount = Money.parse(
-                cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency
+    async with gateway.uow_factory() as uow:
+        merchant = await uow.merchants.get(merchant_id)
+        if merchant is None:
+            raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+        _check_signature(cmd, merchant)
+        _check_return_urls(cmd.return_urls, merchant)
+        amount = Money.parse(
+            cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency
+        )
+        if amount.minor > MAX_AMOUNT_MINOR:
+            raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
+        if cmd.delay and not merchant.double_stage:
+            raise Refused("double-stage payments are not enabled for this shop", field="delay")
+        if cmd.delay and not gateway.profile.double_stage:
+            raise Refused(
+                "the processing center does not take double-stage payments", field="delay"
             )
-            if amount.minor > MAX_AMOUNT_MINOR:
-                raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
-            if cmd.delay and not merchant.double_stage:
-                raise Refused("double-stage payments are not enabled for this shop", field="delay")
-            if cmd.delay and not gateway.profile.double_stage:
-                raise Refused(
-                    "the processing center does not take double-stage payments", field="delay"
-                )
-            await quote(uow, amount, merchant, gateway)
-            if await uow.orders.ordernumber_taken(merchant_id, ordernumber):
-                raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
-            order = Order(
-                billnumber=new_billnumber(),
-                merchant_id=merchant_id,
-                ordernumber=ordernumber,
-                amount=amount,
-                created_at=gateway.clock(),
-                delay=cmd.delay,
-                language=cmd.language,
-                comment=cmd.comment,
-                buyer=cmd.buyer,
-                return_urls=cmd.return_urls,
+        await quote(uow, amount, merchant, gateway)
+        if await uow.orders.ordernumber_taken(merchant_id, ordernumber):
+            raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
+        order = Order(
+            billnumber=new_billnumber(),
+            merchant_id=merchant_id,
+            ordernumber=ordernumber,
+            amount=amount,
+            created_at=gateway.clock(),
+            delay=cmd.delay,
+            language=cmd.language,
+            comment=cmd.comment,
+            buyer=cmd.buyer,
+            return_urls=cmd.return_urls,
+        )
+        while not await uow.orders.add(order):
+            order.billnumber = new_billnumber()  # the random one was taken: draw again
+        await uow.commit()
+    return order
+
+
+def _check_return_urls(urls: ReturnUrls, merchant: Merchant) -> None:
+    for name, url in (("url_return", urls.default), ("url_return_ok", urls.ok),
+                      ("url_return_no", urls.no)):  # fmt: skip
+        if url and not merchant.allows_return_to(url):
+            raise Refused(
+                f"{name.upper()} leads to a host this shop has not registered", field=name
             )
-            try:
-                await uow.orders.add(order)
-                await uow.commit()
-            except Conflict:
-                continue  # the random billnumber was taken: draw again
-            return order
-    raise Conflict("could not allocate a billnumber")
 
 
 def _check_signature(cmd: CreateOrder, merchant: Merchant) -> None:
@@ -138,7 +151,7 @@ def _check_signature(cmd: CreateOrder, merchant: Merchant) -> None:
 async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
     """The order behind a payment page, with its merchant, operations and price."""
     async with gateway.uow_factory(readonly=True) as uow:
-        order = await uow.orders.get(billnumber) if billnumber.isdigit() else None
+        order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None:
             raise NotFound("no such order", field="billnumber")
         merchant = await uow.merchants.get(order.merchant_id)
@@ -170,8 +183,8 @@ async def order_states(query: OrderStateQuery, gateway: Gateway) -> tuple[Mercha
     since = query.since or until - DEFAULT_WINDOW
     if since > until:
         raise InvalidInput("the period starts after it ends", field="start")
+    merchant = await authenticate(gateway.uow_factory, query.credentials)
     async with gateway.uow_factory(readonly=True) as uow:
-        merchant = await authenticate(uow, query.credentials)
         found = await uow.orders.of_ordernumber(
             merchant.merchant_id, query.ordernumber.strip(), since, until
         )

@@ -30,7 +30,7 @@ from ips.domain.orders import (
     TransactionKind,
 )
 from ips.domain.responses import ResponseCode
-from ips.domain.states import OperationStatus, OrderState, TransactionStatus
+from ips.domain.states import OperationStatus, TransactionStatus
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
@@ -74,9 +74,7 @@ async def _begin(
             raise NotFound("no such order", field="billnumber")
         assert order.id is not None
         earlier = await uow.operations.of_order(order.id)
-        if order.state is not OrderState.IN_PROCESS or any(
-            op.status is OperationStatus.IN_PROCESS for op in earlier
-        ):
+        if not order.awaits_payment(earlier):
             return order
         if await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
@@ -129,7 +127,13 @@ async def _finish(
         payment = await uow.operations.get(authorization.operation_id) if authorization else None
         assert order is not None and authorization is not None and payment is not None
         if authorization.status is not TransactionStatus.SENT:
-            return order, None  # the janitor settled it while we waited
+            if answer is not None:
+                log.warning(
+                    "order %s: an answer (%s) came after the payment was given up; ignored",
+                    order.billnumber,
+                    answer.raw_code,
+                )
+            return order, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
         await uow.commit()
     return order, reversal_id

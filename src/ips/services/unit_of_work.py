@@ -11,7 +11,7 @@ one writer at a time. Lock the order first, then its operations and transactions
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -30,7 +30,10 @@ class MerchantRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    async def add(self, order: Order) -> None: ...
+    async def add(self, order: Order) -> bool:
+        """Adds the order; False, adding nothing, when its billnumber is taken."""
+        ...
+
     async def get(self, billnumber: str, *, lock: bool = False) -> Order | None: ...
     async def get_by_id(self, order_id: int, *, lock: bool = False) -> Order | None: ...
     async def many(self, order_ids: Collection[int]) -> list[Order]: ...
@@ -127,5 +130,7 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
-UnitOfWorkFactory = Callable[..., UnitOfWork]
-"""``factory()`` for a writing unit of work; ``factory(readonly=True)`` for reads only."""
+class UnitOfWorkFactory(Protocol):
+    """``factory()`` for a writing unit of work; ``factory(readonly=True)`` for reads only."""
+
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...

@@ -37,8 +37,12 @@ def async_url(url: str) -> URL:
 def create_engine(url: str) -> AsyncEngine:
     parsed = async_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, pool_size=20, max_overflow=20, pool_pre_ping=True)
-    engine = create_async_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+        return create_async_engine(
+            parsed, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True
+        )
+    engine = create_async_engine(
+        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
+    )
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
     return engine

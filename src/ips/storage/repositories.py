@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, exists, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -74,6 +75,7 @@ class MerchantRepository:
                 double_stage=merchant.double_stage,
                 callback_url=merchant.callback_url,
                 require_checkvalue=merchant.require_checkvalue,
+                return_hosts=" ".join(merchant.return_hosts),
                 created_at=merchant.created_at,
             )
         )
@@ -93,6 +95,7 @@ class MerchantRepository:
             double_stage=row.double_stage,
             callback_url=row.callback_url,
             require_checkvalue=row.require_checkvalue,
+            return_hosts=tuple(row.return_hosts.split()),
             created_at=row.created_at,
         )
 
@@ -108,6 +111,11 @@ class _Tracking:
         for entity in entities:
             self._track(entity)
         return entities
+
+
+def _insert_for(dialect: str) -> Any:
+    """The INSERT of the dialect, which knows ``ON CONFLICT`` (SQLite and PostgreSQL)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _order_values(order: Order) -> dict[str, Any]:
@@ -144,9 +152,11 @@ def _order(row: Row[Any]) -> Order:
 
 
 class OrderRepository(_Tracking):
-    async def add(self, order: Order) -> None:
+    async def add(self, order: Order) -> bool:
+        """Adds the order; False, adding nothing, when its billnumber is taken."""
+        insert_order = _insert_for(self._conn.dialect.name)
         result = await self._conn.execute(
-            insert(orders)
+            insert_order(orders)
             .values(
                 billnumber=order.billnumber,
                 merchant_id=order.merchant_id,
@@ -163,10 +173,14 @@ class OrderRepository(_Tracking):
                 created_at=order.created_at,
                 **_order_values(order),
             )
+            .on_conflict_do_nothing(index_elements=[orders.c.billnumber])
             .returning(orders.c.id)
         )
-        order.id = result.scalar_one()
+        order.id = result.scalar()
+        if order.id is None:
+            return False
         self._track(order)
+        return True
 
     async def get(self, billnumber: str, *, lock: bool = False) -> Order | None:
         return await self._one(orders.c.billnumber == billnumber, lock)

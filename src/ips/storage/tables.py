@@ -91,6 +91,7 @@ merchants = Table(
     Column("double_stage", Boolean, nullable=False),
     Column("callback_url", Text, nullable=False),
     Column("require_checkvalue", Boolean, nullable=False),
+    Column("return_hosts", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -236,6 +237,14 @@ transactions = Table(
         postgresql_where=_OPEN_TRANSACTION,
     ),
 )
+
+sealing_keys = Table(
+    "sealing_keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("fingerprint", String(16), nullable=False),
+)
+"""The keys this database's sealed values need, by fingerprint (``storage/keys.py``)."""
 
 exchange_rates = Table(
     "exchange_rates",

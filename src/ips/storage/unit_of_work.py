@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from ips.crypto.keyring import KeyRing
 from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
+from ips.domain.states import StateChanged
 from ips.storage.repositories import (
     BatchRepository,
     MerchantRepository,
@@ -88,7 +89,7 @@ class SqlUnitOfWork:
         self._seen.setdefault(id(entity), entity)
 
     @staticmethod
-    def _event_row(entity: Order | Operation | Transaction, event: Any) -> dict[str, Any]:
+    def _event_row(entity: Order | Operation | Transaction, event: StateChanged) -> dict[str, Any]:
         order_id = entity.id if isinstance(entity, Order) else entity.order_id
         return {
             "order_id": order_id,

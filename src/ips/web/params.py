@@ -3,9 +3,14 @@ case-insensitive (``Merchant_ID``, ``merchant_id`` and ``MERCHANT_ID`` are one p
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 
 from ips.domain.errors import InvalidInput
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab and line breaks: no field of the protocol has them."""
 
 
 async def read_params(request: Request) -> dict[str, str]:
@@ -19,6 +24,8 @@ async def read_params(request: Request) -> dict[str, str]:
         items += [(key, value) for key, value in form.multi_items() if isinstance(value, str)]
     params: dict[str, str] = {}
     for key, value in items:
+        if _CONTROL.search(value):
+            raise InvalidInput(f"{key} contains control characters", field=key.lower())
         params.setdefault(key.lower(), value)
     return params
 

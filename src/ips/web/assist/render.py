@@ -179,11 +179,15 @@ def operation_fields(result: OperationResult, now: datetime) -> dict[str, str]:
 
 
 def operation(fmt: Format, root: str, result: OperationResult, now: datetime) -> Response:
+    """``charge`` answers its fields flat under the root (as the official SDK reads them);
+    ``cancel``/``wscancel`` nest them as ``order`` beside ``checkdata``."""
     fields = operation_fields(result, now)
+    checkvalue = check_fields(result.merchant, result.order, now)["checkvalue"]
+    if fmt is Format.JSON and root == "charge":
+        return _json({root: fields | {"checkvalue": checkvalue}})
     if fmt is Format.JSON:
         checkdata = {key: fields.pop(key) for key in ("packetdate", "signature")}
-        checkdata |= {"checkvalue": check_fields(result.merchant, result.order, now)["checkvalue"]}
-        return _json({root: {"order": fields, "checkdata": checkdata}})
+        return _json({root: {"order": fields, "checkdata": checkdata | {"checkvalue": checkvalue}}})
     if fmt is Format.CSV:
         return _csv([fields])
     orders = ET.Element("orders")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from ips.domain.checkvalue import PAYMENT_REQUEST_FIELDS
 from ips.domain.errors import InvalidInput, MissingInput
 from ips.domain.orders import Buyer, CancelReason, Language, ReturnUrls
+from ips.domain.text import is_digits
 from ips.services.cancellations import Cancel
 from ips.services.confirmations import Confirm
 from ips.services.merchants import Credentials
@@ -72,6 +73,7 @@ def credentials(params: Mapping[str, str]) -> Credentials:
 
 
 _PARTS = ("year", "month", "day", "hour", "min")
+MIN_YEAR, MAX_YEAR = 2000, 9998
 
 
 def _moment(params: Mapping[str, str], prefix: str) -> datetime | None:
@@ -82,11 +84,17 @@ def _moment(params: Mapping[str, str], prefix: str) -> datetime | None:
     defaults = {"year": "", "month": "1", "day": "1", "hour": "0", "min": "0"}
     if prefix == "end":
         defaults.update(hour="23", min="59")
+    values = [given[part] or defaults[part] for part in _PARTS]
+    wrong = InvalidInput(f"the {prefix} of the period is not a valid date", field=prefix)
+    if not all(is_digits(value) and len(value) <= 4 for value in values):
+        raise wrong
+    year, month, day, hour, minute = (int(value) for value in values)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise wrong
     try:
-        year, month, day, hour, minute = (int(given[p] or defaults[p]) for p in _PARTS)
         moment = datetime(year, month, day, hour, minute, tzinfo=UTC)
     except ValueError as exc:
-        raise InvalidInput(f"the {prefix} of the period is not a valid date", field=prefix) from exc
+        raise wrong from exc
     return moment.replace(second=59) if prefix == "end" else moment
 
 

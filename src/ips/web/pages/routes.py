@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from ips.domain.cards import Card
 from ips.domain.errors import DomainError, InvalidCard, InvalidInput
 from ips.domain.orders import Operation, OperationKind, Order
-from ips.domain.states import OperationStatus, OrderState
+from ips.domain.states import OrderState
 from ips.services.orders import OrderView, order_view
 from ips.services.payments import PayByCard, pay_by_card
 from ips.web.pages.views import error_page, page
@@ -34,7 +34,7 @@ PageOrder = Annotated[OrderView, Depends(_order_view)]
 async def card_form(
     billnumber: str, request: Request, services: AppServices, view: PageOrder
 ) -> Response:
-    if view.order.state is not OrderState.IN_PROCESS or _under_way(view):
+    if not view.order.awaits_payment(view.operations):
         return RedirectResponse(f"/pay/{billnumber}/result", status_code=303)
     if view.quote is None:
         message = f"Payments in {view.order.amount.currency} are not possible at the moment."
@@ -80,8 +80,7 @@ async def result(billnumber: str, request: Request, view: PageOrder) -> Response
         order=view.order,
         merchant=view.merchant,
         payment=payment,
-        paid=view.order.state.is_paid,
-        waiting=view.order.state is OrderState.IN_PROCESS and _under_way(view),
+        outcome=_outcome(view),
         back=_return_url(view.order),
     )
 
@@ -109,8 +108,16 @@ def _form(
     )
 
 
-def _under_way(view: OrderView) -> bool:
-    return any(op.status is OperationStatus.IN_PROCESS for op in view.operations)
+def _outcome(view: OrderView) -> str:
+    """What the result page tells the buyer."""
+    state = view.order.state
+    if state in (OrderState.CANCELED, OrderState.PARTIAL_CANCELED):
+        return "cancelled"
+    if state.is_paid:
+        return "paid"
+    if state is OrderState.IN_PROCESS:
+        return "unpaid" if view.order.awaits_payment(view.operations) else "waiting"
+    return "expired" if state is OrderState.TIMEOUT else "declined"
 
 
 def _last_payment(view: OrderView) -> Operation | None:
