@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -59,6 +60,11 @@ def wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 30
 class Installation:
     url: str
     store: Path
+    cwd: Path
+    env: dict[str, str]
+
+    def ips(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return ips(*args, cwd=self.cwd, env=self.env)
 
 
 @pytest.fixture
@@ -78,7 +84,7 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
         added = ips(
             "merchant", "add", "--merchant-id", "111111", "--name", "Demo Shop", "--login",
             "shop", "--password", "shop-password", "--secret-word", "secret",
-            "--return-host", "shop.example",
+            "--return-host", "shop.example", "--double-stage",
             cwd=tmp_path, env=env,
         )  # fmt: skip
         assert added.returncode == 0, added.stderr
@@ -89,7 +95,12 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
         )  # fmt: skip
         processes.append(server)
         wait_for_port(http_port, server)
-        yield Installation(f"http://127.0.0.1:{http_port}", store)
+        yield Installation(
+            f"http://127.0.0.1:{http_port}",
+            store,
+            tmp_path,
+            env | {"IPS_PROCESSING": f"127.0.0.1:{pc_port}", "IPS_SIMULATOR_STORE": str(store)},
+        )
     finally:
         for process in processes:
             process.terminate()
@@ -99,7 +110,9 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
             assert "Traceback" not in output, output
 
 
-async def pay(http: httpx.AsyncClient, ordernumber: str, number: str) -> httpx.Response:
+async def pay(
+    http: httpx.AsyncClient, ordernumber: str, number: str, **extra: str
+) -> httpx.Response:
     """A buyer: payment request, card page, Pay; returns the answer to Pay."""
     request = await http.get(
         "/pay/order.cfm",
@@ -110,6 +123,7 @@ async def pay(http: httpx.AsyncClient, ordernumber: str, number: str) -> httpx.R
             "OrderCurrency": "RUB",
             "URL_RETURN_OK": "https://shop.example/ok",
             "URL_RETURN_NO": "https://shop.example/no",
+            **extra,
         },
     )
     assert request.status_code == 303, request.text
@@ -171,3 +185,44 @@ async def test_a_buyer_pays_and_the_shop_sees_it(installation: Installation) -> 
         active = await ledger.active_holds()
     assert len(holds) == 2  # the approved payment and the unanswered one
     assert [h.amount.minor for h in active] == [10000]
+
+
+AUTH = {"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password", "Format": "3"}
+
+
+async def web_service(http: httpx.AsyncClient, path: str, **params: str) -> dict[str, str]:
+    result = ET.fromstring((await http.post(path, data={**AUTH, **params})).content)
+    assert result.attrib["firstcode"] == "0", ET.tostring(result)
+    return {child.tag: child.text or "" for child in result.findall("orders/order")[-1]}
+
+
+async def test_a_shop_confirms_cancels_settles_and_reconciles(installation: Installation) -> None:
+    async with httpx.AsyncClient(base_url=installation.url, timeout=30) as http:
+        paid = await pay(http, "E2E-2S", "4111111111111111", Delay="1")
+        bill = parse_qs(urlsplit(paid.headers["location"]).query)["billnumber"][0]
+        assert (await orderstate(http, "E2E-2S"))["orderstate"] == "Delayed"
+        for amount, state in (("40.00", "PartialDelayed"), ("60.00", "Approved")):
+            charged = await web_service(
+                http, "/charge/charge.cfm", Billnumber=bill, Amount=amount, Currency="RUB"
+            )
+            assert charged["orderstate"] == state
+        cancelled = await web_service(
+            http, "/cancel/cancel.cfm", Billnumber=bill, Amount="30.00", Currency="RUB"
+        )
+        assert cancelled["orderstate"] == "PartialCanceled"
+
+        settled = installation.ips("settle")
+        assert settled.returncode == 0, settled.stderr
+        assert "RUB accepted" in settled.stdout and "70.00" in settled.stdout
+
+        rest = await web_service(http, "/cancel/cancel.cfm", Billnumber=bill)
+        assert rest["orderstate"] == "Canceled" and rest["amount"] == "70.00"
+        assert installation.ips("settle").returncode == 0
+
+    reconciled = installation.ips("reconcile", "--store", str(installation.store))
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+    assert "no differences" in reconciled.stdout
+
+    assert installation.ips("rate", "set", "USD", "RUB", "92.5").returncode == 0
+    listed = installation.ips("rate", "list")
+    assert "1 USD = 92.5 RUB" in listed.stdout

@@ -310,3 +310,26 @@ async def test_hold_period_counts_from_the_payment(gateway: Gateway, clock: Manu
     assert await janitor.release_expired_holds(gateway) == 0
     clock.advance(hours=2)
     assert await janitor.release_expired_holds(gateway) == 1
+
+
+async def test_the_schedule_settles_once_a_day_after_the_cutoff(
+    gateway: Gateway, clock: ManualClock, fake_processing: FakeProcessingCenter
+) -> None:
+    from datetime import UTC, datetime, time
+
+    from ips.services.settlement import settle_if_due
+
+    cutoff = time(23, 0)
+    clock.now = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
+    await paid_order(gateway, "1.00")
+    assert await settle_if_due(gateway, cutoff) == []
+    clock.advance(minutes=90)
+    [first] = await settle_if_due(gateway, cutoff)
+    assert first.batch.debit_total == 100
+    await paid_order(gateway, "2.00")
+    clock.advance(minutes=10)
+    assert await settle_if_due(gateway, cutoff) == []  # today's batch is closed
+    clock.advance(hours=23, minutes=30)
+    [second] = await settle_if_due(gateway, cutoff)
+    assert second.batch.debit_total == 200
+    assert len(fake_processing.closes) == 2

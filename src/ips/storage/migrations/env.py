@@ -27,10 +27,14 @@ def _run(connection: Connection) -> None:
 async def _run_from_settings() -> None:
     from ips.config import Settings
     from ips.storage.database import create_engine
+    from ips.storage.migrate import sqlite_pragma
 
     engine = create_engine(Settings().database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+    async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":  # as in ips.storage.migrate
+            await sqlite_pragma(conn, "foreign_keys=OFF")
+        async with conn.begin():
+            await conn.run_sync(_run)
     await engine.dispose()
 
 
