@@ -20,14 +20,11 @@ from xml.etree import ElementTree as ET
 
 from starlette.responses import Response
 
-from ips.domain.checkvalue import answer_checkvalue
 from ips.domain.errors import InvalidInput
 from ips.domain.merchants import Merchant
 from ips.domain.orders import Order
-from ips.domain.responses import ResponseCode
+from ips.protocol.fields import check_fields, operation_fields, order_fields
 from ips.services.operations import OperationResult
-
-PROCESSING_NAME = "IPS"
 
 
 class Format(enum.Enum):
@@ -47,11 +44,6 @@ def requested_format(params: Mapping[str, str], default: Format = Format.XML) ->
         return Format(value)
     except ValueError:
         raise InvalidInput(f"Format {value!r} is not one of 1..5", field="format") from None
-
-
-def packetdate(moment: datetime) -> str:
-    """Dates of the protocol: ``dd.mm.yyyy HH:MM:SS``, GMT."""
-    return moment.strftime("%d.%m.%Y %H:%M:%S")
 
 
 def _xml(element: ET.Element) -> Response:
@@ -97,33 +89,6 @@ def _element(tag: str, fields: Mapping[str, str]) -> ET.Element:
     return element
 
 
-def order_fields(order: Order) -> dict[str, str]:
-    return {
-        "ordernumber": order.ordernumber,
-        "billnumber": order.billnumber,
-        "orderamount": order.amount.format(),
-        "ordercurrency": order.amount.currency.code,
-        "orderstate": order.state.value,
-    }
-
-
-def check_fields(merchant: Merchant, order: Order, now: datetime) -> dict[str, str]:
-    """``packetdate``, ``signature`` (empty: IPS does not sign with RSA) and ``checkvalue``."""
-    fields = order_fields(order)
-    return {
-        "packetdate": packetdate(now),
-        "signature": "",
-        "checkvalue": answer_checkvalue(
-            merchant.secret_word.reveal(),
-            merchant.merchant_id,
-            fields["ordernumber"],
-            fields["orderamount"],
-            fields["ordercurrency"],
-            fields["orderstate"],
-        ),
-    }
-
-
 def orderstate(fmt: Format, merchant: Merchant, orders: Sequence[Order], now: datetime) -> Response:
     if fmt is Format.JSON:
         items = [{**order_fields(o), "checkdata": check_fields(merchant, o, now)} for o in orders]
@@ -135,53 +100,10 @@ def orderstate(fmt: Format, merchant: Merchant, orders: Sequence[Order], now: da
     )
 
 
-def operation_fields(result: OperationResult, now: datetime) -> dict[str, str]:
-    """An operation as ``charge`` and ``cancel`` answer it, in the protocol's field order."""
-    order, operation, payment = result.order, result.operation, result.payment
-    card = payment.card
-    code = operation.response_code or ResponseCode.IN_PROCESS
-    return {
-        "ordernumber": order.ordernumber,
-        "responsecode": code.value,
-        "recommendation": code.recommendation,
-        "message": code.message,
-        "ordercomment": order.comment,
-        "orderdate": packetdate(order.created_at),
-        "amount": operation.amount.format(),
-        "currency": operation.amount.currency.code,
-        "meantypename": card.brand.value if card else "",
-        "meannumber": card.masked_pan if card else "",
-        "lastname": order.buyer.lastname,
-        "firstname": order.buyer.firstname,
-        "middlename": order.buyer.middlename,
-        "issuebank": "",
-        "email": order.buyer.email,
-        "bankcountry": "",
-        "rate": str(payment.rate or 1),
-        "approvalcode": payment.approval_code,
-        "meansubtype": "",
-        "cardholder": card.holder if card else "",
-        "cardexpirationdate": card.expiry if card else "",
-        "ipaddress": operation.client_ip,
-        "protocoltypename": "NET",
-        "testmode": "0",
-        "customermessage": code.customer_message,
-        "orderstate": order.state.value,
-        "processingname": PROCESSING_NAME,
-        "operationtype": operation.kind.value,
-        "billnumber": f"{order.billnumber}.{operation.number}",
-        "orderamount": order.amount.format(),
-        "ordercurrency": order.amount.currency.code,
-        "slipno": "",
-        "packetdate": packetdate(now),
-        "signature": "",
-    }
-
-
 def operation(fmt: Format, root: str, result: OperationResult, now: datetime) -> Response:
     """``charge`` answers its fields flat under the root (as the official SDK reads them);
     ``cancel``/``wscancel`` nest them as ``order`` beside ``checkdata``."""
-    fields = operation_fields(result, now)
+    fields = operation_fields(result.order, result.operation, result.payment, now)
     checkvalue = check_fields(result.merchant, result.order, now)["checkvalue"]
     if fmt is Format.JSON and root == "charge":
         return _json({root: fields | {"checkvalue": checkvalue}})
