@@ -179,3 +179,25 @@ async def test_charge_in_json_is_flat_under_its_root(
         "secret", "111111", order.ordernumber, "100.00", "RUB", "Approved"
     )
     assert all(isinstance(value, str) for value in charge.values())
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("EN", "Approved"),
+        ("eng", "Approved"),
+        ("RU", "Операция выполнена"),
+        ("", "Операция выполнена"),
+    ],
+)
+async def test_messages_are_in_the_language_asked_for_else_the_orders(
+    client: httpx.AsyncClient, gateway: Gateway, language: str, message: str
+) -> None:
+    order = await paid_order(gateway)  # no Language in its payment request: RU
+    answer = xml_order(
+        await client.post(
+            "/cancel/cancel.cfm",
+            data={**AUTH, "Billnumber": order.billnumber, "Language": language},
+        )
+    )
+    assert answer["message"] == message

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -92,17 +94,37 @@ async def test_json_answer_has_the_orderstate_root_and_checkdata(
     verify(state, state["checkdata"]["checkvalue"])
 
 
-async def test_several_orders_in_json_are_a_list(
-    client: httpx.AsyncClient, gateway: Gateway
+async def test_several_orders_in_json_are_the_newest_alone(
+    client: httpx.AsyncClient, gateway: Gateway, clock: ManualClock
 ) -> None:
     await new_order(gateway, "J-2")
-    await new_order(gateway, "J-2")
+    clock.advance(minutes=1)
+    newest = await new_order(gateway, "J-2")
     body = (
         await client.post(
             "/orderstate/orderstate.cfm", data={**AUTH, "Ordernumber": "J-2", "Format": "5"}
         )
     ).json()
-    assert [o["orderstate"] for o in body["orderstate"]] == ["In Process", "In Process"]
+    assert body["orderstate"]["billnumber"] == newest.billnumber
+    assert body["orderstate"]["orderstate"] == "In Process"
+
+
+async def test_csv_has_a_line_per_order(client: httpx.AsyncClient, gateway: Gateway) -> None:
+    first, second = await new_order(gateway, "C-1"), await new_order(gateway, "C-1", "7.5")
+    response = await client.post(
+        "/orderstate/orderstate.cfm", data={**AUTH, "Ordernumber": "C-1", "Format": "1"}
+    )
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text), delimiter=";"))
+    assert [row["billnumber"] for row in rows] == [first.billnumber, second.billnumber]
+    assert rows[1]["orderamount"] == "7.50"
+    for row in rows:
+        verify(row, row["checkvalue"])
+
+
+def codes(response: httpx.Response) -> tuple[str, str, str]:
+    result = ET.fromstring(response.content)
+    return result.attrib["firstcode"], result.attrib["secondcode"], result.attrib["count"]
 
 
 async def test_the_window_limits_the_orders(
@@ -112,8 +134,10 @@ async def test_the_window_limits_the_orders(
     clock.advance(days=4)
     query = {**AUTH, "Ordernumber": "W-1", "Format": "3"}
 
-    default = ET.fromstring((await client.post("/orderstate/orderstate.cfm", data=query)).content)
-    assert default.attrib["count"] == "0"  # older than the default window of 3 days
+    default = await client.post("/orderstate/orderstate.cfm", data=query)
+    assert codes(default) == ("10", "201", "0")  # older than the default window of 3 days
+    as_json = await client.post("/orderstate/orderstate.cfm", data=query | {"Format": "5"})
+    assert as_json.json() == {"firstcode": 10, "secondcode": 201}
 
     start = clock.now - timedelta(days=5)
     window = {
@@ -121,10 +145,29 @@ async def test_the_window_limits_the_orders(
         "StartMonth": str(start.month),
         "StartDay": str(start.day),
     }
-    wide = ET.fromstring(
-        (await client.post("/orderstate/orderstate.cfm", data=query | window)).content
+    wide = await client.post("/orderstate/orderstate.cfm", data=query | window)
+    assert codes(wide) == ("0", "0", "1")
+
+
+async def test_a_window_given_in_part_reaches_to_the_edges(
+    client: httpx.AsyncClient, gateway: Gateway, clock: ManualClock
+) -> None:
+    """A start without day (S4 sends ``StartYDay``) is the 1st; an end without month or day
+    is the last day of the year, at 23:59:59."""
+    clock.now = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    await new_order(gateway, "P-1")
+    clock.now = datetime(2026, 6, 1, tzinfo=UTC)
+    query = {**AUTH, "Ordernumber": "P-1", "StartYear": "2026", "StartMonth": "3"}
+
+    from_march = await client.post("/orderstate/orderstate.cfm", data=query | {"StartYDay": "17"})
+    assert codes(from_march)[2] == "1"
+    ended = await client.post("/orderstate/orderstate.cfm", data=query | {"EndYear": "2026"})
+    assert codes(ended)[2] == "1"
+    before = await client.post(
+        "/orderstate/orderstate.cfm",
+        data=query | {"EndYear": "2026", "EndMonth": "3", "EndDay": "17", "EndHour": "11"},
     )
-    assert wide.attrib["count"] == "1"
+    assert codes(before)[:2] == ("10", "201")
 
 
 @pytest.mark.parametrize(
@@ -172,7 +215,7 @@ async def test_another_merchants_orders_are_not_shown(
     response = await client.post(
         "/orderstate/orderstate.cfm", data={**other, "Ordernumber": "SHARED", "Format": "3"}
     )
-    assert ET.fromstring(response.content).attrib["count"] == "0"
+    assert codes(response) == ("10", "201", "0")
 
 
 async def test_a_malformed_body_is_an_error_not_a_crash(client: httpx.AsyncClient) -> None:

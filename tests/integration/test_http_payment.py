@@ -70,6 +70,7 @@ async def test_paid_order_returns_the_buyer_to_url_return_ok(
     assert back.netloc == "shop.example" and back.path == "/ok"
     query = parse_qs(back.query)
     assert query["x"] == ["1"] and query["ordernumber"] == ["ORD-1"]
+    assert query["payerdenial"] == ["0"]
     billnumber = query["billnumber"][0]
     assert card_page == f"/pay/{billnumber}"
     async with database(readonly=True) as uow:

@@ -1,8 +1,16 @@
-"""The test vectors of ASSIST-API.md."""
+"""The test vectors of ASSIST-API.md and of the client study (docs/research, §9)."""
 
 from __future__ import annotations
 
-from ips.domain.checkvalue import answer_checkvalue, matches, payment_request_checkvalue
+import pytest
+
+from ips.domain.checkvalue import (
+    answer_checkvalue,
+    checkvalue,
+    matches,
+    payment_request_checkvalue,
+    payment_request_matches,
+)
 
 
 def test_payment_request_vector_without_currency() -> None:
@@ -27,3 +35,35 @@ def test_answer_vector() -> None:
 def test_matches_ignores_case_and_spaces_only() -> None:
     assert matches("74DEB154081757F1E8097DDFAC35FC5C", " 74deb154081757f1e8097ddfac35fc5c ")
     assert not matches("74DEB154081757F1E8097DDFAC35FC5C", "74DEB154081757F1E8097DDFAC35FC5D")
+
+
+@pytest.mark.parametrize(
+    ("x", "value"),
+    [
+        ("111111;100;100.0", "DBE8D1AB4F19A27D161999DC53293881"),
+        ("111111100100.0", "581FEBB07B941C41CEF377CBB52E46EC"),
+        ("111111;100;100.00;RUB", "21B462C919BF7F39829939E9B088CB81"),
+        ("111111100100.00RUB", "252275D8A2C6808B84C937A6638C9C1D"),
+        ("111111ok4.00RUBCanceled", "74DEB154081757F1E8097DDFAC35FC5C"),
+    ],
+)
+def test_vectors(x: str, value: str) -> None:
+    assert checkvalue("secret", x) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "21B462C919BF7F39829939E9B088CB81",  # joined by ;
+        "252275D8A2C6808B84C937A6638C9C1D",  # no separator
+    ],
+)
+def test_a_payment_request_may_join_its_fields_either_way(value: str) -> None:
+    fields = {
+        "merchant_id": "111111",
+        "ordernumber": "100",
+        "orderamount": "100.00",
+        "ordercurrency": "RUB",
+    }
+    assert payment_request_matches("secret", fields, value)
+    assert not payment_request_matches("secret", fields | {"orderamount": "100.0"}, value)

@@ -72,6 +72,7 @@ def test_arithmetic_stays_in_one_currency() -> None:
 
 def test_currencies_by_code_and_numeric() -> None:
     assert currency_by_numeric("643") is RUB
+    assert currency("RUR") is RUB and currency(" rur ") is RUB  # the ruble's old code
     assert currency("usd").numeric == "840"
     with pytest.raises(UnknownCurrency):
         currency("XXX")

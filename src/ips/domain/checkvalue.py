@@ -3,9 +3,10 @@
     checkvalue = UPPER(md5hex(UPPER(md5hex(SALT) + md5hex(X))))
 
 SALT is the merchant's secret word. For a payment request, X is the fields the request
-carries, each exactly as sent, joined by ``;`` (see ``PAYMENT_REQUEST_FIELDS``). For answers
-and callbacks, X is merchant_id + ordernumber + orderamount + ordercurrency + orderstate,
-concatenated with no separator.
+carries, each exactly as sent, in the order of ``PAYMENT_REQUEST_FIELDS``, joined by ``;`` —
+or, as some shop modules (CS-Cart, WooCommerce, HostCMS) compute it, with no separator; both
+are accepted. For answers and callbacks, X is merchant_id + ordernumber + orderamount +
+ordercurrency + orderstate, concatenated with no separator.
 """
 
 from __future__ import annotations
@@ -34,10 +35,18 @@ def checkvalue(salt: str, x: str) -> str:
     return _md5hex((_md5hex(salt) + _md5hex(x)).upper()).upper()
 
 
-def payment_request_checkvalue(salt: str, params: Mapping[str, str]) -> str:
+def payment_request_checkvalue(salt: str, params: Mapping[str, str], separator: str = ";") -> str:
     """``params`` keyed by lower-case field name, values exactly as the shop sent them."""
     present = [params[name] for name in PAYMENT_REQUEST_FIELDS if name in params]
-    return checkvalue(salt, ";".join(present))
+    return checkvalue(salt, separator.join(present))
+
+
+def payment_request_matches(salt: str, params: Mapping[str, str], given: str) -> bool:
+    """Whether ``given`` is the request's checkvalue, its fields joined by ``;`` or by nothing."""
+    return any(
+        matches(payment_request_checkvalue(salt, params, separator), given)
+        for separator in (";", "")
+    )
 
 
 def answer_checkvalue(

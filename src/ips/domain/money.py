@@ -40,10 +40,15 @@ CURRENCIES: dict[str, Currency] = {
 }
 _BY_NUMERIC = {c.numeric: c for c in CURRENCIES.values()}
 
+ALIASES = {"RUR": "RUB"}
+"""Codes shops still send for a current currency: ``RUR``, the ruble's code before 1998, is
+what several Assist modules send (and expect) for RUB."""
+
 
 def currency(code: str) -> Currency:
-    """The currency of an ISO 4217 letter code, case-insensitive."""
-    found = CURRENCIES.get(code.strip().upper())
+    """The currency of an ISO 4217 letter code (or an alias of one), case-insensitive."""
+    letters = code.strip().upper()
+    found = CURRENCIES.get(ALIASES.get(letters, letters))
     if found is None:
         raise UnknownCurrency(code)
     return found

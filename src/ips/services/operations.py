@@ -9,6 +9,7 @@ from ips.domain.books import Books
 from ips.domain.errors import InvalidInput, MissingInput, NotFound, Refused, WrongValue
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money
+from ips.domain.money import currency as to_currency
 from ips.domain.orders import Operation, OperationKind, Order, Transaction, TransactionKind
 from ips.domain.states import OperationStatus
 from ips.services.unit_of_work import UnitOfWork
@@ -40,18 +41,25 @@ class PaidOrder:
         return len(self.operations) + 1
 
 
+def parse_billnumber(text: str) -> tuple[str, int | None]:
+    """A short (``billnumber``) or extended (``billnumber.n``, the n-th operation) billnumber:
+    the order's billnumber and the operation's number, if one is named."""
+    match = _BILLNUMBER.fullmatch(text.strip())
+    if match is None:
+        raise InvalidInput("Billnumber is digits, optionally .n", field="billnumber")
+    return match.group(1), int(match.group(2)) if match.group(2) else None
+
+
 async def lock_paid_order(uow: UnitOfWork, merchant: Merchant, billnumber: str) -> PaidOrder:
     """The merchant's order named by a short or extended (``billnumber.n``) billnumber,
     locked; ``NotFound`` for another merchant's order, as for one that does not exist."""
-    match = _BILLNUMBER.fullmatch(billnumber.strip())
-    if match is None:
-        raise InvalidInput("Billnumber is digits, optionally .n", field="billnumber")
-    order = await uow.orders.get(match.group(1), lock=True)
+    short, number = parse_billnumber(billnumber)
+    order = await uow.orders.get(short, lock=True)
     if order is None or order.merchant_id != merchant.merchant_id:
         raise NotFound("no such order", field="billnumber")
     paid = await paid_order(uow, order)
-    if match.group(2) and int(match.group(2)) not in {op.number for op in paid.operations}:
-        raise NotFound(f"the order has no operation {match.group(2)}", field="billnumber")
+    if number is not None and number not in {op.number for op in paid.operations}:
+        raise NotFound(f"the order has no operation {number}", field="billnumber")
     return paid
 
 
@@ -88,6 +96,6 @@ def requested_amount(amount: str, currency: str, books: Books) -> int | None:
         raise MissingInput("Amount goes with Currency", field="amount")
     if not currency:
         raise MissingInput("Currency goes with Amount", field="currency")
-    if currency.upper() != books.currency.code:
+    if to_currency(currency) != books.currency:
         raise WrongValue(f"the payment was made in {books.currency}", field="currency")
     return Money.parse(amount, books.currency).minor

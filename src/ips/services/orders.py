@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from ips.domain import checkvalue
 from ips.domain.errors import (
     AlreadyPaid,
+    AuthenticationFailed,
     InvalidAmount,
     InvalidInput,
     MissingInput,
@@ -27,6 +28,7 @@ from ips.processing.port import MAX_AMOUNT_MINOR
 from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, authenticate
 from ips.services.rates import Quote, quote
+from ips.services.unit_of_work import UnitOfWork
 
 MAX_ORDERNUMBER = 128
 MAX_COMMENT = 4000
@@ -65,9 +67,7 @@ class OrderView:
 
 async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
     merchant_id = parse_merchant_id(cmd.merchant_id)
-    ordernumber = cmd.ordernumber.strip()
-    if not ordernumber:
-        raise MissingInput("OrderNumber is required", field="ordernumber")
+    ordernumber = required_ordernumber(cmd.ordernumber)
     if len(ordernumber) > MAX_ORDERNUMBER:
         raise InvalidInput(
             f"OrderNumber is at most {MAX_ORDERNUMBER} characters", field="ordernumber"
@@ -141,11 +141,10 @@ def _check_signature(cmd: CreateOrder, merchant: Merchant) -> None:
         if merchant.require_checkvalue:
             raise MissingInput("Checkvalue is required by this shop", field="checkvalue")
         return
-    expected = checkvalue.payment_request_checkvalue(
-        merchant.secret_word.reveal(), cmd.signed_fields
-    )
-    if not checkvalue.matches(expected, cmd.checkvalue):
-        raise Refused("the checkvalue does not match the request", field="checkvalue")
+    if not checkvalue.payment_request_matches(
+        merchant.secret_word.reveal(), cmd.signed_fields, cmd.checkvalue
+    ):
+        raise AuthenticationFailed("the checkvalue does not match the request", field="checkvalue")
 
 
 async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
@@ -165,27 +164,66 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
 
 
 @dataclass(frozen=True)
-class OrderStateQuery:
-    credentials: Credentials
-    ordernumber: str
-    since: datetime | None = None
-    until: datetime | None = None
+class PaymentRequested:
+    """An order created server-to-server (``payrequest``), and when it expires unpaid."""
+
+    order: Order
+    expires_at: datetime
+
+
+async def request_payment(cmd: CreateOrder, gateway: Gateway) -> PaymentRequested:
+    order = await create_order(cmd, gateway)
+    return PaymentRequested(order, order.created_at + gateway.timings.order_lifetime)
 
 
 DEFAULT_WINDOW = timedelta(days=3)
 
 
+@dataclass(frozen=True)
+class Window:
+    """The GMT period in which orders were created; an open end is now, an open start
+    ``DEFAULT_WINDOW`` before the end."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        until = self.until or now
+        since = self.since or until - DEFAULT_WINDOW
+        if since > until:
+            raise InvalidInput("the period starts after it ends", field="start")
+        return since, until
+
+
+@dataclass(frozen=True)
+class OrderStateQuery:
+    credentials: Credentials
+    ordernumber: str
+    window: Window = field(default_factory=Window)
+
+
 async def order_states(query: OrderStateQuery, gateway: Gateway) -> tuple[Merchant, list[Order]]:
     """The merchant's orders with that ordernumber in the window, oldest first."""
-    if not query.ordernumber.strip():
-        raise MissingInput("OrderNumber is required", field="ordernumber")
-    until = query.until or gateway.clock()
-    since = query.since or until - DEFAULT_WINDOW
-    if since > until:
-        raise InvalidInput("the period starts after it ends", field="start")
+    ordernumber = required_ordernumber(query.ordernumber)
+    since, until = query.window.bounds(gateway.clock())
     merchant = await authenticate(gateway.uow_factory, query.credentials)
     async with gateway.uow_factory(readonly=True) as uow:
-        found = await uow.orders.of_ordernumber(
-            merchant.merchant_id, query.ordernumber.strip(), since, until
-        )
-    return merchant, found
+        return merchant, await orders_in_window(uow, merchant, ordernumber, since, until)
+
+
+def required_ordernumber(text: str) -> str:
+    ordernumber = text.strip()
+    if not ordernumber:
+        raise MissingInput("OrderNumber is required", field="ordernumber")
+    return ordernumber
+
+
+async def orders_in_window(
+    uow: UnitOfWork, merchant: Merchant, ordernumber: str, since: datetime, until: datetime
+) -> list[Order]:
+    """The merchant's orders with that ordernumber created in [since, until], oldest first;
+    ``NotFound`` (the order is the missing object) when there is none."""
+    found = await uow.orders.of_ordernumber(merchant.merchant_id, ordernumber, since, until)
+    if not found:
+        raise NotFound("no order with this OrderNumber in the period", field="order")
+    return found

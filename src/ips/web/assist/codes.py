@@ -76,3 +76,4 @@ def assist_codes(error: DomainError) -> tuple[int, int]:
 
 
 FORMAT_NOT_SUPPORTED = (int(First.PARAMETER_FORMAT), SECOND_BY_FIELD["format"])
+INTERNAL_ERROR = (int(First.INTERNAL), 0)

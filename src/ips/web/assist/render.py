@@ -1,119 +1,143 @@
-"""Answers of the Assist web services in their formats: 1 (CSV), 3 (XML) and 5 (JSON).
-
-XML: ``<result firstcode="0" secondcode="0" count="K">`` and the objects. JSON:
-``{"<root>": {...}}`` on success, ``{"firstcode": N, "secondcode": M}`` on failure. CSV: a
-header line of field names and a line per object, ``;``-separated; a failure is the line
-``firstcode;secondcode`` and its values. Errors are answered with HTTP 200, as the real
-service does; a format IPS does not build answers in XML.
-"""
+"""The answers of the web services, in the shapes of each format (the envelopes are in
+``formats``). Messages are in the request's ``Language``, else in the order's."""
 
 from __future__ import annotations
 
-import csv
-import enum
-import io
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
-from xml.etree import ElementTree as ET
 
 from starlette.responses import Response
 
-from ips.domain.errors import InvalidInput
 from ips.domain.merchants import Merchant
-from ips.domain.orders import Order
-from ips.protocol.fields import check_fields, operation_fields, order_fields
+from ips.domain.orders import Language, Order
+from ips.protocol.fields import (
+    RESULT_OPERATION,
+    check_fields,
+    customer_fields,
+    operation_fields,
+    order_fields,
+    packetdate,
+    result_operation_fields,
+    result_order_fields,
+)
 from ips.services.operations import OperationResult
-
-
-class Format(enum.Enum):
-    CSV = "1"
-    WDDX = "2"
-    XML = "3"
-    SOAP = "4"
-    JSON = "5"
-
-
-def requested_format(params: Mapping[str, str], default: Format = Format.XML) -> Format:
-    """The ``Format`` asked for; an unknown value answers in the default format."""
-    value = params.get("format", "").strip()
-    if not value:
-        return default
-    try:
-        return Format(value)
-    except ValueError:
-        raise InvalidInput(f"Format {value!r} is not one of 1..5", field="format") from None
-
-
-def _xml(element: ET.Element) -> Response:
-    body = ET.tostring(element, encoding="UTF-8", xml_declaration=True)
-    return Response(body, media_type="text/xml; charset=utf-8")
-
-
-def _json(document: Any) -> Response:
-    return Response(
-        json.dumps(document, ensure_ascii=False), media_type="application/json; charset=utf-8"
-    )
-
-
-def _csv(rows: Sequence[Mapping[str, str]]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    if rows:
-        writer.writerow(rows[0].keys())
-        writer.writerows(row.values() for row in rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
-
-
-def error(fmt: Format, codes: tuple[int, int]) -> Response:
-    """The failure answer, in the format asked for (XML for formats not built)."""
-    first, second = codes
-    if fmt is Format.JSON:
-        return _json({"firstcode": first, "secondcode": second})
-    if fmt is Format.CSV:
-        return _csv([{"firstcode": str(first), "secondcode": str(second)}])
-    return _xml(ET.Element("result", firstcode=str(first), secondcode=str(second), count="0"))
-
-
-def _result(children: Sequence[ET.Element]) -> ET.Element:
-    result = ET.Element("result", firstcode="0", secondcode="0", count=str(len(children)))
-    result.extend(children)
-    return result
-
-
-def _element(tag: str, fields: Mapping[str, str]) -> ET.Element:
-    element = ET.Element(tag)
-    for name, value in fields.items():
-        ET.SubElement(element, name).text = value
-    return element
+from ips.services.order_results import OrderResult, OrderResults
+from ips.services.orders import PaymentRequested
+from ips.web.assist.formats import Format, csv_answer, element, json_answer, xml_result
 
 
 def orderstate(fmt: Format, merchant: Merchant, orders: Sequence[Order], now: datetime) -> Response:
+    """XML and CSV: every order, oldest first (the last is the newest). JSON: the newest
+    alone, as one object — the official PHP SDK cannot read a list."""
     if fmt is Format.JSON:
-        items = [{**order_fields(o), "checkdata": check_fields(merchant, o, now)} for o in orders]
-        return _json({"orderstate": items[0] if len(items) == 1 else items})
-    return _xml(
-        _result(
-            [_element("order", order_fields(o) | check_fields(merchant, o, now)) for o in orders]
+        newest = orders[-1]
+        state = order_fields(newest) | {"checkdata": check_fields(merchant, newest, now)}
+        return json_answer({"orderstate": state})
+    records = [order_fields(order) | check_fields(merchant, order, now) for order in orders]
+    if fmt is Format.CSV:
+        return csv_answer(records)
+    return xml_result([element("order", record) for record in records])
+
+
+def orderresult(
+    fmt: Format, found: OrderResults, language: Language | None, now: datetime
+) -> Response:
+    """XML: ``<order>`` elements (``count`` of them), each with its fields, the buyer's and
+    the check fields, then an ``<operation>`` element per operation — no wrappers. JSON:
+    ``{"orderresult": {"orders": [...]}}``, each order with ``customer``, ``checkdata`` and
+    ``operations``. CSV: a line per operation (one for an order without any), the order's
+    fields followed by the operation's."""
+    if fmt is Format.JSON:
+        orders = [_result_object(found.merchant, result, language, now) for result in found.results]
+        return json_answer({"orderresult": {"orders": orders}})
+    if fmt is Format.CSV:
+        return csv_answer(
+            [
+                row
+                for result in found.results
+                for row in _result_rows(found.merchant, result, language, now)
+            ]
         )
+    return xml_result(
+        [
+            element(
+                "order",
+                _result_record(found.merchant, result, now),
+                [element("operation", fields) for fields in _operations(result, language)],
+            )
+            for result in found.results
+        ]
     )
 
 
-def operation(fmt: Format, root: str, result: OperationResult, now: datetime) -> Response:
-    """``charge`` answers its fields flat under the root (as the official SDK reads them);
-    ``cancel``/``wscancel`` nest them as ``order`` beside ``checkdata``."""
-    fields = operation_fields(result.order, result.operation, result.payment, now)
-    checkvalue = check_fields(result.merchant, result.order, now)["checkvalue"]
-    if fmt is Format.JSON and root == "charge":
-        return _json({root: fields | {"checkvalue": checkvalue}})
+def _result_record(merchant: Merchant, result: OrderResult, now: datetime) -> dict[str, str]:
+    order, payment = result.order, result.payment
+    return (
+        result_order_fields(order, payment)
+        | customer_fields(order, payment)
+        | check_fields(merchant, order, now)
+    )
+
+
+def _operations(result: OrderResult, language: Language | None) -> list[dict[str, str]]:
+    order = result.order
+    return [
+        result_operation_fields(order, operation, result.payment, language or order.language)
+        for operation in result.operations
+    ]
+
+
+def _result_object(
+    merchant: Merchant, result: OrderResult, language: Language | None, now: datetime
+) -> dict[str, object]:
+    order, payment = result.order, result.payment
+    return result_order_fields(order, payment) | {
+        "customer": customer_fields(order, payment),
+        "checkdata": check_fields(merchant, order, now),
+        "operations": _operations(result, language),
+    }
+
+
+def _result_rows(
+    merchant: Merchant, result: OrderResult, language: Language | None, now: datetime
+) -> list[dict[str, str]]:
+    record = _result_record(merchant, result, now)
+    no_operation = {name: "" for name in RESULT_OPERATION if name != "billnumber"}
+    return [record | fields for fields in _operations(result, language) or [no_operation]]
+
+
+def payrequest(fmt: Format, requested: PaymentRequested, page: str) -> Response:
+    """The payment page to send the buyer to, the order's billnumber and state, and when it
+    expires unpaid. JSON has no root: ``URL`` (as clients read it) and ``url`` beside the
+    rest."""
+    order = requested.order
+    fields = {
+        "url": page,
+        "billnumber": order.billnumber,
+        "orderstate": order.state.value,
+        "expirationtime": packetdate(requested.expires_at),
+    }
     if fmt is Format.JSON:
-        checkdata = {key: fields.pop(key) for key in ("packetdate", "signature")}
-        return _json({root: {"order": fields, "checkdata": checkdata | {"checkvalue": checkvalue}}})
+        return json_answer({"URL": page} | fields)
     if fmt is Format.CSV:
-        return _csv([fields])
-    orders = ET.Element("orders")
-    orders.append(_element("order", fields))
-    result_element = ET.Element("result", firstcode="0", secondcode="0", count="1")
-    result_element.append(orders)
-    return _xml(result_element)
+        return csv_answer([fields])
+    return xml_result([element("order", fields)])
+
+
+def operation(
+    fmt: Format, root: str, result: OperationResult, language: Language | None, now: datetime
+) -> Response:
+    """An operation of ``charge`` or ``cancel``. XML: ``result/orders/order``. JSON:
+    ``charge`` carries the fields flat under its root, with the check fields (the official
+    SDK reads them so); ``cancel``/``wscancel`` nest them as ``order`` beside ``checkdata``."""
+    order = result.order
+    fields = operation_fields(order, result.operation, result.payment, language or order.language)
+    check = check_fields(result.merchant, order, now)
+    if fmt is Format.JSON:
+        if root == "charge":
+            return json_answer({root: fields | check})
+        return json_answer({root: {"order": fields, "checkdata": check}})
+    record = fields | {name: check[name] for name in ("packetdate", "signature")}
+    if fmt is Format.CSV:
+        return csv_answer([record])
+    return xml_result([element("orders", {}, [element("order", record)])])

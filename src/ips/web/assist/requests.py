@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -12,7 +13,8 @@ from ips.domain.text import is_digits
 from ips.services.cancellations import Cancel
 from ips.services.confirmations import Confirm
 from ips.services.merchants import Credentials
-from ips.services.orders import CreateOrder, OrderStateQuery
+from ips.services.order_results import OrderResultQuery
+from ips.services.orders import CreateOrder, OrderStateQuery, Window
 
 
 def _flag(params: Mapping[str, str], name: str, field: str) -> bool:
@@ -22,9 +24,13 @@ def _flag(params: Mapping[str, str], name: str, field: str) -> bool:
     return value == "1"
 
 
-def language(params: Mapping[str, str]) -> Language:
-    value = params.get("language", "").strip().upper()
-    return Language(value) if value in Language.__members__ else Language.RU
+_LANGUAGES = {"RU": Language.RU, "RUS": Language.RU, "EN": Language.EN, "ENG": Language.EN}
+
+
+def language(params: Mapping[str, str]) -> Language | None:
+    """``Language``: ``RU``/``EN`` (also ``RUS``/``ENG``, any case); ``None`` when absent or
+    unknown."""
+    return _LANGUAGES.get(params.get("language", "").strip().upper())
 
 
 def payment_request(params: Mapping[str, str]) -> CreateOrder:
@@ -52,7 +58,7 @@ def payment_request(params: Mapping[str, str]) -> CreateOrder:
         amount=params.get("orderamount", ""),
         currency=params.get("ordercurrency", "").strip(),
         delay=_flag(params, "delay", "delay"),
-        language=language(params),
+        language=language(params) or Language.RU,
         comment=params.get("ordercomment", ""),
         buyer=buyer,
         return_urls=ReturnUrls(
@@ -77,33 +83,48 @@ MIN_YEAR, MAX_YEAR = 2000, 9998
 
 
 def _moment(params: Mapping[str, str], prefix: str) -> datetime | None:
-    """A GMT moment from ``StartYear StartMonth StartDay StartHour StartMin`` (or End…)."""
+    """A GMT moment from ``StartYear StartMonth StartDay StartHour StartMin`` (or ``End…``),
+    numbers with or without leading zeros. Parts left out, but the year, are the earliest of
+    a start (January, the 1st, 00:00) and the latest of an end (December, the month's last
+    day, 23:59:59): clients send a year and a month alone."""
     given = {part: params.get(prefix + part, "").strip() for part in _PARTS}
     if not any(given.values()):
         return None
-    defaults = {"year": "", "month": "1", "day": "1", "hour": "0", "min": "0"}
-    if prefix == "end":
-        defaults.update(hour="23", min="59")
-    values = [given[part] or defaults[part] for part in _PARTS]
     wrong = InvalidInput(f"the {prefix} of the period is not a valid date", field=prefix)
-    if not all(is_digits(value) and len(value) <= 4 for value in values):
+    if not given["year"] or not all(is_digits(v) and len(v) <= 4 for v in given.values() if v):
         raise wrong
-    year, month, day, hour, minute = (int(value) for value in values)
-    if not MIN_YEAR <= year <= MAX_YEAR:
+    end = prefix == "end"
+    year = int(given["year"])
+    month = int(given["month"] or (12 if end else 1))
+    if not (MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12):
         raise wrong
+    day = int(given["day"] or (calendar.monthrange(year, month)[1] if end else 1))
+    hour = int(given["hour"] or (23 if end else 0))
+    minute = int(given["min"] or (59 if end else 0))
     try:
-        moment = datetime(year, month, day, hour, minute, tzinfo=UTC)
+        return datetime(year, month, day, hour, minute, 59 if end else 0, tzinfo=UTC)
     except ValueError as exc:
         raise wrong from exc
-    return moment.replace(second=59) if prefix == "end" else moment
+
+
+def _window(params: Mapping[str, str]) -> Window:
+    return Window(since=_moment(params, "start"), until=_moment(params, "end"))
 
 
 def orderstate_query(params: Mapping[str, str]) -> OrderStateQuery:
     return OrderStateQuery(
         credentials=credentials(params),
         ordernumber=params.get("ordernumber", ""),
-        since=_moment(params, "start"),
-        until=_moment(params, "end"),
+        window=_window(params),
+    )
+
+
+def orderresult_query(params: Mapping[str, str]) -> OrderResultQuery:
+    return OrderResultQuery(
+        credentials=credentials(params),
+        ordernumber=params.get("ordernumber", ""),
+        billnumber=params.get("billnumber", ""),
+        window=_window(params),
     )
 
 
@@ -122,9 +143,7 @@ _SHOP_REASONS = {r.value for r in (CancelReason.SHOP, CancelReason.CUSTOMER, Can
 
 def cancel_request(params: Mapping[str, str], client_ip: str) -> Cancel:
     reason = params.get("cancelreason", "").strip() or CancelReason.SHOP.value
-    if reason not in {
-        r.value for r in (CancelReason.SHOP, CancelReason.CUSTOMER, CancelReason.FRAUD)
-    }:
+    if reason not in _SHOP_REASONS:
         raise InvalidInput("CancelReason is 1, 2 or 3", field="cancelreason")
     return Cancel(
         billnumber=_billnumber(params),

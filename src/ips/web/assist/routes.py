@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
@@ -11,14 +12,17 @@ from starlette.responses import RedirectResponse, Response
 from ips.domain.errors import DomainError
 from ips.services.cancellations import cancel
 from ips.services.confirmations import confirm
-from ips.services.orders import create_order, order_states
-from ips.web.assist import render
-from ips.web.assist.codes import FORMAT_NOT_SUPPORTED, assist_codes
-from ips.web.assist.render import Format, requested_format
+from ips.services.order_results import order_results
+from ips.services.orders import create_order, order_states, request_payment
+from ips.web.assist import formats, render
+from ips.web.assist.codes import FORMAT_NOT_SUPPORTED, INTERNAL_ERROR, assist_codes
+from ips.web.assist.formats import BUILT, Format, requested_format
 from ips.web.assist.requests import (
     cancel_request,
     confirm_request,
     credentials,
+    language,
+    orderresult_query,
     orderstate_query,
     payment_request,
 )
@@ -26,9 +30,11 @@ from ips.web.pages.views import error_page
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
-ALL_BUILT = (Format.CSV, Format.XML, Format.JSON)
+CARD_PAGE = "card_form"
+"""The name of the buyer's card page route (``web.pages``)."""
 
 
 @router.api_route("/pay/order.cfm", methods=["GET", "POST"])
@@ -45,19 +51,21 @@ async def order_cfm(request: Request, services: AppServices) -> Response:
 Produce = Callable[[dict[str, str], Format], Awaitable[Response]]
 
 
-async def _web_service(
-    request: Request, default: Format, supported: tuple[Format, ...], produce: Produce
-) -> Response:
-    """The frame of every web service: parameters, format, and errors in that format."""
+async def _web_service(request: Request, default: Format, produce: Produce) -> Response:
+    """The frame of every web service: parameters, format, and errors in that format — with
+    HTTP 200, whatever happened."""
     fmt = default
     try:
         params = await read_params(request)
         fmt = requested_format(params, default)
-        if fmt not in supported:
-            return render.error(Format.XML, FORMAT_NOT_SUPPORTED)
+        if fmt not in BUILT:
+            return formats.error(Format.XML, FORMAT_NOT_SUPPORTED)
         return await produce(params, fmt)
     except DomainError as exc:
-        return render.error(fmt, assist_codes(exc))
+        return formats.error(fmt, assist_codes(exc))
+    except Exception:
+        log.exception("unhandled error in the web service %s", request.url.path)
+        return formats.error(fmt, INTERNAL_ERROR)
 
 
 @router.api_route("/orderstate/orderstate.cfm", methods=["GET", "POST"])
@@ -66,7 +74,28 @@ async def orderstate(request: Request, services: AppServices) -> Response:
         merchant, orders = await order_states(orderstate_query(params), services.gateway)
         return render.orderstate(fmt, merchant, orders, services.gateway.clock())
 
-    return await _web_service(request, Format.XML, (Format.XML, Format.JSON), produce)
+    return await _web_service(request, Format.XML, produce)
+
+
+@router.api_route("/orderresult/orderresult.cfm", methods=["GET", "POST"])
+async def orderresult(request: Request, services: AppServices) -> Response:
+    async def produce(params: dict[str, str], fmt: Format) -> Response:
+        found = await order_results(orderresult_query(params), services.gateway)
+        return render.orderresult(fmt, found, language(params), services.gateway.clock())
+
+    return await _web_service(request, Format.XML, produce)
+
+
+@router.api_route("/pay/payrequest.cfm", methods=["GET", "POST"])
+async def payrequest(request: Request, services: AppServices) -> Response:
+    """The payment request, server to server: the shop gets the payment page's address."""
+
+    async def produce(params: dict[str, str], fmt: Format) -> Response:
+        requested = await request_payment(payment_request(params), services.gateway)
+        page = request.url_for(CARD_PAGE, billnumber=requested.order.billnumber)
+        return render.payrequest(fmt, requested, str(page))
+
+    return await _web_service(request, Format.JSON, produce)
 
 
 @router.api_route("/charge/charge.cfm", methods=["GET", "POST"])
@@ -75,9 +104,9 @@ async def charge(request: Request, services: AppServices) -> Response:
         result = await confirm(
             confirm_request(params, client_ip(request)), credentials(params), services.gateway
         )
-        return render.operation(fmt, "charge", result, services.gateway.clock())
+        return render.operation(fmt, "charge", result, language(params), services.gateway.clock())
 
-    return await _web_service(request, Format.CSV, ALL_BUILT, produce)
+    return await _web_service(request, Format.CSV, produce)
 
 
 async def _cancel(request: Request, services: AppServices, default: Format, root: str) -> Response:
@@ -85,9 +114,9 @@ async def _cancel(request: Request, services: AppServices, default: Format, root
         result = await cancel(
             cancel_request(params, client_ip(request)), credentials(params), services.gateway
         )
-        return render.operation(fmt, root, result, services.gateway.clock())
+        return render.operation(fmt, root, result, language(params), services.gateway.clock())
 
-    return await _web_service(request, default, ALL_BUILT, produce)
+    return await _web_service(request, default, produce)
 
 
 @router.api_route("/cancel/cancel.cfm", methods=["GET", "POST"])

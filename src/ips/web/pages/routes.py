@@ -126,12 +126,16 @@ def _last_payment(view: OrderView) -> Operation | None:
 
 
 def _return_url(order: Order) -> str:
-    """The shop's page for this outcome, with ``billnumber`` and ``ordernumber`` added."""
+    """The shop's page for this outcome, with ``billnumber``, ``ordernumber`` and
+    ``payerdenial`` added to its query (``0``: the buyer did not refuse to pay — the page
+    has no button to do so)."""
     url = order.return_urls.after(order.state.is_paid)
     if not url:
         return ""
     parts = urlsplit(url)
-    extra = urlencode({"billnumber": order.billnumber, "ordernumber": order.ordernumber})
+    extra = urlencode(
+        {"billnumber": order.billnumber, "ordernumber": order.ordernumber, "payerdenial": "0"}
+    )
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit(parts._replace(query=query))
 
