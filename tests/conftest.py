@@ -151,10 +151,22 @@ def fake_processing() -> FakeProcessingCenter:
 
 
 @pytest.fixture
+def pauses() -> list[float]:
+    """The pauses callers were kept waiting (slowed logins), instead of waiting them."""
+    return []
+
+
+@pytest.fixture
 def gateway(
-    database: Database, fake_processing: FakeProcessingCenter, clock: ManualClock
+    database: Database,
+    fake_processing: FakeProcessingCenter,
+    clock: ManualClock,
+    pauses: list[float],
 ) -> Gateway:
-    return Gateway(database, fake_processing, database.keyring, clock=clock)
+    async def pause(seconds: float) -> None:
+        pauses.append(seconds)
+
+    return Gateway(database, fake_processing, database.keyring, clock=clock, sleep=pause)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from ips.callbacks import HttpCallbackSender
 from ips.config import Settings
 from ips.crypto.tokens import FormTokens
 from ips.domain.money import currency
@@ -18,13 +19,14 @@ from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.simulator.server import Simulator
 from ips.services.gateway import Gateway, ProcessingProfile, Timings
+from ips.services.notifications import Delivery
 from ips.services.reconciliation import Figures
 from ips.storage.database import create_engine
 from ips.storage.keys import bind_keyring
 from ips.storage.migrate import migrate
 from ips.storage.unit_of_work import Database
 from ips.web.services import Services
-from ips.workers import janitor_loop, settlement_loop
+from ips.workers import janitor_loop, notification_loop, settlement_loop
 
 
 async def open_database(settings: Settings) -> Database:
@@ -53,15 +55,23 @@ class Runtime:
     database: Database
     processing: Iso8583ProcessingCenter
     services: Services
+    sender: HttpCallbackSender
     simulator: Simulator | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def start_workers(self) -> None:
         gateway, settings = self.services.gateway, self.settings
         stale_after = timedelta(seconds=settings.processing_timeout * 2 + 30)
+        delivery = Delivery(
+            gateway.uow_factory,
+            self.sender,
+            gateway.clock,
+            settings.allowed_notification_ports,
+        )
         self.tasks += [
             asyncio.create_task(janitor_loop(gateway, settings.janitor_interval, stale_after)),
             asyncio.create_task(settlement_loop(gateway, settings.settlement_cutoff)),
+            asyncio.create_task(notification_loop(delivery, settings.notification_interval)),
         ]
 
 
@@ -97,7 +107,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         timings=Timings(order_lifetime=settings.order_lifetime, hold_period=settings.hold_period),
     )
     services = Services(gateway, FormTokens(database.keyring.derive("form tokens")))
-    runtime = Runtime(settings, database, processing, services, simulator)
+    runtime = Runtime(settings, database, processing, services, HttpCallbackSender(), simulator)
     if workers:
         runtime.start_workers()
     try:
@@ -107,6 +117,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
             task.cancel()
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
         await processing.close()
+        await runtime.sender.close()
         if simulator is not None:
             await simulator.stop()
         await database.dispose()

@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from ips.bootstrap import bank_figures, open_database, running
 from ips.config import Settings
 from ips.domain.errors import DomainError
+from ips.domain.notifications import AnswerMode
+from ips.domain.orders import OperationKind
 from ips.domain.settlement import BatchStatus
 from ips.services import settlement
 from ips.services.merchants import AddMerchant, add_merchant, list_merchants
@@ -118,6 +120,17 @@ def merchant_add(
     callback_url: Annotated[
         str, typer.Option("--callback-url", help="Where payment notifications go.")
     ] = "",
+    notify: Annotated[
+        str,
+        typer.Option(help="The results notified: payment, confirmation, cancel (comma-separated)."),
+    ] = "payment",
+    notify_answer: Annotated[
+        AnswerMode,
+        typer.Option(
+            "--notify-answer",
+            help="pushpaymentresult: the shop answers the Assist XML; plain: any HTTP 200.",
+        ),
+    ] = AnswerMode.PUSHPAYMENTRESULT,
     double_stage: Annotated[
         bool,
         typer.Option("--double-stage/--no-double-stage", help="May the shop use Delay=1?"),
@@ -151,12 +164,16 @@ def merchant_add(
         callback_url=callback_url,
         require_checkvalue=require_checkvalue,
         return_hosts=tuple(return_host or ()),
+        notify_kinds=_notify_kinds(notify),
+        notify_answer=notify_answer,
     )
 
+    settings = _settings(database)
+
     async def add() -> None:
-        db = await open_database(_settings(database))
+        db = await open_database(settings)
         try:
-            await add_merchant(command, db)
+            await add_merchant(command, db, ports=settings.allowed_notification_ports)
         finally:
             await db.dispose()
 
@@ -166,6 +183,23 @@ def merchant_add(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"merchant {merchant_id} added")
+
+
+_KINDS = {
+    "payment": OperationKind.PAYMENT,
+    "confirmation": OperationKind.CONFIRMATION,
+    "cancel": OperationKind.CANCEL,
+}
+
+
+def _notify_kinds(text: str) -> frozenset[OperationKind]:
+    names = {name.strip().lower() for name in text.split(",") if name.strip()}
+    unknown = names - set(_KINDS)
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown kinds {', '.join(sorted(unknown))}", param_hint="--notify"
+        )
+    return frozenset(_KINDS[name] for name in names)
 
 
 @merchant_app.command("list")

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     settlement_cutoff: time = time(23, 0)
     """Daily time (UTC) after which the open settlement batch is closed and sent."""
 
+    notification_ports: str = "80,443,8080,8443"
+    """The only ports payment notifications are posted to, comma-separated."""
+    notification_interval: float = 5.0
+    """Seconds between looks at the outbox of notifications."""
+
+    @property
+    def allowed_notification_ports(self) -> frozenset[int]:
+        return frozenset(int(port) for port in self.notification_ports.split(",") if port.strip())
+
     reversal_attempts: int = 1
     """Reversals sent while the caller waits; the janitor repeats them after that."""
     janitor_interval: float = 10.0

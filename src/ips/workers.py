@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import time, timedelta
 from typing import Any
 
-from ips.services import janitor, settlement
+from ips.services import janitor, notifications, settlement
 from ips.services.gateway import Gateway
+from ips.services.notifications import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +42,11 @@ SETTLEMENT_TICK = 60.0
 
 def settlement_loop(gateway: Gateway, cutoff: time) -> Coroutine[Any, Any, None]:
     return every(SETTLEMENT_TICK, "settlement", lambda: settlement.settle_if_due(gateway, cutoff))
+
+
+def notification_loop(delivery: Delivery, interval: float) -> Coroutine[Any, Any, None]:
+    async def job() -> None:
+        while await notifications.deliver_due(delivery) == delivery.batch:
+            pass  # a full batch: more may be due
+
+    return every(interval, "notifications", job)

@@ -6,6 +6,7 @@ separate process so its books can be read independently of IPS.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import socket
@@ -23,6 +24,7 @@ import pytest
 
 from ips.domain.checkvalue import answer_checkvalue
 from ips.processing.simulator.ledger import Ledger
+from tests.shop import Shop
 
 
 def free_port() -> int:
@@ -62,6 +64,7 @@ class Installation:
     store: Path
     cwd: Path
     env: dict[str, str]
+    shop_port: int
 
     def ips(self, *args: str) -> subprocess.CompletedProcess[str]:
         return ips(*args, cwd=self.cwd, env=self.env)
@@ -69,7 +72,14 @@ class Installation:
 
 @pytest.fixture
 def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
-    env = {**os.environ, "IPS_DATABASE_URL": database_url, "IPS_PROCESSING_TIMEOUT": "1"}
+    shop_port = free_port()
+    env = {
+        **os.environ,
+        "IPS_DATABASE_URL": database_url,
+        "IPS_PROCESSING_TIMEOUT": "1",
+        "IPS_NOTIFICATION_PORTS": str(shop_port),
+        "IPS_NOTIFICATION_INTERVAL": "0.2",
+    }
     processes: list[subprocess.Popen[str]] = []
     try:
         pc_port, http_port = free_port(), free_port()
@@ -100,6 +110,7 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
             store,
             tmp_path,
             env | {"IPS_PROCESSING": f"127.0.0.1:{pc_port}", "IPS_SIMULATOR_STORE": str(store)},
+            shop_port,
         )
     finally:
         for process in processes:
@@ -226,3 +237,39 @@ async def test_a_shop_confirms_cancels_settles_and_reconciles(installation: Inst
     assert installation.ips("rate", "set", "USD", "RUB", "92.5").returncode == 0
     listed = installation.ips("rate", "list")
     assert "1 USD = 92.5 RUB" in listed.stdout
+
+
+async def test_the_shop_is_notified_of_the_payment(installation: Installation) -> None:
+    shop = Shop(port=installation.shop_port)
+    await shop.open()
+    try:
+        added = installation.ips(
+            "merchant", "add", "--merchant-id", "222222", "--name", "Notified Shop", "--login",
+            "n", "--password", "n-password", "--secret-word", "salt-2", "--callback-url",
+            shop.url, "--return-host", "shop.example",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        async with httpx.AsyncClient(base_url=installation.url, timeout=30) as http:
+            request = await http.get(
+                "/pay/order.cfm",
+                params={"Merchant_ID": "222222", "OrderNumber": "N-1", "OrderAmount": "12.34"},
+            )
+            card_page = request.headers["location"]
+            token = re.search(r'name="token" value="([^"]+)"', (await http.get(card_page)).text)
+            assert token is not None
+            await http.post(
+                card_page,
+                data={"token": token.group(1), "card_number": "4111111111111111",
+                      "exp_month": "12", "exp_year": "2030", "cvc": "123"},
+            )  # fmt: skip
+        for _ in range(100):
+            if shop.received:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await shop.close()
+    [fields] = shop.received
+    assert fields["ordernumber"] == "N-1" and fields["orderstate"] == "Approved"
+    assert fields["checkvalue"] == answer_checkvalue(
+        "salt-2", "222222", "N-1", "12.34", "RUB", "Approved"
+    )

@@ -14,6 +14,7 @@
     │   ├── AlreadyPaid
     │   └── LimitExceeded   more than the order allows (to confirm, to cancel…)
     └── Conflict            someone else is changing the same object right now
+        └── LoginLocked     too many failed logins: locked for a while
 
 Every error carries a ``field`` naming its culprit (``"amount"``, ``"login"``…) so that each
 boundary (the Assist protocol, the payment pages) can render it in its own shape.
@@ -81,3 +82,7 @@ class LimitExceeded(Refused):
 
 class Conflict(DomainError):
     pass
+
+
+class LoginLocked(Conflict):
+    """Too many failed logins: the login is locked for a while."""

@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from ips.domain.cards import Secret
 from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency
+from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
+from ips.domain.orders import OperationKind
 
 _MERCHANT_ID = re.compile(r"[0-9]{1,12}")
 
@@ -24,6 +26,24 @@ def parse_host(text: str) -> str:
     if not _HOST.fullmatch(host):
         raise InvalidInput(f"{text!r} is not a host name", field="return_host")
     return host
+
+
+def parse_callback_url(text: str, ports: frozenset[int] = ALLOWED_PORTS) -> str:
+    """The merchant's notification URL: http(s), on one of the ports notifications may use."""
+    url = text.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput("the callback URL must be an http(s) URL", field="callback_url")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise InvalidInput("the callback URL has a wrong port", field="callback_url") from None
+    if port not in ports:
+        raise InvalidInput(
+            f"notifications go to ports {', '.join(map(str, sorted(ports)))} only",
+            field="callback_url",
+        )
+    return url
 
 
 def parse_merchant_id(text: str) -> str:
@@ -45,6 +65,9 @@ class Merchant:
     double_stage: bool = False
     callback_url: str = ""
     require_checkvalue: bool = False
+    notify_kinds: frozenset[OperationKind] = frozenset({OperationKind.PAYMENT})
+    """The operations whose results are posted to ``callback_url``."""
+    notify_answer: AnswerMode = AnswerMode.PUSHPAYMENTRESULT
     return_hosts: tuple[str, ...] = ()
     """Hosts the buyer may be sent back to (and their subdomains). The return URLs of a
     payment request are not covered by its checkvalue, so without this list anyone could

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ips.domain.errors import InvalidInput
+from ips.domain.merchants import Merchant
 from ips.domain.money import Money
 from ips.domain.orders import CancelReason, Operation, OperationKind, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
+from ips.services.notifications import enqueue
 from ips.services.operations import OperationResult, PaidOrder, lock_paid_order, requested_amount
 from ips.services.reversals import open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
@@ -43,7 +45,7 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
         raise InvalidInput(
             "Externalrefundid is 10 to 100 letters, digits, _ or -", field="externalrefundid"
         )
-    merchant = await identify(caller, gateway.uow_factory)
+    merchant = await identify(caller, gateway.uow_factory, gateway.clock, gateway.sleep)
     async with gateway.uow_factory() as uow:
         paid = await lock_paid_order(uow, merchant, cmd.billnumber)
         assert paid.order.id is not None
@@ -53,7 +55,7 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
                 return OperationResult(merchant, paid.order, earlier, paid.payment)
         amount = requested_amount(cmd.amount, cmd.currency, paid.order.paid_books)
         operation, reversal_id = await cancel_locked(
-            uow, paid, amount, cmd.reason, gateway.clock(), cmd.external_id, cmd.client_ip
+            uow, merchant, paid, amount, cmd.reason, gateway.clock(), cmd.external_id, cmd.client_ip
         )
         await uow.commit()
     if reversal_id is not None:
@@ -63,6 +65,7 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
 
 async def cancel_locked(
     uow: UnitOfWork,
+    merchant: Merchant,
     paid: PaidOrder,
     amount: int | None,
     reason: CancelReason,
@@ -108,6 +111,7 @@ async def cancel_locked(
             )
         )
     await uow.orders.save(order)
+    await enqueue(uow, merchant, order, operation, paid.payment, now)
     return operation, reversal_id
 
 

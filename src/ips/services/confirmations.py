@@ -18,6 +18,7 @@ from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
+from ips.services.notifications import enqueue
 from ips.services.operations import OperationResult, lock_paid_order, requested_amount
 from ips.services.payments import present_later
 from ips.services.reversals import open_reversal, send_reversal
@@ -33,7 +34,7 @@ class Confirm:
 
 
 async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationResult:
-    merchant = await identify(caller, gateway.uow_factory)
+    merchant = await identify(caller, gateway.uow_factory, gateway.clock, gateway.sleep)
     reversal_id = None
     async with gateway.uow_factory() as uow:
         paid = await lock_paid_order(uow, merchant, cmd.billnumber)
@@ -59,6 +60,7 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
                 uow, paid.authorization, confirmation, Money(released, before.currency), now
             )
         await uow.orders.save(order)
+        await enqueue(uow, merchant, order, confirmation, paid.payment, now)
         await uow.commit()
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -42,3 +44,5 @@ class Gateway:
     """Reversals sent at once, while the caller waits; the janitor repeats them after that."""
     profile: ProcessingProfile = field(default_factory=ProcessingProfile)
     timings: Timings = field(default_factory=Timings)
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    """How a caller is kept waiting (slowed logins); tests pass one that does not wait."""

@@ -117,8 +117,10 @@ async def release_expired_holds(gateway: Gateway) -> int:
             if not unconfirmed:
                 continue
             paid = await paid_order(uow, order)
+            merchant = await uow.merchants.get(order.merchant_id)
+            assert merchant is not None
             _, reversal_id = await cancel_locked(
-                uow, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
+                uow, merchant, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
             )
             await uow.commit()
         log.info("released the unconfirmed hold of order %s", order.billnumber)

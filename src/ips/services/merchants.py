@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
-import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.cards import Secret
-from ips.domain.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
-from ips.domain.merchants import Merchant, parse_host, parse_merchant_id
+from ips.domain.errors import AuthenticationFailed, Conflict, InvalidInput, LoginLocked, NotFound
+from ips.domain.merchants import Merchant, parse_callback_url, parse_host, parse_merchant_id
 from ips.domain.money import currency
+from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
+from ips.domain.orders import OperationKind
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -27,10 +31,15 @@ class AddMerchant:
     callback_url: str = ""
     require_checkvalue: bool = False
     return_hosts: tuple[str, ...] = ()
+    notify_kinds: frozenset[OperationKind] = frozenset({OperationKind.PAYMENT})
+    notify_answer: AnswerMode = AnswerMode.PUSHPAYMENTRESULT
 
 
 async def add_merchant(
-    cmd: AddMerchant, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+    cmd: AddMerchant,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+    ports: frozenset[int] = ALLOWED_PORTS,
 ) -> Merchant:
     if not cmd.name.strip():
         raise InvalidInput("the merchant needs a name", field="name")
@@ -40,8 +49,7 @@ async def add_merchant(
         raise InvalidInput("the password needs at least 8 characters", field="password")
     if not cmd.secret_word:
         raise InvalidInput("the merchant needs a secret word", field="secret_word")
-    if cmd.callback_url and not re.match(r"https?://[^/\s]+", cmd.callback_url):
-        raise InvalidInput("the callback URL must be an http(s) URL", field="callback_url")
+    callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
     merchant = Merchant(
         merchant_id=parse_merchant_id(cmd.merchant_id),
         name=cmd.name.strip(),
@@ -51,7 +59,9 @@ async def add_merchant(
         default_currency=currency(cmd.default_currency),
         created_at=clock(),
         double_stage=cmd.double_stage,
-        callback_url=cmd.callback_url,
+        callback_url=callback_url,
+        notify_kinds=cmd.notify_kinds,
+        notify_answer=cmd.notify_answer,
         require_checkvalue=cmd.require_checkvalue,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
     )
@@ -75,24 +85,57 @@ class Credentials:
     password: str
 
 
-async def authenticate(uow_factory: UnitOfWorkFactory, credentials: Credentials) -> Merchant:
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def authenticate(
+    uow_factory: UnitOfWorkFactory,
+    credentials: Credentials,
+    clock: Clock = utc_now,
+    sleep: Sleep = asyncio.sleep,
+) -> Merchant:
     """The merchant whose web-service credentials these are.
 
     Login and password are both checked, always, so a wrong login costs as long as a wrong
     password; the (slow) password check runs after the read, with no transaction open.
+    Failures are counted per merchant: answered ever more slowly, then locked a while
+    (``domain/logins.py``); a locked login is refused before any password is checked.
     """
     merchant_id = parse_merchant_id(credentials.merchant_id)
+    subject = f"ws:{merchant_id}"
     async with uow_factory(readonly=True) as uow:
         merchant = await uow.merchants.get(merchant_id)
+        guard = await uow.logins.get(subject, lock=False)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    if guard.locked(clock()):
+        raise LoginLocked("too many failed logins: try again later", field="login")
     login_ok = hmac.compare_digest(merchant.login.encode(), credentials.login.encode())
     password_ok = await verify_password(merchant.password_hash, credentials.password)
+    if login_ok and password_ok:
+        if guard.failures:
+            await _count_login(uow_factory, subject, clock, failed=False)
+        return merchant
+    pause = await _count_login(uow_factory, subject, clock, failed=True)
+    if pause:
+        await sleep(pause.total_seconds())
     if not login_ok:
         raise AuthenticationFailed("wrong login", field="login")
-    if not password_ok:
-        raise AuthenticationFailed("wrong password", field="password")
-    return merchant
+    raise AuthenticationFailed("wrong password", field="password")
+
+
+async def _count_login(
+    uow_factory: UnitOfWorkFactory, subject: str, clock: Clock, *, failed: bool
+) -> timedelta:
+    """Records a login's outcome; returns the pause before a failure is answered."""
+    async with uow_factory() as uow:
+        guard = await uow.logins.get(subject)
+        pause = guard.fail(clock()) if failed else timedelta(0)
+        if not failed:
+            guard.succeed()
+        await uow.logins.save(guard)
+        await uow.commit()
+    return pause
 
 
 @dataclass(frozen=True)
@@ -106,10 +149,15 @@ Caller = Credentials | SignedIn
 """Who asks for an operation: a web-service call with its credentials, or a signed-in user."""
 
 
-async def identify(caller: Caller, uow_factory: UnitOfWorkFactory) -> Merchant:
+async def identify(
+    caller: Caller,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+    sleep: Sleep = asyncio.sleep,
+) -> Merchant:
     """The caller's merchant; checked in its own short read, before any lock is taken."""
     if isinstance(caller, Credentials):
-        return await authenticate(uow_factory, caller)
+        return await authenticate(uow_factory, caller, clock, sleep)
     async with uow_factory(readonly=True) as uow:
         merchant = await uow.merchants.get(caller.merchant_id)
     if merchant is None:

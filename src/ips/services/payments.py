@@ -34,6 +34,7 @@ from ips.domain.states import OperationStatus, TransactionStatus
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
+from ips.services.notifications import enqueue
 from ips.services.rates import quote
 from ips.services.reversals import PAN_CONTEXT, message_id, open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
@@ -135,6 +136,9 @@ async def _finish(
                 )
             return order, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+        await enqueue(uow, merchant, order, payment, payment, gateway.clock())
         await uow.commit()
     return order, reversal_id
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -64,3 +65,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_on_begin(connection: Connection) -> None:
     readonly = connection.get_execution_options().get("ips_readonly", False)
     connection.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+def dialect_insert(conn: AsyncConnection) -> Any:
+    """The INSERT of the connection's dialect, which knows ``ON CONFLICT``."""
+    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, exists, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -17,6 +16,7 @@ from ips.domain.books import Books
 from ips.domain.cards import Brand, Secret
 from ips.domain.merchants import Merchant
 from ips.domain.money import Currency, Money, currency
+from ips.domain.notifications import AnswerMode
 from ips.domain.orders import (
     Buyer,
     CancelReason,
@@ -34,6 +34,7 @@ from ips.domain.rates import Rate
 from ips.domain.responses import ResponseCode
 from ips.domain.settlement import BatchStatus, SettlementBatch
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
+from ips.storage.database import dialect_insert
 from ips.storage.tables import (
     BOOKS,
     exchange_rates,
@@ -76,9 +77,17 @@ class MerchantRepository:
                 callback_url=merchant.callback_url,
                 require_checkvalue=merchant.require_checkvalue,
                 return_hosts=" ".join(merchant.return_hosts),
+                notify_kinds=" ".join(sorted(kind.value for kind in merchant.notify_kinds)),
+                notify_answer=merchant.notify_answer.value,
                 created_at=merchant.created_at,
             )
         )
+
+    async def many(self, merchant_ids: Collection[str]) -> list[Merchant]:
+        rows = await self._conn.execute(
+            select(merchants).where(merchants.c.merchant_id.in_(merchant_ids))
+        )
+        return [self._merchant(row) for row in rows]
 
     async def all(self) -> list[Merchant]:
         rows = await self._conn.execute(select(merchants).order_by(merchants.c.merchant_id))
@@ -96,6 +105,8 @@ class MerchantRepository:
             callback_url=row.callback_url,
             require_checkvalue=row.require_checkvalue,
             return_hosts=tuple(row.return_hosts.split()),
+            notify_kinds=frozenset(OperationKind(kind) for kind in row.notify_kinds.split()),
+            notify_answer=AnswerMode(row.notify_answer),
             created_at=row.created_at,
         )
 
@@ -111,11 +122,6 @@ class _Tracking:
         for entity in entities:
             self._track(entity)
         return entities
-
-
-def _insert_for(dialect: str) -> Any:
-    """The INSERT of the dialect, which knows ``ON CONFLICT`` (SQLite and PostgreSQL)."""
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _order_values(order: Order) -> dict[str, Any]:
@@ -154,7 +160,7 @@ def _order(row: Row[Any]) -> Order:
 class OrderRepository(_Tracking):
     async def add(self, order: Order) -> bool:
         """Adds the order; False, adding nothing, when its billnumber is taken."""
-        insert_order = _insert_for(self._conn.dialect.name)
+        insert_order = dialect_insert(self._conn)
         result = await self._conn.execute(
             insert_order(orders)
             .values(
@@ -366,6 +372,9 @@ class OperationRepository(_Tracking):
 
     async def of_order(self, order_id: int) -> list[Operation]:
         return await self._select(operations.c.order_id == order_id)
+
+    async def of_orders(self, order_ids: Collection[int]) -> list[Operation]:
+        return await self._select(operations.c.order_id.in_(order_ids)) if order_ids else []
 
     async def _select(self, *where: Any) -> list[Operation]:
         rows = await self._conn.execute(

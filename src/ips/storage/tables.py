@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from ips.domain.notifications import NotificationStatus, Outcome
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
 
@@ -92,6 +93,8 @@ merchants = Table(
     Column("callback_url", Text, nullable=False),
     Column("require_checkvalue", Boolean, nullable=False),
     Column("return_hosts", Text, nullable=False, server_default=""),
+    Column("notify_kinds", String(20), nullable=False, server_default="100"),
+    Column("notify_answer", String(20), nullable=False, server_default="pushpaymentresult"),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -237,6 +240,52 @@ transactions = Table(
         postgresql_where=_OPEN_TRANSACTION,
     ),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("operation_id", ForeignKey("operations.id"), nullable=False, unique=True),
+    Column("fields", JSON, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("status", NotificationStatus), name="status"),
+    Index(
+        "ix_notifications_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_notifications_order_id", "order_id"),
+)
+"""The outbox: each row written with the operation whose result it carries."""
+
+notification_attempts = Table(
+    "notification_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("notification_id", ForeignKey("notifications.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("http_status", Integer),
+    Column("answer", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    CheckConstraint(_one_of("outcome", Outcome), name="outcome"),
+    Index("ix_notification_attempts_notification_id", "notification_id"),
+)
+
+login_guards = Table(
+    "login_guards",
+    metadata,
+    Column("subject", String(120), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("locked_until", UtcDateTime),
+)
+"""Failed logins by subject (``ws:<merchant id>`` for the web services)."""
 
 sealing_keys = Table(
     "sealing_keys",

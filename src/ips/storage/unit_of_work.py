@@ -17,6 +17,8 @@ from ips.crypto.keyring import KeyRing
 from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
+from ips.storage.logins import LoginRepository
+from ips.storage.notifications import NotificationRepository
 from ips.storage.repositories import (
     BatchRepository,
     MerchantRepository,
@@ -35,6 +37,8 @@ class SqlUnitOfWork:
     transactions: TransactionRepository
     batches: BatchRepository
     rates: RateRepository
+    notifications: NotificationRepository
+    logins: LoginRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -55,6 +59,8 @@ class SqlUnitOfWork:
         self.transactions = TransactionRepository(conn, self._track)
         self.batches = BatchRepository(conn)
         self.rates = RateRepository(conn)
+        self.notifications = NotificationRepository(conn)
+        self.logins = LoginRepository(conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,140 @@
+"""Payment notifications: written with the operation's result, delivered by the workers.
+
+``enqueue`` runs inside the unit of work that records an operation's result, so the
+notification exists exactly when the result does. ``deliver_due`` sends what is due — no
+database transaction open while it waits for a shop — to the merchant's configured URL at
+the time of sending, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ips.domain.errors import InvalidInput
+from ips.domain.merchants import Merchant, parse_callback_url
+from ips.domain.notifications import (
+    ALLOWED_PORTS,
+    Attempt,
+    Notification,
+    NotificationStatus,
+    Outcome,
+)
+from ips.domain.orders import Operation, Order
+from ips.domain.states import OperationStatus
+from ips.protocol.fields import notification_fields
+from ips.protocol.notification import read_answer
+from ips.services.clock import Clock, utc_now
+from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+"""How long a claimed notification is left to its sender before another may take it."""
+ANSWER_LIMIT = 2000
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+
+
+class NotDelivered(Exception):
+    """The shop's server could not be reached, or did not answer in time."""
+
+
+class CallbackSender(Protocol):
+    async def post(self, url: str, fields: Mapping[str, str]) -> Reply: ...
+
+
+async def enqueue(
+    uow: UnitOfWork,
+    merchant: Merchant,
+    order: Order,
+    operation: Operation,
+    payment: Operation,
+    now: datetime,
+) -> None:
+    """Adds the notification of ``operation``'s result, if the merchant asked for its kind."""
+    if (
+        not merchant.callback_url
+        or operation.kind not in merchant.notify_kinds
+        or operation.status not in (OperationStatus.SUCCESS, OperationStatus.DECLINED)
+    ):
+        return
+    assert order.id is not None and operation.id is not None
+    await uow.notifications.add(
+        Notification(
+            merchant_id=merchant.merchant_id,
+            order_id=order.id,
+            operation_id=operation.id,
+            fields=notification_fields(merchant, order, operation, payment, now),
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What delivering needs."""
+
+    uow_factory: UnitOfWorkFactory
+    sender: CallbackSender
+    clock: Clock = utc_now
+    ports: frozenset[int] = ALLOWED_PORTS
+    batch: int = 20
+
+
+async def deliver_due(delivery: Delivery) -> int:
+    """Sends the notifications that are due, at once; returns how many were tried."""
+    async with delivery.uow_factory() as uow:
+        due = await uow.notifications.claim_due(delivery.clock(), LEASE, delivery.batch)
+        owners = {n.merchant_id for n in due}
+        merchants = {m.merchant_id: m for m in await uow.merchants.many(owners)} if due else {}
+        await uow.commit()
+    await asyncio.gather(*(_deliver(n, merchants[n.merchant_id], delivery) for n in due))
+    return len(due)
+
+
+async def _deliver(notification: Notification, merchant: Merchant, delivery: Delivery) -> None:
+    attempt = await _attempt(notification, merchant, delivery)
+    async with delivery.uow_factory() as uow:
+        assert notification.id is not None
+        current = await uow.notifications.get(notification.id, lock=True)
+        if current is None or current.status is not NotificationStatus.PENDING:
+            return
+        status = current.record(attempt)
+        await uow.notifications.save(current)
+        await uow.commit()
+    if status is not NotificationStatus.DELIVERED:
+        log.warning(
+            "notification %s of order %s to merchant %s: %s (%s)",
+            current.id,
+            notification.fields.get("billnumber"),
+            merchant.merchant_id,
+            status.value,
+            attempt.error or attempt.http_status,
+        )
+
+
+async def _attempt(notification: Notification, merchant: Merchant, delivery: Delivery) -> Attempt:
+    try:
+        url = parse_callback_url(merchant.callback_url, delivery.ports)
+    except InvalidInput as exc:
+        return Attempt(delivery.clock(), Outcome.NO_ANSWER, error=exc.message)
+    try:
+        reply = await delivery.sender.post(url, notification.fields)
+    except NotDelivered as exc:
+        return Attempt(delivery.clock(), Outcome.NO_ANSWER, error=str(exc))
+    return Attempt(
+        delivery.clock(),
+        read_answer(merchant.notify_answer, reply.status, reply.body),
+        http_status=reply.status,
+        answer=reply.body[:ANSWER_LIMIT],
+    )

@@ -1,0 +1,58 @@
+"""A shop's notification endpoint on a real TCP port, for the tests of notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Shop:
+    """Answers each notification with ``status`` and ``body``; keeps what it received."""
+
+    port: int = field(default_factory=free_port)
+    status: int = 200
+    body: str = (
+        "<?xml version='1.0' encoding='UTF-8'?>\\n<pushpaymentresult firstcode='0' "
+        "secondcode='0'><order><billnumber>1</billnumber><packetdate>x</packetdate></order>"
+        "</pushpaymentresult>"
+    )
+    received: list[dict[str, str]] = field(default_factory=list)
+    _server: uvicorn.Server | None = None
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/assist/notify"
+
+    async def _notify(self, request: Request) -> Response:
+        form = await request.form()
+        self.received.append({key: str(value) for key, value in form.items()})
+        return Response(self.body, status_code=self.status, media_type="text/xml")
+
+    async def open(self) -> None:
+        app = Starlette(routes=[Route("/assist/notify", self._notify, methods=["POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve())
+        while not self._server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
+            await asyncio.sleep(0.01)
+
+    async def close(self) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+            self._server = self._task = None
