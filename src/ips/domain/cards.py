@@ -141,11 +141,12 @@ class Expiry:
 
 @dataclass(frozen=True)
 class Card:
-    """What the buyer typed into the card form, checked."""
+    """What the buyer typed into the card form, checked — or a stored card (no CVC) that
+    the merchant charges for a recurring payment."""
 
     pan: Pan
     expiry: Expiry
-    cvc: Secret
+    cvc: Secret | None
     holder: str
 
     @classmethod

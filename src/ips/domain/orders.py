@@ -18,6 +18,7 @@ from ips.domain.books import Books, CancelSplit
 from ips.domain.cards import Brand
 from ips.domain.errors import Refused
 from ips.domain.money import Money
+from ips.domain.recurring import RecurringTerms
 from ips.domain.responses import ResponseCode
 from ips.domain.states import (
     OPERATION_TRANSITIONS,
@@ -116,6 +117,10 @@ class Order:
     buyer: Buyer = field(default_factory=Buyer)
     return_urls: ReturnUrls = field(default_factory=ReturnUrls)
     state: OrderState = OrderState.IN_PROCESS
+    recurring: RecurringTerms | None = None
+    """Terms of later payments with this order's card, when the buyer agreed to them."""
+    recurring_of: int | None = None
+    """The first order, when this one is a recurring payment."""
     books: Books | None = None
     """Where the order's money is, once it is paid (in the payment's currency)."""
     holds_ordernumber: bool = False

@@ -36,6 +36,8 @@ class AuthorizationRequest:
     card: Card
     amount: Money
     merchant_id: str
+    recurring: bool = False
+    """The merchant charges a stored card (no CVC), not the buyer paying on the page."""
 
 
 @dataclass(frozen=True)

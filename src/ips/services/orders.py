@@ -22,6 +22,7 @@ from ips.domain.errors import (
 from ips.domain.merchants import Merchant, parse_merchant_id
 from ips.domain.money import Money, currency
 from ips.domain.orders import Buyer, Language, Operation, Order, ReturnUrls, new_billnumber
+from ips.domain.recurring import RecurringTerms
 from ips.domain.states import OrderState
 from ips.domain.text import is_digits
 from ips.processing.port import MAX_AMOUNT_MINOR
@@ -52,6 +53,17 @@ class CreateOrder:
     checkvalue: str = ""
     signed_fields: Mapping[str, str] = field(default_factory=dict)
     """The fields the checkvalue covers, lower-case names, values exactly as sent."""
+    recurring: RecurringRequest | None = None
+
+
+@dataclass(frozen=True)
+class RecurringRequest:
+    """The terms of later payments (``RecurringIndicator=1``), still as text."""
+
+    min_amount: str
+    max_amount: str
+    period: str
+    max_date: str
 
 
 @dataclass(frozen=True)
@@ -94,36 +106,59 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         if merchant is None:
             raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
         _check_signature(cmd, merchant)
-        _check_return_urls(cmd.return_urls, merchant)
-        amount = Money.parse(
-            cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency
-        )
-        if amount.minor > MAX_AMOUNT_MINOR:
-            raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
-        if cmd.delay and not merchant.double_stage:
-            raise Refused("double-stage payments are not enabled for this shop", field="delay")
-        if cmd.delay and not gateway.profile.double_stage:
-            raise Refused(
-                "the processing center does not take double-stage payments", field="delay"
-            )
-        await quote(uow, amount, merchant, gateway)
-        if await uow.orders.ordernumber_taken(merchant_id, ordernumber):
-            raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
-        order = Order(
-            billnumber=new_billnumber(),
-            merchant_id=merchant_id,
-            ordernumber=ordernumber,
-            amount=amount,
-            created_at=gateway.clock(),
-            delay=cmd.delay,
-            language=cmd.language,
-            comment=cmd.comment,
-            buyer=cmd.buyer,
-            return_urls=cmd.return_urls,
-        )
-        while not await uow.orders.add(order):
-            order.billnumber = new_billnumber()  # the random one was taken: draw again
+        order = await add_order(uow, merchant, cmd, ordernumber, gateway)
         await uow.commit()
+    return order
+
+
+async def add_order(
+    uow: UnitOfWork,
+    merchant: Merchant,
+    cmd: CreateOrder,
+    ordernumber: str,
+    gateway: Gateway,
+    recurring_of: int | None = None,
+) -> Order:
+    """Adds the order a checked request asks for, in the caller's unit of work."""
+    _check_return_urls(cmd.return_urls, merchant)
+    amount = Money.parse(
+        cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency
+    )
+    if amount.minor > MAX_AMOUNT_MINOR:
+        raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
+    if cmd.delay and not merchant.double_stage:
+        raise Refused("double-stage payments are not enabled for this shop", field="delay")
+    if cmd.delay and not gateway.profile.double_stage:
+        raise Refused("the processing center does not take double-stage payments", field="delay")
+    await quote(uow, amount, merchant, gateway)
+    if await uow.orders.ordernumber_taken(merchant.merchant_id, ordernumber):
+        raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
+    terms = cmd.recurring
+    order = Order(
+        billnumber=new_billnumber(),
+        merchant_id=merchant.merchant_id,
+        ordernumber=ordernumber,
+        amount=amount,
+        created_at=gateway.clock(),
+        delay=cmd.delay,
+        language=cmd.language,
+        comment=cmd.comment,
+        buyer=cmd.buyer,
+        return_urls=cmd.return_urls,
+        recurring=RecurringTerms.parse(
+            terms.min_amount,
+            terms.max_amount,
+            terms.period,
+            terms.max_date,
+            amount.currency,
+            gateway.clock().date(),
+        )
+        if terms
+        else None,
+        recurring_of=recurring_of,
+    )
+    while not await uow.orders.add(order):
+        order.billnumber = new_billnumber()  # the random one was taken: draw again
     return order
 
 

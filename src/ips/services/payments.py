@@ -47,6 +47,8 @@ class PayByCard:
     billnumber: str
     card: Card
     client_ip: str = ""
+    recurring: bool = False
+    """The merchant charges the card stored with the first order of recurring payments."""
 
 
 async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> Order:
@@ -112,7 +114,11 @@ async def _begin(
         await uow.orders.save(order)
         await uow.commit()
     request = AuthorizationRequest(
-        id=message_id(authorization), card=card, amount=price.amount, merchant_id=order.merchant_id
+        id=message_id(authorization),
+        card=card,
+        amount=price.amount,
+        merchant_id=order.merchant_id,
+        recurring=cmd.recurring,
     )
     return order, request, authorization.id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from ips.domain.orders import (
     TransactionKind,
 )
 from ips.domain.rates import Rate
+from ips.domain.recurring import RecurringTerms
 from ips.domain.responses import ResponseCode
 from ips.domain.settlement import BatchStatus, SettlementBatch
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
@@ -152,8 +153,32 @@ def _order(row: Row[Any]) -> Order:
         books=Books(currency(row.books_currency), **{name: row._mapping[name] for name in BOOKS})
         if row.books_currency
         else None,
+        recurring=_terms(row.recurring, currency(row.currency)),
+        recurring_of=row.recurring_of,
         holds_ordernumber=row.holds_ordernumber,
         updated_at=row.updated_at,
+    )
+
+
+def _terms_row(terms: RecurringTerms | None) -> dict[str, Any] | None:
+    if terms is None:
+        return None
+    return {
+        "min": terms.min_amount.minor,
+        "max": terms.max_amount.minor,
+        "period_days": terms.period_days,
+        "until": terms.max_date.isoformat(),
+    }
+
+
+def _terms(row: dict[str, Any] | None, cur: Currency) -> RecurringTerms | None:
+    if row is None:
+        return None
+    return RecurringTerms(
+        Money(row["min"], cur),
+        Money(row["max"], cur),
+        row["period_days"],
+        date.fromisoformat(row["until"]),
     )
 
 
@@ -176,6 +201,8 @@ class OrderRepository(_Tracking):
                 url_return=order.return_urls.default,
                 url_return_ok=order.return_urls.ok,
                 url_return_no=order.return_urls.no,
+                recurring=_terms_row(order.recurring),
+                recurring_of=order.recurring_of,
                 created_at=order.created_at,
                 **_order_values(order),
             )
@@ -228,6 +255,16 @@ class OrderRepository(_Tracking):
             .limit(limit)
         )
         return list((await self._conn.execute(query)).scalars())
+
+    async def last_recurring(self, first_id: int) -> datetime | None:
+        """When the latest recurring payment of the first order was asked for, unless it
+        failed (an order still waiting for its payment counts)."""
+        failed = [OrderState.DECLINED.value, OrderState.TIMEOUT.value]
+        query = select(func.max(orders.c.created_at)).where(
+            orders.c.recurring_of == first_id, orders.c.state.not_in(failed)
+        )
+        moment: datetime | None = (await self._conn.execute(query)).scalar()
+        return moment
 
     async def many(self, order_ids: Collection[int]) -> list[Order]:
         rows = await self._conn.execute(select(orders).where(orders.c.id.in_(order_ids)))

@@ -116,6 +116,8 @@ orders = Table(
     Column("url_return_ok", Text, nullable=False),
     Column("url_return_no", Text, nullable=False),
     Column("holds_ordernumber", Boolean, nullable=False),
+    Column("recurring", JSON),
+    Column("recurring_of", ForeignKey("orders.id")),
     Column("books_currency", String(3)),
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in BOOKS),
     Column("created_at", UtcDateTime, nullable=False),
@@ -141,6 +143,7 @@ orders = Table(
     ),
     Index("ix_orders_merchant_ordernumber", "merchant_id", "ordernumber", "created_at"),
     Index("ix_orders_merchant_created", "merchant_id", "created_at"),
+    Index("ix_orders_recurring_of", "recurring_of"),
 )
 
 _LIVE_PAYMENT = text("kind = '100' AND status IN ('in_process', 'success')")

@@ -43,6 +43,8 @@ BATCH = "60"
 """The field that carries the settlement batch number (advices and reconciliation)."""
 ECOMMERCE_ENTRY = "812"
 """Field 22: an e-commerce transaction, the PAN keyed in by the cardholder."""
+STORED_CARD_ENTRY = "102"
+"""Field 22: a card on file charged by the merchant (a recurring payment): no CVC."""
 CVC_SUBELEMENT = "92"
 """The field 48 subelement that carries the CVC2."""
 APPROVED = "00"
@@ -213,14 +215,13 @@ def authorization_fields(
         "12": moment.strftime("%H%M%S"),
         "13": moment.strftime("%m%d"),
         "14": card.expiry.yymm,
-        "22": ECOMMERCE_ENTRY,
+        "22": STORED_CARD_ENTRY if request.recurring else ECOMMERCE_ENTRY,
         "32": acquirer(acquirer_id),
         "37": text(request.id.rrn, 12, "the RRN"),
         "41": text(terminal_id, 8, "the terminal id"),
         "42": text(request.merchant_id, 15, "the merchant id"),
-        "48": private_data({CVC_SUBELEMENT: card.cvc.reveal()}),
         "49": request.amount.currency.numeric,
-    }
+    } | ({"48": private_data({CVC_SUBELEMENT: card.cvc.reveal()})} if card.cvc else {})
 
 
 def reversal_fields(request: ReversalRequest, *, terminal_id: str, acquirer_id: str) -> Fields:

@@ -15,7 +15,8 @@ Fields used (``n`` digits, ``ans`` text; ``LL``/``LLL`` = ASCII length prefix):
 12    n 6         local transaction time ``hhmmss`` (IPS sends the UTC time)
 13    n 4         local transaction date ``MMDD`` (UTC)
 14    n 4         card expiry ``YYMM``
-22    n 3         POS entry mode, ``812``: e-commerce, PAN keyed by the cardholder
+22    n 3         POS entry mode: ``812`` e-commerce, PAN keyed by the cardholder; ``102``
+                  a card on file charged by the merchant (recurring), no CVC
 32    LL n..11    acquiring institution id
 37    ans 12      RRN (reversal, advice: the RRN of the original authorization)
 38    ans 6       approval code (in approved 0110)

@@ -48,17 +48,20 @@ def opening_balance(pan: str, currency: Currency) -> int:
     return behaviour(pan).opening_balance * int(10**currency.exponent)
 
 
-def issuer_decision(pan: str, expiry: str, cvc: str | None, today: date) -> str:
+def issuer_decision(
+    pan: str, expiry: str, cvc: str | None, today: date, *, stored_card: bool = False
+) -> str:
     """The response code of the card checks: ``00`` when the money may be looked at.
 
     ``14`` for a mistyped number, ``54`` for an expiry (``YYMM``) that is past or not a month,
-    ``N7`` for a missing or malformed CVC, else the card's own answer.
+    ``N7`` for a missing or malformed CVC (none is asked for a card on file), else the card's
+    own answer.
     """
     if not luhn_valid(pan):
         return "14"
     year, month = 2000 + int(expiry[:2]), int(expiry[2:])
     if not 1 <= month <= 12 or (year, month) < (today.year, today.month):
         return "54"
-    if cvc is None or not re.fullmatch(r"\d{3,4}", cvc):
+    if not stored_card and (cvc is None or not re.fullmatch(r"[0-9]{3,4}", cvc)):
         return "N7"
     return behaviour(pan).response

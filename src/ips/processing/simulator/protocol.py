@@ -36,6 +36,8 @@ class AuthorizationMessage:
     merchant_id: str
     expiry: str
     cvc: str | None
+    stored_card: bool
+    """The merchant charges a card on file (field 22 ``10x``): no CVC is asked."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ def parse_authorization(fields: Mapping[str, str]) -> AuthorizationMessage:
         merchant_id=_text(fields, "42"),
         expiry=_digits(fields, "14"),
         cvc=cvc,
+        stored_card=fields.get("22", "") == messages.STORED_CARD_ENTRY,
     )
 
 

@@ -198,7 +198,9 @@ class Simulator:
     async def _authorize(self, request: Fields) -> Fields | None:
         auth = protocol.parse_authorization(request)
         echo = protocol.AUTHORIZATION_ECHO
-        code = cards.issuer_decision(auth.pan, auth.expiry, auth.cvc, datetime.now(UTC).date())
+        code = cards.issuer_decision(
+            auth.pan, auth.expiry, auth.cvc, datetime.now(UTC).date(), stored_card=auth.stored_card
+        )
         if code != messages.APPROVED:
             return protocol.reply(request, code, echo)
         answers = cards.behaviour(auth.pan).answers

@@ -55,6 +55,7 @@ SECOND_BY_FIELD = {
     "refund": 301,
     "payment": 306,
     "confirmation": 307,
+    "recurring": 320,
 }
 
 _FIRST_BY_ERROR: list[tuple[type[DomainError], First]] = [

@@ -124,17 +124,22 @@ def payrequest(fmt: Format, requested: PaymentRequested, page: str) -> Response:
     return xml_result([element("order", fields)])
 
 
+FLAT_ROOTS = ("charge", "rp")
+"""The answers whose JSON carries the fields right under the root (the official SDK's
+``Charge`` and ``RecurrentPayment`` models)."""
+
+
 def operation(
     fmt: Format, root: str, result: OperationResult, language: Language | None, now: datetime
 ) -> Response:
-    """An operation of ``charge`` or ``cancel``. XML: ``result/orders/order``. JSON:
-    ``charge`` carries the fields flat under its root, with the check fields (the official
-    SDK reads them so); ``cancel``/``wscancel`` nest them as ``order`` beside ``checkdata``."""
+    """An operation of ``charge``, ``cancel`` or ``rp``. XML: ``result/orders/order``. JSON:
+    ``charge`` and ``rp`` carry the fields flat under their root, with the check fields;
+    ``cancel``/``wscancel`` nest them as ``order`` beside ``checkdata``."""
     order = result.order
     fields = operation_fields(order, result.operation, result.payment, language or order.language)
     check = check_fields(result.merchant, order, now)
     if fmt is Format.JSON:
-        if root == "charge":
+        if root in FLAT_ROOTS:
             return json_answer({root: fields | check})
         return json_answer({root: {"order": fields, "checkdata": check}})
     record = fields | {name: check[name] for name in ("packetdate", "signature")}

@@ -14,7 +14,8 @@ from ips.services.cancellations import Cancel
 from ips.services.confirmations import Confirm
 from ips.services.merchants import Credentials
 from ips.services.order_results import OrderResultQuery
-from ips.services.orders import CreateOrder, OrderStateQuery, Window
+from ips.services.orders import CreateOrder, OrderStateQuery, RecurringRequest, Window
+from ips.services.recurring import RecurringPayment
 
 
 def _flag(params: Mapping[str, str], name: str, field: str) -> bool:
@@ -68,6 +69,29 @@ def payment_request(params: Mapping[str, str]) -> CreateOrder:
         ),
         checkvalue=params.get("checkvalue", "").strip(),
         signed_fields={name: params[name] for name in PAYMENT_REQUEST_FIELDS if name in params},
+        recurring=_recurring(params),
+    )
+
+
+def _recurring(params: Mapping[str, str]) -> RecurringRequest | None:
+    if not _flag(params, "recurringindicator", "recurring"):
+        return None
+    return RecurringRequest(
+        min_amount=params.get("recurringminamount", ""),
+        max_amount=params.get("recurringmaxamount", ""),
+        period=params.get("recurringperiod", "") or params.get("recurringcount", ""),
+        max_date=params.get("recurringmaxdate", ""),
+    )
+
+
+def recurring_payment(params: Mapping[str, str], client_ip: str) -> RecurringPayment:
+    return RecurringPayment(
+        billnumber=_billnumber(params),
+        ordernumber=params.get("ordernumber", ""),
+        amount=params.get("amount", ""),
+        currency=params.get("currency", "").strip(),
+        comment=params.get("ordercomment", ""),
+        client_ip=params.get("clientip", "") or client_ip,
     )
 
 

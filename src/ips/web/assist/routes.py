@@ -14,6 +14,7 @@ from ips.services.cancellations import cancel
 from ips.services.confirmations import confirm
 from ips.services.order_results import order_results
 from ips.services.orders import create_order, order_states, request_payment
+from ips.services.recurring import pay_recurring
 from ips.web.assist import formats, render
 from ips.web.assist.codes import FORMAT_NOT_SUPPORTED, INTERNAL_ERROR, assist_codes
 from ips.web.assist.formats import BUILT, Format, requested_format
@@ -25,6 +26,7 @@ from ips.web.assist.requests import (
     orderresult_query,
     orderstate_query,
     payment_request,
+    recurring_payment,
 )
 from ips.web.pages.views import error_page
 from ips.web.params import client_ip, read_params
@@ -127,3 +129,14 @@ async def cancel_cfm(request: Request, services: AppServices) -> Response:
 @router.api_route("/cancel/wscancel.cfm", methods=["GET", "POST"])
 async def wscancel(request: Request, services: AppServices) -> Response:
     return await _cancel(request, services, Format.JSON, "wscancel")
+
+
+@router.api_route("/recurrent/rp.cfm", methods=["GET", "POST"])
+async def recurrent(request: Request, services: AppServices) -> Response:
+    async def produce(params: dict[str, str], fmt: Format) -> Response:
+        result = await pay_recurring(
+            recurring_payment(params, client_ip(request)), credentials(params), services.gateway
+        )
+        return render.operation(fmt, "rp", result, language(params), services.gateway.clock())
+
+    return await _web_service(request, Format.XML, produce)

@@ -1,0 +1,90 @@
+"""Recurring payments (``/recurrent/rp.cfm``): the merchant charges the card of a first order
+again, within the terms the buyer agreed to there (``domain/recurring.py``).
+
+Each payment is a new order, linked to the first one, paid single-stage with the stored card
+and no CVC. The first order stays locked while the terms are checked and the new order is
+added, so two requests at once cannot both pass the period between payments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ips.crypto.keyring import KeyRing
+from ips.domain.cards import Card, Expiry, Pan
+from ips.domain.errors import MissingInput, NotFound, Refused
+from ips.domain.money import Money, currency
+from ips.domain.orders import Operation, OperationKind
+from ips.domain.states import OperationStatus
+from ips.services.gateway import Gateway
+from ips.services.merchants import Caller, identify
+from ips.services.operations import OperationResult, parse_billnumber
+from ips.services.orders import CreateOrder, add_order
+from ips.services.payments import PayByCard, pay_by_card
+from ips.services.reversals import PAN_CONTEXT
+
+
+@dataclass(frozen=True)
+class RecurringPayment:
+    billnumber: str
+    ordernumber: str
+    amount: str
+    currency: str = ""
+    comment: str = ""
+    client_ip: str = ""
+
+
+async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway) -> OperationResult:
+    if not cmd.ordernumber.strip():
+        raise MissingInput("OrderNumber is required", field="ordernumber")
+    if not cmd.amount.strip():
+        raise MissingInput("Amount is required", field="amount")
+    merchant = await identify(caller, gateway.uow_factory, gateway.clock, gateway.sleep)
+    billnumber, _ = parse_billnumber(cmd.billnumber)
+    async with gateway.uow_factory() as uow:
+        first = await uow.orders.get(billnumber, lock=True)
+        if first is None or first.merchant_id != merchant.merchant_id:
+            raise NotFound("no such order", field="billnumber")
+        if first.recurring is None:
+            raise Refused("this order did not set up recurring payments", field="billnumber")
+        assert first.id is not None
+        card = _stored_card(await uow.operations.of_order(first.id), gateway.keyring)
+        amount = Money.parse(
+            cmd.amount, currency(cmd.currency) if cmd.currency else first.amount.currency
+        )
+        first.recurring.check(amount, gateway.clock(), await uow.orders.last_recurring(first.id))
+        request = CreateOrder(
+            merchant_id=merchant.merchant_id,
+            ordernumber=cmd.ordernumber.strip(),
+            amount=amount.format(),
+            currency=amount.currency.code,
+            language=first.language,
+            comment=cmd.comment,
+            buyer=first.buyer,
+        )
+        order = await add_order(uow, merchant, request, request.ordernumber, gateway, first.id)
+        await uow.commit()
+    paid = await pay_by_card(
+        PayByCard(order.billnumber, card, cmd.client_ip, recurring=True), gateway
+    )
+    async with gateway.uow_factory(readonly=True) as uow:
+        assert paid.id is not None
+        [payment] = await uow.operations.of_order(paid.id)
+    return OperationResult(merchant, paid, payment, payment)
+
+
+def _stored_card(operations: list[Operation], keyring: KeyRing) -> Card:
+    """The card of the first order's payment, as the merchant may charge it: no CVC."""
+    payment = next(
+        (
+            op
+            for op in operations
+            if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.SUCCESS
+        ),
+        None,
+    )
+    if payment is None or payment.sealed_pan is None or payment.card is None:
+        raise Refused("the first order was not paid by card", field="billnumber")
+    month, year = payment.card.expiry.split("/")
+    pan = Pan(keyring.open(payment.sealed_pan, PAN_CONTEXT))
+    return Card(pan, Expiry.parse(month, year), cvc=None, holder=payment.card.holder)

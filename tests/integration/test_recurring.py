@@ -1,0 +1,186 @@
+"""Recurring payments: a first order agrees the terms; the shop charges its card again."""
+
+from __future__ import annotations
+
+import asyncio
+from xml.etree import ElementTree as ET
+
+import httpx
+import pytest
+
+from ips.crypto.keyring import KeyRing
+from ips.services.gateway import Gateway
+from ips.services.merchants import Credentials, add_merchant
+from ips.services.recurring import RecurringPayment, pay_recurring
+from ips.storage.database import create_engine
+from ips.storage.unit_of_work import Database
+from tests.conftest import MERCHANT, RealProcessing, make_client
+from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.integration.test_http_payment import REQUEST, card_form
+
+AUTH = {"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password", "Format": "3"}
+TERMS = {
+    "RecurringIndicator": "1",
+    "RecurringMinAmount": "10.00",
+    "RecurringMaxAmount": "200.00",
+    "RecurringPeriod": "30",
+    "RecurringMaxDate": "31.12.2099",
+}
+
+
+async def first_payment(client: httpx.AsyncClient, **terms: str) -> str:
+    """The buyer pays a first order that sets up recurring payments; its billnumber."""
+    created = await client.post("/pay/order.cfm", data={**REQUEST, **TERMS, **terms})
+    assert created.status_code == 303, created.text
+    card_page = created.headers["location"]
+    page = (await client.get(card_page)).text
+    token = page.split('name="token" value="')[1].split('"')[0]
+    paid = await client.post(card_page, data=card_form(token))
+    assert "/ok?" in paid.headers["location"]
+    return card_page.rsplit("/", 1)[1]
+
+
+async def rp(client: httpx.AsyncClient, **params: str) -> ET.Element:
+    return ET.fromstring((await client.post("/recurrent/rp.cfm", data={**AUTH, **params})).content)
+
+
+def codes(result: ET.Element) -> tuple[str, str]:
+    return result.attrib["firstcode"], result.attrib["secondcode"]
+
+
+async def test_the_shop_charges_the_stored_card_within_the_terms(
+    client: httpx.AsyncClient, fake_processing: FakeProcessingCenter, clock: ManualClock
+) -> None:
+    bill = await first_payment(client)
+    result = await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="150", Currency="RUB")
+    assert codes(result) == ("0", "0")
+    order = {child.tag: child.text or "" for child in result.find("orders/order")}  # type: ignore[union-attr]
+    assert order["orderstate"] == "Approved" and order["amount"] == "150.00"
+    assert order["operationtype"] == "100" and order["ordernumber"] == "R-1"
+    assert order["meannumber"] == "411111****1111"
+
+    first, again = fake_processing.authorizations
+    assert again.recurring and not first.recurring
+    assert again.card.cvc is None and again.card.pan == first.card.pan
+
+    too_soon = await rp(client, Billnumber=bill, OrderNumber="R-2", Amount="20.00")
+    assert codes(too_soon) == ("15", "320")
+    clock.advance(days=30)
+    assert codes(await rp(client, Billnumber=bill, OrderNumber="R-2", Amount="20.00")) == (
+        "0",
+        "0",
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"Amount": "9.99"}, ("17", "108")),
+        ({"Amount": "200.01"}, ("17", "108")),
+        ({"Amount": "50.00", "Currency": "USD"}, ("5", "105")),
+        ({"Amount": ""}, ("3", "108")),
+        ({"OrderNumber": ""}, ("3", "107")),
+        ({"Billnumber": "1234567890123456"}, ("10", "143")),
+    ],
+)
+async def test_payments_outside_the_terms_are_refused(
+    client: httpx.AsyncClient,
+    fake_processing: FakeProcessingCenter,
+    params: dict[str, str],
+    expected: tuple[str, str],
+) -> None:
+    bill = await first_payment(client)
+    request = {"Billnumber": bill, "OrderNumber": "R-1", "Amount": "50.00"} | params
+    assert codes(await rp(client, **request)) == expected
+    assert len(fake_processing.authorizations) == 1
+
+
+async def test_an_order_without_terms_cannot_be_charged_again(client: httpx.AsyncClient) -> None:
+    created = await client.post("/pay/order.cfm", data=REQUEST)
+    bill = created.headers["location"].rsplit("/", 1)[1]
+    assert codes(await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="50")) == (
+        "15",
+        "143",
+    )
+
+
+async def test_the_terms_end_on_their_last_day(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    last_day = clock.now.strftime("%d.%m.%Y")
+    bill = await first_payment(client, RecurringMaxDate=last_day)
+    clock.advance(days=1)
+    assert codes(await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="50")) == (
+        "15",
+        "320",
+    )
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        {"RecurringMinAmount": ""},
+        {"RecurringMinAmount": "300.00"},
+        {"RecurringPeriod": "0"},
+        {"RecurringPeriod": "x"},
+        {"RecurringMaxDate": "2099-12-31"},
+        {"RecurringMaxDate": "01.01.2000"},
+    ],
+)
+async def test_wrong_terms_are_refused_with_the_payment_request(
+    client: httpx.AsyncClient, terms: dict[str, str]
+) -> None:
+    response = await client.post("/pay/order.cfm", data={**REQUEST, **TERMS, **terms})
+    assert response.status_code == 400 and "Recurring" in response.text
+
+
+async def test_the_simulator_takes_a_stored_card_without_cvc(
+    database: Database, real_processing: RealProcessing
+) -> None:
+    gateway = Gateway(database, real_processing.client, database.keyring)
+    await add_merchant(MERCHANT, database)
+    async with make_client(gateway) as client:
+        bill = await first_payment(client)
+    result = await pay_recurring(
+        RecurringPayment(bill, "R-1", "99.00"), Credentials("111111", "shop", "shop-password"),
+        gateway,
+    )  # fmt: skip
+    assert result.order.state.value == "Approved"
+    holds = await real_processing.simulator.ledger.holds()
+    assert sorted(h.amount.minor for h in holds) == [9900, 10000]
+
+
+async def test_two_charges_at_once_pass_the_period_once(
+    postgres_url: str, keyring: KeyRing, fake_processing: FakeProcessingCenter
+) -> None:
+    database = Database(create_engine(postgres_url), keyring)
+    gateway = Gateway(database, fake_processing, keyring)
+    await add_merchant(MERCHANT, database)
+    async with make_client(gateway) as client:
+        bill = await first_payment(client)
+        answers = await asyncio.gather(
+            *(rp(client, Billnumber=bill, OrderNumber=f"R-{n}", Amount="50") for n in range(5))
+        )
+    assert sorted(codes(a) for a in answers) == [("0", "0")] + [("15", "320")] * 4
+    await database.dispose()
+
+
+async def test_a_declined_charge_does_not_count_and_json_is_flat_under_rp(
+    client: httpx.AsyncClient, fake_processing: FakeProcessingCenter
+) -> None:
+    from ips.domain.responses import ResponseCode
+
+    bill = await first_payment(client)
+    fake_processing.outcomes["4111111111111111"] = ResponseCode.INSUFFICIENT_FUNDS
+    declined = await client.post(
+        "/recurrent/rp.cfm",
+        data={**AUTH, "Format": "5", "Billnumber": bill, "OrderNumber": "R-1", "Amount": "50"},
+    )
+    assert declined.json()["rp"]["orderstate"] == "Declined"
+    assert declined.json()["rp"]["responsecode"] == "AS102"
+    del fake_processing.outcomes["4111111111111111"]
+    again = await client.post(
+        "/recurrent/rp.cfm",
+        data={**AUTH, "Format": "5", "Billnumber": bill, "OrderNumber": "R-1", "Amount": "50"},
+    )
+    assert again.json()["rp"]["orderstate"] == "Approved"
