@@ -45,7 +45,7 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
         raise InvalidInput(
             "Externalrefundid is 10 to 100 letters, digits, _ or -", field="externalrefundid"
         )
-    merchant = await identify(caller, gateway.uow_factory, gateway.clock, gateway.sleep)
+    merchant = await identify(caller, gateway)
     async with gateway.uow_factory() as uow:
         paid = await lock_paid_order(uow, merchant, cmd.billnumber)
         assert paid.order.id is not None

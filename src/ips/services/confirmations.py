@@ -34,7 +34,7 @@ class Confirm:
 
 
 async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationResult:
-    merchant = await identify(caller, gateway.uow_factory, gateway.clock, gateway.sleep)
+    merchant = await identify(caller, gateway)
     reversal_id = None
     async with gateway.uow_factory() as uow:
         paid = await lock_paid_order(uow, merchant, cmd.billnumber)

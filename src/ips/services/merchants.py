@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +14,7 @@ from ips.domain.money import currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
 from ips.domain.orders import OperationKind
 from ips.services.clock import Clock, utc_now
+from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -85,15 +84,7 @@ class Credentials:
     password: str
 
 
-Sleep = Callable[[float], Awaitable[None]]
-
-
-async def authenticate(
-    uow_factory: UnitOfWorkFactory,
-    credentials: Credentials,
-    clock: Clock = utc_now,
-    sleep: Sleep = asyncio.sleep,
-) -> Merchant:
+async def authenticate(credentials: Credentials, gateway: Gateway) -> Merchant:
     """The merchant whose web-service credentials these are.
 
     Login and password are both checked, always, so a wrong login costs as long as a wrong
@@ -101,6 +92,7 @@ async def authenticate(
     Failures are counted per merchant: answered ever more slowly, then locked a while
     (``domain/logins.py``); a locked login is refused before any password is checked.
     """
+    uow_factory, clock = gateway.uow_factory, gateway.clock
     merchant_id = parse_merchant_id(credentials.merchant_id)
     subject = f"ws:{merchant_id}"
     async with uow_factory(readonly=True) as uow:
@@ -118,7 +110,7 @@ async def authenticate(
         return merchant
     pause = await _count_login(uow_factory, subject, clock, failed=True)
     if pause:
-        await sleep(pause.total_seconds())
+        await gateway.sleep(pause.total_seconds())
     if not login_ok:
         raise AuthenticationFailed("wrong login", field="login")
     raise AuthenticationFailed("wrong password", field="password")
@@ -149,16 +141,11 @@ Caller = Credentials | SignedIn
 """Who asks for an operation: a web-service call with its credentials, or a signed-in user."""
 
 
-async def identify(
-    caller: Caller,
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock = utc_now,
-    sleep: Sleep = asyncio.sleep,
-) -> Merchant:
+async def identify(caller: Caller, gateway: Gateway) -> Merchant:
     """The caller's merchant; checked in its own short read, before any lock is taken."""
     if isinstance(caller, Credentials):
-        return await authenticate(uow_factory, caller, clock, sleep)
-    async with uow_factory(readonly=True) as uow:
+        return await authenticate(caller, gateway)
+    async with gateway.uow_factory(readonly=True) as uow:
         merchant = await uow.merchants.get(caller.merchant_id)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")

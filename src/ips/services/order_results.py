@@ -50,7 +50,7 @@ class OrderResults:
 
 async def order_results(query: OrderResultQuery, gateway: Gateway) -> OrderResults:
     find = _finder(query, gateway.clock())
-    merchant = await authenticate(gateway.uow_factory, query.credentials)
+    merchant = await authenticate(query.credentials, gateway)
     async with gateway.uow_factory(readonly=True) as uow:
         return OrderResults(merchant, await find(uow, merchant))
 

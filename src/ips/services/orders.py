@@ -241,7 +241,7 @@ async def order_states(query: OrderStateQuery, gateway: Gateway) -> tuple[Mercha
     """The merchant's orders with that ordernumber in the window, oldest first."""
     ordernumber = required_ordernumber(query.ordernumber)
     since, until = query.window.bounds(gateway.clock())
-    merchant = await authenticate(gateway.uow_factory, query.credentials)
+    merchant = await authenticate(query.credentials, gateway)
     async with gateway.uow_factory(readonly=True) as uow:
         return merchant, await orders_in_window(uow, merchant, ordernumber, since, until)
 

@@ -39,7 +39,7 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
         raise MissingInput("OrderNumber is required", field="ordernumber")
     if not cmd.amount.strip():
         raise MissingInput("Amount is required", field="amount")
-    merchant = await identify(caller, gateway.uow_factory, gateway.clock, gateway.sleep)
+    merchant = await identify(caller, gateway)
     billnumber, _ = parse_billnumber(cmd.billnumber)
     async with gateway.uow_factory() as uow:
         first = await uow.orders.get(billnumber, lock=True)
