@@ -38,6 +38,8 @@ class AuthorizationRequest:
     merchant_id: str
     recurring: bool = False
     """The merchant charges a stored card (no CVC), not the buyer paying on the page."""
+    cavv: str = ""
+    """The issuer's proof that 3-D Secure authenticated the cardholder (``Authentication``)."""
 
 
 @dataclass(frozen=True)
