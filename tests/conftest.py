@@ -201,7 +201,9 @@ async def real_processing(tmp_path: Path) -> AsyncIterator[RealProcessing]:
 def make_client(gateway: Gateway) -> httpx.AsyncClient:
     services = Services(gateway, FormTokens(gateway.keyring.derive("form tokens")))
     transport = httpx.ASGITransport(app=create_app(services), client=("203.0.113.7", 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://ips.test")
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://ips.test", headers={"Accept-Language": "en"}
+    )
 
 
 @pytest.fixture

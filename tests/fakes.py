@@ -6,6 +6,8 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ips.domain.cards import Pan
+from ips.domain.money import Money
 from ips.domain.responses import ResponseCode
 from ips.processing.port import (
     Answer,
@@ -15,6 +17,8 @@ from ips.processing.port import (
     NoAnswer,
     ReversalRequest,
 )
+from ips.processing.secure import Authentication, AuthenticationStatus, Challenge
+from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 
 SILENT = "no answer"
 
@@ -101,3 +105,57 @@ class FakeProcessingCenter:
         if not any(a in self.posted for a in advices):
             self.posted += advices
         return Answer(ResponseCode.SUCCESS, raw_code="00")
+
+
+@dataclass
+class FakeThreeDSecure:
+    """Enrolls the cards in ``enrolled``; each challenge's outcome is set by the test."""
+
+    enrolled: set[str] = field(default_factory=lambda: {"4000000000003220"})
+    outcomes: dict[str, AuthenticationStatus] = field(default_factory=dict)
+    silent: bool = False
+
+    async def enroll(
+        self, pan: Pan, amount: Money, merchant_id: str, return_url: str
+    ) -> Challenge | None:
+        if self.silent:
+            raise NoAnswer("the fake keeps silent")
+        if pan.reveal() not in self.enrolled:
+            return None
+        transaction = f"acs-{len(self.outcomes) + 1}"
+        self.outcomes[transaction] = AuthenticationStatus.PENDING
+        return Challenge(transaction, f"https://acs.example/{transaction}?back={return_url}")
+
+    async def result(self, transaction: str) -> Authentication:
+        status = self.outcomes.get(transaction, AuthenticationStatus.FAILED)
+        cavv = f"cavv-{transaction}" if status is AuthenticationStatus.AUTHENTICATED else ""
+        return Authentication(status, cavv)
+
+
+@dataclass
+class FakeWallet:
+    """A wallet provider whose payments the test pays or declines."""
+
+    payments: dict[str, WalletStatus] = field(default_factory=dict)
+    created: list[tuple[str, Money]] = field(default_factory=list)
+    refunds: dict[str, int] = field(default_factory=dict)
+    silent: bool = False
+
+    async def create(
+        self, reference: str, amount: Money, merchant_id: str, description: str, return_url: str
+    ) -> WalletPayment:
+        if self.silent:
+            raise NoAnswer("the fake keeps silent")
+        payment_id = f"w-{reference}"
+        self.payments.setdefault(payment_id, WalletStatus.PENDING)
+        self.created.append((reference, amount))
+        return WalletPayment(payment_id, f"https://wallet.example/pay/{payment_id}")
+
+    async def status(self, payment_id: str) -> WalletState:
+        return WalletState(self.payments.get(payment_id, WalletStatus.DECLINED), "d***o")
+
+    async def refund(self, payment_id: str, amount: Money, reference: str) -> bool:
+        if self.silent:
+            raise NoAnswer("the fake keeps silent")
+        self.refunds.setdefault(reference, amount.minor)
+        return self.payments.get(payment_id) is WalletStatus.PAID

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
@@ -16,8 +16,9 @@ from fastapi import FastAPI
 from ips.bootstrap import bank_figures, open_database, running
 from ips.config import Settings
 from ips.domain.errors import DomainError
+from ips.domain.merchants import BuyerField
 from ips.domain.notifications import AnswerMode
-from ips.domain.orders import OperationKind
+from ips.domain.orders import OperationKind, PaymentMeans
 from ips.domain.settlement import BatchStatus
 from ips.services import settlement
 from ips.services.merchants import AddMerchant, add_merchant, list_merchants
@@ -136,6 +137,20 @@ def merchant_add(
         typer.Option("--double-stage/--no-double-stage", help="May the shop use Delay=1?"),
     ] = False,
     currency: Annotated[str, typer.Option(help="Default currency of orders.")] = "RUB",
+    means: Annotated[
+        str, typer.Option(help="Ways to pay the shop offers: card, wallet (comma-separated).")
+    ] = "card,wallet",
+    require: Annotated[
+        str,
+        typer.Option(help="Buyer's data the shop needs: email, name, phone (comma-separated)."),
+    ] = "",
+    require_3ds: Annotated[
+        bool, typer.Option("--require-3ds", help="Refuse cards without 3-D Secure.")
+    ] = False,
+    allow_disable_3ds: Annotated[
+        bool,
+        typer.Option("--allow-disable-3ds", help="Let payment requests skip 3-D Secure."),
+    ] = False,
     return_host: Annotated[
         list[str] | None,
         typer.Option(
@@ -164,8 +179,12 @@ def merchant_add(
         callback_url=callback_url,
         require_checkvalue=require_checkvalue,
         return_hosts=tuple(return_host or ()),
-        notify_kinds=_notify_kinds(notify),
+        notify_kinds=_choices(notify, _KINDS, "--notify"),
         notify_answer=notify_answer,
+        means=_choices(means, _MEANS, "--means"),
+        required_fields=_choices(require, _FIELDS, "--require"),
+        require_3ds=require_3ds,
+        allow_disable_3ds=allow_disable_3ds,
     )
 
     settings = _settings(database)
@@ -192,14 +211,18 @@ _KINDS = {
 }
 
 
-def _notify_kinds(text: str) -> frozenset[OperationKind]:
+_MEANS = {"card": PaymentMeans.CARD, "wallet": PaymentMeans.WALLET}
+_FIELDS = {field.value: field for field in BuyerField}
+
+T = TypeVar("T")
+
+
+def _choices(text: str, known: dict[str, T], option: str) -> frozenset[T]:
     names = {name.strip().lower() for name in text.split(",") if name.strip()}
-    unknown = names - set(_KINDS)
+    unknown = names - set(known)
     if unknown:
-        raise typer.BadParameter(
-            f"unknown kinds {', '.join(sorted(unknown))}", param_hint="--notify"
-        )
-    return frozenset(_KINDS[name] for name in names)
+        raise typer.BadParameter(f"unknown: {', '.join(sorted(unknown))}", param_hint=option)
+    return frozenset(known[name] for name in names)
 
 
 @merchant_app.command("list")

@@ -33,7 +33,7 @@ async def pay(client: httpx.AsyncClient, billnumber: str, number: str = "4111111
     page = await client.get(f"/pay/{billnumber}")
     token = re.search(r'name="token" value="([^"]+)"', page.text)
     assert token is not None
-    response = await client.post(f"/pay/{billnumber}", data=card_form(token.group(1), number))
+    response = await client.post(f"/pay/{billnumber}/card", data=card_form(token.group(1), number))
     assert response.status_code == 303
     return response.headers["location"]
 

@@ -142,7 +142,7 @@ async def pay(
     token = re.search(r'name="token" value="([^"]+)"', (await http.get(card_page)).text)
     assert token is not None
     return await http.post(
-        card_page,
+        f"{card_page}/card",
         data={
             "token": token.group(1),
             "card_number": number,
@@ -258,7 +258,7 @@ async def test_the_shop_is_notified_of_the_payment(installation: Installation) -
             token = re.search(r'name="token" value="([^"]+)"', (await http.get(card_page)).text)
             assert token is not None
             await http.post(
-                card_page,
+                f"{card_page}/card",
                 data={"token": token.group(1), "card_number": "4111111111111111",
                       "exp_month": "12", "exp_year": "2030", "cvc": "123"},
             )  # fmt: skip

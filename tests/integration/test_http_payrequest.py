@@ -38,7 +38,7 @@ async def test_the_page_pays_the_order(client: httpx.AsyncClient) -> None:
     form = await client.get(page)
     assert form.status_code == 200
     token = form.text.split('name="token" value="')[1].split('"')[0]
-    paid = await client.post(page, data=card_form(token))
+    paid = await client.post(f"{page}/card", data=card_form(token))
     assert paid.headers["location"].startswith("https://shop.example/ok?x=1&billnumber=")
 
 
@@ -87,7 +87,7 @@ async def test_an_ordernumber_already_paid_is_a_duplicate(client: httpx.AsyncCli
     page = (await client.post(PATH, data=REQUEST)).json()["URL"]
     form = await client.get(page)
     token = form.text.split('name="token" value="')[1].split('"')[0]
-    await client.post(page, data=card_form(token))
+    await client.post(f"{page}/card", data=card_form(token))
     again = await client.post(PATH, data={**REQUEST, "Format": "3"})
     result = ET.fromstring(again.content)
     assert (result.attrib["firstcode"], result.attrib["secondcode"]) == ("11", "107")

@@ -37,7 +37,7 @@ async def paid_order(gateway: Gateway, amount: str = "100.00", *, delay: bool = 
     order = await create_order(
         CreateOrder("111111", f"N-{amount}-{delay}", amount, "RUB", delay=delay), gateway
     )
-    result = await pay_by_card(PayByCard(order.billnumber, card()), gateway)
+    result = (await pay_by_card(PayByCard(order.billnumber, card()), gateway)).order
     assert result.state is (OrderState.DELAYED if delay else OrderState.APPROVED)
     return result
 
@@ -281,7 +281,7 @@ async def test_order_in_a_currency_the_processing_center_does_not_take_is_conver
     await set_rate(SetRate("USD", "RUB", "92.5"), gateway.uow_factory, gateway.clock)
     await set_rate(SetRate("USD", "RUB", "92.123456"), gateway.uow_factory, gateway.clock)
     order = await create_order(CreateOrder("111111", "C-1", "10.01", "USD"), rub_only)
-    paid = await pay_by_card(PayByCard(order.billnumber, card()), rub_only)
+    paid = (await pay_by_card(PayByCard(order.billnumber, card()), rub_only)).order
     assert paid.state is OrderState.APPROVED
     [request] = fake_processing.authorizations
     assert request.amount.currency.code == "RUB"

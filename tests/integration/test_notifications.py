@@ -113,7 +113,7 @@ async def paid(gateway: Gateway, number: str = "4111111111111111", delay: bool =
     order = await create_order(
         CreateOrder(SHOP_ID, f"N-{number}", "100.00", "RUB", delay=delay), gateway
     )
-    return await pay_by_card(PayByCard(order.billnumber, card(number)), gateway)
+    return (await pay_by_card(PayByCard(order.billnumber, card(number)), gateway)).order
 
 
 async def history(database: Database, order: Order) -> list[tuple[str, list[Outcome]]]:

@@ -62,7 +62,7 @@ async def test_approved_payment_moves_order_operation_and_transaction(
     gateway: Gateway, database: Database, fake_processing: FakeProcessingCenter
 ) -> None:
     order = await new_order(gateway)
-    paid = await pay_by_card(PayByCard(order.billnumber, card(), "198.51.100.1"), gateway)
+    paid = (await pay_by_card(PayByCard(order.billnumber, card(), "198.51.100.1"), gateway)).order
 
     assert paid.state is OrderState.APPROVED
     fresh, operations = await reload(database, order)
@@ -93,7 +93,9 @@ async def test_declined_payment_declines_the_order_and_frees_its_number(
 ) -> None:
     fake_processing.outcomes["4000000000000002"] = code
     order = await new_order(gateway)
-    result = await pay_by_card(PayByCard(order.billnumber, card("4000000000000002")), gateway)
+    result = (
+        await pay_by_card(PayByCard(order.billnumber, card("4000000000000002")), gateway)
+    ).order
 
     assert result.state is OrderState.DECLINED
     fresh, [payment] = await reload(database, order)
@@ -109,7 +111,9 @@ async def test_unanswered_authorization_is_declined_and_reversed(
 ) -> None:
     fake_processing.outcomes["4000000000000119"] = SILENT
     order = await new_order(gateway)
-    result = await pay_by_card(PayByCard(order.billnumber, card("4000000000000119")), gateway)
+    result = (
+        await pay_by_card(PayByCard(order.billnumber, card("4000000000000119")), gateway)
+    ).order
 
     assert result.state is OrderState.DECLINED
     _, [payment] = await reload(database, order)
@@ -190,8 +194,10 @@ async def test_repeated_submission_makes_no_second_payment(
     gateway: Gateway, database: Database, fake_processing: FakeProcessingCenter
 ) -> None:
     order = await new_order(gateway)
-    first = await pay_by_card(PayByCard(order.billnumber, card()), gateway)
-    second = await pay_by_card(PayByCard(order.billnumber, card("5555555555554444")), gateway)
+    first = (await pay_by_card(PayByCard(order.billnumber, card()), gateway)).order
+    second = (
+        await pay_by_card(PayByCard(order.billnumber, card("5555555555554444")), gateway)
+    ).order
 
     assert first.state is second.state is OrderState.APPROVED
     assert len(fake_processing.authorizations) == 1
@@ -211,7 +217,7 @@ async def test_concurrent_submissions_make_one_payment(
     await fake_processing.arrived.wait()
     await asyncio.sleep(0.05)
     fake_processing.gate.set()
-    states = {result.state for result in await asyncio.gather(*attempts)}
+    states = {step.order.state for step in await asyncio.gather(*attempts)}
 
     assert states <= {OrderState.IN_PROCESS, OrderState.APPROVED}
     assert len(fake_processing.authorizations) == 1
@@ -231,7 +237,7 @@ async def test_two_orders_of_one_ordernumber_are_never_both_paid(
 ) -> None:
     first = await new_order(gateway)
     second = await new_order(gateway)  # created before either was paid
-    assert (await pay_by_card(PayByCard(first.billnumber, card()), gateway)).state.is_paid
+    assert (await pay_by_card(PayByCard(first.billnumber, card()), gateway)).order.state.is_paid
 
     with pytest.raises(AlreadyPaid):
         await pay_by_card(PayByCard(second.billnumber, card()), gateway)

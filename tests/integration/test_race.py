@@ -28,7 +28,7 @@ async def test_twenty_concurrent_submissions_make_one_payment_and_one_hold(
         assert token is not None
 
         async def submit() -> httpx.Response:
-            return await client.post(card_page, data=card_form(token.group(1)))
+            return await client.post(f"{card_page}/card", data=card_form(token.group(1)))
 
         answers = await asyncio.gather(*(submit() for _ in range(20)))
 

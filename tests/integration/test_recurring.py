@@ -35,7 +35,7 @@ async def first_payment(client: httpx.AsyncClient, **terms: str) -> str:
     card_page = created.headers["location"]
     page = (await client.get(card_page)).text
     token = page.split('name="token" value="')[1].split('"')[0]
-    paid = await client.post(card_page, data=card_form(token))
+    paid = await client.post(f"{card_page}/card", data=card_form(token))
     assert "/ok?" in paid.headers["location"]
     return card_page.rsplit("/", 1)[1]
 

@@ -6,7 +6,14 @@ import pytest
 
 from ips.domain.errors import InvalidTransition, Refused
 from ips.domain.money import Money, currency
-from ips.domain.orders import Operation, OperationKind, Order, Transaction, TransactionKind
+from ips.domain.orders import (
+    Operation,
+    OperationKind,
+    Order,
+    PaymentMeans,
+    Transaction,
+    TransactionKind,
+)
 from ips.domain.responses import ResponseCode
 from ips.domain.states import (
     ORDER_TRANSITIONS,
@@ -40,7 +47,7 @@ def test_every_state_has_its_row_and_final_states_lead_nowhere() -> None:
 )
 def test_a_successful_payment_approves_or_holds(delay: bool, state: OrderState) -> None:
     o = order(delay)
-    o.begin_payment()
+    o.begin_payment(PaymentMeans.CARD)
     o.end_payment(payment(OperationStatus.SUCCESS), NOW)
     assert o.state is state and o.holds_ordernumber
     assert [(e.entity, e.old, e.new) for e in o.events] == [("order", "In Process", state.value)]
@@ -48,7 +55,7 @@ def test_a_successful_payment_approves_or_holds(delay: bool, state: OrderState) 
 
 def test_a_failed_payment_declines_and_gives_the_number_back() -> None:
     o = order()
-    o.begin_payment()
+    o.begin_payment(PaymentMeans.CARD)
     o.end_payment(payment(OperationStatus.TIMEOUT), NOW)
     assert o.state is OrderState.DECLINED and not o.holds_ordernumber
 
@@ -57,7 +64,7 @@ def test_a_decided_order_cannot_be_paid_or_moved_back() -> None:
     o = order()
     o.change_state(OrderState.APPROVED, NOW)
     with pytest.raises(Refused):
-        o.begin_payment()
+        o.begin_payment(PaymentMeans.CARD)
     with pytest.raises(InvalidTransition):
         o.change_state(OrderState.IN_PROCESS, NOW)
     with pytest.raises(InvalidTransition):

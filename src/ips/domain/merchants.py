@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,9 +12,17 @@ from ips.domain.cards import Secret
 from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
-from ips.domain.orders import OperationKind
+from ips.domain.orders import OperationKind, PaymentMeans
 
 _MERCHANT_ID = re.compile(r"[0-9]{1,12}")
+
+
+class BuyerField(enum.Enum):
+    """Buyer's data a merchant may require."""
+
+    EMAIL = "email"
+    NAME = "name"
+    PHONE = "phone"
 
 
 _HOST = re.compile(
@@ -65,6 +74,14 @@ class Merchant:
     double_stage: bool = False
     callback_url: str = ""
     require_checkvalue: bool = False
+    means: frozenset[PaymentMeans] = frozenset({PaymentMeans.CARD, PaymentMeans.WALLET})
+    """The ways to pay the shop offers its buyers."""
+    required_fields: frozenset[BuyerField] = frozenset()
+    """What the buyer must give when the payment request did not."""
+    require_3ds: bool = False
+    """Cards that do not take part in 3-D Secure are refused."""
+    allow_disable_3ds: bool = False
+    """A payment request may skip 3-D Secure with ``Disable3DS=1``."""
     notify_kinds: frozenset[OperationKind] = frozenset({OperationKind.PAYMENT})
     """The operations whose results are posted to ``callback_url``."""
     notify_answer: AnswerMode = AnswerMode.PUSHPAYMENTRESULT

@@ -47,7 +47,10 @@ class OperationKind(enum.Enum):
 
 
 class PaymentMeans(enum.Enum):
+    """The ways to pay IPS offers; a merchant allows some, a payment request may hide some."""
+
     CARD = "card"
+    WALLET = "wallet"
 
 
 class CancelReason(enum.Enum):
@@ -60,6 +63,11 @@ class CancelReason(enum.Enum):
 
 
 class TransactionKind(enum.Enum):
+    AUTHENTICATION = "authentication"
+    """3-D Secure: the issuer's check of the cardholder (``reference``: the ACS's id)."""
+    WALLET_PAYMENT = "wallet_payment"
+    """A payment at the e-wallet provider (``reference``: the provider's id)."""
+    WALLET_REFUND = "wallet_refund"
     AUTHORIZATION = "authorization"
     REVERSAL = "reversal"
     COMPLETION = "completion"
@@ -112,11 +120,16 @@ class Order:
     amount: Money
     created_at: datetime
     delay: bool = False
-    language: Language = Language.RU
+    language: Language | None = None
+    """The language the shop asked for; ``None``: the buyer's browser decides."""
     comment: str = ""
     buyer: Buyer = field(default_factory=Buyer)
     return_urls: ReturnUrls = field(default_factory=ReturnUrls)
     state: OrderState = OrderState.IN_PROCESS
+    means: frozenset[PaymentMeans] = frozenset({PaymentMeans.CARD})
+    """The ways the buyer may pay this order: the merchant's, less those the request hid."""
+    disable_3ds: bool = False
+    """The shop asked to skip 3-D Secure, and is allowed to."""
     recurring: RecurringTerms | None = None
     """Terms of later payments with this order's card, when the buyer agreed to them."""
     recurring_of: int | None = None
@@ -141,16 +154,20 @@ class Order:
             op.status is OperationStatus.IN_PROCESS for op in operations
         )
 
-    def begin_payment(self) -> None:
-        """Checks that the order may be paid now, and takes its ordernumber."""
+    def begin_payment(self, means: PaymentMeans) -> None:
+        """Checks that the order may be paid now, and so, and takes its ordernumber."""
         if self.state is not OrderState.IN_PROCESS:
             raise Refused(f"the order is {self.state.value}, it cannot be paid")
+        if means not in self.means:
+            raise Refused("this way to pay is not offered for the order", field="means")
         self.holds_ordernumber = True
 
     def end_payment(self, payment: Operation, at: datetime) -> None:
         """Moves the order by the outcome of its payment operation."""
         if payment.status is OperationStatus.SUCCESS:
             books = Books(payment.amount.currency).pay(payment.amount.minor, delay=self.delay)
+            if payment.means is PaymentMeans.WALLET:  # the provider settles it: nothing to send
+                books = books.present(payment.amount.minor)
             self._keep(books, at)
         else:
             self.holds_ordernumber = False
@@ -251,6 +268,8 @@ class Transaction:
     transmitted_at: datetime | None = None
     original_id: int | None = None
     batch_id: int | None = None
+    reference: str = ""
+    """The other party's id of this exchange (the ACS's, the wallet provider's)."""
     response: str = ""
     approval_code: str = ""
     attempts: int = 0

@@ -48,3 +48,16 @@ class ThreeDSecure(Protocol):
         ...
 
     async def result(self, transaction: str) -> Authentication: ...
+
+
+class NoThreeDSecure:
+    """IPS without a 3-D Secure directory: no card is enrolled, every card is authorized
+    directly (merchants that require 3-D Secure then refuse every card)."""
+
+    async def enroll(
+        self, pan: Pan, amount: Money, merchant_id: str, return_url: str
+    ) -> Challenge | None:
+        return None
+
+    async def result(self, transaction: str) -> Authentication:
+        return Authentication(AuthenticationStatus.FAILED)

@@ -93,7 +93,7 @@ def _order_values(order: Order, payment: Operation | None) -> dict[str, str]:
 
 
 def _operation_values(
-    order: Order, operation: Operation, payment: Operation | None, language: Language
+    order: Order, operation: Operation, payment: Operation | None, language: Language | None
 ) -> dict[str, str]:
     card = operation.card or (payment.card if payment else None)
     code = operation.response_code or ResponseCode.IN_PROCESS
@@ -149,7 +149,7 @@ def check_fields(merchant: Merchant, order: Order, now: datetime) -> dict[str, s
 
 
 def operation_fields(
-    order: Order, operation: Operation, payment: Operation, language: Language
+    order: Order, operation: Operation, payment: Operation, language: Language | None
 ) -> dict[str, str]:
     """An operation as ``charge`` and ``cancel`` answer it: the operation's amount and
     currency beside the order's, the payment's card and approval code."""
@@ -168,7 +168,7 @@ def customer_fields(order: Order, payment: Operation | None) -> dict[str, str]:
 
 
 def result_operation_fields(
-    order: Order, operation: Operation, payment: Operation | None, language: Language
+    order: Order, operation: Operation, payment: Operation | None, language: Language | None
 ) -> dict[str, str]:
     return _pick(_operation_values(order, operation, payment, language), RESULT_OPERATION)
 

@@ -83,7 +83,8 @@ _RUSSIAN: dict[ResponseCode, Texts] = {
 }
 
 
-def texts(code: ResponseCode, language: Language) -> Texts:
-    if language is Language.RU:
+def texts(code: ResponseCode, language: Language | None) -> Texts:
+    """The messages of ``code`` in ``language``; Russian, as Assist, when none was asked for."""
+    if language in (Language.RU, None):
         return _RUSSIAN[code]
     return Texts(code.message, code.customer_message, code.recommendation)

@@ -17,7 +17,14 @@ from datetime import datetime
 from ips.domain.errors import InvalidInput
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money
-from ips.domain.orders import CancelReason, Operation, OperationKind, Transaction, TransactionKind
+from ips.domain.orders import (
+    CancelReason,
+    Operation,
+    OperationKind,
+    PaymentMeans,
+    Transaction,
+    TransactionKind,
+)
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.services.gateway import Gateway
@@ -26,6 +33,7 @@ from ips.services.notifications import enqueue
 from ips.services.operations import OperationResult, PaidOrder, lock_paid_order, requested_amount
 from ips.services.reversals import open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
+from ips.services.wallet_payments import open_wallet_refund, send_wallet_refund
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{10,100}")
 
@@ -54,12 +62,11 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
             if earlier is not None:
                 return OperationResult(merchant, paid.order, earlier, paid.payment)
         amount = requested_amount(cmd.amount, cmd.currency, paid.order.paid_books)
-        operation, reversal_id = await cancel_locked(
+        operation, after = await cancel_locked(
             uow, merchant, paid, amount, cmd.reason, gateway.clock(), cmd.external_id, cmd.client_ip
         )
         await uow.commit()
-    if reversal_id is not None:
-        await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
+    await after.send(gateway, attempts=gateway.reversal_attempts)
     return OperationResult(merchant, paid.order, operation, paid.payment)
 
 
@@ -72,9 +79,9 @@ async def cancel_locked(
     now: datetime,
     external_id: str = "",
     client_ip: str = "",
-) -> tuple[Operation, int | None]:
+) -> tuple[Operation, AfterCommit]:
     """Cancels ``amount`` (all that is left when ``None``) of a locked order. Returns the
-    cancel operation and the reversal to send after the commit, if one is needed."""
+    cancel operation and what to send after the commit."""
     order = paid.order
     assert order.id is not None
     currency = order.paid_books.currency
@@ -94,12 +101,20 @@ async def cancel_locked(
     assert operation.id is not None
     if split.from_unpresented:
         await _withdraw_unpresented(uow, order.id, split.from_unpresented, now)
-    reversal_id = None
+    after = AfterCommit()
     if split.reversal:
-        reversal_id = await open_reversal(
-            uow, paid.authorization, operation, Money(split.reversal, currency), now
+        after = AfterCommit(
+            reversal_id=await open_reversal(
+                uow, paid.authorization, operation, Money(split.reversal, currency), now
+            )
         )
-    if split.refund:
+    if split.refund and paid.payment.means is PaymentMeans.WALLET:
+        after = AfterCommit(
+            wallet_refund_id=await open_wallet_refund(
+                uow, paid.authorization, operation, Money(split.refund, currency)
+            )
+        )
+    elif split.refund:
         await uow.transactions.add(
             Transaction(
                 order_id=order.id,
@@ -112,7 +127,21 @@ async def cancel_locked(
         )
     await uow.orders.save(order)
     await enqueue(uow, merchant, order, operation, paid.payment, now)
-    return operation, reversal_id
+    return operation, after
+
+
+@dataclass(frozen=True)
+class AfterCommit:
+    """What a cancel sends once it is committed: a reversal, or a refund at the wallet."""
+
+    reversal_id: int | None = None
+    wallet_refund_id: int | None = None
+
+    async def send(self, gateway: Gateway, *, attempts: int = 1) -> None:
+        if self.reversal_id is not None:
+            await send_reversal(self.reversal_id, gateway, attempts=attempts)
+        if self.wallet_refund_id is not None:
+            await send_wallet_refund(self.wallet_refund_id, gateway)
 
 
 async def _withdraw_unpresented(uow: UnitOfWork, order_id: int, amount: int, now: datetime) -> None:

@@ -10,7 +10,10 @@ from datetime import timedelta
 from ips.crypto.keyring import KeyRing
 from ips.domain.money import Currency
 from ips.processing.port import ProcessingCenter
+from ips.processing.secure import NoThreeDSecure, ThreeDSecure
+from ips.processing.wallet import Wallet
 from ips.services.clock import Clock, utc_now
+from ips.services.cvc import CvcMemory
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -46,3 +49,7 @@ class Gateway:
     timings: Timings = field(default_factory=Timings)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     """How a caller is kept waiting (slowed logins); tests pass one that does not wait."""
+    secure: ThreeDSecure = field(default_factory=NoThreeDSecure)
+    wallet: Wallet | None = None
+    """The e-wallet provider; without one, no order offers the wallet."""
+    cvcs: CvcMemory = field(default_factory=CvcMemory)

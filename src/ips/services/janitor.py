@@ -1,6 +1,7 @@
 """The janitor settles what was left unsettled: authorizations whose answer never came back
-(the process died between the phases), reversals still waiting for their answer, orders
-nobody paid within their lifetime, and holds nobody confirmed within the hold period.
+(the process died between the phases), reversals and wallet refunds still waiting for their
+answer, 3-D Secure checks the buyer never finished, wallet payments the buyer left at the
+provider, orders nobody paid within their lifetime, and holds nobody confirmed in time.
 
 It runs in the background workers of ``ips serve``. Reversals are repeated with a growing
 pause (``backoff``) until the processing center answers.
@@ -13,11 +14,13 @@ from datetime import datetime, timedelta
 
 from ips.domain.orders import CancelReason, Transaction, TransactionKind
 from ips.domain.states import OrderState, TransactionStatus
+from ips.services import authentication
 from ips.services.cancellations import cancel_locked
 from ips.services.gateway import Gateway
 from ips.services.operations import paid_order
 from ips.services.payments import record_answer
 from ips.services.reversals import send_reversal
+from ips.services.wallet_payments import send_wallet_refund, settle_wallet_payment
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +52,29 @@ async def _settle(
 ) -> int:
     assert transaction.id is not None
     updated = transaction.updated_at or transaction.created_at
-    if transaction.kind is TransactionKind.AUTHORIZATION:
-        if transaction.status is not TransactionStatus.SENT:
-            return 0
+    kind, sent = transaction.kind, transaction.status is TransactionStatus.SENT
+    if kind is TransactionKind.AUTHORIZATION and sent:
         reversal_id = await _give_up(transaction, gateway)
         if reversal_id is not None:
             await send_reversal(reversal_id, gateway)
         return 1
+    if kind is TransactionKind.AUTHENTICATION and sent:
+        if updated + authentication.CHALLENGE_TIME > now:
+            return 0
+        await authentication.give_up(transaction, gateway)
+        return 1
+    if kind is TransactionKind.WALLET_PAYMENT and sent:
+        await settle_wallet_payment(transaction, gateway)
+        return 1
     if updated + max(backoff(transaction.attempts), stale_after) > now:
         return 0
-    await send_reversal(transaction.id, gateway)
-    return 1
+    if kind is TransactionKind.REVERSAL:
+        await send_reversal(transaction.id, gateway)
+        return 1
+    if kind is TransactionKind.WALLET_REFUND:
+        await send_wallet_refund(transaction.id, gateway)
+        return 1
+    return 0
 
 
 async def _open_transactions(gateway: Gateway, before: datetime) -> list[Transaction]:
@@ -119,11 +134,10 @@ async def release_expired_holds(gateway: Gateway) -> int:
             paid = await paid_order(uow, order)
             merchant = await uow.merchants.get(order.merchant_id)
             assert merchant is not None
-            _, reversal_id = await cancel_locked(
+            _, after = await cancel_locked(
                 uow, merchant, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
             )
             await uow.commit()
         log.info("released the unconfirmed hold of order %s", order.billnumber)
-        if reversal_id is not None:
-            await send_reversal(reversal_id, gateway)
+        await after.send(gateway)
     return len(ids)

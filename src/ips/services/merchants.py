@@ -9,10 +9,16 @@ from datetime import timedelta
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.cards import Secret
 from ips.domain.errors import AuthenticationFailed, Conflict, InvalidInput, LoginLocked, NotFound
-from ips.domain.merchants import Merchant, parse_callback_url, parse_host, parse_merchant_id
+from ips.domain.merchants import (
+    BuyerField,
+    Merchant,
+    parse_callback_url,
+    parse_host,
+    parse_merchant_id,
+)
 from ips.domain.money import currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
-from ips.domain.orders import OperationKind
+from ips.domain.orders import OperationKind, PaymentMeans
 from ips.services.clock import Clock, utc_now
 from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWorkFactory
@@ -32,6 +38,10 @@ class AddMerchant:
     return_hosts: tuple[str, ...] = ()
     notify_kinds: frozenset[OperationKind] = frozenset({OperationKind.PAYMENT})
     notify_answer: AnswerMode = AnswerMode.PUSHPAYMENTRESULT
+    means: frozenset[PaymentMeans] = frozenset({PaymentMeans.CARD, PaymentMeans.WALLET})
+    required_fields: frozenset[BuyerField] = frozenset()
+    require_3ds: bool = False
+    allow_disable_3ds: bool = False
 
 
 async def add_merchant(
@@ -46,6 +56,8 @@ async def add_merchant(
         raise InvalidInput("the merchant needs a login", field="login")
     if len(cmd.password) < 8:
         raise InvalidInput("the password needs at least 8 characters", field="password")
+    if not cmd.means:
+        raise InvalidInput("the merchant needs a way to pay", field="means")
     if not cmd.secret_word:
         raise InvalidInput("the merchant needs a secret word", field="secret_word")
     callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
@@ -61,6 +73,10 @@ async def add_merchant(
         callback_url=callback_url,
         notify_kinds=cmd.notify_kinds,
         notify_answer=cmd.notify_answer,
+        means=cmd.means,
+        required_fields=cmd.required_fields,
+        require_3ds=cmd.require_3ds,
+        allow_disable_3ds=cmd.allow_disable_3ds,
         require_checkvalue=cmd.require_checkvalue,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
     )

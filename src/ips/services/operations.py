@@ -35,6 +35,7 @@ class PaidOrder:
     operations: list[Operation]
     payment: Operation
     authorization: Transaction
+    """The payment's own transaction: the card authorization, or the wallet payment."""
 
     @property
     def next_number(self) -> int:
@@ -81,7 +82,8 @@ async def paid_order(uow: UnitOfWork, order: Order) -> PaidOrder:
     authorization = next(
         tx
         for tx in await uow.transactions.of_order(order.id)
-        if tx.kind is TransactionKind.AUTHORIZATION and tx.operation_id == payment.id
+        if tx.kind in (TransactionKind.AUTHORIZATION, TransactionKind.WALLET_PAYMENT)
+        and tx.operation_id == payment.id
     )
     return PaidOrder(order, operations, payment, authorization)
 

@@ -21,7 +21,15 @@ from ips.domain.errors import (
 )
 from ips.domain.merchants import Merchant, parse_merchant_id
 from ips.domain.money import Money, currency
-from ips.domain.orders import Buyer, Language, Operation, Order, ReturnUrls, new_billnumber
+from ips.domain.orders import (
+    Buyer,
+    Language,
+    Operation,
+    Order,
+    PaymentMeans,
+    ReturnUrls,
+    new_billnumber,
+)
 from ips.domain.recurring import RecurringTerms
 from ips.domain.states import OrderState
 from ips.domain.text import is_digits
@@ -46,7 +54,7 @@ class CreateOrder:
     amount: str
     currency: str = ""
     delay: bool = False
-    language: Language = Language.RU
+    language: Language | None = None
     comment: str = ""
     buyer: Buyer = field(default_factory=Buyer)
     return_urls: ReturnUrls = field(default_factory=ReturnUrls)
@@ -54,6 +62,9 @@ class CreateOrder:
     signed_fields: Mapping[str, str] = field(default_factory=dict)
     """The fields the checkvalue covers, lower-case names, values exactly as sent."""
     recurring: RecurringRequest | None = None
+    hidden_means: frozenset[PaymentMeans] = frozenset()
+    """Ways to pay the request hid (``CardPayment=0``, ``YMPayment=0``…)."""
+    disable_3ds: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +145,11 @@ async def add_order(
     if await uow.orders.ordernumber_taken(merchant.merchant_id, ordernumber):
         raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
     terms = cmd.recurring
+    means = merchant.means - cmd.hidden_means
+    if cmd.delay or gateway.wallet is None:
+        means -= {PaymentMeans.WALLET}  # a wallet pays at once: it cannot hold money
+    if not means:
+        raise Refused("no way to pay is left for this order", field="means")
     order = Order(
         billnumber=new_billnumber(),
         merchant_id=merchant.merchant_id,
@@ -156,6 +172,8 @@ async def add_order(
         if terms
         else None,
         recurring_of=recurring_of,
+        means=frozenset(means),
+        disable_3ds=cmd.disable_3ds and merchant.allow_disable_3ds,
     )
     while not await uow.orders.add(order):
         order.billnumber = new_billnumber()  # the random one was taken: draw again

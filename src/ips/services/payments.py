@@ -1,31 +1,39 @@
-"""Paying an order by card: authorization at the processing center in three atomic phases.
+"""Paying an order by card: 3-D Secure when the card takes part in it, then the authorization
+at the processing center — each exchange in three atomic phases.
 
 1. *Commit the intent.* Under the order's row lock: check the order may be paid, create the
-   payment operation and its authorization transaction marked ``sent``, commit.
-2. *Talk.* Send the authorization and wait for the answer, no database transaction open.
+   payment operation (and the transaction about to be sent), commit.
+2. *Talk.* Send and wait for the answer, no database transaction open.
 3. *Commit the answer.* Under the lock again: the transaction, the operation and the order
    move to their new states, commit.
 
-A crash between the phases leaves the transaction ``sent``; the janitor settles it. When no
-answer comes, the payment is declined at once and its authorization reversed (``reversals``),
-so an unanswered authorization never leaves money held. A second submission while a payment
-is under way, or after it ended, makes no second payment: it reports the order as it is.
+With 3-D Secure the buyer leaves for the issuer's page between the enrollment and the
+authorization (``authentication.complete``); the CVC waits in memory meanwhile, never
+stored. A crash between the phases leaves the transaction ``sent``; the janitor settles it.
+When no answer comes to an authorization, the payment is declined at once and the
+authorization reversed (``reversals``), so an unanswered authorization never leaves money
+held. A second submission while a payment is under way, or after it ended, makes no second
+payment: it reports the order as it is.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ips.domain.cards import Card
-from ips.domain.errors import AlreadyPaid, NotFound
+from ips.crypto.keyring import KeyRing
+from ips.domain.cards import Card, Expiry, Pan, Secret
+from ips.domain.errors import AlreadyPaid, MissingInput, NotFound
+from ips.domain.merchants import BuyerField, Merchant
 from ips.domain.money import Money
 from ips.domain.orders import (
+    Buyer,
     CardSummary,
     Operation,
     OperationKind,
     Order,
+    PaymentMeans,
     Transaction,
     TransactionKind,
 )
@@ -47,32 +55,84 @@ class PayByCard:
     billnumber: str
     card: Card
     client_ip: str = ""
+    return_url: str = ""
+    """Where the issuer's 3-D Secure page sends the buyer back to."""
+    buyer: Buyer | None = None
+    """What the buyer typed of the data the merchant requires."""
     recurring: bool = False
     """The merchant charges the card stored with the first order of recurring payments."""
 
 
-async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> Order:
-    """Pays the order; returns it in its state after the attempt (or as it already was)."""
-    started = await _begin(cmd, gateway)
-    if isinstance(started, Order):
-        return started
-    order, request, transaction_id = started
-    try:
-        answer: Answer | None = await gateway.processing.authorize(request)
-    except NoAnswer:
-        log.warning("no answer to the authorization of order %s", order.billnumber)
-        answer = None
-    order, reversal_id = await _finish(transaction_id, answer, gateway)
-    if reversal_id is not None:
-        await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
-    return order
+@dataclass(frozen=True)
+class PaymentStep:
+    """Where a payment stands for the buyer: ``order`` as it is now, and the page of another
+    party the buyer must go to first (the issuer's 3-D Secure check, the wallet)."""
+
+    order: Order
+    go_to: str = ""
 
 
-async def _begin(
-    cmd: PayByCard, gateway: Gateway
-) -> Order | tuple[Order, AuthorizationRequest, int]:
+@dataclass(frozen=True)
+class Begun:
+    """A payment operation created in phase 1, with what the next steps need."""
+
+    order: Order
+    merchant: Merchant
+    payment: Operation
+
+
+async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
+    """Pays the order: 3-D Secure first when the card takes part in it (the buyer is sent to
+    the issuer's page), else the authorization at once."""
+    card = cmd.card
+    summary = CardSummary(card.pan.masked, card.pan.brand, str(card.expiry), card.holder)
+    begun = await begin_payment(
+        cmd.billnumber,
+        PaymentMeans.CARD,
+        gateway,
+        client_ip=cmd.client_ip,
+        buyer=cmd.buyer,
+        card=summary,
+        sealed_pan=gateway.keyring.seal(card.pan.reveal(), PAN_CONTEXT),
+    )
+    if isinstance(begun, Order):
+        return PaymentStep(begun)
+    order, merchant, payment = begun.order, begun.merchant, begun.payment
+    assert payment.id is not None
+    if not cmd.recurring and not order.disable_3ds:
+        try:
+            challenge = await gateway.secure.enroll(
+                card.pan, payment.amount, order.merchant_id, cmd.return_url
+            )
+        except NoAnswer:
+            log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
+            return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
+        if challenge is not None:
+            if card.cvc is not None:
+                gateway.cvcs.keep(payment.id, card.cvc)
+            await start_authentication(payment, challenge.transaction, gateway)
+            return PaymentStep(order, challenge.url)
+        if merchant.require_3ds:
+            return PaymentStep(
+                await fail_payment(payment.id, ResponseCode.THREE_DS_REQUIRED, gateway)
+            )
+    return PaymentStep(await authorize(payment.id, card, gateway, recurring=cmd.recurring))
+
+
+async def begin_payment(
+    billnumber: str,
+    means: PaymentMeans,
+    gateway: Gateway,
+    *,
+    client_ip: str = "",
+    buyer: Buyer | None = None,
+    card: CardSummary | None = None,
+    sealed_pan: str | None = None,
+) -> Order | Begun:
+    """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
+    and creates the payment operation. Returns the order as it is when it may not."""
     async with gateway.uow_factory() as uow:
-        order = await uow.orders.get(cmd.billnumber, lock=True)
+        order = await uow.orders.get(billnumber, lock=True)
         if order is None:
             raise NotFound("no such order", field="billnumber")
         assert order.id is not None
@@ -83,44 +143,131 @@ async def _begin(
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
         merchant = await uow.merchants.get(order.merchant_id)
         assert merchant is not None
+        order.buyer = completed_buyer(order.buyer, buyer, merchant)
         price = await quote(uow, order.amount, merchant, gateway)
-        order.begin_payment()
-        now = gateway.clock()
-        card = cmd.card
+        order.begin_payment(means)
         payment = Operation(
             order_id=order.id,
             number=len(earlier) + 1,
             kind=OperationKind.PAYMENT,
             amount=price.amount,
             rate=price.rate,
-            created_at=now,
-            card=CardSummary(card.pan.masked, card.pan.brand, str(card.expiry), card.holder),
-            sealed_pan=gateway.keyring.seal(card.pan.reveal(), PAN_CONTEXT),
-            client_ip=cmd.client_ip,
+            created_at=gateway.clock(),
+            means=means,
+            card=card,
+            sealed_pan=sealed_pan,
+            client_ip=client_ip,
         )
         await uow.operations.add(payment)
-        assert payment.id is not None
-        authorization = Transaction(
-            order_id=order.id,
+        await uow.orders.save(order)
+        await uow.commit()
+    return Begun(order, merchant, payment)
+
+
+def completed_buyer(known: Buyer, typed: Buyer | None, merchant: Merchant) -> Buyer:
+    """The buyer's data with what the buyer typed on the page; refuses when something the
+    merchant requires is still missing."""
+    given = {name: value.strip() for name, value in vars(typed or Buyer()).items() if value}
+    buyer = replace(known, **{name: v for name, v in given.items() if not getattr(known, name)})
+    missing = {
+        BuyerField.EMAIL: not buyer.email,
+        BuyerField.NAME: not (buyer.firstname and buyer.lastname),
+        BuyerField.PHONE: not buyer.mobile_phone,
+    }
+    for required in sorted(merchant.required_fields, key=lambda f: f.value):
+        if missing[required]:
+            raise MissingInput(f"the shop needs the buyer's {required.value}", field=required.value)
+    if buyer.email and "@" not in buyer.email:
+        raise MissingInput("the e-mail address is not valid", field="email")
+    return buyer
+
+
+async def start_authentication(payment: Operation, reference: str, gateway: Gateway) -> None:
+    """Records the 3-D Secure check the buyer is sent to (its transaction stays ``sent``
+    until the buyer comes back or the janitor gives up on it)."""
+    assert payment.id is not None
+    async with gateway.uow_factory() as uow:
+        await uow.orders.get_by_id(payment.order_id, lock=True)
+        authentication = Transaction(
+            order_id=payment.order_id,
             operation_id=payment.id,
+            kind=TransactionKind.AUTHENTICATION,
+            amount=payment.amount,
+            created_at=gateway.clock(),
+            reference=reference,
+        )
+        await uow.transactions.add(authentication)
+        authentication.mark_sent(gateway.clock())
+        await uow.transactions.save(authentication)
+        await uow.commit()
+
+
+async def authorize(
+    payment_id: int, card: Card, gateway: Gateway, *, cavv: str = "", recurring: bool = False
+) -> Order:
+    """The authorization of a begun card payment, in its three phases."""
+    async with gateway.uow_factory() as uow:
+        payment = await uow.operations.get(payment_id)
+        assert payment is not None
+        order = await uow.orders.get_by_id(payment.order_id, lock=True)
+        assert order is not None
+        authorization = Transaction(
+            order_id=payment.order_id,
+            operation_id=payment_id,
             kind=TransactionKind.AUTHORIZATION,
-            amount=price.amount,
-            created_at=now,
+            amount=payment.amount,
+            created_at=gateway.clock(),
         )
         await uow.transactions.add(authorization)
         assert authorization.id is not None
-        authorization.mark_sent(now)
+        authorization.mark_sent(gateway.clock())
         await uow.transactions.save(authorization)
-        await uow.orders.save(order)
         await uow.commit()
     request = AuthorizationRequest(
         id=message_id(authorization),
         card=card,
-        amount=price.amount,
+        amount=payment.amount,
         merchant_id=order.merchant_id,
-        recurring=cmd.recurring,
+        recurring=recurring,
+        cavv=cavv,
     )
-    return order, request, authorization.id
+    try:
+        answer: Answer | None = await gateway.processing.authorize(request)
+    except NoAnswer:
+        log.warning("no answer to the authorization of order %s", order.billnumber)
+        answer = None
+    order, reversal_id = await _finish(authorization.id, answer, gateway)
+    if reversal_id is not None:
+        await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
+    return order
+
+
+async def fail_payment(payment_id: int, code: ResponseCode, gateway: Gateway) -> Order:
+    """Declines a begun payment that never reached an authorization (its 3-D Secure check
+    failed, say); the transactions under way are closed as declined."""
+    async with gateway.uow_factory() as uow:
+        payment = await uow.operations.get(payment_id)
+        assert payment is not None
+        order = await uow.orders.get_by_id(payment.order_id, lock=True)
+        payment = await uow.operations.get(payment_id)
+        assert order is not None and payment is not None
+        if payment.status is not OperationStatus.IN_PROCESS:
+            return order
+        now = gateway.clock()
+        for transaction in await uow.transactions.of_order(payment.order_id):
+            if transaction.operation_id == payment_id and transaction.status in (
+                TransactionStatus.SENT,
+                TransactionStatus.UNKNOWN,
+            ):
+                transaction.change_status(TransactionStatus.DECLINED, now)
+                await uow.transactions.save(transaction)
+        payment.finish(OperationStatus.DECLINED, code, now)
+        await uow.operations.save(payment)
+        order.end_payment(payment, now)
+        await uow.orders.save(order)
+        await _notify(uow, order, payment, now)
+        await uow.commit()
+    return order
 
 
 async def _finish(
@@ -142,11 +289,15 @@ async def _finish(
                 )
             return order, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
-        merchant = await uow.merchants.get(order.merchant_id)
-        assert merchant is not None
-        await enqueue(uow, merchant, order, payment, payment, gateway.clock())
+        await _notify(uow, order, payment, gateway.clock())
         await uow.commit()
     return order, reversal_id
+
+
+async def _notify(uow: UnitOfWork, order: Order, payment: Operation, now: datetime) -> None:
+    merchant = await uow.merchants.get(order.merchant_id)
+    assert merchant is not None
+    await enqueue(uow, merchant, order, payment, payment, now)
 
 
 async def record_answer(
@@ -203,3 +354,12 @@ async def present_later(
             original_id=authorization.id,
         )
     )
+
+
+def stored_card(payment: Operation, keyring: KeyRing, cvc: Secret | None = None) -> Card:
+    """The card a payment was made with, from what IPS keeps of it (the CVC, if any, comes
+    from the caller's memory: it is never kept)."""
+    assert payment.sealed_pan is not None and payment.card is not None
+    month, year = payment.card.expiry.split("/")
+    pan = Pan(keyring.open(payment.sealed_pan, PAN_CONTEXT))
+    return Card(pan, Expiry.parse(month, year), cvc, payment.card.holder)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ips.crypto.keyring import KeyRing
-from ips.domain.cards import Card, Expiry, Pan
+from ips.domain.cards import Card
 from ips.domain.errors import MissingInput, NotFound, Refused
 from ips.domain.money import Money, currency
 from ips.domain.orders import Operation, OperationKind
@@ -20,8 +20,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.operations import OperationResult, parse_billnumber
 from ips.services.orders import CreateOrder, add_order
-from ips.services.payments import PayByCard, pay_by_card
-from ips.services.reversals import PAN_CONTEXT
+from ips.services.payments import PayByCard, pay_by_card, stored_card
 
 
 @dataclass(frozen=True)
@@ -64,9 +63,10 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
         )
         order = await add_order(uow, merchant, request, request.ordernumber, gateway, first.id)
         await uow.commit()
-    paid = await pay_by_card(
+    step = await pay_by_card(
         PayByCard(order.billnumber, card, cmd.client_ip, recurring=True), gateway
     )
+    paid = step.order
     async with gateway.uow_factory(readonly=True) as uow:
         assert paid.id is not None
         [payment] = await uow.operations.of_order(paid.id)
@@ -85,6 +85,4 @@ def _stored_card(operations: list[Operation], keyring: KeyRing) -> Card:
     )
     if payment is None or payment.sealed_pan is None or payment.card is None:
         raise Refused("the first order was not paid by card", field="billnumber")
-    month, year = payment.card.expiry.split("/")
-    pan = Pan(keyring.open(payment.sealed_pan, PAN_CONTEXT))
-    return Card(pan, Expiry.parse(month, year), cvc=None, holder=payment.card.holder)
+    return stored_card(payment, keyring)

@@ -96,8 +96,8 @@ class TransactionRepository(Protocol):
         ...
 
     async def open_since_before(self, moment: datetime) -> list[Transaction]:
-        """Authorizations and reversals still waiting for an answer, last touched before
-        ``moment``."""
+        """Exchanges still waiting for an answer (all but settlement's), last touched
+        before ``moment``."""
         ...
 
 

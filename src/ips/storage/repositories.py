@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable, Collection
 from datetime import date, datetime
 from decimal import Decimal
@@ -14,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ips.crypto.keyring import KeyRing
 from ips.domain.books import Books
 from ips.domain.cards import Brand, Secret
-from ips.domain.merchants import Merchant
+from ips.domain.merchants import BuyerField, Merchant
 from ips.domain.money import Currency, Money, currency
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import (
@@ -78,7 +79,11 @@ class MerchantRepository:
                 callback_url=merchant.callback_url,
                 require_checkvalue=merchant.require_checkvalue,
                 return_hosts=" ".join(merchant.return_hosts),
-                notify_kinds=" ".join(sorted(kind.value for kind in merchant.notify_kinds)),
+                means=_words(merchant.means),
+                required_fields=_words(merchant.required_fields),
+                require_3ds=merchant.require_3ds,
+                allow_disable_3ds=merchant.allow_disable_3ds,
+                notify_kinds=_words(merchant.notify_kinds),
                 notify_answer=merchant.notify_answer.value,
                 created_at=merchant.created_at,
             )
@@ -106,6 +111,10 @@ class MerchantRepository:
             callback_url=row.callback_url,
             require_checkvalue=row.require_checkvalue,
             return_hosts=tuple(row.return_hosts.split()),
+            means=frozenset(PaymentMeans(word) for word in row.means.split()),
+            required_fields=frozenset(BuyerField(word) for word in row.required_fields.split()),
+            require_3ds=row.require_3ds,
+            allow_disable_3ds=row.allow_disable_3ds,
             notify_kinds=frozenset(OperationKind(kind) for kind in row.notify_kinds.split()),
             notify_answer=AnswerMode(row.notify_answer),
             created_at=row.created_at,
@@ -125,10 +134,16 @@ class _Tracking:
         return entities
 
 
+def _words(values: Collection[enum.Enum]) -> str:
+    """A set of enum values in one column, space-separated."""
+    return " ".join(sorted(str(value.value) for value in values))
+
+
 def _order_values(order: Order) -> dict[str, Any]:
     books = order.books
     return {
         "state": order.state.value,
+        "buyer": dataclasses.asdict(order.buyer),
         "holds_ordernumber": order.holds_ordernumber,
         "updated_at": order.updated_at or order.created_at,
         "books_currency": books.currency.code if books else None,
@@ -145,7 +160,7 @@ def _order(row: Row[Any]) -> Order:
         amount=Money(row.amount_minor, currency(row.currency)),
         created_at=row.created_at,
         delay=row.delay,
-        language=Language(row.language),
+        language=Language(row.language) if row.language else None,
         comment=row.comment,
         buyer=Buyer(**row.buyer),
         return_urls=ReturnUrls(ok=row.url_return_ok, no=row.url_return_no, default=row.url_return),
@@ -153,6 +168,8 @@ def _order(row: Row[Any]) -> Order:
         books=Books(currency(row.books_currency), **{name: row._mapping[name] for name in BOOKS})
         if row.books_currency
         else None,
+        means=frozenset(PaymentMeans(word) for word in row.means.split()),
+        disable_3ds=row.disable_3ds,
         recurring=_terms(row.recurring, currency(row.currency)),
         recurring_of=row.recurring_of,
         holds_ordernumber=row.holds_ordernumber,
@@ -195,12 +212,13 @@ class OrderRepository(_Tracking):
                 amount_minor=order.amount.minor,
                 currency=order.amount.currency.code,
                 delay=order.delay,
-                language=order.language.value,
+                language=order.language.value if order.language else "",
                 comment=order.comment,
-                buyer=dataclasses.asdict(order.buyer),
                 url_return=order.return_urls.default,
                 url_return_ok=order.return_urls.ok,
                 url_return_no=order.return_urls.no,
+                means=_words(order.means),
+                disable_3ds=order.disable_3ds,
                 recurring=_terms_row(order.recurring),
                 recurring_of=order.recurring_of,
                 created_at=order.created_at,
@@ -424,6 +442,7 @@ def _transaction_values(transaction: Transaction) -> dict[str, Any]:
     return {
         "status": transaction.status.value,
         "batch_id": transaction.batch_id,
+        "reference": transaction.reference or None,
         "transmitted_at": transaction.transmitted_at,
         "response": transaction.response,
         "approval_code": transaction.approval_code,
@@ -444,6 +463,7 @@ def _transaction(row: Row[Any]) -> Transaction:
         transmitted_at=row.transmitted_at,
         original_id=row.original_id,
         batch_id=row.batch_id,
+        reference=row.reference or "",
         response=row.response,
         approval_code=row.approval_code,
         attempts=row.attempts,
@@ -506,7 +526,7 @@ class TransactionRepository(_Tracking):
             select(transactions)
             .where(
                 transactions.c.status.in_(["created", "sent", "unknown"]),
-                transactions.c.kind.in_(["authorization", "reversal"]),
+                transactions.c.kind.not_in(["financial", "refund"]),
                 transactions.c.updated_at < moment,
             )
             .order_by(transactions.c.id)

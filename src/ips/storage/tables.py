@@ -93,6 +93,10 @@ merchants = Table(
     Column("callback_url", Text, nullable=False),
     Column("require_checkvalue", Boolean, nullable=False),
     Column("return_hosts", Text, nullable=False, server_default=""),
+    Column("means", String(40), nullable=False, server_default="card wallet"),
+    Column("required_fields", String(40), nullable=False, server_default=""),
+    Column("require_3ds", Boolean, nullable=False, server_default=text("false")),
+    Column("allow_disable_3ds", Boolean, nullable=False, server_default=text("false")),
     Column("notify_kinds", String(20), nullable=False, server_default="100"),
     Column("notify_answer", String(20), nullable=False, server_default="pushpaymentresult"),
     Column("created_at", UtcDateTime, nullable=False),
@@ -116,6 +120,8 @@ orders = Table(
     Column("url_return_ok", Text, nullable=False),
     Column("url_return_no", Text, nullable=False),
     Column("holds_ordernumber", Boolean, nullable=False),
+    Column("means", String(40), nullable=False, server_default="card"),
+    Column("disable_3ds", Boolean, nullable=False, server_default=text("false")),
     Column("recurring", JSON),
     Column("recurring_of", ForeignKey("orders.id")),
     Column("books_currency", String(3)),
@@ -186,7 +192,7 @@ operations = Table(
 )
 
 _OPEN_TRANSACTION = text(
-    "status IN ('created', 'sent', 'unknown') AND kind IN ('authorization', 'reversal')"
+    "status IN ('created', 'sent', 'unknown') AND kind NOT IN ('financial', 'refund')"
 )
 _UNBATCHED = text("status = 'created' AND kind IN ('financial', 'refund')")
 
@@ -219,6 +225,7 @@ transactions = Table(
     Column("currency", String(3), nullable=False),
     Column("original_id", ForeignKey("transactions.id")),
     Column("batch_id", ForeignKey("settlement_batches.id")),
+    Column("reference", String(64)),
     Column("transmitted_at", UtcDateTime),
     Column("response", String(4), nullable=False),
     Column("approval_code", String(6), nullable=False),

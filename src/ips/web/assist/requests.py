@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from ips.domain.checkvalue import PAYMENT_REQUEST_FIELDS
 from ips.domain.errors import InvalidInput, MissingInput
-from ips.domain.orders import Buyer, CancelReason, Language, ReturnUrls
+from ips.domain.orders import Buyer, CancelReason, Language, PaymentMeans, ReturnUrls
 from ips.domain.text import is_digits
 from ips.services.cancellations import Cancel
 from ips.services.confirmations import Confirm
@@ -59,7 +59,7 @@ def payment_request(params: Mapping[str, str]) -> CreateOrder:
         amount=params.get("orderamount", ""),
         currency=params.get("ordercurrency", "").strip(),
         delay=_flag(params, "delay", "delay"),
-        language=language(params) or Language.RU,
+        language=language(params),
         comment=params.get("ordercomment", ""),
         buyer=buyer,
         return_urls=ReturnUrls(
@@ -70,7 +70,16 @@ def payment_request(params: Mapping[str, str]) -> CreateOrder:
         checkvalue=params.get("checkvalue", "").strip(),
         signed_fields={name: params[name] for name in PAYMENT_REQUEST_FIELDS if name in params},
         recurring=_recurring(params),
+        hidden_means=frozenset(
+            means for flag, means in _MEANS_FLAGS.items() if params.get(flag, "").strip() == "0"
+        ),
+        disable_3ds=_flag(params, "disable3ds", "disable3ds"),
     )
+
+
+_MEANS_FLAGS = {"cardpayment": PaymentMeans.CARD, "ympayment": PaymentMeans.WALLET}
+"""The request's flags for the ways IPS offers (others, like ``QIWIPayment``, name ways it
+does not offer, and are read as nothing to hide)."""
 
 
 def _recurring(params: Mapping[str, str]) -> RecurringRequest | None:

@@ -35,7 +35,7 @@ from ips.web.services import AppServices
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-CARD_PAGE = "card_form"
+PAYMENT_PAGE = "choice"
 """The name of the buyer's card page route (``web.pages``)."""
 
 
@@ -94,7 +94,7 @@ async def payrequest(request: Request, services: AppServices) -> Response:
 
     async def produce(params: dict[str, str], fmt: Format) -> Response:
         requested = await request_payment(payment_request(params), services.gateway)
-        page = request.url_for(CARD_PAGE, billnumber=requested.order.billnumber)
+        page = request.url_for(PAYMENT_PAGE, billnumber=requested.order.billnumber)
         return render.payrequest(fmt, requested, str(page))
 
     return await _web_service(request, Format.JSON, produce)

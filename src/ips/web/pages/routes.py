@@ -1,4 +1,5 @@
-"""The buyer's pages: the card form, and the result of the payment."""
+"""The buyer's pages: the choice of the way to pay, the card form, the wallet, the returns
+from the issuer's 3-D Secure page and from the wallet, and the result."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ips.domain.cards import Card
-from ips.domain.errors import DomainError, InvalidCard, InvalidInput
-from ips.domain.orders import Operation, OperationKind, Order
+from ips.domain.errors import DomainError, InvalidCard, InvalidInput, MissingInput
+from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, PaymentMeans
 from ips.domain.states import OrderState
+from ips.protocol.messages import texts
+from ips.services import authentication
 from ips.services.orders import OrderView, order_view
-from ips.services.payments import PayByCard, pay_by_card
-from ips.web.pages.views import error_page, page
+from ips.services.payments import PayByCard, PaymentStep, pay_by_card
+from ips.services.wallet_payments import PayByWallet, complete_wallet_payment, pay_by_wallet
+from ips.web.pages import i18n
+from ips.web.pages.views import error_message, error_page, language_of, page
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 router = APIRouter()
+
+FORMS = {PaymentMeans.CARD: "card", PaymentMeans.WALLET: "wallet"}
 
 
 async def _order_view(billnumber: str, services: AppServices) -> OrderView:
@@ -31,27 +38,43 @@ PageOrder = Annotated[OrderView, Depends(_order_view)]
 
 
 @router.get("/pay/{billnumber}")
-async def card_form(
-    billnumber: str, request: Request, services: AppServices, view: PageOrder
-) -> Response:
-    if not view.order.awaits_payment(view.operations):
-        return RedirectResponse(f"/pay/{billnumber}/result", status_code=303)
-    if view.quote is None:
-        message = f"Payments in {view.order.amount.currency} are not possible at the moment."
-        return page(request, "error.html", status=409, message=message)
-    return _form(request, view, services)
+async def choice(request: Request, services: AppServices, view: PageOrder) -> Response:
+    """The ways to pay; the only one's form at once."""
+    unavailable = _unavailable(request, view)
+    if unavailable is not None:
+        return unavailable
+    if len(view.order.means) == 1:
+        [means] = view.order.means
+        return _form(request, view, services, means)
+    return page(
+        request,
+        "choice.html",
+        language_of(request, view.order),
+        order=view.order,
+        merchant=view.merchant,
+        quote=view.quote,
+        means=[FORMS[m] for m in (PaymentMeans.CARD, PaymentMeans.WALLET) if m in view.order.means],
+        refuse=_return_url(view.order, refused=True),
+    )
 
 
-@router.post("/pay/{billnumber}")
-async def pay(
+@router.get("/pay/{billnumber}/card")
+async def card_form(request: Request, services: AppServices, view: PageOrder) -> Response:
+    return _unavailable(request, view) or _form(request, view, services, PaymentMeans.CARD)
+
+
+@router.get("/pay/{billnumber}/wallet")
+async def wallet_form(request: Request, services: AppServices, view: PageOrder) -> Response:
+    return _unavailable(request, view) or _form(request, view, services, PaymentMeans.WALLET)
+
+
+@router.post("/pay/{billnumber}/card")
+async def pay_card(
     billnumber: str, request: Request, services: AppServices, view: PageOrder
 ) -> Response:
-    try:
-        form = await read_params(request)
-    except InvalidInput as exc:
-        return _form(request, view, services, error=exc.message)
-    if not services.tokens.valid(billnumber, form.get("token", "")):
-        return _form(request, view, services, error="The page has expired. Please try again.")
+    form = await _checked_form(request, view, services, PaymentMeans.CARD)
+    if isinstance(form, Response):
+        return form
     try:
         card = Card.parse(
             number=form.get("card_number", ""),
@@ -61,50 +84,167 @@ async def pay(
             holder=form.get("cardholder", ""),
             today=services.gateway.clock().date(),
         )
-    except InvalidCard as exc:
-        kept = {name: form.get(name, "") for name in ("exp_month", "exp_year", "cardholder")}
-        return _form(request, view, services, error=exc.message, field=exc.field, kept=kept)
-    try:
-        order = await pay_by_card(PayByCard(billnumber, card, client_ip(request)), services.gateway)
+        step = await pay_by_card(
+            PayByCard(
+                billnumber,
+                card,
+                client_ip(request),
+                return_url=str(request.url_for("returned_from_3ds", billnumber=billnumber)),
+                buyer=_buyer(form),
+            ),
+            services.gateway,
+        )
+    except (InvalidCard, MissingInput) as exc:
+        return _form(request, view, services, PaymentMeans.CARD, exc, form)
     except DomainError as exc:
-        return error_page(request, exc, status=409)
-    return RedirectResponse(_after_payment(order), status_code=303)
+        return error_page(request, exc, 409, view.order)
+    return _go_on(step)
+
+
+@router.post("/pay/{billnumber}/wallet")
+async def pay_wallet(
+    billnumber: str, request: Request, services: AppServices, view: PageOrder
+) -> Response:
+    form = await _checked_form(request, view, services, PaymentMeans.WALLET)
+    if isinstance(form, Response):
+        return form
+    try:
+        step = await pay_by_wallet(
+            PayByWallet(
+                billnumber,
+                str(request.url_for("returned_from_wallet", billnumber=billnumber)),
+                client_ip(request),
+                _buyer(form),
+            ),
+            services.gateway,
+        )
+    except MissingInput as exc:
+        return _form(request, view, services, PaymentMeans.WALLET, exc, form)
+    except DomainError as exc:
+        return error_page(request, exc, 409, view.order)
+    return _go_on(step)
+
+
+@router.get("/pay/{billnumber}/3ds", name="returned_from_3ds")
+async def returned_from_3ds(billnumber: str, request: Request, services: AppServices) -> Response:
+    reference = request.query_params.get("transaction", "")
+    return _go_on(await authentication.complete(billnumber, reference, services.gateway))
+
+
+@router.get("/pay/{billnumber}/wallet/return", name="returned_from_wallet")
+async def returned_from_wallet(billnumber: str, services: AppServices) -> Response:
+    return _go_on(await complete_wallet_payment(billnumber, services.gateway))
 
 
 @router.get("/pay/{billnumber}/result")
-async def result(billnumber: str, request: Request, view: PageOrder) -> Response:
-    payment = _last_payment(view)
+async def result(request: Request, view: PageOrder) -> Response:
+    payments = [op for op in view.operations if op.kind is OperationKind.PAYMENT]
+    outcome = _outcome(view)
     return page(
         request,
         "result.html",
+        language_of(request, view.order),
         order=view.order,
         merchant=view.merchant,
-        payment=payment,
-        outcome=_outcome(view),
+        payment=payments[-1] if payments else None,
+        outcome=outcome,
+        reason=_reason(payments[-1] if payments else None, language_of(request, view.order)),
         back=_return_url(view.order),
     )
+
+
+def _unavailable(request: Request, view: OrderView) -> Response | None:
+    """The page to show instead of a form: the result, once paying has begun or ended; an
+    error, when the order's currency cannot be paid now."""
+    if not view.order.awaits_payment(view.operations):
+        return RedirectResponse(f"/pay/{view.order.billnumber}/result", status_code=303)
+    if view.quote is None:
+        language = language_of(request, view.order)
+        message = i18n.text("error.currency", language, currency=view.order.amount.currency)
+        return page(request, "error.html", language, status=409, message=message)
+    return None
+
+
+async def _checked_form(
+    request: Request, view: OrderView, services: AppServices, means: PaymentMeans
+) -> dict[str, str] | Response:
+    """The form sent, when it is one the page gave out; else the form again."""
+    language = language_of(request, view.order)
+    try:
+        form = await read_params(request)
+    except InvalidInput as exc:
+        return _form(request, view, services, means, exc)
+    if not services.tokens.valid(view.order.billnumber, form.get("token", "")):
+        expired = InvalidInput(i18n.text("error.expired_form", language))
+        return _form(request, view, services, means, expired)
+    if means not in view.order.means:
+        return RedirectResponse(f"/pay/{view.order.billnumber}", status_code=303)
+    return form
 
 
 def _form(
     request: Request,
     view: OrderView,
     services: AppServices,
-    *,
-    error: str = "",
-    field: str | None = None,
-    kept: dict[str, str] | None = None,
+    means: PaymentMeans,
+    error: DomainError | None = None,
+    sent: dict[str, str] | None = None,
 ) -> Response:
+    language = language_of(request, view.order)
+    kept = {
+        name: (sent or {}).get(name, "")
+        for name in ("exp_month", "exp_year", "cardholder", "email", "firstname", "lastname",
+                     "phone")
+    }  # fmt: skip
     return page(
         request,
-        "card.html",
+        f"{FORMS[means]}.html",
+        language,
         status=400 if error else 200,
         order=view.order,
         merchant=view.merchant,
         quote=view.quote,
         token=services.tokens.issue(view.order.billnumber),
-        error=error,
-        error_field=field,
-        kept=kept or {},
+        error=error_message(error, language) if error else "",
+        error_field=error.field if error else None,
+        kept=kept,
+        asked=_asked(view),
+        others=len(view.order.means) > 1,
+        refuse=_return_url(view.order, refused=True),
+    )
+
+
+def _asked(view: OrderView) -> list[str]:
+    """The buyer's data the merchant requires and the request did not carry."""
+    buyer, required = view.order.buyer, {f.value for f in view.merchant.required_fields}
+    asked = []
+    if "email" in required and not buyer.email:
+        asked.append("email")
+    if "name" in required and not (buyer.firstname and buyer.lastname):
+        asked += ["firstname", "lastname"]
+    if "phone" in required and not buyer.mobile_phone:
+        asked.append("phone")
+    return asked
+
+
+def _buyer(form: dict[str, str]) -> Buyer:
+    return Buyer(
+        email=form.get("email", ""),
+        firstname=form.get("firstname", ""),
+        lastname=form.get("lastname", ""),
+        mobile_phone=form.get("phone", ""),
+    )
+
+
+def _go_on(step: PaymentStep) -> Response:
+    """Where the buyer goes after a step: another party's page, the shop, or the result."""
+    if step.go_to:
+        return RedirectResponse(step.go_to, status_code=303)
+    order = step.order
+    if order.state is OrderState.IN_PROCESS:
+        return RedirectResponse(f"/pay/{order.billnumber}/result", status_code=303)
+    return RedirectResponse(
+        _return_url(order) or f"/pay/{order.billnumber}/result", status_code=303
     )
 
 
@@ -120,27 +260,27 @@ def _outcome(view: OrderView) -> str:
     return "expired" if state is OrderState.TIMEOUT else "declined"
 
 
-def _last_payment(view: OrderView) -> Operation | None:
-    payments = [op for op in view.operations if op.kind is OperationKind.PAYMENT]
-    return payments[-1] if payments else None
+def _reason(payment: Operation | None, language: Language) -> tuple[str, str]:
+    """Why a payment was declined, and what to do next, in the buyer's words."""
+    if payment is None or payment.response_code is None:
+        return "", ""
+    said = texts(payment.response_code, language)
+    return said.customer_message, said.recommendation
 
 
-def _return_url(order: Order) -> str:
+def _return_url(order: Order, *, refused: bool = False) -> str:
     """The shop's page for this outcome, with ``billnumber``, ``ordernumber`` and
-    ``payerdenial`` added to its query (``0``: the buyer did not refuse to pay — the page
-    has no button to do so)."""
-    url = order.return_urls.after(order.state.is_paid)
+    ``payerdenial`` (``1``: the buyer chose to go back without paying) added to its query."""
+    url = order.return_urls.after(order.state.is_paid and not refused)
     if not url:
         return ""
     parts = urlsplit(url)
     extra = urlencode(
-        {"billnumber": order.billnumber, "ordernumber": order.ordernumber, "payerdenial": "0"}
+        {
+            "billnumber": order.billnumber,
+            "ordernumber": order.ordernumber,
+            "payerdenial": "1" if refused else "0",
+        }
     )
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit(parts._replace(query=query))
-
-
-def _after_payment(order: Order) -> str:
-    if order.state is OrderState.IN_PROCESS:
-        return f"/pay/{order.billnumber}/result"
-    return _return_url(order) or f"/pay/{order.billnumber}/result"

@@ -1,4 +1,5 @@
-"""Rendering of the payment pages (Jinja2 templates, server-side, no script needed)."""
+"""Rendering of the payment pages: Jinja2 templates in the page's language, with the CSP nonce
+of the request for the one script the pages use (they work without it)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,65 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ips.domain.errors import DomainError
+from ips.domain.orders import Language, Order
+from ips.web.pages import i18n
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 STATIC = Path(__file__).parent / "static"
 
+FIELD_ERRORS: dict[str, dict[Language, str]] = {
+    "card_number": {i18n.EN: "Check the card number.", i18n.RU: "Проверьте номер карты."},
+    "expiry": {
+        i18n.EN: "Check the expiry date: the card may have expired.",
+        i18n.RU: "Проверьте срок действия: возможно, он истёк.",
+    },
+    "cvc": {i18n.EN: "Check the CVC.", i18n.RU: "Проверьте код CVC."},
+    "cardholder": {
+        i18n.EN: "Write the cardholder's name in Latin letters, as on the card.",
+        i18n.RU: "Укажите имя владельца латиницей, как на карте.",
+    },
+    "email": {i18n.EN: "Give a valid e-mail address.", i18n.RU: "Укажите адрес почты."},
+    "name": {i18n.EN: "Give your first and last name.", i18n.RU: "Укажите имя и фамилию."},
+    "phone": {i18n.EN: "Give your mobile phone number.", i18n.RU: "Укажите номер телефона."},
+}
 
-def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+
+def language_of(request: Request, order: Order | None = None) -> Language:
+    """``?lang=`` on the page, else the shop's choice, else the browser's, else Russian."""
+    asked = request.query_params.get("lang", "").upper()
+    if asked in Language.__members__:
+        return Language(asked)
+    if order is not None and order.language is not None:
+        return order.language
+    return i18n.preferred(request.headers.get("accept-language", "")) or i18n.RU
+
+
+def page(
+    request: Request, template: str, language: Language, status: int = 200, **context: Any
+) -> Response:
+    context |= {
+        "lang": language,
+        "other_lang": i18n.EN if language is i18n.RU else i18n.RU,
+        "t": lambda key, **values: i18n.text(key, language, **values),
+        "money": lambda value: i18n.amount(value, language),
+        "nonce": getattr(request.state, "csp_nonce", ""),
+    }
     response = templates.TemplateResponse(request, template, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Language"] = language.value.lower()
     return response
 
 
-def error_page(request: Request, error: DomainError, status: int = 400) -> Response:
-    return page(request, "error.html", status=status, message=error.message)
+def error_message(error: DomainError, language: Language) -> str:
+    """The buyer's words for an error, by what it is about."""
+    known = FIELD_ERRORS.get(error.field or "")
+    return known[language] if known else error.message
+
+
+def error_page(
+    request: Request, error: DomainError, status: int = 400, order: Order | None = None
+) -> Response:
+    language = language_of(request, order)
+    return page(
+        request, "error.html", language, status=status, message=error_message(error, language)
+    )
