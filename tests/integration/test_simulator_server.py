@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ips.domain.cards import Card, Expiry, Pan, Secret
@@ -17,7 +19,7 @@ from ips.domain.money import Money, currency
 from ips.processing.iso8583 import Iso8583ProcessingCenter, framing, spec
 from ips.processing.iso8583.spec import Fields
 from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer, ReversalRequest
-from ips.processing.simulator import HoldStatus, Ledger, Simulator
+from ips.processing.simulator import HoldStatus, Ledger, Simulator, run, schema
 from ips.processing.simulator.ledger import (
     DuplicateHold,
     HoldRequest,
@@ -255,6 +257,8 @@ async def test_the_simulator_runs_as_its_own_process(tmp_path: Path) -> None:
         "ips.processing.simulator",
         "--port",
         "0",
+        "--http-port",
+        "0",
         "--store",
         str(store),
         stdout=asyncio.subprocess.PIPE,
@@ -266,6 +270,21 @@ async def test_the_simulator_runs_as_its_own_process(tmp_path: Path) -> None:
         line = await asyncio.wait_for(process.stdout.readline(), 20.0)
         address = re.fullmatch(rb"listening on 127\.0\.0\.1:(\d+)\n", line)
         assert address is not None, line
+        line = await asyncio.wait_for(process.stdout.readline(), 20.0)
+        web = re.fullmatch(rb"http on (http://127\.0\.0\.1:\d+)\n", line)
+        assert web is not None, line
+        async with httpx.AsyncClient(base_url=web[1].decode(), timeout=2.0) as http:
+            enrolled = await http.post(
+                "/3ds/enroll",
+                json={
+                    "pan": "4111111111111111",
+                    "amount": 100,
+                    "currency": "RUB",
+                    "merchant_id": "7",
+                    "return_url": "http://shop.example/",
+                },
+            )
+        assert enrolled.json() == {"enrolled": False}
         client = Iso8583ProcessingCenter(
             "127.0.0.1", int(address[1]), terminal_id="T1", acquirer_id="1", timeout=1.0
         )
@@ -287,3 +306,79 @@ async def test_the_simulator_runs_as_its_own_process(tmp_path: Path) -> None:
             await client.close()
         process.terminate()
         await process.wait()
+
+
+async def test_both_sides_listen_while_it_runs(tmp_path: Path) -> None:
+    simulator = Simulator(tmp_path / "bank.sqlite3", "127.0.0.1", 0, 0)
+    with pytest.raises(RuntimeError):
+        _ = simulator.http_url
+
+    async with simulator:
+        assert simulator.port != 0
+        assert simulator.http_port not in (0, simulator.port)
+        assert simulator.http_url == f"http://127.0.0.1:{simulator.http_port}"
+        async with httpx.AsyncClient(base_url=simulator.http_url) as http:
+            assert (await http.get("/3ds/result/x")).status_code == 404
+
+    with pytest.raises(RuntimeError):
+        _ = simulator.http_url
+    with pytest.raises(ConnectionRefusedError):
+        await asyncio.open_connection("127.0.0.1", simulator.http_port)
+
+
+async def test_a_taken_http_port_stops_the_start_cleanly(tmp_path: Path) -> None:
+    async with Simulator(tmp_path / "a.sqlite3") as first:
+        second = Simulator(tmp_path / "b.sqlite3", http_port=first.http_port)
+        with pytest.raises(OSError, match="in use"):
+            await second.start()
+        with pytest.raises(ConnectionRefusedError):
+            await asyncio.open_connection("127.0.0.1", second.port)
+        with pytest.raises(RuntimeError):
+            _ = second.ledger
+
+
+async def test_run_serves_both_sides(tmp_path: Path) -> None:
+    ready: asyncio.Queue[Simulator] = asyncio.Queue()
+    serving = asyncio.create_task(
+        run("127.0.0.1", 0, tmp_path / "bank.sqlite3", http_port=0, on_ready=ready.put_nowait)
+    )
+    try:
+        simulator = await asyncio.wait_for(ready.get(), 10.0)
+        async with httpx.AsyncClient(base_url=simulator.http_url) as http:
+            created = await http.post(
+                "/wallet/payments",
+                json={
+                    "reference": "r",
+                    "amount": 100,
+                    "currency": "RUB",
+                    "merchant_id": "7",
+                    "description": "",
+                    "return_url": "http://shop.example/",
+                },
+            )
+        assert created.status_code == 200
+        assert len(await simulator.ledger.wallet.payments()) == 1
+    finally:
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+
+
+async def test_a_store_of_the_settlement_simulator_gains_the_http_books(tmp_path: Path) -> None:
+    store = tmp_path / "bank.sqlite3"
+    async with await Ledger.open(store) as ledger:
+        await ledger.place_hold(hold_request())
+    with sqlite3.connect(store) as db:
+        for table in ("wallet_refunds", "wallet_payments", "wallet_accounts", "acs_transactions"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    async with await Ledger.open(store) as ledger:
+        assert [hold.rrn for hold in await ledger.holds()] == ["1"]
+        assert await ledger.acs.transactions() == []
+        assert await ledger.wallet.payments() == []
+
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (schema.VERSION,)
+    db.close()

@@ -16,7 +16,7 @@ from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
 from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import AuthorizationRequest, BatchTotals, FinancialAdvice, MessageId
-from ips.processing.simulator import BatchStatus, HoldStatus, Ledger, PostingKind, Simulator
+from ips.processing.simulator import BatchStatus, HoldStatus, Ledger, PostingKind, Simulator, schema
 from ips.processing.simulator.ledger import (
     AdviceRequest,
     AmountNotAvailable,
@@ -128,7 +128,7 @@ async def test_a_store_of_the_first_simulator_opens_with_its_books_intact(tmp_pa
         assert await ledger.balance(VISA, RUB) == Money(1_000_000_00 - 70_00, RUB)
 
     with sqlite3.connect(store) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (schema.VERSION,)
         assert db.execute("PRAGMA foreign_key_check").fetchall() == []
         with pytest.raises(sqlite3.IntegrityError):
             db.execute("UPDATE holds SET released = 3001 WHERE rrn = '1'")

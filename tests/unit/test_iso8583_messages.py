@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -13,6 +14,7 @@ from ips.domain.responses import ResponseCode
 from ips.processing.iso8583 import framing, messages, spec
 from ips.processing.iso8583.messages import MalformedMessage, NetworkCode, OriginalData
 from ips.processing.port import AuthorizationRequest, MessageId, ReversalRequest
+from ips.processing.simulator import protocol
 
 MOSCOW = timezone(timedelta(hours=3))
 SENT_AT = datetime(2025, 3, 7, 1, 2, 3, tzinfo=MOSCOW)
@@ -82,6 +84,76 @@ def test_the_cvc_is_subelement_92_of_field_48() -> None:
     )
 
     assert messages.parse_private_data(fields["48"]) == {"92": "0123"}
+
+
+CAVV = "AAABBBCCCDDDEEEFFFGGGHHHIII="
+
+
+def with_cavv(request: AuthorizationRequest, cavv: str) -> AuthorizationRequest:
+    return dataclasses.replace(request, cavv=cavv)
+
+
+def test_the_cavv_is_subelement_93_of_field_48_beside_the_cvc() -> None:
+    fields = messages.authorization_fields(
+        with_cavv(authorization(cvc="987"), CAVV), terminal_id="T", acquirer_id="1"
+    )
+
+    assert round_trip(fields) == fields
+    assert fields["48"] == "9203987" + "9328" + CAVV
+    assert messages.parse_private_data(fields["48"]) == {"92": "987", "93": CAVV}
+
+
+def test_a_cavv_without_a_cvc_is_field_48_alone() -> None:
+    request = with_cavv(authorization(), CAVV)
+    stored = dataclasses.replace(
+        request, card=dataclasses.replace(request.card, cvc=None), recurring=True
+    )
+
+    fields = messages.authorization_fields(stored, terminal_id="T", acquirer_id="1")
+
+    assert messages.parse_private_data(fields["48"]) == {"93": CAVV}
+    assert fields["22"] == messages.STORED_CARD_ENTRY
+
+
+def test_no_cvc_and_no_cavv_leave_field_48_out() -> None:
+    request = authorization()
+    stored = dataclasses.replace(request, card=dataclasses.replace(request.card, cvc=None))
+
+    assert "48" not in messages.authorization_fields(stored, terminal_id="T", acquirer_id="1")
+
+
+@pytest.mark.parametrize(
+    "cavv", ["x" * 100, "café", "two\nlines"], ids=["long", "non-ascii", "control"]
+)
+def test_a_cavv_that_does_not_fit_is_refused_before_sending(cavv: str) -> None:
+    with pytest.raises(ValueError, match="subelement 93"):
+        messages.authorization_fields(
+            with_cavv(authorization(), cavv), terminal_id="T", acquirer_id="1"
+        )
+
+
+def test_the_simulator_reads_the_cavv_and_the_cvc() -> None:
+    fields = messages.authorization_fields(
+        with_cavv(authorization(), CAVV), terminal_id="T", acquirer_id="1"
+    )
+
+    parsed = protocol.parse_authorization(fields)
+
+    assert (parsed.cvc, parsed.cavv) == ("987", CAVV)
+    assert protocol.parse_authorization(fields | {"48": "93"}).cavv == ""
+    plain = messages.authorization_fields(authorization(), terminal_id="T", acquirer_id="1")
+    assert protocol.parse_authorization(plain).cavv == ""
+
+
+def test_the_cavv_is_masked_in_logs() -> None:
+    fields = messages.authorization_fields(
+        with_cavv(authorization(), CAVV), terminal_id="T", acquirer_id="1"
+    )
+
+    shown = messages.masked(fields)
+
+    assert shown["48"] == "***"
+    assert CAVV not in repr(shown)
 
 
 @pytest.mark.parametrize("repeat", [False, True])

@@ -47,6 +47,8 @@ STORED_CARD_ENTRY = "102"
 """Field 22: a card on file charged by the merchant (a recurring payment): no CVC."""
 CVC_SUBELEMENT = "92"
 """The field 48 subelement that carries the CVC2."""
+CAVV_SUBELEMENT = "93"
+"""The field 48 subelement that carries the CAVV of a 3-D Secure authentication."""
 APPROVED = "00"
 
 
@@ -153,7 +155,12 @@ def acquirer(acquirer_id: str) -> str:
 
 
 def private_data(subelements: Mapping[str, str]) -> str:
-    """Field 48: each subelement as 2-digit id, 2-digit length, value."""
+    """Field 48: each subelement as 2-digit id, 2-digit length, value.
+
+    Raises ``ValueError`` for a value that is not printable ASCII or longer than 99."""
+    for key, value in subelements.items():
+        if len(value) > 99 or not value.isascii() or not value.isprintable():
+            raise ValueError(f"subelement {key} of field 48 is up to 99 printable characters")
     return "".join(f"{key}{len(value):02d}{value}" for key, value in subelements.items())
 
 
@@ -202,9 +209,16 @@ class OriginalData:
 def authorization_fields(
     request: AuthorizationRequest, *, terminal_id: str, acquirer_id: str
 ) -> Fields:
-    """The 0100 for an authorization. Raises ``ValueError`` when a value cannot be sent."""
+    """The 0100 for an authorization. Raises ``ValueError`` when a value cannot be sent.
+
+    Field 48 carries the CVC (subelement 92) and the 3-D Secure CAVV (93), those present; it
+    is left out when there is neither.
+    """
     moment = _utc(request.id.transmitted_at)
     card = request.card
+    private = {CVC_SUBELEMENT: card.cvc.reveal()} if card.cvc else {}
+    if request.cavv:
+        private[CAVV_SUBELEMENT] = request.cavv
     return {
         "t": AUTHORIZATION,
         "2": card.pan.reveal(),
@@ -221,7 +235,7 @@ def authorization_fields(
         "41": text(terminal_id, 8, "the terminal id"),
         "42": text(request.merchant_id, 15, "the merchant id"),
         "49": request.amount.currency.numeric,
-    } | ({"48": private_data({CVC_SUBELEMENT: card.cvc.reveal()})} if card.cvc else {})
+    } | ({"48": private_data(private)} if private else {})
 
 
 def reversal_fields(request: ReversalRequest, *, terminal_id: str, acquirer_id: str) -> Fields:
@@ -324,7 +338,7 @@ def answer_from_fields(fields: Mapping[str, str]) -> Answer:
 
 
 _HIDDEN = frozenset({"14", "35", "45", "48", "52"})
-"""Expiry, track 2, track 1, private data (the CVC), PIN block."""
+"""Expiry, track 2, track 1, private data (the CVC, the CAVV), PIN block."""
 
 
 def mask_pan(digits: str) -> str:
@@ -335,7 +349,7 @@ def mask_pan(digits: str) -> str:
 
 
 def masked(fields: Mapping[str, str]) -> Fields:
-    """A copy of a message safe to log: no clear PAN, expiry, track data, CVC or PIN."""
+    """A copy of a message safe to log: no clear PAN, expiry, track data, CVC, CAVV or PIN."""
     return {
         key: mask_pan(value) if key == "2" else "***" if key in _HIDDEN else value
         for key, value in fields.items()

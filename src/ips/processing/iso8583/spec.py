@@ -23,8 +23,11 @@ Fields used (``n`` digits, ``ans`` text; ``LL``/``LLL`` = ASCII length prefix):
 39    ans 2       response code
 41    ans 8       terminal id
 42    ans 15      card acceptor id = IPS merchant id
-48    LLL ans     private data as subelements ``II LL value`` (2-digit id, 2-digit length);
-                  subelement ``92`` carries the CVC2, as in Mastercard's DE 48
+48    LLL ans     private data as subelements ``II LL value`` (2-digit id, 2-digit length,
+                  printable ASCII): ``92`` the CVC2, as in Mastercard's DE 48; ``93`` the
+                  CAVV of a 3-D Secure authentication (28 characters: 20 bytes in base64),
+                  which the issuer checks against its ACS — the card of 3-D Secure is
+                  approved only with an unused CAVV of its own, else answered ``A3``
 49    n 3         currency, ISO 4217 numeric
 50    n 3         settlement currency of a batch (0500), ISO 4217 numeric
 60    LLL ans     settlement batch number, always 6 digits (advices and 0500)
@@ -65,7 +68,7 @@ Fields = dict[str, str]
 """A decoded message: field number (``"t"`` for the MTI) → value."""
 
 SPEC: dict[str, dict[str, Any]] = copy.deepcopy(default_ascii)
-SPEC["48"]["desc"] = "Additional Data - Private (subelement 92: CVC2)"
+SPEC["48"]["desc"] = "Additional Data - Private (subelements 92: CVC2, 93: CAVV)"
 SPEC["60"]["desc"] = "Settlement Batch Number"
 
 

@@ -1,5 +1,8 @@
-"""The acquirer host simulator: a TCP server with its own ledger (see ``server``, ``ledger``)."""
+"""The acquirer host simulator: a TCP server speaking ISO 8583 with its own ledger (see
+``server``, ``ledger``), and beside it an HTTP side (``web``) with the issuer's 3-D Secure ACS
+(``acs``) and the Demo Wallet (``wallet``), all on one SQLite store (``store``, ``schema``)."""
 
+from ips.processing.simulator.acs import Acs, AcsOutcome, AcsStatus, AcsTransaction
 from ips.processing.simulator.ledger import (
     Batch,
     BatchStatus,
@@ -11,8 +14,13 @@ from ips.processing.simulator.ledger import (
     Reversal,
 )
 from ips.processing.simulator.server import Simulator, run
+from ips.processing.simulator.wallet import WalletBooks
 
 __all__ = [
+    "Acs",
+    "AcsOutcome",
+    "AcsStatus",
+    "AcsTransaction",
     "Batch",
     "BatchStatus",
     "Hold",
@@ -22,5 +30,6 @@ __all__ = [
     "PostingKind",
     "Reversal",
     "Simulator",
+    "WalletBooks",
     "run",
 ]

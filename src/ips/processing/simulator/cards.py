@@ -1,6 +1,8 @@
 """The simulator's test cards (DESIGN.md, "Test cards of the simulator") and the issuer's rules.
 
 Every card not listed here that passes the Luhn check behaves like 4111 1111 1111 1111.
+4000 0000 0000 3220 takes part in 3-D Secure: the simulated ACS (``acs``) challenges it, and
+its authorization is approved only with the CAVV of a passed challenge (else ``A3``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ class CardBehaviour:
     """Whole units of any currency the card's account starts with."""
     answers: bool = True
     """False: the hold is recorded, but no answer is ever sent (a lost answer)."""
+    three_d_secure: bool = False
+    """True: the ACS challenges the card, and an authorization needs the CAVV it made."""
 
 
 APPROVE = CardBehaviour()
@@ -35,7 +39,7 @@ TEST_CARDS: dict[str, CardBehaviour] = {
     "4000000000000127": CardBehaviour(response="82"),
     "4000000000000259": CardBehaviour(response="59"),
     "4000000000000119": CardBehaviour(answers=False),
-    "4000000000003220": CardBehaviour(response="A3"),
+    "4000000000003220": CardBehaviour(three_d_secure=True),
 }
 
 
@@ -55,7 +59,7 @@ def issuer_decision(
 
     ``14`` for a mistyped number, ``54`` for an expiry (``YYMM``) that is past or not a month,
     ``N7`` for a missing or malformed CVC (none is asked for a card on file), else the card's
-    own answer.
+    own answer. (A card of 3-D Secure passes here: its CAVV is checked when it is held.)
     """
     if not luhn_valid(pan):
         return "14"

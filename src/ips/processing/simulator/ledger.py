@@ -12,6 +12,15 @@ books with it to the cent. Any process may open it while the simulator runs::
 No PAN is stored in clear: a card is known by ``card_ref``, the HMAC-SHA256 of its number
 under a random key created with the file and kept in it, and shown by its masked number.
 
+The same store keeps the books of the simulator's HTTP side: ``ledger.acs`` (3-D Secure
+authentications, ``acs``) and ``ledger.wallet`` (the Demo Wallet, ``wallet``)::
+
+    authentications = await ledger.acs.transactions()
+    payments, refunds = await ledger.wallet.payments(), await ledger.wallet.refunds()
+
+A card enrolled in 3-D Secure is held only with the CAVV of an authentication of that card
+not used before (``HoldRequest.cavv``); the hold and the use of the CAVV are one transaction.
+
 The money of one account (card, currency):
 
 - an account is created by the first authorization in that currency with the card's opening
@@ -33,27 +42,24 @@ The schema and its migration are in ``schema``.
 
 from __future__ import annotations
 
-import asyncio
 import enum
-import hashlib
-import hmac
 import secrets
 import sqlite3
 import string
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import aiosqlite
-
 from ips.domain.cards import Pan
 from ips.domain.money import Currency, Money, currency
 from ips.processing.iso8583.messages import mask_pan
-from ips.processing.simulator import cards, schema
+from ips.processing.simulator import cards
+from ips.processing.simulator.acs import Acs
+from ips.processing.simulator.store import Clock, Store, system_clock
+from ips.processing.simulator.wallet import WalletBooks
 
 _APPROVAL_ALPHABET = string.ascii_uppercase + string.digits
 _REVERSALS = "SELECT r.*, h.currency FROM reversals r JOIN holds h ON h.id = r.hold_id"
@@ -176,6 +182,11 @@ class InsufficientFunds(LedgerRefusal):
     pass
 
 
+class NotAuthenticated(LedgerRefusal):
+    """The card takes part in 3-D Secure, and the authorization carries no CAVV of it that is
+    still unused."""
+
+
 class NoSuchHold(LedgerRefusal):
     """No hold matches the request's terminal, RRN, card and currency (and a reversal's
     original STAN, an advice's merchant)."""
@@ -207,6 +218,10 @@ class HoldRequest:
     transmitted: str
     merchant_id: str
     answered: bool = True
+    cavv: str | None = None
+    """``None``: the card needs no 3-D Secure. Otherwise the CAVV the authorization carried
+    (``""`` when none): the hold is placed only when it redeems an authentication of this card
+    (``Acs.redeem``)."""
 
 
 @dataclass(frozen=True)
@@ -246,35 +261,26 @@ class CloseRequest:
 
 
 class Ledger:
-    """Open with ``await Ledger.open(path)``; close with ``await ledger.close()``."""
+    """Open with ``await Ledger.open(path)``; close with ``await ledger.close()``.
 
-    def __init__(self, db: aiosqlite.Connection, key: bytes) -> None:
-        self._db = db
-        self._key = key
-        self._lock = asyncio.Lock()
+    ``acs`` and ``wallet`` are the books of the 3-D Secure ACS and of the Demo Wallet, in the
+    same store; they take the time from ``open``'s ``clock`` (the expiry of challenges).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._db = store.db
+        self._lock = store.lock
+        self.acs = Acs(store)
+        self.wallet = WalletBooks(store)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Ledger:
+    async def open(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
         """Open the store, creating it (schema and card key) or migrating it as needed."""
-        db = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            db.row_factory = aiosqlite.Row
-            await db.execute("PRAGMA busy_timeout = 5000")
-            await db.execute("PRAGMA journal_mode = WAL")
-            await schema.migrate(db)
-            await db.execute(
-                "INSERT OR IGNORE INTO meta (name, value) VALUES ('card_key', ?)",
-                (secrets.token_hex(32),),
-            )
-            rows = await db.execute_fetchall("SELECT value FROM meta WHERE name = 'card_key'")
-            key = bytes.fromhex(next(iter(rows))["value"])
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db, key)
+        return cls(await Store.open(path, clock))
 
     async def close(self) -> None:
-        await self._db.close()
+        await self._store.close()
 
     async def __aenter__(self) -> Ledger:
         return self
@@ -289,8 +295,7 @@ class Ledger:
 
     def card_ref(self, pan: Pan | str) -> str:
         """The name under which the store knows a card."""
-        digits = pan.reveal() if isinstance(pan, Pan) else pan
-        return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()
+        return self._store.card_ref(pan)
 
     async def holds(self) -> list[Hold]:
         async with self._lock:
@@ -348,7 +353,8 @@ class Ledger:
         return await self._account_figure(card, in_currency, _BALANCE)
 
     async def place_hold(self, request: HoldRequest) -> Hold:
-        """Hold ``request.amount``; raises ``DuplicateHold`` or ``InsufficientFunds``."""
+        """Hold ``request.amount``; raises ``DuplicateHold``, ``NotAuthenticated`` (a card of
+        3-D Secure whose CAVV does not redeem an authentication) or ``InsufficientFunds``."""
         ref, cur = self.card_ref(request.pan), request.amount.currency
         now = _now()
         async with self._transaction():
@@ -359,6 +365,10 @@ class Ledger:
             )
             if await self._hold_row(request.terminal_id, request.rrn) is not None:
                 raise DuplicateHold(request.rrn)
+            if request.cavv is not None and not await self.acs.redeem(
+                request.pan, request.cavv, terminal_id=request.terminal_id, rrn=request.rrn
+            ):
+                raise NotAuthenticated(request.rrn)
             available = await self._figure(_AVAILABLE, ref, cur)
             if available is None or available.minor < request.amount.minor:
                 raise InsufficientFunds(str(request.amount))
@@ -563,16 +573,8 @@ class Ledger:
             (now, batch_id),
         )
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[None]:
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractAsyncContextManager[None]:
+        return self._store.transaction()
 
     async def _account_figure(
         self, card: Pan | str, in_currency: Currency | str, sql: str
@@ -628,7 +630,7 @@ class Ledger:
     async def _rows(
         self, sql: str, parameters: tuple[Any, ...] | dict[str, Any] = ()
     ) -> list[sqlite3.Row]:
-        return list(await self._db.execute_fetchall(sql, parameters))
+        return await self._store.rows(sql, parameters)
 
 
 _AVAILABLE = (

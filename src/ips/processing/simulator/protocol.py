@@ -38,6 +38,8 @@ class AuthorizationMessage:
     cvc: str | None
     stored_card: bool
     """The merchant charges a card on file (field 22 ``10x``): no CVC is asked."""
+    cavv: str = ""
+    """The 3-D Secure CAVV of field 48 (subelement 93); ``""`` when none."""
 
 
 @dataclass(frozen=True)
@@ -108,9 +110,9 @@ def parse_authorization(fields: Mapping[str, str]) -> AuthorizationMessage:
     if amount.minor == 0:
         raise MalformedMessage("field 4 must be greater than zero")
     try:
-        cvc = messages.parse_private_data(fields.get("48", "")).get(messages.CVC_SUBELEMENT)
+        private = messages.parse_private_data(fields.get("48", ""))
     except MalformedMessage:
-        cvc = None
+        private = {}
     return AuthorizationMessage(
         pan=_digits(fields, "2"),
         amount=amount,
@@ -120,8 +122,9 @@ def parse_authorization(fields: Mapping[str, str]) -> AuthorizationMessage:
         terminal_id=_text(fields, "41"),
         merchant_id=_text(fields, "42"),
         expiry=_digits(fields, "14"),
-        cvc=cvc,
+        cvc=private.get(messages.CVC_SUBELEMENT),
         stored_card=fields.get("22", "") == messages.STORED_CARD_ENTRY,
+        cavv=private.get(messages.CAVV_SUBELEMENT, ""),
     )
 
 

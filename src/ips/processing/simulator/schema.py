@@ -2,7 +2,9 @@
 
 Version 0 is the first store: accounts, holds and reversals. Version 1 adds settlement: holds
 gain ``captured`` (what posted debits took of them) and the status ``captured``; batches and
-their advices (staged, then posted) get tables of their own. ``migrate`` brings any store to
+their advices (staged, then posted) get tables of their own. Version 2 adds the HTTP side's
+books: the 3-D Secure authentications of the ACS (``acs_transactions``) and the Demo Wallet's
+accounts, payments and refunds (``wallet_*``). ``migrate`` brings any store to
 the current version in one transaction, so a store written by an older simulator opens with
 its books intact, and two processes opening the same store do not both migrate it.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-VERSION = 1
+VERSION = 2
 
 
 def _holds(name: str) -> str:
@@ -99,6 +101,73 @@ CREATE TABLE IF NOT EXISTS advices (
 
 _ADVICES_BY_HOLD = "CREATE INDEX IF NOT EXISTS advices_by_hold ON advices (hold_id, kind)"
 
+_ACS_TRANSACTIONS = """
+CREATE TABLE IF NOT EXISTS acs_transactions (
+    id TEXT PRIMARY KEY,
+    card_ref TEXT NOT NULL,
+    masked_pan TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    return_url TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('U', 'Y', 'N')),
+    outcome TEXT CHECK (outcome IN ('authenticated', 'wrong_code', 'cancelled', 'expired')),
+    cavv TEXT UNIQUE,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    answered_at TEXT,
+    used_terminal_id TEXT,
+    used_rrn TEXT,
+    used_at TEXT,
+    CHECK ((status = 'U') = (outcome IS NULL)),
+    CHECK ((status = 'U') = (answered_at IS NULL)),
+    CHECK ((status = 'Y') = (outcome IS 'authenticated')),
+    CHECK ((status = 'Y') = (cavv IS NOT NULL)),
+    CHECK (used_at IS NULL OR status = 'Y'),
+    CHECK ((used_at IS NULL) = (used_rrn IS NULL)),
+    CHECK ((used_at IS NULL) = (used_terminal_id IS NULL))
+)"""
+
+_WALLET_ACCOUNTS = """
+CREATE TABLE IF NOT EXISTS wallet_accounts (
+    login TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    balance INTEGER NOT NULL CHECK (balance >= 0),
+    PRIMARY KEY (login, currency)
+)"""
+
+_WALLET_PAYMENTS = """
+CREATE TABLE IF NOT EXISTS wallet_payments (
+    id TEXT PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    merchant_id TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    description TEXT NOT NULL,
+    return_url TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'declined')),
+    reason TEXT CHECK (reason IN ('cancelled', 'insufficient_funds')),
+    login TEXT,
+    refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded >= 0 AND refunded <= amount),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    FOREIGN KEY (login, currency) REFERENCES wallet_accounts (login, currency),
+    CHECK ((status = 'declined') = (reason IS NOT NULL)),
+    CHECK (status <> 'paid' OR login IS NOT NULL),
+    CHECK (reason IS NOT 'insufficient_funds' OR login IS NOT NULL),
+    CHECK (status = 'paid' OR refunded = 0)
+)"""
+
+_WALLET_REFUNDS = """
+CREATE TABLE IF NOT EXISTS wallet_refunds (
+    id INTEGER PRIMARY KEY,
+    payment_id TEXT NOT NULL REFERENCES wallet_payments (id),
+    reference TEXT NOT NULL,
+    amount INTEGER NOT NULL CHECK (amount > 0),
+    created_at TEXT NOT NULL,
+    UNIQUE (payment_id, reference)
+)"""
+
 _HOLD_COLUMNS = (
     "id, terminal_id, rrn, stan, transmitted, card_ref, masked_pan, merchant_id, currency,"
     " amount, released, status, approval_code, answered, created_at, updated_at"
@@ -137,5 +206,14 @@ async def _upgrade(db: aiosqlite.Connection) -> None:
         await db.execute("ALTER TABLE holds_v1 RENAME TO holds")
     else:
         await db.execute(_holds("holds"))
-    for table in (_REVERSALS, _BATCHES, _ADVICES, _ADVICES_BY_HOLD):
+    for table in (
+        _REVERSALS,
+        _BATCHES,
+        _ADVICES,
+        _ADVICES_BY_HOLD,
+        _ACS_TRANSACTIONS,
+        _WALLET_ACCOUNTS,
+        _WALLET_PAYMENTS,
+        _WALLET_REFUNDS,
+    ):
         await db.execute(table)

@@ -19,6 +19,11 @@ It answers
   accepted (closing an accepted batch again with the same figures posts nothing and answers
   ``00``); ``95`` otherwise, posting nothing: the staged advices stay for another try;
 - 0800 with 0810: ``00`` for sign-on, sign-off and echo.
+The card of 3-D Secure (4000000000003220) is held only when field 48 carries the CAVV
+(subelement 93) of a passed challenge of that card not used before; else it is answered
+``A3``. Beside the TCP server the simulator serves its HTTP side on a port of its own
+(``web``): the issuer's 3-D Secure ACS and the Demo Wallet, on the same store.
+
 A request with a readable MTI but unusable fields is answered ``30``; a message that cannot be
 decoded at all is logged and dropped; a broken frame closes the connection. Requests are
 handled concurrently, so answers may leave in another order than their requests came.
@@ -49,31 +54,50 @@ from ips.processing.simulator.ledger import (
     InsufficientFunds,
     Ledger,
     NoSuchHold,
+    NotAuthenticated,
     NotInBatch,
     OutOfBalance,
     ReleaseRequest,
 )
+from ips.processing.simulator.store import Clock, system_clock
+from ips.processing.simulator.web import HttpServer, create_app
 
 log = logging.getLogger(__name__)
 
 _ERROR_ECHO = ("7", "11", "37", "41")
+_LOOPBACK = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104
+"""Where a client on this machine reaches a server listening on all addresses."""
 
 
 class Simulator:
-    """``await start()`` binds (``port`` then names the bound port); ``await stop()`` ends it.
+    """``await start()`` binds the ISO 8583 server on ``port`` and the HTTP side on
+    ``http_port`` (0: any free port; both then name the bound ports); ``await stop()`` ends
+    both. ``http_url`` is the HTTP side's base URL.
 
     Also an async context manager. ``received`` counts the requests taken, by MTI, and
-    ``connections`` the connections accepted.
+    ``connections`` the connections accepted. ``clock`` gives the time to the ACS (the expiry
+    of challenges) and the wallet.
     """
 
-    def __init__(self, store_path: Path | str, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        store_path: Path | str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        http_port: int = 0,
+        *,
+        clock: Clock = system_clock,
+    ) -> None:
         self.store_path = Path(store_path)
         self.host = host
         self.port = port
+        self.http_port = http_port
         self.received: Counter[str] = Counter()
         self.connections = 0
+        self._clock = clock
         self._ledger: Ledger | None = None
         self._server: asyncio.Server | None = None
+        self._http: HttpServer | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._handlers: set[asyncio.Task[None]] = set()
 
@@ -83,18 +107,41 @@ class Simulator:
             raise RuntimeError("the simulator is not running")
         return self._ledger
 
+    @property
+    def http_url(self) -> str:
+        """``http://HOST:PORT`` of the HTTP side (the loopback address when it listens on all
+        addresses)."""
+        if self._http is None:
+            raise RuntimeError("the simulator is not running")
+        host = _LOOPBACK.get(self.host, self.host)
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.http_port}"
+
     async def start(self) -> None:
-        self._ledger = await Ledger.open(self.store_path)
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        self._ledger = await Ledger.open(self.store_path, clock=self._clock)
+        try:
+            self._server = await asyncio.start_server(self._serve, self.host, self.port)
+            self.port = self._server.sockets[0].getsockname()[1]
+            http = HttpServer(
+                create_app(self._ledger.acs, self._ledger.wallet), self.host, self.http_port
+            )
+            await http.start()
+        except BaseException:
+            await self.stop()
+            raise
+        self._http, self.http_port = http, http.port
         log.info(
-            "processing center simulator listening on %s:%s, store %s",
+            "processing center simulator listening on %s:%s (ISO 8583) and %s (3-D Secure ACS,"
+            " Demo Wallet), store %s",
             self.host,
             self.port,
+            self.http_url,
             self.store_path,
         )
 
     async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.stop()
+            self._http = None
         if self._server is not None:
             self._server.close()
             for writer in list(self._writers):
@@ -203,7 +250,8 @@ class Simulator:
         )
         if code != messages.APPROVED:
             return protocol.reply(request, code, echo)
-        answers = cards.behaviour(auth.pan).answers
+        behaviour = cards.behaviour(auth.pan)
+        answers = behaviour.answers
         hold_request = HoldRequest(
             pan=auth.pan,
             amount=auth.amount,
@@ -213,11 +261,14 @@ class Simulator:
             transmitted=auth.transmitted,
             merchant_id=auth.merchant_id,
             answered=answers,
+            cavv=auth.cavv if behaviour.three_d_secure else None,
         )
         try:
             hold = await self.ledger.place_hold(hold_request)
         except DuplicateHold:
             return protocol.reply(request, "94", echo)
+        except NotAuthenticated:
+            return protocol.reply(request, "A3", echo)
         except InsufficientFunds:
             return protocol.reply(request, "51", echo)
         if not answers:
@@ -298,10 +349,12 @@ async def run(
     port: int,
     store_path: Path,
     *,
+    http_port: int = 0,
     on_ready: Callable[[Simulator], None] | None = None,
 ) -> None:
-    """Serve as the processing center until cancelled (``ips processing-center``).
+    """Serve as the processing center until cancelled (``ips processing-center``): ISO 8583
+    on ``port``, the ACS and the wallet over HTTP on ``http_port`` (0: any free port).
 
-    Logs the address it listens on; ``on_ready`` is called once it does.
+    Logs the addresses it listens on; ``on_ready`` is called once it does.
     """
-    await Simulator(store_path, host, port).serve_forever(on_ready)
+    await Simulator(store_path, host, port, http_port).serve_forever(on_ready)
