@@ -16,8 +16,11 @@ from ips.crypto.tokens import FormTokens
 from ips.domain.money import currency
 from ips.domain.text import is_digits
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
+from ips.processing.secure import NoThreeDSecure
+from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.simulator.server import Simulator
+from ips.processing.wallet_http import HttpWallet
 from ips.services.gateway import Gateway, ProcessingProfile, Timings
 from ips.services.notifications import Delivery
 from ips.services.reconciliation import Figures
@@ -93,6 +96,10 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         timeout=settings.processing_timeout,
     )
     await processing.start()
+    http_side = simulator.http_url if simulator else ""
+    threeds_url, wallet_url = settings.threeds_url or http_side, settings.wallet_url or http_side
+    secure = HttpThreeDSecure(threeds_url, settings.processing_timeout) if threeds_url else None
+    wallet = HttpWallet(wallet_url, settings.processing_timeout) if wallet_url else None
     gateway = Gateway(
         uow_factory=database,
         processing=processing,
@@ -105,6 +112,8 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
             ),
         ),
         timings=Timings(order_lifetime=settings.order_lifetime, hold_period=settings.hold_period),
+        secure=secure or NoThreeDSecure(),
+        wallet=wallet,
     )
     services = Services(gateway, FormTokens(database.keyring.derive("form tokens")))
     runtime = Runtime(settings, database, processing, services, HttpCallbackSender(), simulator)
@@ -118,6 +127,9 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         await asyncio.gather(*runtime.tasks, return_exceptions=True)
         await processing.close()
         await runtime.sender.close()
+        for client in (secure, wallet):
+            if client is not None:
+                await client.close()
         if simulator is not None:
             await simulator.stop()
         await database.dispose()

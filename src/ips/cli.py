@@ -70,18 +70,31 @@ def serve(
             help="HOST:PORT of the processing center; without it the simulator runs in-process."
         ),
     ] = None,
+    processing_http: Annotated[
+        str | None,
+        typer.Option(
+            "--processing-http",
+            help="Base URL of the simulator's 3-D Secure and wallet pages (with --processing).",
+        ),
+    ] = None,
 ) -> None:
     """Run the gateway: payment pages, web services and background workers."""
     _logging()
-    settings = _settings(database, processing=processing)
+    settings = _settings(
+        database,
+        processing=processing,
+        threeds_url=processing_http,
+        wallet_url=processing_http,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(web: FastAPI) -> AsyncIterator[None]:
         async with running(settings) as runtime:
             web.state.services = runtime.services
+            simulator = runtime.simulator
             where = (
-                f"simulator in-process on 127.0.0.1:{runtime.simulator.port}"
-                if runtime.simulator
+                f"simulator in-process on 127.0.0.1:{simulator.port}, pages at {simulator.http_url}"
+                if simulator
                 else settings.processing
             )
             typer.echo(f"IPS serves http://{host}:{port}/pay/order.cfm (payment requests)")
@@ -100,13 +113,17 @@ def processing_center(
     store: Annotated[Path, typer.Option(help="The simulator's own books (SQLite file).")] = Path(
         "processing-center.sqlite3"
     ),
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="HTTP port of its 3-D Secure and wallet pages.")
+    ] = 8584,
 ) -> None:
-    """Run the processing-center simulator (an acquirer host speaking ISO 8583 over TCP)."""
+    """Run the processing-center simulator: an acquirer host speaking ISO 8583 over TCP, and
+    the issuer's 3-D Secure pages and an e-wallet over HTTP."""
     from ips.processing.simulator.server import run
 
     _logging()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(host, port, store))
+        asyncio.run(run(host, port, store, http_port=http_port))
 
 
 @merchant_app.command("add")

@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     processing: str = ""
     """``HOST:PORT`` of the processing center; empty starts the simulator in-process."""
     simulator_store: Path = Path("processing-center.sqlite3")
+    threeds_url: str = ""
+    """Base URL of the 3-D Secure server (directory and ACS); empty: the in-process
+    simulator's when it runs, else no 3-D Secure."""
+    wallet_url: str = ""
+    """Base URL of the e-wallet provider; empty: the in-process simulator's when it runs,
+    else no wallet is offered."""
     processing_timeout: float = 15.0
     """Seconds to wait for an answer before the authorization counts as unanswered."""
     terminal_id: str = "IPS00001"

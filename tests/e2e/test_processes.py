@@ -86,7 +86,7 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
         store = tmp_path / "bank.sqlite3"
         processing = subprocess.Popen(
             [sys.executable, "-m", "ips", "processing-center", "--port", str(pc_port),
-             "--store", str(store)],
+             "--http-port", str(free_port()), "--store", str(store)],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         processes.append(processing)

@@ -34,6 +34,9 @@ from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+DESCRIPTION_LIMIT = 500
+"""What a wallet shows of the payment: one line, within what providers take."""
+
 
 @dataclass(frozen=True)
 class PayByWallet:
@@ -65,7 +68,9 @@ async def pay_by_wallet(cmd: PayByWallet, gateway: Gateway) -> PaymentStep:
             reference=f"ips-{sent.id}",
             amount=payment.amount,
             merchant_id=order.merchant_id,
-            description=f"{begun.merchant.name}: order {order.ordernumber}",
+            description=" ".join(f"{begun.merchant.name}: order {order.ordernumber}".split())[
+                :DESCRIPTION_LIMIT
+            ],
             return_url=cmd.return_url,
         )
     except NoAnswer:
