@@ -20,6 +20,7 @@ import httpx
 
 from ips.domain.cards import Pan
 from ips.domain.money import Money
+from ips.processing.json_http import JsonApi
 from ips.processing.port import NoAnswer
 from ips.processing.secure import Authentication, AuthenticationStatus, Challenge
 
@@ -34,13 +35,7 @@ class HttpThreeDSecure:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "IPS 3-D Secure"},
-        )
+        self._api = JsonApi("ACS", base_url, timeout, transport=transport)
 
     async def enroll(
         self, pan: Pan, amount: Money, merchant_id: str, return_url: str
@@ -53,7 +48,7 @@ class HttpThreeDSecure:
             "merchant_id": merchant_id,
             "return_url": return_url,
         }
-        data = await self._exchange("POST", "/3ds/enroll", body)
+        data = await self._api.exchange("POST", "/3ds/enroll", body)
         enrolled, transaction, url = data.get("enrolled"), data.get("transaction"), data.get("url")
         if enrolled is False:
             log.debug("%s is not enrolled in 3-D Secure", pan)
@@ -71,7 +66,7 @@ class HttpThreeDSecure:
 
     async def result(self, transaction: str) -> Authentication:
         path = f"/3ds/result/{urllib.parse.quote(transaction, safe='')}"
-        data = await self._exchange("GET", path)
+        data = await self._api.exchange("GET", path)
         status, cavv = data.get("status"), data.get("cavv", "")
         try:
             found = AuthenticationStatus(status)
@@ -82,22 +77,4 @@ class HttpThreeDSecure:
         return Authentication(found, cavv)
 
     async def close(self) -> None:
-        await self._client.aclose()
-
-    async def _exchange(
-        self, method: str, path: str, body: dict[str, object] | None = None
-    ) -> dict[str, object]:
-        try:
-            response = await self._client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise NoAnswer(f"the ACS did not answer: {type(exc).__name__}") from None
-        log.debug("ACS %s %s: %s", method, path, response.status_code)
-        if not response.is_success:
-            raise NoAnswer(f"the ACS answered HTTP {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError:
-            raise NoAnswer("the ACS's answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise NoAnswer("the ACS's answer is not a JSON object")
-        return data
+        await self._api.close()

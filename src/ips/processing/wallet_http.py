@@ -22,6 +22,7 @@ import urllib.parse
 import httpx
 
 from ips.domain.money import Money
+from ips.processing.json_http import JsonApi
 from ips.processing.port import NoAnswer
 from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 
@@ -36,13 +37,7 @@ class HttpWallet:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            timeout=httpx.Timeout(timeout),
-            follow_redirects=False,
-            transport=transport,
-            headers={"Accept": "application/json", "User-Agent": "IPS e-wallets"},
-        )
+        self._api = JsonApi("wallet", base_url, timeout, transport=transport)
 
     async def create(
         self, reference: str, amount: Money, merchant_id: str, description: str, return_url: str
@@ -57,7 +52,7 @@ class HttpWallet:
             "description": description,
             "return_url": return_url,
         }
-        data = await self._exchange("POST", "/wallet/payments", body)
+        data = await self._api.exchange("POST", "/wallet/payments", body)
         payment_id, url = data.get("id"), data.get("url")
         if (
             not isinstance(payment_id, str)
@@ -69,7 +64,7 @@ class HttpWallet:
         return WalletPayment(id=payment_id, url=url)
 
     async def status(self, payment_id: str) -> WalletState:
-        data = await self._exchange("GET", f"/wallet/payments/{_segment(payment_id)}")
+        data = await self._api.exchange("GET", f"/wallet/payments/{_segment(payment_id)}")
         account = data.get("account", "")
         try:
             status = WalletStatus(data.get("status"))
@@ -84,32 +79,14 @@ class HttpWallet:
         gives nothing more back."""
         body = {"amount": amount.minor, "currency": amount.currency.code, "reference": reference}
         path = f"/wallet/payments/{_segment(payment_id)}/refunds"
-        data = await self._exchange("POST", path, body)
+        data = await self._api.exchange("POST", path, body)
         refunded = data.get("refunded")
         if not isinstance(refunded, bool):
             raise NoAnswer("the wallet's refund answer cannot be read")
         return refunded
 
     async def close(self) -> None:
-        await self._client.aclose()
-
-    async def _exchange(
-        self, method: str, path: str, body: dict[str, object] | None = None
-    ) -> dict[str, object]:
-        try:
-            response = await self._client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise NoAnswer(f"the wallet did not answer: {type(exc).__name__}") from None
-        log.debug("wallet %s %s: %s", method, path, response.status_code)
-        if not response.is_success:
-            raise NoAnswer(f"the wallet answered HTTP {response.status_code}")
-        try:
-            data = response.json()
-        except ValueError:
-            raise NoAnswer("the wallet's answer is not JSON") from None
-        if not isinstance(data, dict):
-            raise NoAnswer("the wallet's answer is not a JSON object")
-        return data
+        await self._api.close()
 
 
 def _segment(value: str) -> str:
