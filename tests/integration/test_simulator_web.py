@@ -138,7 +138,7 @@ async def test_pages_carry_the_security_headers_and_load_only_their_own_styleshe
     assert (await site.http.get(f"{site.url}/favicon.ico")).status_code == 204
 
 
-async def test_forms_may_post_only_to_the_simulator_and_go_back_to_the_shop(site: Site) -> None:
+async def test_pages_run_no_script_and_load_nothing_from_elsewhere(site: Site) -> None:
     for page in (
         await site.http.get(await site.challenge()),
         await site.http.get(await site.wallet_page()),
@@ -147,8 +147,12 @@ async def test_forms_may_post_only_to_the_simulator_and_go_back_to_the_shop(site
             part.strip().split(" ", 1)
             for part in page.headers["content-security-policy"].split(";")
         )
-        assert directives["form-action"] == "'self' http://shop.example:8080"
+        assert directives["default-src"] == "'none'"
+        assert "script-src" not in directives
         assert directives["base-uri"] == "'none'"
+        assert directives["frame-ancestors"] == "'none'"
+        # The buyer is redirected on through IPS to the shop: a form-action would stop them.
+        assert "form-action" not in directives
 
 
 async def test_what_the_merchant_sends_is_escaped(site: Site) -> None:

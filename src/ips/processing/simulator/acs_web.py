@@ -99,7 +99,7 @@ class AcsSite:
             summary=_summary(found),
             action=request.url.path,
         )
-        return webio.page(html, back_to=found.return_url)
+        return webio.page(html)
 
     async def answer(self, request: Request) -> Response:
         fields = await webio.form(request)

@@ -173,7 +173,7 @@ def _sign_in(payment: Payment, action: str, *, login: str = "", error: str = "")
         login=login,
         error=error,
     )
-    return webio.page(html, back_to=payment.return_url)
+    return webio.page(html)
 
 
 def _over(payment: Payment) -> Response:

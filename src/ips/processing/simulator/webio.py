@@ -2,7 +2,7 @@
 
 Bodies are read up to ``MAX_BODY`` bytes. A JSON API answers a bad request with
 ``{"error": "..."}`` (``Refused``); a page answers with HTML whose Content-Security-Policy
-lets its form post to the simulator and be redirected back to the shop's origin only.
+allows no script and nothing from elsewhere, and no frame around it.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 """Every answer carries these unless it sets its own (pages set their CSP)."""
+
+PAGE_CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
 
 _HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
@@ -130,12 +134,6 @@ def return_url(data: Mapping[str, object], name: str = "return_url") -> str:
     return value
 
 
-def origin(url: str) -> str:
-    """``scheme://host[:port]`` of a URL that passed ``return_url``."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.lower()}"
-
-
 def with_parameter(url: str, name: str, value: str) -> str:
     """``url`` with ``name=value`` added to its query string (before any fragment)."""
     parts = urllib.parse.urlsplit(url)
@@ -152,15 +150,12 @@ def refusal(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def page(html: str, *, back_to: str | None = None, status: int = 200) -> HTMLResponse:
-    """A page whose forms post to the simulator, redirected from there to ``back_to``'s
-    origin (browsers check a form's redirects against ``form-action`` too)."""
-    targets = "'self'" + (f" {origin(back_to)}" if back_to else "")
-    policy = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        f"form-action {targets}; base-uri 'none'; frame-ancestors 'none'"
-    )
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": policy})
+def page(html: str, *, status: int = 200) -> HTMLResponse:
+    """A page of the issuer or the wallet. Its forms post to the simulator, which redirects
+    the buyer to the return URL and IPS on to the shop: like a real issuer's page it cannot
+    know where that chain ends, so it sets no ``form-action`` (Chromium checks every redirect
+    of a form submission against it)."""
+    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 def see_other(url: str) -> RedirectResponse:
