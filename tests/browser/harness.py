@@ -33,6 +33,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from tests.processes import free_port, run_ips, wait_for_port
 
 CHROMIUM = os.environ.get("IPS_TEST_CHROMIUM", "/usr/bin/chromium")
 """Debian's Chromium (``apt-get install chromium``; ``.ci/run`` installs it). Playwright's own
@@ -57,12 +58,6 @@ TEST_CARDS = {
     "3ds": "4000000000003220",
     "no answer": "4000000000000119",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def chromium_path() -> str:
@@ -132,31 +127,6 @@ def _fields(element: ET.Element) -> dict[str, str]:
     return {child.tag: child.text or "" for child in element}
 
 
-def run_ips(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ips", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"ips serve ended at start:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"ips serve does not listen on {port}:\n{log.read_text()}")
-
-
 @contextmanager
 def running_ips(directory: Path, *, processing_timeout: float = 3) -> Iterator[IpsServer]:
     """``ips serve`` on a free port with its defaults (SQLite in ``directory``, the simulator
@@ -187,7 +157,7 @@ def running_ips(directory: Path, *, processing_timeout: float = 3) -> Iterator[I
             stderr=subprocess.STDOUT,
         )
     try:
-        _wait_for_port(port, process, log)
+        wait_for_port(port, process, log.read_text)
         found = re.search(r"pages at (http://\S+)", log.read_text())
         assert found, f"ips serve did not say where the simulator's pages are:\n{log.read_text()}"
         yield IpsServer(directory, f"http://127.0.0.1:{port}", found.group(1), env, log)

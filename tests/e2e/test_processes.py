@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,38 +22,8 @@ import pytest
 
 from ips.domain.checkvalue import answer_checkvalue
 from ips.processing.simulator.ledger import Ledger
+from tests.processes import free_port, run_ips, wait_for_port
 from tests.shop import Shop
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def ips(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ips", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the process ended: {process.communicate()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port}")
 
 
 @dataclass
@@ -67,7 +35,7 @@ class Installation:
     shop_port: int
 
     def ips(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return ips(*args, cwd=self.cwd, env=self.env)
+        return run_ips(*args, cwd=self.cwd, env=self.env)
 
 
 @pytest.fixture
@@ -90,8 +58,8 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         processes.append(processing)
-        wait_for_port(pc_port, processing)
-        added = ips(
+        wait_for_port(pc_port, processing, lambda: processing.communicate()[0])
+        added = run_ips(
             "merchant", "add", "--merchant-id", "111111", "--name", "Demo Shop", "--login",
             "shop", "--password", "shop-password", "--secret-word", "secret",
             "--return-host", "shop.example", "--double-stage",
@@ -104,7 +72,7 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         processes.append(server)
-        wait_for_port(http_port, server)
+        wait_for_port(http_port, server, lambda: server.communicate()[0])
         yield Installation(
             f"http://127.0.0.1:{http_port}",
             store,
