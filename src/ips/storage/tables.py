@@ -36,6 +36,7 @@ from sqlalchemy.types import TypeDecorator
 from ips.domain.notifications import NotificationStatus, Outcome
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
+from ips.domain.users import Role
 
 metadata = MetaData(
     naming_convention={
@@ -296,6 +297,32 @@ login_guards = Table(
     Column("locked_until", UtcDateTime),
 )
 """Failed logins by subject (``ws:<merchant id>`` for the web services)."""
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("role", Role), name="role"),
+    Index("ix_users_merchant_id", "merchant_id"),
+)
+"""Users of the Personal Account; a login is unique across merchants (it signs in alone)."""
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Index("ix_sessions_user_id", "user_id"),
+)
+"""Signed-in sessions of the Personal Account, by the SHA-256 of the browser's token."""
 
 sealing_keys = Table(
     "sealing_keys",

@@ -28,6 +28,7 @@ from ips.storage.repositories import (
     TransactionRepository,
 )
 from ips.storage.tables import events
+from ips.storage.users import SessionRepository, UserRepository
 
 
 class SqlUnitOfWork:
@@ -61,6 +62,8 @@ class SqlUnitOfWork:
         self.rates = RateRepository(conn)
         self.notifications = NotificationRepository(conn)
         self.logins = LoginRepository(conn)
+        self.users = UserRepository(conn)
+        self.sessions = SessionRepository(conn)
         return self
 
     async def __aexit__(
