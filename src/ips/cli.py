@@ -20,7 +20,10 @@ from ips.domain.merchants import BuyerField
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import OperationKind, PaymentMeans
 from ips.domain.settlement import BatchStatus
+from ips.domain.users import Role
 from ips.services import settlement
+from ips.services.accounts import add_user
+from ips.services.clock import utc_now
 from ips.services.merchants import AddMerchant, add_merchant, list_merchants
 from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import Difference
@@ -34,6 +37,8 @@ app.add_typer(merchant_app, name="merchant")
 rate_app = typer.Typer(help="Exchange rates for orders in currencies the processing center "
                        "does not take.", no_args_is_help=True)  # fmt: skip
 app.add_typer(rate_app, name="rate")
+user_app = typer.Typer(help="Users of the Personal Account (/cabinet).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 Database = Annotated[
     str | None,
@@ -315,6 +320,46 @@ def reconcile(
         typer.echo(f"{len(differences)} difference(s)")
         raise typer.Exit(1)
     typer.echo("no differences")
+
+
+@user_app.command("add")
+def user_add(
+    merchant_id: Annotated[str, typer.Option("--merchant-id", help="The user's merchant.")],
+    login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (asked for when not given).",
+        ),
+    ],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="viewer reads; operator also confirms and cancels; admin also "
+            "manages settings and users."
+        ),
+    ] = Role.OPERATOR,
+    database: Database = None,
+) -> None:
+    """Add a user of a merchant's Personal Account."""
+    settings = _settings(database)
+
+    async def add() -> None:
+        db = await open_database(settings)
+        try:
+            await add_user(merchant_id, login, password, role, db, utc_now)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(add())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"user {login} ({role.value}) added to merchant {merchant_id}")
 
 
 @rate_app.command("set")

@@ -1,0 +1,41 @@
+"""One order as the Personal Account shows it: its operations, their transactions, and the
+notifications sent about it with the shop's answers. Read for the signed-in user's merchant
+only: another merchant's billnumber is not found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ips.domain.errors import NotFound
+from ips.domain.notifications import Notification
+from ips.domain.orders import Operation, Order, Transaction
+from ips.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    order: Order
+    operations: list[Operation]
+    transactions: list[Transaction]
+    notifications: list[Notification]
+
+    def transactions_of(self, operation: Operation) -> list[Transaction]:
+        return [t for t in self.transactions if t.operation_id == operation.id]
+
+    def notification_of(self, operation: Operation) -> Notification | None:
+        return next((n for n in self.notifications if n.operation_id == operation.id), None)
+
+
+async def order_details(
+    merchant_id: str, billnumber: str, uow_factory: UnitOfWorkFactory
+) -> OrderDetails:
+    async with uow_factory(readonly=True) as uow:
+        order = await uow.orders.get(billnumber)
+        if order is None or order.merchant_id != merchant_id or order.id is None:
+            raise NotFound("no such order")
+        return OrderDetails(
+            order,
+            await uow.operations.of_order(order.id),
+            await uow.transactions.of_order(order.id),
+            await uow.notifications.of_order(order.id),
+        )
