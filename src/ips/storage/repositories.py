@@ -379,6 +379,17 @@ def _operation(row: Row[Any]) -> Operation:
     )
 
 
+def payment_of_order(payment: Operation) -> dict[str, Any]:
+    """What the order's row repeats of its latest payment operation (for the Order Monitor):
+    the way of paying and the card, which a payment operation never changes once added."""
+    masked_pan = payment.card.masked_pan if payment.card else None
+    return {
+        "payment_means": payment.means.value,
+        "masked_pan": masked_pan,
+        "card_last4": masked_pan[-4:] if masked_pan else None,
+    }
+
+
 class OperationRepository(_Tracking):
     async def add(self, operation: Operation) -> None:
         card = operation.card
@@ -404,6 +415,12 @@ class OperationRepository(_Tracking):
         )
         operation.id = result.scalar_one()
         self._track(operation)
+        if operation.kind is OperationKind.PAYMENT:
+            await self._conn.execute(
+                update(orders)
+                .where(orders.c.id == operation.order_id)
+                .values(**payment_of_order(operation))
+            )
 
     async def get(self, operation_id: int) -> Operation | None:
         found = await self._select(operations.c.id == operation_id)

@@ -129,6 +129,9 @@ orders = Table(
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in BOOKS),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("payment_means", String(20)),
+    Column("masked_pan", String(19)),
+    Column("card_last4", String(4)),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("state", OrderState), name="state"),
     CheckConstraint(f"NOT ({_PAID}) OR holds_ordernumber", name="paid_holds_ordernumber"),
@@ -149,9 +152,18 @@ orders = Table(
         postgresql_where=text("holds_ordernumber"),
     ),
     Index("ix_orders_merchant_ordernumber", "merchant_id", "ordernumber", "created_at"),
-    Index("ix_orders_merchant_created", "merchant_id", "created_at"),
+    Index("ix_orders_merchant_created_id", "merchant_id", "created_at", "id"),
+    Index("ix_orders_merchant_state", "merchant_id", "state", "created_at", "id"),
+    Index("ix_orders_merchant_means", "merchant_id", "payment_means", "created_at", "id"),
+    Index("ix_orders_merchant_card", "merchant_id", "card_last4", "created_at", "id"),
+    Index("ix_orders_merchant_amount", "merchant_id", "currency", "amount_minor"),
     Index("ix_orders_recurring_of", "recurring_of"),
 )
+"""``payment_means``, ``masked_pan`` and ``card_last4`` repeat those of the order's latest
+payment operation (written with it, ``OperationRepository.add``), so that the Order Monitor
+filters on them without a join; the ``ix_orders_merchant_*`` indexes serve its queries, and
+on PostgreSQL so do the statistics ``st_orders_created_day`` (migration 0008; see
+``docs/architecture.md``, *The Order Monitor's queries*)."""
 
 _LIVE_PAYMENT = text("kind = '100' AND status IN ('in_process', 'success')")
 
