@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.logins import LoginGuard
 from ips.domain.merchants import Merchant
@@ -24,6 +24,9 @@ from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.rates import Rate
 from ips.domain.settlement import SettlementBatch
 from ips.domain.users import Session, User
+
+if TYPE_CHECKING:
+    from ips.services.monitor import OrderFilter, OrderRow, Position, Total, TurnoverDay
 
 
 class MerchantRepository(Protocol):
@@ -168,6 +171,22 @@ class SessionRepository(Protocol):
     async def end_older_than(self, moment: datetime) -> None: ...
 
 
+class MonitorQueries(Protocol):
+    """The Order Monitor's reads; each scoped by the filter's merchant."""
+
+    async def page(self, filter: OrderFilter, after: Position | None, limit: int) -> list[OrderRow]:
+        """Up to ``limit`` orders, newest first (``created_at``, then ``id``), after ``after``."""
+        ...
+
+    async def totals(self, filter: OrderFilter) -> list[Total]:
+        """By currency, then state."""
+        ...
+
+    async def turnover(self, filter: OrderFilter) -> list[TurnoverDay]:
+        """By UTC day of creation, then currency; only days with paid orders."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def merchants(self) -> MerchantRepository: ...
@@ -189,6 +208,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def sessions(self) -> SessionRepository: ...
+    @property
+    def monitor(self) -> MonitorQueries: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

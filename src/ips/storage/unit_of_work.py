@@ -18,6 +18,7 @@ from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
 from ips.storage.logins import LoginRepository
+from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
 from ips.storage.repositories import (
     BatchRepository,
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     rates: RateRepository
     notifications: NotificationRepository
     logins: LoginRepository
+    monitor: MonitorQueries
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
         self.logins = LoginRepository(conn)
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn)
+        self.monitor = MonitorQueries(conn)
         return self
 
     async def __aexit__(
