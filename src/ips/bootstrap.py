@@ -115,7 +115,11 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         secure=secure or NoThreeDSecure(),
         wallet=wallet,
     )
-    services = Services(gateway, FormTokens(database.keyring.derive("form tokens")))
+    services = Services(
+        gateway,
+        FormTokens(database.keyring.derive("form tokens")),
+        settings.allowed_notification_ports,
+    )
     runtime = Runtime(settings, database, processing, services, HttpCallbackSender(), simulator)
     if workers:
         runtime.start_workers()

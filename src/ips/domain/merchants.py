@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from ips.domain.cards import Secret
@@ -89,6 +89,30 @@ class Merchant:
     """Hosts the buyer may be sent back to (and their subdomains). The return URLs of a
     payment request are not covered by its checkvalue, so without this list anyone could
     make IPS's page send a shop's buyers anywhere."""
+    previous_secret_word: Secret | None = None
+    previous_secret_until: datetime | None = None
+    """After a rotation, requests signed with the previous word are accepted until then."""
+
+    def secret_words(self, now: datetime) -> list[str]:
+        """The words a request's checkvalue may be made with: the current one, and the
+        previous one while its grace period lasts. Answers are signed with the current one."""
+        words = [self.secret_word.reveal()]
+        if (
+            self.previous_secret_word
+            and self.previous_secret_until
+            and now < self.previous_secret_until
+        ):
+            words.append(self.previous_secret_word.reveal())
+        return words
+
+    def rotate_secret_word(self, new: str, now: datetime, grace: timedelta) -> None:
+        if not new.strip():
+            raise InvalidInput("the secret word may not be empty", field="secret_word")
+        if new == self.secret_word.reveal():
+            raise InvalidInput("the new secret word is the current one", field="secret_word")
+        self.previous_secret_word = self.secret_word if grace > timedelta(0) else None
+        self.previous_secret_until = now + grace if grace > timedelta(0) else None
+        self.secret_word = Secret(new)
 
     def allows_return_to(self, url: str) -> bool:
         host = (urlsplit(url).hostname or "").lower()

@@ -116,7 +116,7 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         merchant = await uow.merchants.get(merchant_id)
         if merchant is None:
             raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
-        _check_signature(cmd, merchant)
+        _check_signature(cmd, merchant, gateway.clock())
         order = await add_order(uow, merchant, cmd, ordernumber, gateway)
         await uow.commit()
     return order
@@ -189,13 +189,14 @@ def _check_return_urls(urls: ReturnUrls, merchant: Merchant) -> None:
             )
 
 
-def _check_signature(cmd: CreateOrder, merchant: Merchant) -> None:
+def _check_signature(cmd: CreateOrder, merchant: Merchant, now: datetime) -> None:
     if not cmd.checkvalue:
         if merchant.require_checkvalue:
             raise MissingInput("Checkvalue is required by this shop", field="checkvalue")
         return
-    if not checkvalue.payment_request_matches(
-        merchant.secret_word.reveal(), cmd.signed_fields, cmd.checkvalue
+    if not any(
+        checkvalue.payment_request_matches(word, cmd.signed_fields, cmd.checkvalue)
+        for word in merchant.secret_words(now)
     ):
         raise AuthenticationFailed("the checkvalue does not match the request", field="checkvalue")
 

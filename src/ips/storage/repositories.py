@@ -89,6 +89,26 @@ class MerchantRepository:
             )
         )
 
+    async def save(self, merchant: Merchant) -> None:
+        """Stores what the Personal Account's settings change."""
+        previous = merchant.previous_secret_word
+        await self._conn.execute(
+            update(merchants)
+            .where(merchants.c.merchant_id == merchant.merchant_id)
+            .values(
+                password_hash=merchant.password_hash,
+                sealed_secret_word=self._keyring.seal(merchant.secret_word.reveal(), _SEAL_CONTEXT),
+                sealed_previous_secret_word=(
+                    self._keyring.seal(previous.reveal(), _SEAL_CONTEXT) if previous else None
+                ),
+                previous_secret_until=merchant.previous_secret_until,
+                callback_url=merchant.callback_url,
+                means=_words(merchant.means),
+                notify_kinds=_words(merchant.notify_kinds),
+                notify_answer=merchant.notify_answer.value,
+            )
+        )
+
     async def many(self, merchant_ids: Collection[str]) -> list[Merchant]:
         rows = await self._conn.execute(
             select(merchants).where(merchants.c.merchant_id.in_(merchant_ids))
@@ -117,6 +137,12 @@ class MerchantRepository:
             allow_disable_3ds=row.allow_disable_3ds,
             notify_kinds=frozenset(OperationKind(kind) for kind in row.notify_kinds.split()),
             notify_answer=AnswerMode(row.notify_answer),
+            previous_secret_word=(
+                Secret(self._keyring.open(row.sealed_previous_secret_word, _SEAL_CONTEXT))
+                if row.sealed_previous_secret_word
+                else None
+            ),
+            previous_secret_until=row.previous_secret_until,
             created_at=row.created_at,
         )
 

@@ -100,6 +100,8 @@ merchants = Table(
     Column("allow_disable_3ds", Boolean, nullable=False, server_default=text("false")),
     Column("notify_kinds", String(20), nullable=False, server_default="100"),
     Column("notify_answer", String(20), nullable=False, server_default="pushpaymentresult"),
+    Column("sealed_previous_secret_word", Text),
+    Column("previous_secret_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
 )
 

@@ -9,6 +9,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from ips.crypto.tokens import FormTokens
+from ips.domain.notifications import ALLOWED_PORTS
 from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -17,6 +18,8 @@ from ips.services.unit_of_work import UnitOfWorkFactory
 class Services:
     gateway: Gateway
     tokens: FormTokens
+    notification_ports: frozenset[int] = ALLOWED_PORTS
+    """The ports a shop's notification URL may use (``IPS_NOTIFICATION_PORTS``)."""
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:

@@ -1,0 +1,92 @@
+"""What a merchant's administrator changes in the Personal Account: where and what the shop
+is notified of, the ways to pay it offers, its web-service password and its secret word.
+
+A new secret word replaces the old one at once for everything IPS signs (answers,
+notifications); requests signed with the old one are still accepted for the grace period
+chosen, so the shop can switch without refusing a single buyer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ips.crypto.passwords import hash_password
+from ips.domain.errors import InvalidInput, NotFound
+from ips.domain.merchants import Merchant, parse_callback_url
+from ips.domain.notifications import AnswerMode
+from ips.domain.orders import OperationKind, PaymentMeans
+from ips.services.clock import Clock
+from ips.services.unit_of_work import UnitOfWorkFactory
+
+MIN_WS_PASSWORD = 8
+MAX_GRACE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Notifications:
+    callback_url: str
+    kinds: frozenset[OperationKind]
+    answer: AnswerMode
+    means: frozenset[PaymentMeans]
+
+
+async def change_notifications(
+    merchant_id: str, wanted: Notifications, uow_factory: UnitOfWorkFactory, ports: frozenset[int]
+) -> Merchant:
+    if not wanted.means:
+        raise InvalidInput("the shop needs a way to pay", field="means")
+    url = parse_callback_url(wanted.callback_url, ports) if wanted.callback_url.strip() else ""
+    if wanted.kinds and not url:
+        raise InvalidInput("notifications need the URL they go to", field="callback_url")
+
+    def change(merchant: Merchant) -> None:
+        merchant.callback_url = url
+        merchant.notify_kinds = wanted.kinds
+        merchant.notify_answer = wanted.answer
+        merchant.means = wanted.means
+
+    return await _change(merchant_id, change, uow_factory)
+
+
+async def change_ws_password(
+    merchant_id: str, password: str, uow_factory: UnitOfWorkFactory
+) -> Merchant:
+    if len(password) < MIN_WS_PASSWORD:
+        raise InvalidInput(
+            f"the web-service password needs at least {MIN_WS_PASSWORD} characters",
+            field="password",
+        )
+    password_hash = await asyncio.to_thread(hash_password, password)
+
+    def change(merchant: Merchant) -> None:
+        merchant.password_hash = password_hash
+
+    return await _change(merchant_id, change, uow_factory)
+
+
+async def rotate_secret_word(
+    merchant_id: str, word: str, grace: timedelta, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> Merchant:
+    if not timedelta(0) <= grace <= MAX_GRACE:
+        raise InvalidInput("the grace period is 0 to 30 days", field="grace")
+
+    def change(merchant: Merchant) -> None:
+        merchant.rotate_secret_word(word, clock(), grace)
+
+    return await _change(merchant_id, change, uow_factory)
+
+
+async def _change(
+    merchant_id: str, change: Callable[[Merchant], None], uow_factory: UnitOfWorkFactory
+) -> Merchant:
+    async with uow_factory() as uow:
+        merchant = await uow.merchants.get(merchant_id)
+        if merchant is None:
+            raise NotFound("no merchant with this Merchant_ID")
+        change(merchant)
+        await uow.merchants.save(merchant)
+        await uow.commit()
+    return merchant
