@@ -198,11 +198,13 @@ async def real_processing(tmp_path: Path) -> AsyncIterator[RealProcessing]:
     await simulator.stop()
 
 
-def make_client(gateway: Gateway) -> httpx.AsyncClient:
+def make_client(gateway: Gateway, base_url: str = "http://ips.test") -> httpx.AsyncClient:
+    """A client of the app; ``https://…`` for the Personal Account, whose cookie is
+    ``Secure``."""
     services = Services(gateway, FormTokens(gateway.keyring.derive("form tokens")))
     transport = httpx.ASGITransport(app=create_app(services), client=("203.0.113.7", 50000))
     return httpx.AsyncClient(
-        transport=transport, base_url="http://ips.test", headers={"Accept-Language": "en"}
+        transport=transport, base_url=base_url, headers={"Accept-Language": "en"}
     )
 
 

@@ -62,9 +62,14 @@ async def sign_in(
     login: str, password: str, uow_factory: UnitOfWorkFactory, clock: Clock
 ) -> tuple[Signed, str]:
     """The signed-in user and the session token for the browser's cookie."""
-    subject = f"cabinet:{login.strip().lower()}"
+    try:
+        login = parse_login(login)
+    except InvalidInput:
+        await verify_password(_NOBODY, password)
+        raise AuthenticationFailed("wrong login or password") from None
+    subject = f"cabinet:{login.lower()}"
     async with uow_factory(readonly=True) as uow:
-        user = await uow.users.by_login(login.strip())
+        user = await uow.users.by_login(login)
         guard = await uow.logins.get(subject, lock=False)
     if guard.locked(clock()):
         raise LoginLocked("too many failed sign-ins: the account is locked for a while")

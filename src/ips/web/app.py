@@ -13,11 +13,14 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ips.domain.errors import NotFound
 from ips.web.assist.routes import router as assist_router
+from ips.web.cabinet.routes import router as cabinet_router
+from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
+from ips.web.cabinet.views import render
 from ips.web.pages.routes import router as pages_router
 from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
@@ -48,6 +51,7 @@ def create_app(
     app.state.services = services
     app.include_router(assist_router)
     app.include_router(pages_router)
+    app.include_router(cabinet_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
@@ -82,7 +86,19 @@ def create_app(
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
+        if request.url.path.startswith("/cabinet"):
+            return render(request, "error.html", status=404, message="Not found.")
         return error_page(request, exc, status=404)
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
+        return RedirectResponse(exc.sign_in_url(), status_code=303)
+
+    @app.exception_handler(NotAllowed)
+    @app.exception_handler(ExpiredForm)
+    async def forbidden(request: Request, exc: NotAllowed | ExpiredForm) -> Response:
+        message = exc.message[0].upper() + exc.message[1:] + "."
+        return render(request, "error.html", status=403, message=message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

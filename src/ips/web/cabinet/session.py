@@ -1,0 +1,108 @@
+"""Who is signed in to the Personal Account, and the checks every route makes.
+
+The session token lives in a ``__Host-`` cookie: ``Secure``, ``HttpOnly``, ``SameSite=Lax``,
+for the whole host and no other. Every form carries the session's CSRF token (the sign-in
+form, before there is a session, a signed form token), and a form without the right one
+changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ips.domain.errors import DomainError, InvalidInput
+from ips.domain.users import LONGEST
+from ips.services import accounts
+from ips.services.accounts import Signed
+from ips.web.params import read_params
+from ips.web.services import AppServices
+
+COOKIE = "__Host-ips-session"
+LOGIN_FORM = "cabinet-sign-in"
+"""The subject of the sign-in form's token."""
+
+
+class SignInNeeded(Exception):
+    """No live session: the browser is sent to the sign-in page, and back here after."""
+
+    def __init__(self, back_to: str) -> None:
+        super().__init__(back_to)
+        self.back_to = back_to
+
+    def sign_in_url(self) -> str:
+        return "/cabinet/login?" + urlencode({"next": self.back_to})
+
+
+class NotAllowed(DomainError):
+    """The user's role does not allow this."""
+
+
+class ExpiredForm(DomainError):
+    """The form's CSRF token is missing or not the session's."""
+
+
+async def _signed(request: Request, services: AppServices) -> Signed:
+    signed = await accounts.signed_in(
+        request.cookies.get(COOKIE, ""), services.uow_factory, services.gateway.clock
+    )
+    if signed is None:
+        back_to = request.url.path if request.method == "GET" else "/cabinet/orders"
+        if request.url.query and request.method == "GET":
+            back_to += f"?{request.url.query}"
+        raise SignInNeeded(back_to)
+    return signed
+
+
+CabinetUser = Annotated[Signed, Depends(_signed)]
+
+
+async def posted(request: Request, signed: Signed) -> dict[str, str]:
+    """The form a signed-in user sent, when it carries the session's CSRF token."""
+    form = await read_params(request)
+    if not signed.session.csrf_ok(form.get("csrf", "")):
+        raise ExpiredForm("the form has expired: open the page again and repeat")
+    return form
+
+
+def may_act(signed: Signed) -> None:
+    if not signed.user.role.may_act:
+        raise NotAllowed("your role may only read orders")
+
+
+def may_administer(signed: Signed) -> None:
+    if not signed.user.role.may_administer:
+        raise NotAllowed("only an administrator may do this")
+
+
+def safe_next(value: str) -> str:
+    """Where to go after signing in: a page of the Personal Account, nothing else."""
+    if value.startswith("/cabinet") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/cabinet/orders"
+
+
+def keep_session(response: Response, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        max_age=int(LONGEST.total_seconds()),
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def forget_session(response: Response) -> None:
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+
+
+def check_fields(form: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not form.get(name, "").strip():
+            raise InvalidInput(f"{name} is required", field=name)

@@ -1,0 +1,42 @@
+"""Rendering of the Personal Account's pages (in English: it is the shop staff's tool)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ips.domain.money import Money
+from ips.domain.orders import Language
+from ips.services.accounts import Signed
+from ips.web.pages import i18n
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def money(value: Money | None) -> str:
+    return i18n.amount(value, Language.EN) if value is not None else ""
+
+
+templates.env.filters["money"] = money
+templates.env.filters["moment"] = lambda at: f"{at:%Y-%m-%d %H:%M:%S}" if at else ""
+
+
+def render(
+    request: Request,
+    template: str,
+    signed: Signed | None = None,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    context |= {
+        "signed": signed,
+        "csrf": signed.session.csrf_token if signed else "",
+        "nonce": getattr(request.state, "csp_nonce", ""),
+    }
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    return response

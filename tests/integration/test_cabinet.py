@@ -1,0 +1,414 @@
+"""The Personal Account over HTTP: signing in, sessions, lockout, CSRF on every form, roles,
+and no way into another merchant's orders by changing an address."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, sign_in
+
+pytestmark = pytest.mark.usefixtures("merchant")
+
+
+@pytest.fixture
+async def anna(cabinet: Cabinet) -> AsyncIterator[httpx.AsyncClient]:
+    async with cabinet.signed_in("anna") as http:
+        yield http
+
+
+# --- Signing in ------------------------------------------------------------------------------
+
+
+async def test_signing_in_sets_a_host_only_secure_http_only_cookie(cabinet: Cabinet) -> None:
+    async with cabinet.client() as http:
+        answer = await sign_in(http, "anna", PASSWORD)
+        assert answer.headers["location"] == "/cabinet/orders"
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("__Host-ips-session=")
+        attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "path", "max-age", "samesite"} <= attributes
+        assert "samesite=lax" in cookie.lower() and "domain" not in attributes
+        page = await http.get(f"/cabinet/orders/{cabinet.held.billnumber}")
+        assert page.status_code == 200
+        assert "anna · Test Shop (operator)" in page.text
+
+
+@pytest.mark.parametrize(
+    ("login", "password"),
+    [("anna", "wrong password!"), ("nobody", PASSWORD), ("x" * 500, PASSWORD), ("a b", PASSWORD)],
+)
+async def test_a_wrong_login_or_password_is_refused_alike(
+    cabinet: Cabinet, login: str, password: str
+) -> None:
+    async with cabinet.client() as http:
+        answer = await sign_in(http, login, password)
+        assert answer.status_code == 401
+        assert "Wrong login or password." in answer.text
+        assert "set-cookie" not in answer.headers
+        assert (await http.get("/cabinet/orders")).status_code == 303
+
+
+async def test_ten_wrong_passwords_lock_the_account_for_thirty_minutes(cabinet: Cabinet) -> None:
+    async with cabinet.client() as http:
+        for _ in range(9):
+            assert (await sign_in(http, "anna", "wrong password!")).status_code == 401
+        tenth = await sign_in(http, "anna", "wrong password!")
+        assert tenth.status_code == 429
+        assert "locked for 30 minutes" in tenth.text
+        refused = await sign_in(http, "anna", PASSWORD)  # the right one, too late
+        assert refused.status_code == 429 and "set-cookie" not in refused.headers
+        assert (await sign_in(http, "vera", PASSWORD)).status_code == 303  # others go on
+        cabinet.clock.advance(minutes=29)
+        assert (await sign_in(http, "anna", PASSWORD)).status_code == 429
+        cabinet.clock.advance(minutes=1)
+        assert (await sign_in(http, "anna", PASSWORD)).status_code == 303
+
+
+async def test_the_sign_in_form_needs_its_token(cabinet: Cabinet) -> None:
+    async with cabinet.client() as http:
+        answer = await http.post(
+            "/cabinet/login", data={"login": "anna", "password": PASSWORD, "token": "forged"}
+        )
+        assert answer.status_code == 400 and "set-cookie" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [
+        ("/cabinet/orders?state=Delayed", "/cabinet/orders?state=Delayed"),
+        ("//evil.example/cabinet", "/cabinet/orders"),
+        ("https://evil.example/", "/cabinet/orders"),
+        ("/pay/order.cfm", "/cabinet/orders"),
+    ],
+)
+async def test_after_signing_in_the_user_goes_back_only_within_the_account(
+    cabinet: Cabinet, asked: str, lands: str
+) -> None:
+    async with cabinet.client() as http:
+        form = await http.get("/cabinet/login", params={"next": asked})
+        answer = await http.post(
+            "/cabinet/login",
+            data={"login": "anna", "password": PASSWORD, "token": hidden(form.text, "token"),
+                  "next": hidden(form.text, "next")},
+        )  # fmt: skip
+        assert answer.headers["location"] == lands
+
+
+async def test_a_page_without_a_session_sends_to_sign_in_and_back(cabinet: Cabinet) -> None:
+    async with cabinet.client() as http:
+        answer = await http.get(f"/cabinet/orders/{cabinet.held.billnumber}")
+        assert answer.status_code == 303
+        assert answer.headers["location"] == (
+            f"/cabinet/login?next=%2Fcabinet%2Forders%2F{cabinet.held.billnumber}"
+        )
+
+
+async def test_a_session_ends_after_thirty_idle_minutes_and_at_twelve_hours(
+    cabinet: Cabinet,
+) -> None:
+    async with cabinet.signed_in("anna") as http:
+        for _ in range(4):  # used every 29 minutes: alive
+            cabinet.clock.advance(minutes=29)
+            assert (await http.get("/cabinet/password")).status_code == 200
+        cabinet.clock.advance(minutes=31)
+        assert (await http.get("/cabinet/password")).status_code == 303
+    async with cabinet.signed_in("anna") as http:
+        for _ in range(24):
+            cabinet.clock.advance(minutes=29)
+            await http.get("/cabinet/password")
+        cabinet.clock.advance(minutes=29)  # 12 h 5 min after signing in
+        assert (await http.get("/cabinet/password")).status_code == 303
+
+
+async def test_signing_out_ends_the_session_for_good(cabinet: Cabinet) -> None:
+    async with cabinet.signed_in("anna") as http:
+        cookie = http.cookies["__Host-ips-session"]
+        out = await http.post("/cabinet/logout", data={"csrf": await csrf_of(http)})
+        assert out.status_code == 303 and out.headers["location"] == "/cabinet/login"
+    async with cabinet.client() as replay:
+        replay.cookies.set("__Host-ips-session", cookie, domain="ips.test")
+        assert (await replay.get("/cabinet/password")).status_code == 303
+
+
+async def test_a_changed_password_ends_the_other_sessions(cabinet: Cabinet) -> None:
+    async with cabinet.signed_in("anna") as other, cabinet.signed_in("anna") as http:
+        new = "a brand new password"
+        changed = await http.post(
+            "/cabinet/password",
+            data={"csrf": await csrf_of(http), "current": PASSWORD, "new": new, "repeat": new},
+        )
+        assert changed.status_code == 200 and "Your password is changed" in changed.text
+        assert (await http.get("/cabinet/password")).status_code == 200  # this one goes on
+        assert (await other.get("/cabinet/password")).status_code == 303
+    async with cabinet.client() as fresh:
+        assert (await sign_in(fresh, "anna", PASSWORD)).status_code == 401
+        assert (await sign_in(fresh, "anna", new)).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "repeat", "said"),
+    [
+        ("wrong password!", "a brand new password", "a brand new password", "current password"),
+        (PASSWORD, "short", "short", "10 to 200 characters"),
+        (PASSWORD, "a brand new password", "another new password", "differ"),
+    ],
+)
+async def test_a_bad_password_change_changes_nothing(
+    cabinet: Cabinet, anna: httpx.AsyncClient, current: str, new: str, repeat: str, said: str
+) -> None:
+    answer = await anna.post(
+        "/cabinet/password",
+        data={"csrf": await csrf_of(anna), "current": current, "new": new, "repeat": repeat},
+    )
+    assert answer.status_code == 400 and said in answer.text
+    async with cabinet.client() as fresh:
+        assert (await sign_in(fresh, "anna", PASSWORD)).status_code == 303
+
+
+# --- Confirming and cancelling ---------------------------------------------------------------
+
+
+async def test_an_operator_confirms_a_held_order_and_the_web_service_says_approved(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    bill = cabinet.held.billnumber
+    page = await anna.get(f"/cabinet/orders/{bill}")
+    assert f'href="/cabinet/orders/{bill}/confirm"' in page.text
+    step = await anna.get(f"/cabinet/orders/{bill}/confirm")
+    assert step.status_code == 200 and 'value="100.00"' in step.text
+    done = await anna.post(
+        f"/cabinet/orders/{bill}/confirm",
+        data={"csrf": hidden(step.text, "csrf"), "amount": "100.00"},
+    )
+    assert done.status_code == 303
+    shown = await anna.get(done.headers["location"])
+    assert "Confirmed 100.00" in shown.text and "Approved" in shown.text
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Approved"
+
+
+async def test_a_partial_confirmation_and_a_cancellation_of_the_rest(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    bill = cabinet.held.billnumber
+    csrf = await csrf_of(anna)
+    await anna.post(f"/cabinet/orders/{bill}/confirm", data={"csrf": csrf, "amount": "40.00"})
+    assert await orderstate(cabinet.gateway, cabinet.held) == "PartialDelayed"
+    step = await anna.get(f"/cabinet/orders/{bill}/cancel")
+    assert 'value="100.00"' in step.text  # 60.00 held and 40.00 charged: all of it
+    done = await anna.post(
+        f"/cabinet/orders/{bill}/cancel", data={"csrf": csrf, "amount": "100.00", "reason": "2"}
+    )
+    assert done.status_code == 303
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Canceled"
+    page = await anna.get(f"/cabinet/orders/{bill}")
+    assert "/confirm" not in page.text and "/cancel" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("action", "amount", "said"),
+    [
+        ("confirm", "100.01", "at most 100.00"),
+        ("confirm", "abc", "decimal number"),
+        ("cancel", "0", "greater than zero"),
+        ("cancel", "1.001", "decimals"),
+    ],
+)
+async def test_a_bad_amount_is_said_on_the_form_and_changes_nothing(
+    cabinet: Cabinet, anna: httpx.AsyncClient, action: str, amount: str, said: str
+) -> None:
+    bill = cabinet.held.billnumber
+    answer = await anna.post(
+        f"/cabinet/orders/{bill}/{action}", data={"csrf": await csrf_of(anna), "amount": amount}
+    )
+    assert answer.status_code == 400
+    assert said in answer.text and 'aria-invalid="true"' in answer.text
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
+
+
+async def test_a_viewer_sees_the_order_but_may_not_confirm_or_cancel(cabinet: Cabinet) -> None:
+    bill = cabinet.held.billnumber
+    async with cabinet.signed_in("vera") as vera:
+        page = await vera.get(f"/cabinet/orders/{bill}")
+        assert page.status_code == 200 and "/confirm" not in page.text
+        csrf = await csrf_of(vera)
+        for action in ("confirm", "cancel"):
+            assert (await vera.get(f"/cabinet/orders/{bill}/{action}")).status_code == 403
+            posted = await vera.post(
+                f"/cabinet/orders/{bill}/{action}", data={"csrf": csrf, "amount": "1.00"}
+            )
+            assert posted.status_code == 403
+        assert (await vera.get("/cabinet/users")).status_code == 403
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
+
+
+# --- Every form needs the session's CSRF token -----------------------------------------------
+
+
+def _state_changing(cabinet: Cabinet, user_id: int) -> list[tuple[str, dict[str, str]]]:
+    bill = cabinet.held.billnumber
+    new = "a brand new password"
+    return [
+        (f"/cabinet/orders/{bill}/confirm", {"amount": "100.00"}),
+        (f"/cabinet/orders/{bill}/cancel", {"amount": "100.00"}),
+        ("/cabinet/password", {"current": PASSWORD, "new": new, "repeat": new}),
+        ("/cabinet/users", {"login": "mallory", "password": new, "role": "admin"}),
+        (f"/cabinet/users/{user_id}", {"role": "admin"}),
+        (
+            "/cabinet/settings/notifications",
+            {"callback_url": "", "answer": "plain", "means": "card"},
+        ),
+        ("/cabinet/settings/password", {"password": "hijacked!", "repeat": "hijacked!"}),
+        ("/cabinet/settings/secret", {"secret_word": "hijacked", "grace": "0"}),
+        ("/cabinet/logout", {}),
+    ]
+
+
+async def _user_id(http: httpx.AsyncClient, login: str) -> int:
+    page = (await http.get("/cabinet/users")).text
+    found = re.search(
+        rf'<label for="role-(\d+)" class="visually-hidden">New role of {login}<', page
+    )
+    assert found, page
+    return int(found.group(1))
+
+
+@pytest.mark.parametrize("csrf", [None, "", "forged"])
+async def test_no_form_changes_anything_without_the_session_s_csrf_token(
+    cabinet: Cabinet, csrf: str | None
+) -> None:
+    async with cabinet.signed_in("adam") as adam:
+        vera = await _user_id(adam, "vera")
+        for path, data in _state_changing(cabinet, vera):
+            sent = data | ({} if csrf is None else {"csrf": csrf})
+            answer = await adam.post(path, data=sent)
+            assert answer.status_code == 403, path
+            assert "The form has expired" in answer.text
+        users = (await adam.get("/cabinet/users")).text
+        assert "mallory" not in users
+        assert re.search(r"<td>vera</td>\s*<td>viewer</td>", users)
+    async with cabinet.gateway.uow_factory(readonly=True) as uow:
+        merchant = await uow.merchants.get("111111")
+    assert merchant is not None and merchant.secret_word.reveal() == "secret"
+    assert merchant.previous_secret_word is None and len(merchant.means) == 2
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
+    async with cabinet.client() as fresh:
+        assert (await sign_in(fresh, "adam", PASSWORD)).status_code == 303
+
+
+async def test_another_session_s_csrf_token_does_not_do(cabinet: Cabinet) -> None:
+    async with cabinet.signed_in("anna") as first, cabinet.signed_in("anna") as second:
+        answer = await second.post(
+            f"/cabinet/orders/{cabinet.held.billnumber}/confirm",
+            data={"csrf": await csrf_of(first), "amount": "100.00"},
+        )
+        assert answer.status_code == 403
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
+
+
+async def test_without_a_session_no_form_changes_anything(cabinet: Cabinet) -> None:
+    async with cabinet.client() as http:
+        for path, data in _state_changing(cabinet, 1):
+            answer = await http.post(path, data=data | {"csrf": "x"})
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/cabinet/login")
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
+
+
+# --- Isolation: another merchant's orders and users are not found ----------------------------
+
+
+async def test_every_route_answers_404_for_another_merchant_s_order(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    bill = cabinet.theirs.billnumber
+    csrf = await csrf_of(anna)
+    for path in (f"/cabinet/orders/{bill}", f"/cabinet/orders/{bill}/confirm",
+                 f"/cabinet/orders/{bill}/cancel"):  # fmt: skip
+        answer = await anna.get(path)
+        assert answer.status_code == 404, path
+        assert "theirs-1" not in answer.text
+    for action in ("confirm", "cancel"):
+        answer = await anna.post(
+            f"/cabinet/orders/{bill}/{action}", data={"csrf": csrf, "amount": "100.00"}
+        )
+        assert answer.status_code == 404
+    listed = await anna.get("/cabinet/orders", params={"billnumber": bill})
+    assert listed.status_code == 200 and "theirs-1" not in listed.text
+    exported = await anna.get("/cabinet/orders.csv", params={"ordernumber": "theirs-1"})
+    assert exported.status_code == 200 and "theirs-1" not in exported.text
+    async with cabinet.signed_in("olga") as olga:
+        assert await orderstate_of_other(olga, cabinet) == "Delayed"
+
+
+async def orderstate_of_other(olga: httpx.AsyncClient, cabinet: Cabinet) -> str:
+    """The other merchant's own user still sees its order, untouched."""
+    page = await olga.get(f"/cabinet/orders/{cabinet.theirs.billnumber}")
+    assert page.status_code == 200
+    found = re.search(r'<dd class="state">([^<]+)</dd>', page.text)
+    assert found
+    return found.group(1)
+
+
+async def test_an_administrator_cannot_touch_another_merchant_s_users(cabinet: Cabinet) -> None:
+    async with cabinet.signed_in("olga") as olga, cabinet.signed_in("adam") as adam:
+        vera = await _user_id(adam, "vera")
+        assert "vera" not in (await olga.get("/cabinet/users")).text
+        for role in ("admin", "none"):
+            answer = await olga.post(
+                f"/cabinet/users/{vera}", data={"csrf": await csrf_of(olga), "role": role}
+            )
+            assert answer.status_code == 404
+        assert re.search(
+            r"<td>vera</td>\s*<td>viewer</td>", (await adam.get("/cabinet/users")).text
+        )
+
+
+# --- Users ---------------------------------------------------------------------------------
+
+
+async def test_an_administrator_adds_a_user_changes_its_role_and_removes_it(
+    cabinet: Cabinet,
+) -> None:
+    async with cabinet.signed_in("adam") as adam:
+        csrf = await csrf_of(adam)
+        added = await adam.post(
+            "/cabinet/users",
+            data={"csrf": csrf, "login": "nina", "password": "nina's long password",
+                  "role": "viewer"},
+        )  # fmt: skip
+        assert added.status_code == 303
+        nina = await _user_id(adam, "nina")
+        async with cabinet.signed_in("nina", "nina's long password") as session:
+            assert (
+                await session.get(f"/cabinet/orders/{cabinet.held.billnumber}/confirm")
+            ).status_code == 403
+            await adam.post(f"/cabinet/users/{nina}", data={"csrf": csrf, "role": "operator"})
+            # a new role ends the user's sessions: it signs in again to get it
+            assert (await session.get("/cabinet/password")).status_code == 303
+        async with cabinet.signed_in("nina", "nina's long password") as session:
+            assert (
+                await session.get(f"/cabinet/orders/{cabinet.held.billnumber}/confirm")
+            ).status_code == 200
+            await adam.post(f"/cabinet/users/{nina}", data={"csrf": csrf, "role": "none"})
+            assert (await session.get("/cabinet/password")).status_code == 303
+        taken = await adam.post(
+            "/cabinet/users",
+            data={"csrf": csrf, "login": "olga", "password": "a long password!", "role": "viewer"},
+        )
+        assert taken.status_code == 400 and "this login is taken" in taken.text
+        mine = await adam.post(
+            f"/cabinet/users/{await _user_id_of_self(cabinet)}",
+            data={"csrf": csrf, "role": "viewer"},
+        )
+        assert mine.status_code == 400 and "your own role" in mine.text
+
+
+async def _user_id_of_self(cabinet: Cabinet) -> int:
+    async with cabinet.gateway.uow_factory(readonly=True) as uow:
+        adam = await uow.users.by_login("adam")
+    assert adam is not None and adam.id is not None
+    return adam.id
