@@ -48,9 +48,19 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 
-MERCHANT_ID = "111111"
+MERCHANT_ID, OTHER_MERCHANT_ID = "111111", "222222"
 SHOP_NAME = "Demo Shop"
 LOGIN, PASSWORD, SECRET_WORD = "shop", "shop-password", "secret"
+"""The web-service login of merchant N is ``shop-N``."""
+
+CABINET_PASSWORD = "correct horse battery"
+CABINET_USERS = {
+    "anna": (MERCHANT_ID, "operator"),
+    "vera": (MERCHANT_ID, "viewer"),
+    "lena": (MERCHANT_ID, "operator"),
+    "olga": (OTHER_MERCHANT_ID, "admin"),
+}
+"""Users of the Personal Account; ``lena`` is the one the lockout test locks."""
 
 TEST_CARDS = {
     "approved": "4111111111111111",
@@ -100,7 +110,7 @@ class IpsServer:
 
     async def web_service(self, path: str, **params: str) -> ET.Element:
         """The XML answer of a web service, asked as the shop asks (over HTTP)."""
-        auth = {"Merchant_ID": MERCHANT_ID, "Login": LOGIN, "Password": PASSWORD}
+        auth = {"Merchant_ID": MERCHANT_ID, "Login": f"{LOGIN}-{MERCHANT_ID}", "Password": PASSWORD}
         async with httpx.AsyncClient(base_url=self.url, timeout=30) as http:
             answer = await http.post(path, data=auth | params)
         answer.raise_for_status()
@@ -140,13 +150,22 @@ def running_ips(directory: Path, *, processing_timeout: float = 3) -> Iterator[I
         "IPS_PROCESSING_TIMEOUT": str(processing_timeout),
         "PYTHONUNBUFFERED": "1",
     }
-    added = run_ips(
-        "merchant", "add", "--merchant-id", MERCHANT_ID, "--name", SHOP_NAME,
-        "--login", LOGIN, "--password", PASSWORD, "--secret-word", SECRET_WORD,
-        "--return-host", "127.0.0.1", "--means", "card,wallet",
-        cwd=directory, env=env,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stdout + added.stderr
+    for merchant_id, name in ((MERCHANT_ID, SHOP_NAME), (OTHER_MERCHANT_ID, "Other Shop")):
+        added = run_ips(
+            "merchant", "add", "--merchant-id", merchant_id, "--name", name,
+            "--login", f"{LOGIN}-{merchant_id}", "--password", PASSWORD,
+            "--secret-word", SECRET_WORD, "--return-host", "127.0.0.1",
+            "--means", "card,wallet", "--double-stage",
+            cwd=directory, env=env,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
+    for login, (merchant_id, role) in CABINET_USERS.items():
+        added = run_ips(
+            "user", "add", "--merchant-id", merchant_id, "--login", login,
+            "--password", CABINET_PASSWORD, "--role", role,
+            cwd=directory, env=env,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stdout + added.stderr
     port, log = free_port(), directory / "ips-serve.log"
     with log.open("wb") as output:
         process = subprocess.Popen(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, Page, async_playwright
 from tests.browser.harness import (
+    CABINET_PASSWORD,
     TEST_CARDS,
     IpsServer,
     ReturnShop,
@@ -82,6 +83,28 @@ class Camera:
         await issuer.locator("#pay").click()
         await issuer.wait_for_url(f"{self.ips.simulator_url}/3ds/challenge/*")
         await self.take(issuer, "3ds-issuer-page")
+
+        await self.cabinet()
+
+    async def cabinet(self) -> None:
+        """The Order Monitor and an order's page, with a few orders paid as buyers pay."""
+        buyer = await self.page()
+        held = ""
+        for amount, extra in (("1290.00", {"Delay": "1"}), ("349.90", {}), ("5400.00", {})):
+            await buyer.goto(self.order(amount, Language="EN", YMPayment="0", **extra))
+            await fill_card(buyer, TEST_CARDS["approved"])
+            await buyer.locator("#pay").click()
+            await buyer.wait_for_url(f"{self.shop.origin}/ok?*")
+            held = held or buyer.url.split("billnumber=")[1].split("&")[0]
+        staff = await self.page(viewport={"width": 1200, "height": 900})
+        await staff.goto("/cabinet")
+        await staff.get_by_label("Login").fill("anna")
+        await staff.get_by_label("Password").fill(CABINET_PASSWORD)
+        await staff.get_by_role("button", name="Sign in").click()
+        await staff.wait_for_url("**/cabinet/orders")
+        await self.take(staff, "cabinet-orders")
+        await staff.goto(f"/cabinet/orders/{held}")
+        await self.take(staff, "cabinet-order")
 
 
 async def main(into: Path) -> None:
