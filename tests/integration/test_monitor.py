@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,11 +22,12 @@ from ips.domain.states import OperationStatus, OrderState
 from ips.services import monitor
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
-from ips.services.gateway import Gateway
+from ips.services.gateway import Gateway, ProcessingProfile
 from ips.services.merchants import AddMerchant, SignedIn, add_merchant
 from ips.services.monitor import OrderFilter, OrderRow, Total, TurnoverDay
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
+from ips.services.rates import SetRate, set_rate
 from ips.services.settlement import settle
 from ips.services.unit_of_work import UnitOfWork
 from ips.storage.database import create_engine
@@ -564,6 +565,21 @@ async def test_real_payments_confirmations_and_cancels_make_the_turnover(
         ("RUB", S.PARTIAL_CANCELED): 3, ("RUB", S.APPROVED): 1, ("RUB", S.DECLINED): 1,
         ("RUB", S.IN_PROCESS): 1, ("USD", S.APPROVED): 1,
     }  # fmt: skip
+
+
+async def test_a_converted_payment_shows_its_money_in_the_payments_currency(
+    gateway: Gateway, database: Database, merchant: Any
+) -> None:
+    rub_only = replace(gateway, profile=ProcessingProfile(currencies=(RUB,)))
+    await set_rate(SetRate("USD", "RUB", "90"), gateway.uow_factory, gateway.clock)
+    order = await create_order(CreateOrder(SHOP, "C-1", "10.00", "USD"), rub_only)
+    await pay_by_card(PayByCard(order.billnumber, card()), rub_only)
+    [row] = (await monitor.list_orders(shop(), None, 10, database)).rows
+    assert (row.amount, row.paid, row.confirmed) == (Money(1000, USD), rub(90000), rub(90000))
+    [day] = await monitor.daily_turnover(shop(), database)
+    assert (day.currency, day.paid) == (RUB, rub(90000))
+    [total] = await monitor.totals(shop(), database)
+    assert (total.currency, total.amount) == (USD, Money(1000, USD))
 
 
 async def test_the_list_query_uses_the_monitor_indexes_on_sqlite(

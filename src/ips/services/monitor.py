@@ -93,6 +93,8 @@ class OrderRow:
     """The card of that payment, masked (``411111****1111``); empty when no card."""
     double_stage: bool
     paid: Money
+    """This and the next two are in the books' currency: the payment's, which differs from
+    the order's when the payment was converted (zero in the order's when it is unpaid)."""
     confirmed: Money
     cancelled: Money
     comment: str
