@@ -412,3 +412,18 @@ async def _user_id_of_self(cabinet: Cabinet) -> int:
         adam = await uow.users.by_login("adam")
     assert adam is not None and adam.id is not None
     return adam.id
+
+
+async def test_without_a_period_the_chart_shows_the_last_31_days(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    today = cabinet.clock().date()
+    recent = (await anna.get("/cabinet/orders")).text
+    assert "Daily turnover: the last 31 days" in recent
+    assert "No payments in this period" not in recent
+    cabinet.clock.advance(days=31)  # the held order is now 31 days old: out of the chart
+    async with cabinet.signed_in("anna") as again:
+        later = (await again.get("/cabinet/orders")).text
+        assert "No payments in this period" in later
+        since = (await again.get("/cabinet/orders", params={"from": str(today)})).text
+        assert "Daily turnover</h2>" in since and "No payments in this period" not in since

@@ -1,0 +1,99 @@
+"""Signing in and out of the Personal Account, and the user's own password."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ips.domain.errors import DomainError
+from ips.services import accounts
+from ips.web.cabinet.session import (
+    LOGIN_FORM,
+    CabinetUser,
+    forget_session,
+    keep_session,
+    posted,
+    safe_next,
+)
+from ips.web.cabinet.views import render, see_other
+from ips.web.params import read_params
+from ips.web.services import AppServices
+
+router = APIRouter(prefix="/cabinet")
+
+
+@router.get("")
+async def home() -> Response:
+    return see_other("/cabinet/orders")
+
+
+@router.get("/login")
+async def login_page(request: Request, services: AppServices) -> Response:
+    return _login_form(request, services)
+
+
+def _login_form(
+    request: Request, services: AppServices, error: str = "", status: int = 200, login: str = ""
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        status=status,
+        token=services.tokens.issue(LOGIN_FORM),
+        next=safe_next(request.query_params.get("next", "")),
+        error=error,
+        login=login,
+    )
+
+
+@router.post("/login")
+async def login(request: Request, services: AppServices) -> Response:
+    form = await read_params(request)
+    login = form.get("login", "")
+    if not services.tokens.valid(LOGIN_FORM, form.get("token", "")):
+        return _login_form(request, services, "The page has expired: sign in again.", 400, login)
+    try:
+        _, token = await accounts.sign_in(
+            login, form.get("password", ""), services.uow_factory, services.gateway.clock
+        )
+    except DomainError as exc:
+        status = 429 if "locked" in exc.message else 401
+        message = (
+            "Too many failed sign-ins: the account is locked for 30 minutes."
+            if status == 429
+            else "Wrong login or password."
+        )
+        return _login_form(request, services, message, status, login)
+    response = see_other(safe_next(form.get("next", "")))
+    keep_session(response, token)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, signed: CabinetUser, services: AppServices) -> Response:
+    await posted(request, signed)
+    await accounts.sign_out(signed, services.uow_factory)
+    response = see_other("/cabinet/login")
+    forget_session(response)
+    return response
+
+
+@router.get("/password")
+async def password_page(request: Request, signed: CabinetUser) -> Response:
+    return render(request, "password.html", signed, error="", done=False)
+
+
+@router.post("/password")
+async def change_password(request: Request, signed: CabinetUser, services: AppServices) -> Response:
+    form = await posted(request, signed)
+    if form.get("new", "") != form.get("repeat", ""):
+        error = "The new password and its repetition differ."
+        return render(request, "password.html", signed, status=400, error=error, done=False)
+    try:
+        await accounts.change_password(
+            signed, form.get("current", ""), form.get("new", ""), services.uow_factory
+        )
+    except DomainError as exc:
+        return render(request, "password.html", signed, status=400, error=exc.message, done=False)
+    return render(request, "password.html", signed, error="", done=True)

@@ -1,0 +1,262 @@
+"""The Order Monitor, its CSV export, an order's page, and confirming and cancelling an
+order after a confirmation step (the services behind ``charge.cfm`` and ``cancel.cfm``).
+
+Every page is of the signed-in user's merchant: an order of another merchant is not found."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from ips.domain.errors import DomainError, InvalidInput
+from ips.domain.orders import CancelReason
+from ips.services import accounts, monitor
+from ips.services.cancellations import Cancel, cancel
+from ips.services.confirmations import Confirm, confirm
+from ips.services.order_details import OrderDetails, order_details
+from ips.web.cabinet.chart import turnover_svg
+from ips.web.cabinet.filters import Filters, read_filters
+from ips.web.cabinet.session import (
+    CabinetUser,
+    may_act,
+    posted,
+)
+from ips.web.cabinet.views import money, render, see_other
+from ips.web.params import client_ip
+from ips.web.services import AppServices
+
+router = APIRouter(prefix="/cabinet")
+
+
+PAGE_SIZE = 50
+
+
+@router.get("/orders")
+async def orders(request: Request, signed: CabinetUser, services: AppServices) -> Response:
+    try:
+        filters = read_filters(request.query_params, signed.merchant)
+        cursor = request.query_params.get("after") or None
+        found = await monitor.list_orders(filters.filter, cursor, PAGE_SIZE, services.uow_factory)
+        totals = await monitor.totals(filters.filter, services.uow_factory)
+        charted = _chart_period(filters.filter, services.gateway.clock())
+        turnover = await monitor.daily_turnover(charted, services.uow_factory)
+    except InvalidInput as exc:
+        return render(
+            request, "orders.html", signed, status=400, error=exc, filters=None,
+            typed=dict(request.query_params), page=None, totals=[], chart="",
+        )  # fmt: skip
+    return render(
+        request,
+        "orders.html",
+        signed,
+        error=None,
+        filters=filters,
+        typed=filters.typed | {"state": [s.value for s in filters.states]},
+        page=found,
+        next_url=_list_url("/cabinet/orders", filters, after=found.next_cursor),
+        export_url=_list_url("/cabinet/orders.csv", filters),
+        totals=totals,
+        chart=_chart(turnover, signed),
+        chart_default=charted is not filters.filter,
+    )
+
+
+CHART_DAYS = 31
+"""The days the chart shows when the filter names no period (a year of bars says little)."""
+
+
+def _chart_period(filter: monitor.OrderFilter, now: datetime) -> monitor.OrderFilter:
+    if filter.since or filter.until:
+        return filter
+    today = datetime.combine(now.date(), datetime.min.time(), now.tzinfo)
+    return replace(filter, since=today - timedelta(days=CHART_DAYS - 1))
+
+
+def _chart(turnover: list[monitor.TurnoverDay], signed: accounts.Signed) -> str:
+    """The chart of the merchant's default currency (or, without turnover in it, of the
+    first one that has some)."""
+    shown = signed.merchant.default_currency
+    if turnover and all(day.currency != shown for day in turnover):
+        shown = turnover[0].currency
+    return turnover_svg([day for day in turnover if day.currency == shown], shown)
+
+
+def _list_url(path: str, filters: Filters, after: str | None = None) -> str:
+    items = filters.query() + ([("after", after)] if after else [])
+    return f"{path}?{urlencode(items)}" if items else path
+
+
+EXPORT_COLUMNS = ("billnumber", "ordernumber", "created (UTC)", "state", "amount", "currency",
+                  "way of payment", "card")  # fmt: skip
+
+
+@router.get("/orders.csv")
+async def export(request: Request, signed: CabinetUser, services: AppServices) -> Response:
+    """The filtered list as CSV (UTF-8 with a byte-order mark, so spreadsheets read it as
+    such), streamed a batch at a time."""
+    try:
+        filters = read_filters(request.query_params, signed.merchant)
+    except InvalidInput as exc:
+        return render(request, "error.html", signed, status=400, message=exc.message)
+    rows = monitor.export_rows(filters.filter, services.uow_factory)
+    return StreamingResponse(
+        _csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
+
+
+async def _csv(rows: AsyncIterator[monitor.OrderRow]) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    yield ("\ufeff" + buffer.getvalue()).encode()
+    async for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            (
+                row.billnumber,
+                _spreadsheet_safe(row.ordernumber),
+                f"{row.created_at:%Y-%m-%d %H:%M:%S}",
+                row.state.value,
+                row.amount.format(),
+                row.amount.currency.code,
+                row.means.value if row.means else "",
+                row.masked_pan,
+            )
+        )
+        yield buffer.getvalue().encode()
+
+
+def _spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (the shop chose it, the staff opens it)."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@router.get("/orders/{billnumber}")
+async def order_page(
+    billnumber: str, request: Request, signed: CabinetUser, services: AppServices
+) -> Response:
+    details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
+    return _order(request, signed, details, done=request.query_params.get("done", ""))
+
+
+def _order(
+    request: Request,
+    signed: accounts.Signed,
+    details: OrderDetails,
+    *,
+    done: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    books = details.order.books
+    return render(
+        request,
+        "order.html",
+        signed,
+        status=status,
+        details=details,
+        order=details.order,
+        books=books,
+        may_confirm=signed.user.role.may_act and books is not None and books.unconfirmed > 0,
+        may_cancel=signed.user.role.may_act and books is not None and books.cancellable > 0,
+        done=done,
+        error=error,
+    )
+
+
+ACTIONS = {"confirm": "Confirm", "cancel": "Cancel"}
+
+
+@router.get("/orders/{billnumber}/{action}")
+async def action_page(
+    billnumber: str, action: str, request: Request, signed: CabinetUser, services: AppServices
+) -> Response:
+    """The confirmation step before a confirmation or a cancellation."""
+    if action not in ACTIONS:
+        return render(request, "error.html", signed, status=404, message="No such page.")
+    may_act(signed)
+    details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
+    return _action_form(request, signed, details, action)
+
+
+def _action_form(
+    request: Request,
+    signed: accounts.Signed,
+    details: OrderDetails,
+    action: str,
+    error: str = "",
+    amount: str = "",
+) -> Response:
+    books = details.order.books
+    most = 0 if books is None else books.unconfirmed if action == "confirm" else books.cancellable
+    if books is None or most == 0:
+        return _order(request, signed, details, error=f"Nothing is left to {action}.", status=409)
+    return render(
+        request,
+        "action.html",
+        signed,
+        status=400 if error else 200,
+        order=details.order,
+        action=action,
+        verb=ACTIONS[action],
+        most=books.money(most),
+        amount=amount or books.money(most).format(),
+        reasons=[(r.value, r.name.capitalize()) for r in CancelReason if r.value != "9"],
+        error=error,
+    )
+
+
+@router.post("/orders/{billnumber}/{action}")
+async def act(
+    billnumber: str, action: str, request: Request, signed: CabinetUser, services: AppServices
+) -> Response:
+    if action not in ACTIONS:
+        return render(request, "error.html", signed, status=404, message="No such page.")
+    form = await posted(request, signed)
+    may_act(signed)
+    details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
+    books = details.order.books
+    amount = form.get("amount", "").strip()
+    currency = books.currency.code if books else ""
+    try:
+        if action == "confirm":
+            result = await confirm(
+                Confirm(
+                    billnumber, amount, currency, auto_deposit=form.get("release_rest") == "1",
+                    client_ip=client_ip(request),
+                ),
+                signed.caller, services.gateway,
+            )  # fmt: skip
+        else:
+            result = await cancel(
+                Cancel(
+                    billnumber, amount, currency, reason=_reason(form.get("reason", "1")),
+                    client_ip=client_ip(request),
+                ),
+                signed.caller, services.gateway,
+            )  # fmt: skip
+    except DomainError as exc:
+        return _action_form(request, signed, details, action, exc.message, amount)
+    done = f"{ACTIONS[action]}ed {money(result.operation.amount)}: {result.operation.status.value}"
+    return see_other(f"/cabinet/orders/{billnumber}?{urlencode({'done': done})}")
+
+
+def _reason(value: str) -> CancelReason:
+    try:
+        reason = CancelReason(value)
+    except ValueError:
+        raise InvalidInput("unknown reason", field="reason") from None
+    if reason is CancelReason.HOLD_EXPIRED:
+        raise InvalidInput("unknown reason", field="reason")
+    return reason
