@@ -44,6 +44,8 @@ SHOP, OTHER = "100001", "100002"
 END = datetime(2026, 12, 1, tzinfo=UTC)
 """The load's year ends here (exclusive)."""
 PAGE = 50
+KEY_FILE = Path(tempfile.gettempdir()) / "ips-bench.key"
+"""Kept between runs: ``--keep`` and ``bench.cabinet_pages`` open the loaded database with it."""
 CHUNK = 100_000
 
 _ORDERS = """
@@ -348,30 +350,33 @@ async def main() -> None:
     parser.add_argument("--export-runs", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="reuse the loaded database")
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--key-file", type=Path, default=KEY_FILE, help="the key ring the load seals with"
+    )
     args = parser.parse_args()
 
     if not args.keep:
         print(f"Loading {args.orders:,} orders (+{args.others:,} of another merchant)…")
         await recreate(args.database)
+        args.key_file.unlink(missing_ok=True)
     engine = create_engine(args.database)
     await migrate(engine)
-    with tempfile.TemporaryDirectory() as keys:
-        database = Database(engine, KeyRing.load_or_create(Path(keys) / "bench.key"))
-        if not args.keep:
-            await load(database, args.database, args.orders, args.others)
-        print("\n| read | median | rows |\n|---|---:|---:|")
-        all_cases = await cases(database, args.orders)
+    database = Database(engine, KeyRing.load_or_create(args.key_file))
+    if not args.keep:
+        await load(database, args.database, args.orders, args.others)
+    print("\n| read | median | rows |\n|---|---:|---:|")
+    all_cases = await cases(database, args.orders)
+    for case in all_cases:
+        seconds, rows = await timed(case, args.runs)
+        print(f"| {case.name} | {seconds * 1000:.1f} ms | {rows:,} |")
+    rate, count = await export_rate(database, args.export_runs)
+    print(f"| full export, batches of 1000 | {count / rate:.1f} s | {count:,} |")
+    print(f"\nExport: {rate:,.0f} rows/s.\n")
+    for name, size in await sizes(database):
+        print(f"    {name:<34} {size}")
+    if args.explain:
         for case in all_cases:
-            seconds, rows = await timed(case, args.runs)
-            print(f"| {case.name} | {seconds * 1000:.1f} ms | {rows:,} |")
-        rate, count = await export_rate(database, args.export_runs)
-        print(f"| full export, batches of 1000 | {count / rate:.1f} s | {count:,} |")
-        print(f"\nExport: {rate:,.0f} rows/s.\n")
-        for name, size in await sizes(database):
-            print(f"    {name:<34} {size}")
-        if args.explain:
-            for case in all_cases:
-                print(f"\n{case.name}:\n{await explain(database, case)}")
+            print(f"\n{case.name}:\n{await explain(database, case)}")
     await engine.dispose()
 
 

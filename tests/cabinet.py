@@ -51,7 +51,7 @@ class Cabinet:
             yield http
 
 
-async def _paid(gateway: Gateway, merchant_id: str, number: str, delay: bool) -> Order:
+async def paid_order(gateway: Gateway, merchant_id: str, number: str, delay: bool) -> Order:
     order = await create_order(
         CreateOrder(merchant_id, number, "100.00", "RUB", delay=delay), gateway
     )
@@ -67,8 +67,8 @@ async def open_cabinet(gateway: Gateway, database: Database, clock: ManualClock)
         ("222222", "olga", Role.ADMIN),
     ):
         await add_user(merchant_id, login, PASSWORD, role, database, clock)
-    held = await _paid(gateway, "111111", "ours-1", delay=True)
-    theirs = await _paid(gateway, "222222", "theirs-1", delay=True)
+    held = await paid_order(gateway, "111111", "ours-1", delay=True)
+    theirs = await paid_order(gateway, "222222", "theirs-1", delay=True)
     return Cabinet(gateway, clock, held, theirs)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -29,6 +29,7 @@ from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import Difference
 from ips.services.reconciliation import reconcile as compare_books
 from ips.services.settlement import BatchReport
+from ips.storage.unit_of_work import Database as StoredDatabase
 from ips.web.app import create_app
 
 app = typer.Typer(help="IPS — the Internet Payment System.", no_args_is_help=True)
@@ -56,6 +57,26 @@ def _settings(database: str | None = None, **overrides: object) -> Settings:
     if database:
         changes["database_url"] = database
     return settings.model_copy(update=changes)
+
+
+R = TypeVar("R")
+
+
+def _on_database(settings: Settings, work: Callable[[StoredDatabase], Awaitable[R]]) -> R:
+    """Runs ``work`` on the database; a refused command says why on stderr and exits 1."""
+
+    async def run() -> R:
+        db = await open_database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _logging() -> None:
@@ -210,19 +231,8 @@ def merchant_add(
     )
 
     settings = _settings(database)
-
-    async def add() -> None:
-        db = await open_database(settings)
-        try:
-            await add_merchant(command, db, ports=settings.allowed_notification_ports)
-        finally:
-            await db.dispose()
-
-    try:
-        asyncio.run(add())
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    ports = settings.allowed_notification_ports
+    _on_database(settings, lambda db: add_merchant(command, db, ports=ports))
     typer.echo(f"merchant {merchant_id} added")
 
 
@@ -251,19 +261,12 @@ def _choices(text: str, known: dict[str, T], option: str) -> frozenset[T]:
 def merchant_list(database: Database = None) -> None:
     """List the merchants."""
 
-    async def fetch() -> None:
-        db = await open_database(_settings(database))
-        try:
-            merchants = await list_merchants(db)
-        finally:
-            await db.dispose()
-        typer.echo(f"{'MERCHANT_ID':<12} {'LOGIN':<16} {'CUR':<4} {'2-STAGE':<8} NAME")
-        for m in merchants:
-            stage = "yes" if m.double_stage else "no"
-            cur = m.default_currency.code
-            typer.echo(f"{m.merchant_id:<12} {m.login:<16} {cur:<4} {stage:<8} {m.name}")
-
-    asyncio.run(fetch())
+    merchants = _on_database(_settings(database), list_merchants)
+    typer.echo(f"{'MERCHANT_ID':<12} {'LOGIN':<16} {'CUR':<4} {'2-STAGE':<8} NAME")
+    for m in merchants:
+        stage = "yes" if m.double_stage else "no"
+        cur = m.default_currency.code
+        typer.echo(f"{m.merchant_id:<12} {m.login:<16} {cur:<4} {stage:<8} {m.name}")
 
 
 @app.command()
@@ -305,15 +308,11 @@ def reconcile(
     """Compare IPS's books with the processing center's; list every difference."""
     settings = _settings(database)
 
-    async def run() -> list[Difference]:
-        db = await open_database(settings)
-        try:
-            bank = await bank_figures(store or settings.simulator_store, settings.terminal_id)
-            return await compare_books(db, bank)
-        finally:
-            await db.dispose()
+    async def run(db: StoredDatabase) -> list[Difference]:
+        bank = await bank_figures(store or settings.simulator_store, settings.terminal_id)
+        return await compare_books(db, bank)
 
-    differences = asyncio.run(run())
+    differences = _on_database(settings, run)
     for difference in differences:
         typer.echo(str(difference))
     if differences:
@@ -345,20 +344,9 @@ def user_add(
     database: Database = None,
 ) -> None:
     """Add a user of a merchant's Personal Account."""
-    settings = _settings(database)
-
-    async def add() -> None:
-        db = await open_database(settings)
-        try:
-            await add_user(merchant_id, login, password, role, db, utc_now)
-        finally:
-            await db.dispose()
-
-    try:
-        asyncio.run(add())
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    _on_database(
+        _settings(database), lambda db: add_user(merchant_id, login, password, role, db, utc_now)
+    )
     typer.echo(f"user {login} ({role.value}) added to merchant {merchant_id}")
 
 
@@ -371,18 +359,7 @@ def rate_set(
 ) -> None:
     """Set the rate from now on (earlier rates stay in the history)."""
 
-    async def run() -> None:
-        db = await open_database(_settings(database))
-        try:
-            await set_rate(SetRate(source, target, rate), db)
-        finally:
-            await db.dispose()
-
-    try:
-        asyncio.run(run())
-    except DomainError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    _on_database(_settings(database), lambda db: set_rate(SetRate(source, target, rate), db))
     typer.echo(f"1 {source.upper()} = {rate} {target.upper()}")
 
 
@@ -390,13 +367,5 @@ def rate_set(
 def rate_list(database: Database = None) -> None:
     """The rates and their history."""
 
-    async def run() -> None:
-        db = await open_database(_settings(database))
-        try:
-            rates = await rate_history(db)
-        finally:
-            await db.dispose()
-        for r in rates:
-            typer.echo(f"{r.valid_from:%Y-%m-%d %H:%M:%S}  1 {r.source} = {r.value} {r.target}")
-
-    asyncio.run(run())
+    for r in _on_database(_settings(database), rate_history):
+        typer.echo(f"{r.valid_from:%Y-%m-%d %H:%M:%S}  1 {r.source} = {r.value} {r.target}")

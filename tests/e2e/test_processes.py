@@ -241,3 +241,35 @@ async def test_the_shop_is_notified_of_the_payment(installation: Installation) -
     assert fields["checkvalue"] == answer_checkvalue(
         "salt-2", "222222", "N-1", "12.34", "RUB", "Approved"
     )
+
+
+async def test_a_user_added_on_the_command_line_signs_in_to_the_cabinet(
+    installation: Installation,
+) -> None:
+    added = installation.ips(
+        "user", "add", "--merchant-id", "111111", "--login", "anna", "--role", "admin",
+        "--password", "correct horse battery",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "user anna (admin) added to merchant 111111" in added.stdout
+    for args, said in (
+        (("--merchant-id", "111111", "--login", "anna", "--password", "another long one"),
+         "this login is taken"),
+        (("--merchant-id", "999999", "--login", "bob", "--password", "another long one"),
+         "no merchant"),
+        (("--merchant-id", "111111", "--login", "bob", "--password", "short"),
+         "10 to 200 characters"),
+    ):  # fmt: skip
+        refused = installation.ips("user", "add", *args)
+        assert refused.returncode == 1 and said in refused.stderr
+
+    async with httpx.AsyncClient(base_url=installation.url) as http:
+        form = await http.get("/cabinet/login")
+        token = re.search(r'name="token" value="([^"]+)"', form.text)
+        assert token is not None
+        signed = await http.post(
+            "/cabinet/login",
+            data={"login": "anna", "password": "correct horse battery", "token": token[1]},
+        )
+    assert signed.status_code == 303 and signed.headers["location"] == "/cabinet/orders"
+    assert signed.headers["set-cookie"].startswith("__Host-ips-session=")

@@ -3,13 +3,18 @@ and no way into another merchant's orders by changing an address."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, sign_in
+from ips.services import monitor
+from ips.services.monitor import OrderFilter
+from ips.web.cabinet import order_routes
+from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, paid_order, sign_in
 
 pytestmark = pytest.mark.usefixtures("merchant")
 
@@ -427,3 +432,30 @@ async def test_without_a_period_the_chart_shows_the_last_31_days(
         assert "No payments in this period" in later
         since = (await again.get("/cabinet/orders", params={"from": str(today)})).text
         assert "Daily turnover</h2>" in since and "No payments in this period" not in since
+
+
+async def test_the_export_is_the_filtered_list_as_csv_whatever_its_pieces(
+    cabinet: Cabinet, anna: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await paid_order(cabinet.gateway, "111111", "=HYPERLINK(1)", delay=False)
+    await paid_order(cabinet.gateway, "111111", "plain, with a comma", delay=False)
+    whole = await anna.get("/cabinet/orders.csv")
+    monkeypatch.setattr(order_routes, "CHUNK", 10)  # a piece after every row
+    exported = monitor.export_rows(OrderFilter("111111"), cabinet.gateway.uow_factory)
+    pieces = [piece async for piece in order_routes.csv_pieces(exported)]
+    assert len(pieces) >= 4 and b"".join(pieces) == whole.content
+
+    assert whole.headers["content-type"] == "text/csv; charset=utf-8"
+    assert whole.headers["content-disposition"] == 'attachment; filename="orders.csv"'
+    assert whole.content.startswith("\ufeff".encode())
+    [header, *rows] = list(csv.reader(io.StringIO(whole.content.decode("utf-8-sig"))))
+    assert header[:4] == ["billnumber", "ordernumber", "created (UTC)", "state"]
+    numbers = [row[1] for row in rows]
+    assert sorted(numbers) == sorted(["ours-1", "'=HYPERLINK(1)", "plain, with a comma"])
+    assert all(row[6:] == ["card", "411111****1111"] for row in rows)
+
+    approved = await anna.get("/cabinet/orders.csv", params={"state": "Approved"})
+    [_, *approved_rows] = list(csv.reader(io.StringIO(approved.content.decode("utf-8-sig"))))
+    assert {row[3] for row in approved_rows} == {"Approved"} and len(approved_rows) == 2
+    bad = await anna.get("/cabinet/orders.csv", params={"last4": "12"})
+    assert bad.status_code == 400 and "last four digits" in bad.text

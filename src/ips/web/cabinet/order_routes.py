@@ -108,20 +108,22 @@ async def export(request: Request, signed: CabinetUser, services: AppServices) -
         return render(request, "error.html", signed, status=400, message=exc.message)
     rows = monitor.export_rows(filters.filter, services.uow_factory)
     return StreamingResponse(
-        _csv(rows),
+        csv_pieces(rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
     )
 
 
-async def _csv(rows: AsyncIterator[monitor.OrderRow]) -> AsyncIterator[bytes]:
+CHUNK = 64 * 1024
+"""The CSV is sent in pieces of about this many characters, not a piece a row."""
+
+
+async def csv_pieces(rows: AsyncIterator[monitor.OrderRow]) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
+    buffer.write("\ufeff")
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
-    yield ("\ufeff" + buffer.getvalue()).encode()
     async for row in rows:
-        buffer.seek(0)
-        buffer.truncate()
         writer.writerow(
             (
                 row.billnumber,
@@ -134,7 +136,11 @@ async def _csv(rows: AsyncIterator[monitor.OrderRow]) -> AsyncIterator[bytes]:
                 row.masked_pan,
             )
         )
-        yield buffer.getvalue().encode()
+        if buffer.tell() >= CHUNK:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
 
 
 def _spreadsheet_safe(text: str) -> str:
