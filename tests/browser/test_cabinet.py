@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -102,6 +103,7 @@ async def test_the_monitor_filters_totals_and_exports_what_it_shows(
     await page.get_by_label("Amount to").fill("30.00")
     await page.get_by_label("Approved").check()
     await page.get_by_role("button", name="Show").click()
+    await expect(page).to_have_url(re.compile(r"amount_min=15&.*state=Approved"))
     rows = page.locator("table.orders tbody tr")
     shown = {await row.locator("td").nth(1).inner_text() for row in await rows.all()}
     assert {numbers[1], numbers[2]} <= shown and numbers[0] not in shown

@@ -3,6 +3,7 @@ and no way into another merchant's orders by changing an address."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -13,6 +14,7 @@ import pytest
 
 from ips.services import monitor
 from ips.services.monitor import OrderFilter
+from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, paid_order, sign_in
 
@@ -71,6 +73,59 @@ async def test_ten_wrong_passwords_lock_the_account_for_thirty_minutes(cabinet: 
         assert (await sign_in(http, "anna", PASSWORD)).status_code == 429
         cabinet.clock.advance(minutes=1)
         assert (await sign_in(http, "anna", PASSWORD)).status_code == 303
+
+
+async def test_ten_failures_lock_an_unknown_login_too(cabinet: Cabinet) -> None:
+    """Otherwise the lock would tell which logins exist."""
+    async with cabinet.client() as http:
+        answers = [(await sign_in(http, "ghost", PASSWORD)).status_code for _ in range(11)]
+    assert answers == [401] * 9 + [429, 429]
+
+
+async def test_sign_ins_sent_at_once_get_no_more_than_ten_guesses(cabinet: Cabinet) -> None:
+    """30 wrong passwords at once: only ten are checked before the login locks."""
+    async with cabinet.client() as http:
+        token = hidden((await http.get("/cabinet/login")).text, "token")
+
+        async def guess(n: int) -> int:
+            data = {"login": "anna", "password": f"wrong guess {n}", "token": token}
+            return (await http.post("/cabinet/login", data=data)).status_code
+
+        answers = await asyncio.gather(*(guess(n) for n in range(30)))
+        assert sorted(answers) == [401] * 9 + [429] * 21
+        assert (await sign_in(http, "anna", PASSWORD)).status_code == 429
+
+
+async def test_a_wrong_current_password_counts_towards_the_lock(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    csrf = await csrf_of(anna)
+    new = "a brand new password"
+    for _ in range(10):
+        answer = await anna.post(
+            "/cabinet/password",
+            data={"csrf": csrf, "current": "guess!guess!", "new": new, "repeat": new},
+        )
+    assert answer.status_code == 400 and "locked" in answer.text
+    async with cabinet.client() as fresh:
+        assert (await sign_in(fresh, "anna", PASSWORD)).status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({"login": "anna", "password": "a\x01b"}, 400),
+        ({"login": "anna", "password": PASSWORD, "token": "1.\u00e9"}, 400),
+    ],
+)
+async def test_a_strange_sign_in_gets_a_page_not_a_server_error(
+    cabinet: Cabinet, data: dict[str, str], status: int
+) -> None:
+    async with cabinet.client() as http:
+        token = hidden((await http.get("/cabinet/login")).text, "token")
+        answer = await http.post("/cabinet/login", data={"token": token} | data)
+        assert answer.status_code == status and "<html" in answer.text
+        assert "set-cookie" not in answer.headers
 
 
 async def test_the_sign_in_form_needs_its_token(cabinet: Cabinet) -> None:
@@ -177,6 +232,17 @@ async def test_a_bad_password_change_changes_nothing(
 # --- Confirming and cancelling ---------------------------------------------------------------
 
 
+async def act(
+    http: httpx.AsyncClient, bill: str, action: str, **data: str
+) -> tuple[httpx.Response, dict[str, str]]:
+    """Opens the confirmation step of ``action`` and sends its form with ``data``; the
+    answer and the form as it was sent (to send it again)."""
+    step = await http.get(f"/cabinet/orders/{bill}/{action}")
+    assert step.status_code == 200, step.text
+    form = {name: hidden(step.text, name) for name in ("csrf", "seen", "once")} | data
+    return await http.post(f"/cabinet/orders/{bill}/{action}", data=form), form
+
+
 async def test_an_operator_confirms_a_held_order_and_the_web_service_says_approved(
     cabinet: Cabinet, anna: httpx.AsyncClient
 ) -> None:
@@ -185,11 +251,8 @@ async def test_an_operator_confirms_a_held_order_and_the_web_service_says_approv
     assert f'href="/cabinet/orders/{bill}/confirm"' in page.text
     step = await anna.get(f"/cabinet/orders/{bill}/confirm")
     assert step.status_code == 200 and 'value="100.00"' in step.text
-    done = await anna.post(
-        f"/cabinet/orders/{bill}/confirm",
-        data={"csrf": hidden(step.text, "csrf"), "amount": "100.00"},
-    )
-    assert done.status_code == 303
+    done, _ = await act(anna, bill, "confirm", amount="100.00")
+    assert done.status_code == 303 and done.headers["location"].endswith("?done=2")
     shown = await anna.get(done.headers["location"])
     assert "Confirmed 100.00" in shown.text and "Approved" in shown.text
     assert await orderstate(cabinet.gateway, cabinet.held) == "Approved"
@@ -199,18 +262,52 @@ async def test_a_partial_confirmation_and_a_cancellation_of_the_rest(
     cabinet: Cabinet, anna: httpx.AsyncClient
 ) -> None:
     bill = cabinet.held.billnumber
-    csrf = await csrf_of(anna)
-    await anna.post(f"/cabinet/orders/{bill}/confirm", data={"csrf": csrf, "amount": "40.00"})
+    await act(anna, bill, "confirm", amount="40.00")
     assert await orderstate(cabinet.gateway, cabinet.held) == "PartialDelayed"
     step = await anna.get(f"/cabinet/orders/{bill}/cancel")
     assert 'value="100.00"' in step.text  # 60.00 held and 40.00 charged: all of it
-    done = await anna.post(
-        f"/cabinet/orders/{bill}/cancel", data={"csrf": csrf, "amount": "100.00", "reason": "2"}
-    )
+    done, _ = await act(anna, bill, "cancel", amount="100.00", reason="2")
     assert done.status_code == 303
     assert await orderstate(cabinet.gateway, cabinet.held) == "Canceled"
     page = await anna.get(f"/cabinet/orders/{bill}")
     assert "/confirm" not in page.text and "/cancel" not in page.text
+
+
+async def test_a_form_sent_twice_moves_the_money_once(
+    cabinet: Cabinet, anna: httpx.AsyncClient, database: Database
+) -> None:
+    bill = cabinet.held.billnumber
+    first, form = await act(anna, bill, "confirm", amount="40.00")
+    assert first.status_code == 303
+    again = await anna.post(f"/cabinet/orders/{bill}/confirm", data=form)
+    assert again.status_code == 400 and "changed since the form was shown" in again.text
+    first, form = await act(anna, bill, "cancel", amount="10.00")
+    again = await anna.post(f"/cabinet/orders/{bill}/cancel", data=form)
+    assert first.status_code == again.status_code == 303
+    assert again.headers["location"] == first.headers["location"]  # the same operation
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(bill)
+    assert order is not None and order.books is not None
+    assert (order.books.confirmed, order.books.cancelled) == (4000, 1000)
+
+
+async def test_a_confirmation_without_the_form_s_hold_is_refused(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    answer = await anna.post(
+        f"/cabinet/orders/{cabinet.held.billnumber}/confirm",
+        data={"csrf": await csrf_of(anna), "amount": "100.00"},
+    )
+    assert answer.status_code == 400 and "the form has expired" in answer.text
+    assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
+
+
+async def test_the_done_message_comes_from_the_order_not_the_address(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    bill = cabinet.held.billnumber
+    page = await anna.get(f"/cabinet/orders/{bill}", params={"done": "Call +7 999 000"})
+    assert "Call +7" not in page.text and 'role="status"' not in page.text
 
 
 @pytest.mark.parametrize(
@@ -225,10 +322,7 @@ async def test_a_partial_confirmation_and_a_cancellation_of_the_rest(
 async def test_a_bad_amount_is_said_on_the_form_and_changes_nothing(
     cabinet: Cabinet, anna: httpx.AsyncClient, action: str, amount: str, said: str
 ) -> None:
-    bill = cabinet.held.billnumber
-    answer = await anna.post(
-        f"/cabinet/orders/{bill}/{action}", data={"csrf": await csrf_of(anna), "amount": amount}
-    )
+    answer, _ = await act(anna, cabinet.held.billnumber, action, amount=amount)
     assert answer.status_code == 400
     assert said in answer.text and 'aria-invalid="true"' in answer.text
     assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
@@ -343,6 +437,7 @@ async def test_every_route_answers_404_for_another_merchant_s_order(
         assert answer.status_code == 404
     listed = await anna.get("/cabinet/orders", params={"billnumber": bill})
     assert listed.status_code == 200 and "theirs-1" not in listed.text
+    assert listed.text.count("No orders match.") == 2  # no row, and no totals either
     exported = await anna.get("/cabinet/orders.csv", params={"ordernumber": "theirs-1"})
     assert exported.status_code == 200 and "theirs-1" not in exported.text
     async with cabinet.signed_in("olga") as olga:
@@ -459,3 +554,34 @@ async def test_the_export_is_the_filtered_list_as_csv_whatever_its_pieces(
     assert {row[3] for row in approved_rows} == {"Approved"} and len(approved_rows) == 2
     bad = await anna.get("/cabinet/orders.csv", params={"last4": "12"})
     assert bad.status_code == 400 and "last four digits" in bad.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        ("/cabinet/orders", {"to": "9999-12-31"}, 400),
+        ("/cabinet/orders.csv", {"to": "9999-12-31"}, 400),
+        ("/cabinet/orders", {"ordernumber": "A\x00B"}, 400),
+        ("/cabinet/orders.csv", {"ordernumber": "A\x00B"}, 400),
+        ("/cabinet/orders", {"billnumber": "\u0661\u0662"}, 400),
+        ("/cabinet/orders", {"ordernumber": "x" * 5000}, 400),
+        ("/cabinet/orders", {"after": "garbage"}, 400),
+        ("/cabinet/orders/%00", {}, 404),
+        ("/cabinet/orders/%00/confirm", {}, 404),
+        ("/cabinet/orders/12x/cancel", {}, 404),
+    ],
+)
+async def test_bad_addresses_and_queries_get_a_page_not_a_server_error(
+    cabinet: Cabinet, anna: httpx.AsyncClient, path: str, params: dict[str, str], status: int
+) -> None:
+    answer = await anna.get(path, params=params)
+    assert answer.status_code == status and "<html" in answer.text
+
+
+async def test_a_user_id_beyond_any_row_is_a_bad_request(cabinet: Cabinet) -> None:
+    async with cabinet.signed_in("adam") as adam:
+        answer = await adam.post(
+            "/cabinet/users/99999999999999999999999",
+            data={"csrf": await csrf_of(adam), "role": "viewer"},
+        )
+        assert answer.status_code == 400

@@ -21,7 +21,9 @@ class FormTokens:
 
     def valid(self, subject: str, token: str, now: float | None = None) -> bool:
         issued, _, signature = token.partition(".")
-        if not is_digits(issued) or not hmac.compare_digest(signature, self._sign(subject, issued)):
+        if not is_digits(issued) or not signature.isascii():
+            return False
+        if not hmac.compare_digest(signature, self._sign(subject, issued)):
             return False
         age = (time.time() if now is None else now) - int(issued)
         return 0 <= age <= self._max_age_s

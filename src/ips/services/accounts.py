@@ -1,6 +1,8 @@
 """The Personal Account's users: adding them, signing in and out, sessions, passwords.
 
-Signing in checks the password with no transaction open (argon2 is slow on purpose). Failures
+Signing in checks the password with no transaction open (argon2 is slow on purpose). Each
+attempt is counted as a failure before its password is checked, on the login's locked row,
+and a success clears the count: so attempts sent at once cannot get past the lock. Failures
 are counted per login, known or not, so that the answer tells nobody which logins exist: at
 ``LOCK_AFTER`` failures (``domain/logins.py``) the login is locked for ``LOCK_FOR``, and a
 locked login is refused before any password is checked. An unknown login costs a password
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.errors import AuthenticationFailed, InvalidInput, LoginLocked, NotFound
+from ips.domain.logins import LoginGuard
 from ips.domain.merchants import Merchant
 from ips.domain.users import IDLE, LONGEST, Role, Session, User, check_password, parse_login
 from ips.domain.users import token_hash as hash_of
@@ -67,22 +70,18 @@ async def sign_in(
     except InvalidInput:
         await verify_password(_NOBODY, password)
         raise AuthenticationFailed("wrong login or password") from None
-    subject = f"cabinet:{login.lower()}"
+    subject = _subject(login)
+    counted = await _count_attempt(subject, uow_factory, clock)
     async with uow_factory(readonly=True) as uow:
         user = await uow.users.by_login(login)
-        guard = await uow.logins.get(subject, lock=False)
-    if guard.locked(clock()):
-        raise LoginLocked("too many failed sign-ins: the account is locked for a while")
-    matches = await verify_password(user.password_hash if user else _NOBODY, password)
+    if user is None or not await verify_password(user.password_hash, password):
+        if user is None:
+            await verify_password(_NOBODY, password)
+        if counted.locked(clock()):
+            raise LoginLocked("too many failed sign-ins: the account is locked for a while")
+        raise AuthenticationFailed("wrong login or password")
     async with uow_factory() as uow:
         guard = await uow.logins.get(subject)
-        if user is None or not matches:
-            guard.fail(clock())
-            await uow.logins.save(guard)
-            await uow.commit()
-            if guard.locked(clock()):
-                raise LoginLocked("too many failed sign-ins: the account is locked for a while")
-            raise AuthenticationFailed("wrong login or password")
         guard.succeed()
         await uow.logins.save(guard)
         assert user.id is not None
@@ -93,6 +92,20 @@ async def sign_in(
         await uow.commit()
     assert merchant is not None
     return Signed(user, merchant, session), token
+
+
+async def _count_attempt(subject: str, uow_factory: UnitOfWorkFactory, clock: Clock) -> LoginGuard:
+    """Counts a sign-in as failed before its password is checked (a success clears the
+    count), holding the login's row meanwhile: attempts at once cannot pass the lock, and a
+    locked login is refused before any password is checked."""
+    async with uow_factory() as uow:
+        guard = await uow.logins.get(subject)
+        if guard.locked(clock()):
+            raise LoginLocked("too many failed sign-ins: the account is locked for a while")
+        guard.fail(clock())
+        await uow.logins.save(guard)
+        await uow.commit()
+    return guard
 
 
 async def signed_in(token: str, uow_factory: UnitOfWorkFactory, clock: Clock) -> Signed | None:
@@ -121,13 +134,22 @@ async def sign_out(signed: Signed, uow_factory: UnitOfWorkFactory) -> None:
 
 
 async def change_password(
-    signed: Signed, current: str, new: str, uow_factory: UnitOfWorkFactory
+    signed: Signed, current: str, new: str, uow_factory: UnitOfWorkFactory, clock: Clock
 ) -> None:
-    """Changes the user's password and ends the user's other sessions."""
+    """Changes the user's password and ends the user's other sessions. The current password
+    is guessed no more freely here than at sign-in: it counts on the same lock."""
+    new = check_password(new, signed.user.login)
+    subject = _subject(signed.user.login)
+    counted = await _count_attempt(subject, uow_factory, clock)
     if not await verify_password(signed.user.password_hash, current):
+        if counted.locked(clock()):
+            raise LoginLocked("too many wrong passwords: the account is locked for a while")
         raise AuthenticationFailed("the current password is wrong", field="current")
-    password_hash = await asyncio.to_thread(hash_password, check_password(new, signed.user.login))
+    password_hash = await asyncio.to_thread(hash_password, new)
     async with uow_factory() as uow:
+        guard = await uow.logins.get(subject)
+        guard.succeed()
+        await uow.logins.save(guard)
         user = await uow.users.get(signed.user.id or 0)
         if user is None:
             raise NotFound("no such user")
@@ -135,6 +157,11 @@ async def change_password(
         await uow.users.save(user)
         await uow.sessions.end_others(user.id or 0, keep=signed.session.token_hash)
         await uow.commit()
+
+
+def _subject(login: str) -> str:
+    """The login guard's subject of a Personal Account login."""
+    return f"cabinet:{login.lower()}"
 
 
 async def users_of(signed: Signed, uow_factory: UnitOfWorkFactory) -> list[User]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ips.domain.errors import Conflict
 from ips.domain.money import Money
 from ips.domain.orders import Operation, OperationKind
 from ips.domain.responses import ResponseCode
@@ -31,6 +32,9 @@ class Confirm:
     currency: str = ""
     auto_deposit: bool = False
     client_ip: str = ""
+    unconfirmed: int | None = None
+    """What the caller saw still held (minor units): a confirmation is refused when the
+    hold has changed since, so a form sent twice charges once."""
 
 
 async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationResult:
@@ -40,6 +44,8 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
         paid = await lock_paid_order(uow, merchant, cmd.billnumber)
         order, now = paid.order, gateway.clock()
         before = order.paid_books
+        if cmd.unconfirmed is not None and cmd.unconfirmed != before.unconfirmed:
+            raise Conflict("the order has changed since the form was shown: look at it again")
         amount = requested_amount(cmd.amount, cmd.currency, before)
         confirmed = order.confirm(amount, cmd.auto_deposit, now)
         assert order.id is not None and order.books is not None

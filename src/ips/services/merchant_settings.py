@@ -9,9 +9,11 @@ chosen, so the shop can switch without refusing a single buyer.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from ips.crypto.passwords import hash_password
 from ips.domain.errors import InvalidInput, NotFound
@@ -23,6 +25,7 @@ from ips.services.unit_of_work import UnitOfWorkFactory
 
 MIN_WS_PASSWORD = 8
 MAX_GRACE = timedelta(days=30)
+RESOLVE_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ async def change_notifications(
     if not wanted.means:
         raise InvalidInput("the shop needs a way to pay", field="means")
     url = parse_callback_url(wanted.callback_url, ports) if wanted.callback_url.strip() else ""
+    if url:
+        await _refuse_private(url)
     if wanted.kinds and not url:
         raise InvalidInput("notifications need the URL they go to", field="callback_url")
 
@@ -49,6 +54,29 @@ async def change_notifications(
         merchant.means = wanted.means
 
     return await _change(merchant_id, change, uow_factory)
+
+
+async def _refuse_private(url: str) -> None:
+    """A shop's administrator may not point IPS's notifications (and the answers shown of
+    them) at IPS's own network: the host, as written or as it resolves now, must be a
+    public address. (The operator may, with ``ips merchant add``.) A name that does not
+    resolve is let be: its notifications fail until it does."""
+    host = urlsplit(url).hostname or ""
+    refused = InvalidInput("the notification URL must be on a public address", field="callback_url")
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        raise refused
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            found = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, None), RESOLVE_TIMEOUT
+            )
+        except (OSError, TimeoutError):
+            return
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
+    if not all(address.is_global for address in addresses):
+        raise refused
 
 
 async def change_ws_password(
@@ -83,7 +111,7 @@ async def _change(
     merchant_id: str, change: Callable[[Merchant], None], uow_factory: UnitOfWorkFactory
 ) -> Merchant:
     async with uow_factory() as uow:
-        merchant = await uow.merchants.get(merchant_id)
+        merchant = await uow.merchants.get(merchant_id, lock=True)
         if merchant is None:
             raise NotFound("no merchant with this Merchant_ID")
         change(merchant)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ips.domain.errors import NotFound
 from ips.domain.notifications import Notification
 from ips.domain.orders import Operation, Order, Transaction
+from ips.domain.text import is_digits
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -29,6 +30,8 @@ class OrderDetails:
 async def order_details(
     merchant_id: str, billnumber: str, uow_factory: UnitOfWorkFactory
 ) -> OrderDetails:
+    if not is_digits(billnumber):
+        raise NotFound("no such order")
     async with uow_factory(readonly=True) as uow:
         order = await uow.orders.get(billnumber)
         if order is None or order.merchant_id != merchant_id or order.id is None:

@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 
 
 class MerchantRepository(Protocol):
-    async def get(self, merchant_id: str) -> Merchant | None: ...
+    async def get(self, merchant_id: str, *, lock: bool = False) -> Merchant | None:
+        """The merchant; ``lock`` holds its row until the unit of work ends (a change of its
+        settings)."""
+        ...
+
     async def add(self, merchant: Merchant) -> None: ...
     async def save(self, merchant: Merchant) -> None:
         """Stores the settings a merchant's administrator may change."""

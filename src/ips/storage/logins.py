@@ -15,8 +15,17 @@ class LoginRepository:
         self._conn = conn
 
     async def get(self, subject: str, *, lock: bool = True) -> LoginGuard:
+        """The subject's guard. Locking it first makes sure its row exists, so that two
+        attempts at once queue on the row instead of both counting from nothing."""
         query = select(login_guards).where(login_guards.c.subject == subject)
-        row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
+        if lock:
+            await self._conn.execute(
+                dialect_insert(self._conn)(login_guards)
+                .values(subject=subject, failures=0, locked_until=None)
+                .on_conflict_do_nothing(index_elements=[login_guards.c.subject])
+            )
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
         if row is None:
             return LoginGuard(subject)
         return LoginGuard(subject, row.failures, row.locked_until)

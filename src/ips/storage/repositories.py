@@ -58,12 +58,9 @@ class MerchantRepository:
         self._conn = conn
         self._keyring = keyring
 
-    async def get(self, merchant_id: str) -> Merchant | None:
-        row = (
-            await self._conn.execute(
-                select(merchants).where(merchants.c.merchant_id == merchant_id)
-            )
-        ).first()
+    async def get(self, merchant_id: str, *, lock: bool = False) -> Merchant | None:
+        query = select(merchants).where(merchants.c.merchant_id == merchant_id)
+        row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
         return None if row is None else self._merchant(row)
 
     async def add(self, merchant: Merchant) -> None:

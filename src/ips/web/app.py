@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from ips.domain.errors import NotFound
+from ips.domain.errors import DomainError, NotFound
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
 from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
@@ -89,6 +89,15 @@ def create_app(
         if request.url.path.startswith("/cabinet"):
             return render(request, "error.html", status=404, message="Not found.")
         return error_page(request, exc, status=404)
+
+    @app.exception_handler(DomainError)
+    async def refused(request: Request, exc: DomainError) -> Response:
+        """What a route of the Personal Account did not catch itself: a bad value in a form
+        or a query string. (The payment pages and the web services answer their own.)"""
+        if not request.url.path.startswith("/cabinet"):
+            raise exc
+        message = exc.message[0].upper() + exc.message[1:] + "."
+        return render(request, "error.html", status=400, message=message)
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:

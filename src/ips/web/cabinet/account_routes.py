@@ -92,8 +92,9 @@ async def change_password(request: Request, signed: CabinetUser, services: AppSe
         return render(request, "password.html", signed, status=400, error=error, done=False)
     try:
         await accounts.change_password(
-            signed, form.get("current", ""), form.get("new", ""), services.uow_factory
-        )
+            signed, form.get("current", ""), form.get("new", ""), services.uow_factory,
+            services.gateway.clock,
+        )  # fmt: skip
     except DomainError as exc:
         return render(request, "password.html", signed, status=400, error=exc.message, done=False)
     return render(request, "password.html", signed, error="", done=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -62,7 +62,10 @@ async def add_user(request: Request, signed: CabinetUser, services: AppServices)
 
 @router.post("/users/{user_id}")
 async def change_user(
-    user_id: int, request: Request, signed: CabinetUser, services: AppServices
+    user_id: Annotated[int, Path(ge=1, lt=2**63)],
+    request: Request,
+    signed: CabinetUser,
+    services: AppServices,
 ) -> Response:
     """A new role for a user of the merchant, or (``role=none``) the user removed."""
     form = await posted(request, signed)
@@ -80,14 +83,19 @@ async def change_user(
     return see_other("/cabinet/users")
 
 
-SETTINGS_PARTS = ("notifications", "password", "secret")
+SAVED = {
+    "notifications": "The notifications and the ways to pay are saved.",
+    "password": "The web-service password is changed.",
+    "secret": "The secret word is changed.",
+}
+"""What the page says after a part of the settings was saved (``?done=<part>``)."""
 GRACE_HOURS = (0, 1, 24, 72, 168)
 
 
 @router.get("/settings")
 async def settings_page(request: Request, signed: CabinetUser, services: AppServices) -> Response:
     may_administer(signed)
-    done = request.query_params.get("done", "")
+    done = SAVED.get(request.query_params.get("done", ""), "")
     return _settings(request, signed, services.gateway.clock(), done=done)
 
 
@@ -121,7 +129,7 @@ def _grace_ends(merchant: Merchant, now: datetime) -> datetime | None:
 async def change_settings(
     part: str, request: Request, signed: CabinetUser, services: AppServices
 ) -> Response:
-    if part not in SETTINGS_PARTS:
+    if part not in SAVED:
         return render(request, "error.html", signed, status=404, message="No such page.")
     form = await posted(request, signed)
     may_administer(signed)
@@ -137,21 +145,18 @@ async def change_settings(
             await merchant_settings.change_notifications(
                 merchant_id, wanted, services.uow_factory, services.notification_ports
             )
-            done = "The notifications and the ways to pay are saved."
         elif part == "password":
             if form.get("password", "") != form.get("repeat", ""):
                 raise InvalidInput("the password and its repetition differ", field="password")
             await merchant_settings.change_ws_password(
                 merchant_id, form.get("password", ""), services.uow_factory
             )
-            done = "The web-service password is changed."
         else:
             grace = timedelta(hours=_grace_hours(form.get("grace", "")))
             await merchant_settings.rotate_secret_word(
                 merchant_id, form.get("secret_word", ""), grace, services.uow_factory,
                 services.gateway.clock,
             )  # fmt: skip
-            done = "The secret word is changed."
     except ValueError:
         error = InvalidInput("choose among the options given", field=part)
         return _settings(request, signed, services.gateway.clock(), error=error, part=part)
@@ -159,7 +164,7 @@ async def change_settings(
         raise
     except DomainError as exc:
         return _settings(request, signed, services.gateway.clock(), error=exc, part=part)
-    return see_other("/cabinet/settings?" + urlencode({"done": done}))
+    return see_other(f"/cabinet/settings?done={part}")
 
 
 async def _many(request: Request, name: str) -> list[str]:

@@ -17,9 +17,12 @@ from ips.domain.merchants import Merchant
 from ips.domain.money import Currency, Money, currency
 from ips.domain.orders import PaymentMeans
 from ips.domain.states import OrderState
+from ips.domain.text import is_digits
 from ips.services.monitor import OrderFilter
 
 _LAST4 = re.compile(r"[0-9]{4}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_FIELD = 128
 FIELDS = ("from", "to", "state", "ordernumber", "billnumber", "amount_min", "amount_max",
           "currency", "means", "last4")  # fmt: skip
 
@@ -40,6 +43,9 @@ class Filters:
 
 def read_filters(params: QueryParams, merchant: Merchant) -> Filters:
     typed = {name: params.get(name, "").strip() for name in FIELDS if name != "state"}
+    for name, value in typed.items():
+        if _CONTROL.search(value) or len(value) > MAX_FIELD:
+            raise InvalidInput(f"the {name} field holds what no order has", field=name)
     states = frozenset(_state(value) for value in params.getlist("state") if value)
     since = _day(typed["from"], "from")
     until = _day(typed["to"], "to")
@@ -57,7 +63,7 @@ def read_filters(params: QueryParams, merchant: Merchant) -> Filters:
         raise InvalidInput("the amount range ends below where it begins", field="amount_max")
     if typed["last4"] and not _LAST4.fullmatch(typed["last4"]):
         raise InvalidInput("give the last four digits of the card", field="last4")
-    if typed["billnumber"] and not typed["billnumber"].isdigit():
+    if typed["billnumber"] and not is_digits(typed["billnumber"]):
         raise InvalidInput("a billnumber is digits only", field="billnumber")
     return Filters(
         typed,
@@ -88,9 +94,12 @@ def _day(value: str, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidInput("give the date as YYYY-MM-DD", field=name) from None
+    if not date(2000, 1, 1) <= day < date(3000, 1, 1):
+        raise InvalidInput("give a date of this millennium", field=name)
+    return day
 
 
 def _amount(value: str, cur: Currency, name: str) -> Money | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import secrets
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from ips.domain.errors import DomainError, InvalidInput
-from ips.domain.orders import CancelReason
+from ips.domain.orders import CancelReason, OperationKind
+from ips.domain.text import is_digits
 from ips.services import accounts, monitor
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
@@ -110,7 +112,10 @@ async def export(request: Request, signed: CabinetUser, services: AppServices) -
     return StreamingResponse(
         csv_pieces(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+        headers={
+            "Content-Disposition": 'attachment; filename="orders.csv"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -153,7 +158,17 @@ async def order_page(
     billnumber: str, request: Request, signed: CabinetUser, services: AppServices
 ) -> Response:
     details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
-    return _order(request, signed, details, done=request.query_params.get("done", ""))
+    return _order(request, signed, details, done=_done(details, request.query_params.get("done")))
+
+
+def _done(details: OrderDetails, number: str | None) -> str:
+    """What the operation just made did, said from the order itself (the address only
+    names the operation, so a link cannot put words on the page)."""
+    operation = next((op for op in details.operations if str(op.number) == number), None)
+    if operation is None:
+        return ""
+    verb = "Confirmed" if operation.kind is OperationKind.CONFIRMATION else "Cancelled"
+    return f"{verb} {money(operation.amount)}: {operation.status.value}"
 
 
 def _order(
@@ -220,6 +235,8 @@ def _action_form(
         amount=amount or books.money(most).format(),
         reasons=[(r.value, r.name.capitalize()) for r in CancelReason if r.value != "9"],
         error=error,
+        seen=books.unconfirmed,
+        once=secrets.token_urlsafe(24),
     )
 
 
@@ -240,7 +257,7 @@ async def act(
             result = await confirm(
                 Confirm(
                     billnumber, amount, currency, auto_deposit=form.get("release_rest") == "1",
-                    client_ip=client_ip(request),
+                    client_ip=client_ip(request), unconfirmed=_seen(form.get("seen", "")),
                 ),
                 signed.caller, services.gateway,
             )  # fmt: skip
@@ -248,14 +265,21 @@ async def act(
             result = await cancel(
                 Cancel(
                     billnumber, amount, currency, reason=_reason(form.get("reason", "1")),
-                    client_ip=client_ip(request),
+                    external_id=form.get("once", ""), client_ip=client_ip(request),
                 ),
                 signed.caller, services.gateway,
             )  # fmt: skip
     except DomainError as exc:
         return _action_form(request, signed, details, action, exc.message, amount)
-    done = f"{ACTIONS[action]}ed {money(result.operation.amount)}: {result.operation.status.value}"
-    return see_other(f"/cabinet/orders/{billnumber}?{urlencode({'done': done})}")
+    done = {"done": str(result.operation.number)}
+    return see_other(f"/cabinet/orders/{billnumber}?{urlencode(done)}")
+
+
+def _seen(value: str) -> int:
+    """The hold the form showed: without it, the form is not one this page gave."""
+    if not is_digits(value) or len(value) > 18:
+        raise InvalidInput("the form has expired: open the page again and repeat")
+    return int(value)
 
 
 def _reason(value: str) -> CancelReason:
