@@ -55,7 +55,7 @@ async def test_a_wrong_login_or_password_is_refused_alike(
         answer = await sign_in(http, login, password)
         assert answer.status_code == 401
         assert "Wrong login or password." in answer.text
-        assert "set-cookie" not in answer.headers
+        assert "ips-session" not in answer.headers.get("set-cookie", "")
         assert (await http.get("/cabinet/orders")).status_code == 303
 
 
@@ -67,12 +67,26 @@ async def test_ten_wrong_passwords_lock_the_account_for_thirty_minutes(cabinet: 
         assert tenth.status_code == 429
         assert "locked for 30 minutes" in tenth.text
         refused = await sign_in(http, "anna", PASSWORD)  # the right one, too late
-        assert refused.status_code == 429 and "set-cookie" not in refused.headers
+        assert refused.status_code == 429 and "ips-session" not in refused.headers.get(
+            "set-cookie", ""
+        )
         assert (await sign_in(http, "vera", PASSWORD)).status_code == 303  # others go on
         cabinet.clock.advance(minutes=29)
         assert (await sign_in(http, "anna", PASSWORD)).status_code == 429
         cabinet.clock.advance(minutes=1)
         assert (await sign_in(http, "anna", PASSWORD)).status_code == 303
+
+
+async def test_a_sign_in_form_from_another_browser_signs_nobody_in(cabinet: Cabinet) -> None:
+    """Login CSRF: a page elsewhere cannot sign this browser in to the attacker's account."""
+    async with cabinet.client() as attacker, cabinet.client() as victim:
+        token = hidden((await attacker.get("/cabinet/login")).text, "token")
+        await victim.get("/cabinet/login")
+        answer = await victim.post(
+            "/cabinet/login", data={"login": "anna", "password": PASSWORD, "token": token}
+        )
+        assert answer.status_code == 400 and "The page has expired" in answer.text
+        assert "ips-session" not in answer.headers.get("set-cookie", "")
 
 
 async def test_ten_failures_lock_an_unknown_login_too(cabinet: Cabinet) -> None:
@@ -125,7 +139,7 @@ async def test_a_strange_sign_in_gets_a_page_not_a_server_error(
         token = hidden((await http.get("/cabinet/login")).text, "token")
         answer = await http.post("/cabinet/login", data={"token": token} | data)
         assert answer.status_code == status and "<html" in answer.text
-        assert "set-cookie" not in answer.headers
+        assert "ips-session" not in answer.headers.get("set-cookie", "")
 
 
 async def test_the_sign_in_form_needs_its_token(cabinet: Cabinet) -> None:
@@ -133,7 +147,9 @@ async def test_the_sign_in_form_needs_its_token(cabinet: Cabinet) -> None:
         answer = await http.post(
             "/cabinet/login", data={"login": "anna", "password": PASSWORD, "token": "forged"}
         )
-        assert answer.status_code == 400 and "set-cookie" not in answer.headers
+        assert answer.status_code == 400 and "ips-session" not in answer.headers.get(
+            "set-cookie", ""
+        )
 
 
 @pytest.mark.parametrize(

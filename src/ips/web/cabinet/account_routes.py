@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ips.domain.errors import DomainError
+from ips.domain.errors import DomainError, LoginLocked
 from ips.services import accounts
 from ips.web.cabinet.session import (
     LOGIN_FORM,
@@ -22,6 +24,9 @@ from ips.web.services import AppServices
 
 router = APIRouter(prefix="/cabinet")
 
+BROWSER = "__Host-ips-browser"
+"""A random name for the browser, which the sign-in form's token is bound to."""
+
 
 @router.get("")
 async def home() -> Response:
@@ -36,35 +41,40 @@ async def login_page(request: Request, services: AppServices) -> Response:
 def _login_form(
     request: Request, services: AppServices, error: str = "", status: int = 200, login: str = ""
 ) -> Response:
-    return render(
+    """The sign-in form, its token bound to this browser's cookie: a form fetched elsewhere
+    cannot sign this browser in to someone else's account."""
+    known = request.cookies.get(BROWSER, "")
+    browser = known or secrets.token_urlsafe(24)
+    response = render(
         request,
         "login.html",
         status=status,
-        token=services.tokens.issue(LOGIN_FORM),
+        token=services.tokens.issue(f"{LOGIN_FORM}:{browser}"),
         next=safe_next(request.query_params.get("next", "")),
         error=error,
         login=login,
     )
+    if not known:
+        response.set_cookie(BROWSER, browser, path="/", secure=True, httponly=True, samesite="lax")
+    return response
 
 
 @router.post("/login")
 async def login(request: Request, services: AppServices) -> Response:
     form = await read_params(request)
     login = form.get("login", "")
-    if not services.tokens.valid(LOGIN_FORM, form.get("token", "")):
+    browser = request.cookies.get(BROWSER, "")
+    if not browser or not services.tokens.valid(f"{LOGIN_FORM}:{browser}", form.get("token", "")):
         return _login_form(request, services, "The page has expired: sign in again.", 400, login)
     try:
         _, token = await accounts.sign_in(
             login, form.get("password", ""), services.uow_factory, services.gateway.clock
         )
-    except DomainError as exc:
-        status = 429 if "locked" in exc.message else 401
-        message = (
-            "Too many failed sign-ins: the account is locked for 30 minutes."
-            if status == 429
-            else "Wrong login or password."
-        )
-        return _login_form(request, services, message, status, login)
+    except LoginLocked:
+        locked = "Too many failed sign-ins: the account is locked for 30 minutes."
+        return _login_form(request, services, locked, 429, login)
+    except DomainError:
+        return _login_form(request, services, "Wrong login or password.", 401, login)
     response = see_other(safe_next(form.get("next", "")))
     keep_session(response, token)
     return response
