@@ -15,7 +15,7 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ips.domain.errors import DomainError, InvalidInput
+from ips.domain.errors import DomainError
 from ips.domain.users import LONGEST
 from ips.services import accounts
 from ips.services.accounts import Signed
@@ -100,9 +100,3 @@ def keep_session(response: Response, token: str) -> None:
 
 def forget_session(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="lax")
-
-
-def check_fields(form: dict[str, str], *names: str) -> None:
-    for name in names:
-        if not form.get(name, "").strip():
-            raise InvalidInput(f"{name} is required", field=name)
