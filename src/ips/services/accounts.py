@@ -12,6 +12,7 @@ check too.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password, verify_password
@@ -24,8 +25,13 @@ from ips.services.clock import Clock
 from ips.services.merchants import SignedIn
 from ips.services.unit_of_work import UnitOfWorkFactory
 
-_NOBODY = hash_password("a password nobody has")
-"""Checked against when the login is unknown, so that it costs as long as a known one."""
+
+@functools.cache
+def _nobody() -> str:
+    """A hash checked against when the login is unknown, so that it costs as long as a
+    known one (made at the first need, not at start-up)."""
+    return hash_password("a password nobody has")
+
 
 TOUCH_EVERY = IDLE / 30
 """A session's last use is written at most this often (not on every request)."""
@@ -68,7 +74,7 @@ async def sign_in(
     try:
         login = parse_login(login)
     except InvalidInput:
-        await verify_password(_NOBODY, password)
+        await verify_password(_nobody(), password)
         raise AuthenticationFailed("wrong login or password") from None
     subject = _subject(login)
     counted = await _count_attempt(subject, uow_factory, clock)
@@ -76,7 +82,7 @@ async def sign_in(
         user = await uow.users.by_login(login)
     if user is None or not await verify_password(user.password_hash, password):
         if user is None:
-            await verify_password(_NOBODY, password)
+            await verify_password(_nobody(), password)
         if counted.locked(clock()):
             raise LoginLocked("too many failed sign-ins: the account is locked for a while")
         raise AuthenticationFailed("wrong login or password")

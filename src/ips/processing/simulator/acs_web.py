@@ -147,13 +147,4 @@ def _over(found: AcsTransaction) -> Response:
 
 
 def _not_found() -> Response:
-    html = pages.render(
-        "over.html",
-        title="No such confirmation",
-        brand=BRAND,
-        kind="acs",
-        summary=[],
-        message="This confirmation does not exist. Return to the shop and try again.",
-        back="",
-    )
-    return webio.page(html, status=404)
+    return webio.page(pages.not_found(BRAND, "acs", "confirmation"), status=404)

@@ -131,3 +131,16 @@ def render(template: str, **context: Any) -> str:
     """The page ``template`` with ``context``; every page takes ``title``, ``brand`` and
     ``kind`` (``acs`` or ``wallet``)."""
     return _ENVIRONMENT.get_template(template).render(stylesheet=STYLESHEET_PATH, **context)
+
+
+def not_found(brand: str, kind: str, what: str) -> str:
+    """The page of a confirmation or payment the simulator does not know."""
+    return render(
+        "over.html",
+        title=f"No such {what}",
+        brand=brand,
+        kind=kind,
+        summary=[],
+        message=f"This {what} does not exist. Return to the shop and try again.",
+        back="",
+    )

@@ -191,13 +191,4 @@ def _over(payment: Payment) -> Response:
 
 
 def _not_found() -> Response:
-    html = pages.render(
-        "over.html",
-        title="No such payment",
-        brand=BRAND,
-        kind="wallet",
-        summary=[],
-        message="This payment does not exist. Return to the shop and try again.",
-        back="",
-    )
-    return webio.page(html, status=404)
+    return webio.page(pages.not_found(BRAND, "wallet", "payment"), status=404)
