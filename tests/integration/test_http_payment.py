@@ -136,6 +136,7 @@ async def test_checkvalue_over_the_fields_present_is_accepted(
         ({"OrderNumber": ""}, "OrderNumber is required"),
         ({"OrderNumber": "x" * 129}, "128"),
         ({"Checkvalue": "0" * 32}, "checkvalue does not match"),
+        ({"Checkvalue": "²"}, "checkvalue does not match"),
         ({"Delay": "2"}, "Delay"),
         ({"URL_RETURN_OK": "javascript:alert(1)"}, "URL_RETURN_OK"),
         ({"URL_RETURN_NO": "https://evil.example/no"}, "not registered"),
@@ -151,6 +152,16 @@ async def test_bad_payment_requests_get_a_page_and_create_nothing(
     assert response.status_code == 400
     assert "text/html" in response.headers["content-type"]
     assert message.lower() in response.text.lower()
+    assert await count(database) == 0
+
+
+async def test_a_web_service_answers_a_checkvalue_of_any_text_with_its_code(
+    client: httpx.AsyncClient, database: Database
+) -> None:
+    """A non-ASCII checkvalue once made ``hmac.compare_digest`` raise: 2/0 and a traceback."""
+    response = await client.post("/pay/payrequest.cfm", data={**REQUEST, "Checkvalue": "²"})
+    assert response.status_code == 200
+    assert (response.json()["firstcode"], response.json()["secondcode"]) == (7, 0)
     assert await count(database) == 0
 
 

@@ -56,4 +56,6 @@ def answer_checkvalue(
 
 
 def matches(expected: str, given: str) -> bool:
-    return hmac.compare_digest(expected.upper(), given.strip().upper())
+    """Constant-time, case-insensitive; any text may come from outside, so bytes are compared
+    (``compare_digest`` refuses non-ASCII ``str``)."""
+    return hmac.compare_digest(expected.upper().encode(), given.strip().upper().encode())
