@@ -102,6 +102,9 @@ merchants = Table(
     Column("notify_answer", String(20), nullable=False, server_default="pushpaymentresult"),
     Column("sealed_previous_secret_word", Text),
     Column("previous_secret_until", UtcDateTime),
+    Column("ws_addresses", Text, nullable=False, server_default=""),
+    Column("ws_credential_mac", String(64)),
+    Column("ws_credential_until", UtcDateTime),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -306,11 +309,13 @@ notification_attempts = Table(
 login_guards = Table(
     "login_guards",
     metadata,
-    Column("subject", String(120), primary_key=True),
+    Column("subject", String(200), primary_key=True),
     Column("failures", Integer, nullable=False),
     Column("locked_until", UtcDateTime),
+    Column("succeeded_at", UtcDateTime),
 )
-"""Failed logins by subject (``ws:<merchant id>`` for the web services)."""
+"""Failed logins by subject: a login from one source (``ws:<merchant id> from <address>``),
+and a login from all sources (``ws:<merchant id>``); ``cabinet:<login>…`` likewise."""
 
 users = Table(
     "users",
