@@ -226,6 +226,14 @@ def merchant_add(
         notify_answer=notify_answer,
         means=_choices(means, _MEANS, "--means"),
         required_fields=_choices(require, _FIELDS, "--require"),
+    checkvalue_legacy_concat: Annotated[
+        bool,
+        typer.Option(
+            "--checkvalue-legacy-concat",
+            help="Also accept checkvalues over the fields joined without separators (weaker: "
+            "a value can move between fields; docs/api.md).",
+        ),
+    ] = False,
         require_3ds=require_3ds,
         allow_disable_3ds=allow_disable_3ds,
     )
@@ -239,6 +247,7 @@ def merchant_add(
 _KINDS = {
     "payment": OperationKind.PAYMENT,
     "confirmation": OperationKind.CONFIRMATION,
+        checkvalue_legacy_concat=checkvalue_legacy_concat,
     "cancel": OperationKind.CANCEL,
 }
 

@@ -7,7 +7,10 @@ import re
 from urllib.parse import urlsplit
 
 import httpx
+from sqlalchemy import update
 
+from ips.storage.tables import merchants
+from ips.storage.unit_of_work import Database
 from tests.integration.test_http_payment import card_form
 
 MERCHANT_ID, LOGIN, PASSWORD, SECRET = "111111", "shop", "shop-password", "secret"
@@ -15,6 +18,13 @@ MERCHANT_ID, LOGIN, PASSWORD, SECRET = "111111", "shop", "shop-password", "secre
 CAMEL = {"Merchant_ID": MERCHANT_ID, "Login": LOGIN, "Password": PASSWORD}
 LOWER = {"merchant_id": MERCHANT_ID, "login": LOGIN, "password": PASSWORD}
 UPPER = {"MERCHANT_ID": MERCHANT_ID, "LOGIN": LOGIN, "PASSWORD": PASSWORD}
+
+
+async def opt_in_to_unseparated_checkvalues(database: Database) -> None:
+    """What ``ips merchant add --checkvalue-legacy-concat`` stores, for the shops whose CMS
+    module signs the fields without separators."""
+    async with database.engine.begin() as conn:
+        await conn.execute(update(merchants).values(checkvalue_legacy_concat=True))
 
 
 async def order_cfm(client: httpx.AsyncClient, fields: dict[str, str]) -> str:

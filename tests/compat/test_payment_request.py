@@ -9,8 +9,16 @@ import httpx
 import pytest
 
 from ips.domain.checkvalue import checkvalue
+from ips.storage.unit_of_work import Database
 from tests.compat import clients
-from tests.compat.replay import CAMEL, MERCHANT_ID, SECRET, order_cfm, pay
+from tests.compat.replay import (
+    CAMEL,
+    MERCHANT_ID,
+    SECRET,
+    opt_in_to_unseparated_checkvalues,
+    order_cfm,
+    pay,
+)
 
 PAYREQUEST = "/pay/payrequest.cfm"
 
@@ -31,10 +39,13 @@ def request(ordernumber: str, amount: str, currency: str | None) -> dict[str, st
     ],
 )
 async def test_checkvalues_joined_with_or_without_separator_are_accepted(
-    client: httpx.AsyncClient, separator: str, currency: str | None
+    client: httpx.AsyncClient, database: Database, separator: str, currency: str | None
 ) -> None:
-    """S1, S2, S3, S7, S15 join the fields with ``;``; S10, S13, S14 with nothing; S2 leaves
-    the currency out when it sends none; S19 sends and hashes ``RUR``."""
+    """S1, S2, S3, S7, S15 join the fields with ``;``; S10, S13, S14 with nothing (their
+    shops opt in to that form); S2 leaves the currency out when it sends none; S19 sends and
+    hashes ``RUR``."""
+    if not separator:
+        await opt_in_to_unseparated_checkvalues(database)
     fields = request("SHOP-30", "100.00", currency)
     value = checkvalue(SECRET, separator.join(fields.values()))
     billnumber = await order_cfm(client, fields | {"Checkvalue": value})

@@ -8,7 +8,8 @@ import re
 import httpx
 import pytest
 
-from ips.domain.checkvalue import answer_checkvalue, payment_request_checkvalue
+from ips.domain.checkvalue import answer_checkvalue
+from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.merchants import Merchant
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import OperationKind, PaymentMeans

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from ips.domain.checkvalue import payment_request_checkvalue
+from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OrderState
 from ips.storage.tables import operations, orders
 from ips.storage.unit_of_work import Database

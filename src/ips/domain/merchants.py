@@ -74,6 +74,9 @@ class Merchant:
     double_stage: bool = False
     callback_url: str = ""
     require_checkvalue: bool = False
+    checkvalue_legacy_concat: bool = False
+    """Payment requests may be signed over their fields joined without separators, a form
+    that binds no value to its field (``signed_fields``)."""
     means: frozenset[PaymentMeans] = frozenset({PaymentMeans.CARD, PaymentMeans.WALLET})
     """The ways to pay the shop offers its buyers."""
     required_fields: frozenset[BuyerField] = frozenset()

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from ips.domain.books import Books, CancelSplit
 from ips.domain.cards import Brand
-from ips.domain.errors import Refused
+from ips.domain.errors import InvalidInput, MissingInput, Refused
 from ips.domain.money import Money
 from ips.domain.recurring import RecurringTerms
 from ips.domain.responses import ResponseCode
@@ -73,6 +73,22 @@ class TransactionKind(enum.Enum):
     COMPLETION = "completion"
     REFUND = "refund"
     FINANCIAL = "financial"
+
+
+MAX_ORDERNUMBER = 128
+
+
+def parse_ordernumber(text: str) -> str:
+    """The shop's number of an order: 1 to ``MAX_ORDERNUMBER`` characters, spaces around
+    dropped."""
+    ordernumber = text.strip()
+    if not ordernumber:
+        raise MissingInput("OrderNumber is required", field="ordernumber")
+    if len(ordernumber) > MAX_ORDERNUMBER:
+        raise InvalidInput(
+            f"OrderNumber is at most {MAX_ORDERNUMBER} characters", field="ordernumber"
+        )
+    return ordernumber
 
 
 def new_billnumber() -> str:

@@ -46,6 +46,7 @@ class AddMerchant:
 
 async def add_merchant(
     cmd: AddMerchant,
+    checkvalue_legacy_concat: bool = False
     uow_factory: UnitOfWorkFactory,
     clock: Clock = utc_now,
     ports: frozenset[int] = ALLOWED_PORTS,
@@ -91,6 +92,7 @@ async def add_merchant(
 async def list_merchants(uow_factory: UnitOfWorkFactory) -> list[Merchant]:
     async with uow_factory(readonly=True) as uow:
         return await uow.merchants.all()
+        checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
 
 
 @dataclass(frozen=True)

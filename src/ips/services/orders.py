@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ips.domain import checkvalue
+from ips.domain import signed_fields
 from ips.domain.errors import (
     AlreadyPaid,
-    AuthenticationFailed,
     InvalidAmount,
     InvalidInput,
     MissingInput,
@@ -29,8 +28,10 @@ from ips.domain.orders import (
     PaymentMeans,
     ReturnUrls,
     new_billnumber,
+    parse_ordernumber,
 )
 from ips.domain.recurring import RecurringTerms
+from ips.domain.signed_fields import Terms
 from ips.domain.states import OrderState
 from ips.domain.text import is_digits
 from ips.processing.port import MAX_AMOUNT_MINOR
@@ -39,7 +40,6 @@ from ips.services.merchants import Credentials, authenticate
 from ips.services.rates import Quote, quote
 from ips.services.unit_of_work import UnitOfWork
 
-MAX_ORDERNUMBER = 128
 MAX_COMMENT = 4000
 MAX_BUYER_FIELD = 255
 _URL = re.compile(r"https?://[^\s/?#]+[^\s]*", re.IGNORECASE)
@@ -90,13 +90,10 @@ class OrderView:
 
 async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
     merchant_id = parse_merchant_id(cmd.merchant_id)
-    ordernumber = required_ordernumber(cmd.ordernumber)
-    if len(ordernumber) > MAX_ORDERNUMBER:
-        raise InvalidInput(
-            f"OrderNumber is at most {MAX_ORDERNUMBER} characters", field="ordernumber"
-        )
+    ordernumber = parse_ordernumber(cmd.ordernumber)
     if not cmd.amount.strip():
         raise MissingInput("OrderAmount is required", field="amount")
+    signed_fields.check_formats(cmd.signed_fields)
     if len(cmd.comment) > MAX_COMMENT:
         raise InvalidInput(f"OrderComment is at most {MAX_COMMENT} characters", field="comment")
     for name, value in dataclasses.asdict(cmd.buyer).items():
@@ -116,7 +113,9 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         merchant = await uow.merchants.get(merchant_id)
         if merchant is None:
             raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
-        _check_signature(cmd, merchant, gateway.clock())
+        signed = _signed_terms(cmd, merchant, gateway.clock())
+        if signed and not signed.disable_3ds:
+            cmd = dataclasses.replace(cmd, disable_3ds=False)
         order = await add_order(uow, merchant, cmd, ordernumber, gateway)
         await uow.commit()
     return order
@@ -189,16 +188,20 @@ def _check_return_urls(urls: ReturnUrls, merchant: Merchant) -> None:
             )
 
 
-def _check_signature(cmd: CreateOrder, merchant: Merchant, now: datetime) -> None:
+def _signed_terms(cmd: CreateOrder, merchant: Merchant, now: datetime) -> Terms | None:
+    """What the request's checkvalue proves, when it has one (``signed_fields``: a
+    ``Disable3DS=1`` that could be read as another field is not proved)."""
     if not cmd.checkvalue:
         if merchant.require_checkvalue:
             raise MissingInput("Checkvalue is required by this shop", field="checkvalue")
-        return
-    if not any(
-        checkvalue.payment_request_matches(word, cmd.signed_fields, cmd.checkvalue)
-        for word in merchant.secret_words(now)
-    ):
-        raise AuthenticationFailed("the checkvalue does not match the request", field="checkvalue")
+        return None
+    return signed_fields.verify(
+        cmd.signed_fields,
+        cmd.checkvalue,
+        merchant.secret_words(now),
+        merchant.default_currency,
+        legacy_concat=merchant.checkvalue_legacy_concat,
+    )
 
 
 async def order_view(billnumber: str, gateway: Gateway) -> OrderView:

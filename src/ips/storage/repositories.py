@@ -75,6 +75,7 @@ class MerchantRepository:
                 double_stage=merchant.double_stage,
                 callback_url=merchant.callback_url,
                 require_checkvalue=merchant.require_checkvalue,
+                checkvalue_legacy_concat=merchant.checkvalue_legacy_concat,
                 return_hosts=" ".join(merchant.return_hosts),
                 means=_words(merchant.means),
                 required_fields=_words(merchant.required_fields),
@@ -144,6 +145,7 @@ class MerchantRepository:
         )
 
 
+            checkvalue_legacy_concat=row.checkvalue_legacy_concat,
 class _Tracking:
     """A repository whose entities the unit of work follows (to write their events)."""
 

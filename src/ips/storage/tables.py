@@ -93,6 +93,7 @@ merchants = Table(
     Column("double_stage", Boolean, nullable=False),
     Column("callback_url", Text, nullable=False),
     Column("require_checkvalue", Boolean, nullable=False),
+    Column("checkvalue_legacy_concat", Boolean, nullable=False, server_default=text("false")),
     Column("return_hosts", Text, nullable=False, server_default=""),
     Column("means", String(40), nullable=False, server_default="card wallet"),
     Column("required_fields", String(40), nullable=False, server_default=""),

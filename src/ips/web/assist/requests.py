@@ -6,7 +6,7 @@ import calendar
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from ips.domain.checkvalue import PAYMENT_REQUEST_FIELDS
+from ips.domain import signed_fields
 from ips.domain.errors import InvalidInput, MissingInput
 from ips.domain.orders import Buyer, CancelReason, Language, PaymentMeans, ReturnUrls
 from ips.domain.text import is_digits
@@ -68,7 +68,7 @@ def payment_request(params: Mapping[str, str]) -> CreateOrder:
             default=params.get("url_return", "").strip(),
         ),
         checkvalue=params.get("checkvalue", "").strip(),
-        signed_fields={name: params[name] for name in PAYMENT_REQUEST_FIELDS if name in params},
+        signed_fields={name: params[name] for name in signed_fields.NAMES if name in params},
         recurring=_recurring(params),
         hidden_means=frozenset(
             means for flag, means in _MEANS_FLAGS.items() if params.get(flag, "").strip() == "0"
