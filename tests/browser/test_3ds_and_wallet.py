@@ -155,3 +155,45 @@ async def test_the_buyer_who_cancels_in_the_wallet_is_not_charged(
     assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"
     [payment] = await ips.operations(ordernumber)
     assert payment["responsecode"] == "AS100"
+
+
+_FORGE = """([action, fields]) => {
+    const form = document.createElement("form");
+    form.method = "post";
+    form.action = action;
+    for (const [name, value] of Object.entries(fields)) {
+        const input = document.createElement("input");
+        input.name = name;
+        input.value = value;
+        form.append(input);
+    }
+    document.body.append(form);
+    form.submit();
+}"""
+"""Posts a form of the caller's making from the page the browser is on."""
+
+
+async def test_a_form_posted_from_another_page_changes_nothing_on_the_bank_s_pages(
+    new_page: NewPage,
+    order_url: Callable[..., str],
+    ordernumber: str,
+    ips: IpsServer,
+    shop: ReturnShop,
+) -> None:
+    page = await new_page()
+    await _to_the_issuer(page, order_url(Language="EN", YMPayment="0"), ips)
+    challenge = page.url
+    await page.goto(shop.url("/back"))
+
+    forged = {"code": "0000", "action": "submit", "token": "1." + "0" * 64}
+    async with page.expect_navigation():
+        await page.evaluate(_FORGE, [challenge, forged])
+
+    assert page.url == challenge
+    await expect(page.get_by_role("alert")).to_contain_text("nothing was changed")
+    await page.get_by_label("One-time code").fill("1234")
+    back = await lands_on(
+        page, f"{shop.origin}/ok?*", page.get_by_role("button", name="Submit").click()
+    )
+    assert back["ordernumber"] == ordernumber
+    assert (await ips.orderstate(ordernumber))["orderstate"] == "Approved"

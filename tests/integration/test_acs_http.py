@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator import Simulator
 from ips.processing.simulator.acs import CHALLENGE_LIFETIME, AcsOutcome, AcsStatus
 from tests.fakes import ManualClock
+from tests.simulator_browser import COOKIE, Form, form_on, new_browser, open_form
 
 RUB = currency("RUB")
 ENROLLED = Pan.parse("4000000000003220")
@@ -50,7 +50,7 @@ async def acs(simulator: Simulator) -> AsyncIterator[HttpThreeDSecure]:
 
 @pytest.fixture
 async def browser(simulator: Simulator) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False, timeout=2.0) as http:
+    async with new_browser() as http:
         yield http
 
 
@@ -64,13 +64,10 @@ async def answer(
     browser: httpx.AsyncClient, challenge: Challenge, code: str | None
 ) -> httpx.Response:
     """Open the challenge page and post its form: ``code`` with Submit, or Cancel (None)."""
-    page = await browser.get(challenge.url)
-    assert page.status_code == 200
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action is not None
-    assert action[1] == urllib.parse.urlsplit(challenge.url).path
+    form = await open_form(browser, challenge.url)
+    assert form.action == challenge.url
     fields = {"action": "cancel"} if code is None else {"code": code, "action": "submit"}
-    return await browser.post(urllib.parse.urljoin(challenge.url, action[1]), data=fields)
+    return await form.post(**fields)
 
 
 def back_to(return_url: str, challenge: Challenge) -> str:
@@ -181,14 +178,16 @@ async def test_a_wrong_code_or_cancel_fails_once_and_for_all(
     outcome: AcsOutcome,
 ) -> None:
     challenge = await enroll(acs)
+    form = await open_form(browser, challenge.url)
 
-    posted = await answer(browser, challenge, code)
+    fields = {"action": "cancel"} if code is None else {"code": code, "action": "submit"}
+    posted = await form.post(**fields)
 
     assert posted.status_code == 303
     assert posted.headers["location"] == back_to(SHOP, challenge)
     assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.FAILED)
 
-    again = await browser.post(challenge.url, data={"code": "1234", "action": "submit"})
+    again = await form.post(code="1234", action="submit")
 
     assert again.status_code == 303
     assert again.headers["location"] == back_to(SHOP, challenge)
@@ -219,7 +218,7 @@ async def test_a_challenge_expires_after_ten_minutes(
     acs: HttpThreeDSecure, browser: httpx.AsyncClient, simulator: Simulator, clock: ManualClock
 ) -> None:
     challenge = await enroll(acs)
-    page = await browser.get(challenge.url)
+    form = await open_form(browser, challenge.url)
 
     clock.advance(minutes=9, seconds=59)
     assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.PENDING)
@@ -227,9 +226,8 @@ async def test_a_challenge_expires_after_ten_minutes(
     assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.FAILED)
     assert "ran out" in (await browser.get(challenge.url)).text
 
-    late = await browser.post(challenge.url, data={"code": "1234", "action": "submit"})
+    late = await form.post(code="1234", action="submit")
 
-    assert page.status_code == 200
     assert late.status_code == 303
     assert late.headers["location"] == back_to(SHOP, challenge)
     assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.FAILED)
@@ -239,6 +237,102 @@ async def test_a_challenge_expires_after_ten_minutes(
         AcsOutcome.EXPIRED,
         kept.expires_at,
     )
+
+
+def forged(token: str) -> str:
+    """The token with the last digit of its signature changed."""
+    return token[:-1] + ("0" if token[-1] != "0" else "1")
+
+
+async def other_challenge_token(acs: HttpThreeDSecure, browser: httpx.AsyncClient) -> str:
+    return (await open_form(browser, (await enroll(acs)).url)).token
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["none", "empty", "forged", "another challenge's", "non-ASCII", "another browser's"],
+)
+@pytest.mark.parametrize("action", ["submit", "cancel"])
+async def test_a_form_without_the_token_of_this_browser_changes_nothing(
+    acs: HttpThreeDSecure,
+    browser: httpx.AsyncClient,
+    simulator: Simulator,
+    sent: str,
+    action: str,
+) -> None:
+    challenge = await enroll(acs)
+    form = await open_form(browser, challenge.url)
+    fields = {"code": "1234", "action": action}
+    async with new_browser() as other:
+        theirs = await open_form(other, challenge.url)
+        token = {
+            "empty": "",
+            "forged": forged(form.token),
+            "another challenge's": await other_challenge_token(acs, browser),
+            "non-ASCII": form.token[:-1] + "²",
+            "another browser's": theirs.token,
+        }.get(sent)
+        data = fields if token is None else {"token": token, **fields}
+
+        refused = await browser.post(form.action, data=data)
+
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert 'role="alert"' in refused.text
+    assert "nothing was changed" in refused.text
+    assert "location" not in refused.headers
+    assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.PENDING)
+    kept = await simulator.ledger.acs.transaction(challenge.transaction)
+    assert kept is not None
+    assert (kept.status, kept.outcome, kept.answered_at) == (AcsStatus.PENDING, None, None)
+
+    again = form_on(browser, refused)
+    assert (await again.post(code="1234", action="submit")).status_code == 303
+    assert (await acs.result(challenge.transaction)).status is AuthenticationStatus.AUTHENTICATED
+
+
+async def test_a_browser_without_the_cookie_cannot_answer(
+    acs: HttpThreeDSecure, browser: httpx.AsyncClient
+) -> None:
+    challenge = await enroll(acs)
+    form = await open_form(browser, challenge.url)
+    browser.cookies.clear()
+
+    refused = await form.post(code="1234", action="submit")
+
+    assert refused.status_code == 403
+    assert refused.cookies.get(COOKIE)
+    assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.PENDING)
+
+
+async def test_another_browser_s_form_is_refused_both_ways(
+    acs: HttpThreeDSecure, browser: httpx.AsyncClient
+) -> None:
+    challenge = await enroll(acs)
+    mine = await open_form(browser, challenge.url)
+    async with new_browser() as other:
+        theirs = await open_form(other, challenge.url)
+        stolen = Form(other, mine.action, mine.token)
+
+        assert (await stolen.post(action="cancel")).status_code == 403
+        assert (await Form(browser, theirs.action, theirs.token).post()).status_code == 403
+        assert (await theirs.post(action="cancel")).status_code == 303
+
+    assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.FAILED)
+
+
+async def test_a_form_is_good_after_a_restart_of_the_simulator(
+    acs: HttpThreeDSecure, browser: httpx.AsyncClient, simulator: Simulator
+) -> None:
+    challenge = await enroll(acs)
+    form = await open_form(browser, challenge.url)
+    await simulator.stop()
+    await simulator.start()
+
+    posted = await form.post(code="1234", action="submit")
+
+    assert posted.status_code == 303
+    assert (await acs.result(challenge.transaction)).status is AuthenticationStatus.AUTHENTICATED
 
 
 async def test_unknown_transactions(

@@ -21,6 +21,7 @@ from ips.processing.port import Answer, AuthorizationRequest, MessageId
 from ips.processing.secure import AuthenticationStatus
 from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator import Simulator
+from tests.simulator_browser import new_browser, open_form
 
 RUB = currency("RUB")
 ENROLLED = "4000000000003220"
@@ -41,7 +42,8 @@ class Bank:
         """The CAVV of a challenge answered with the right code on the ACS's page."""
         challenge = await self.acs.enroll(Pan.parse(pan), Money(500_00, RUB), MERCHANT, SHOP)
         assert challenge is not None
-        posted = await self.browser.post(challenge.url, data={"code": "1234", "action": "submit"})
+        form = await open_form(self.browser, challenge.url)
+        posted = await form.post(code="1234", action="submit")
         assert posted.status_code == 303
         result = await self.acs.result(challenge.transaction)
         assert result.status is AuthenticationStatus.AUTHENTICATED
@@ -69,7 +71,7 @@ async def bank(tmp_path: Path) -> AsyncIterator[Bank]:
             "127.0.0.1", simulator.port, terminal_id=TERMINAL, acquirer_id="1", timeout=2.0
         )
         acs = HttpThreeDSecure(simulator.http_url, timeout=2.0)
-        async with httpx.AsyncClient(follow_redirects=False, timeout=2.0) as browser:
+        async with new_browser() as browser:
             try:
                 yield Bank(simulator, processing, acs, browser)
             finally:
@@ -142,7 +144,8 @@ async def test_two_authorizations_racing_for_one_cavv_get_one_approval(bank: Ban
 async def test_a_failed_challenge_leaves_nothing_to_pay_with(bank: Bank) -> None:
     challenge = await bank.acs.enroll(Pan.parse(ENROLLED), Money(500_00, RUB), MERCHANT, SHOP)
     assert challenge is not None
-    await bank.browser.post(challenge.url, data={"code": "4321", "action": "submit"})
+    form = await open_form(bank.browser, challenge.url)
+    assert (await form.post(code="4321", action="submit")).status_code == 303
 
     assert (await bank.acs.result(challenge.transaction)).cavv == ""
     assert (await bank.authorize()).raw_code == "A3"

@@ -4,6 +4,7 @@ nothing from elsewhere, JSON for every refusal, bounded bodies."""
 from __future__ import annotations
 
 import html.parser
+import re
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from ips.processing.simulator import Simulator
+from tests.simulator_browser import COOKIE, new_browser, open_form
 
 SHOP = "http://shop.example:8080/back?order=1"
 ENROLL = {
@@ -51,7 +53,7 @@ class Site:
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
     async with (
         Simulator(tmp_path / "bank.sqlite3") as simulator,
-        httpx.AsyncClient(follow_redirects=False, timeout=2.0) as http,
+        new_browser() as http,
     ):
         yield Site(simulator.http_url, http)
 
@@ -99,17 +101,15 @@ async def pages(site: Site) -> list[tuple[str, httpx.Response]]:
     shown: list[tuple[str, httpx.Response]] = []
     challenge = await site.challenge()
     shown.append(("challenge", await site.http.get(challenge)))
-    await site.http.post(challenge, data={"code": "1234", "action": "submit"})
+    shown.append(("challenge refused", await site.http.post(challenge, data={"code": "1"})))
+    await (await open_form(site.http, challenge)).post(code="1234", action="submit")
     shown.append(("challenge over", await site.http.get(challenge)))
     payment = await site.wallet_page()
     shown.append(("wallet", await site.http.get(payment)))
-    shown.append(
-        (
-            "wallet error",
-            await site.http.post(payment, data={"login": "x", "password": "y", "action": "pay"}),
-        )
-    )
-    await site.http.post(payment, data={"action": "cancel"})
+    form = await open_form(site.http, payment)
+    shown.append(("wallet error", await form.post(login="x", password="y", action="pay")))
+    shown.append(("wallet refused", await site.http.post(payment, data={"action": "cancel"})))
+    await form.post(action="cancel")
     shown.append(("wallet over", await site.http.get(payment)))
     shown.append(("no challenge", await site.http.get(f"{site.url}/3ds/challenge/nope")))
     shown.append(("no payment", await site.http.get(f"{site.url}/wallet/pay/nope")))
@@ -220,3 +220,45 @@ async def test_the_challenge_url_names_the_host_ips_asked(site: Site) -> None:
     )
 
     assert answer.json()["url"].startswith(f"http://localhost:{parts.port}/3ds/challenge/")
+
+
+def cookie_attributes(answer: httpx.Response) -> tuple[str, set[str]]:
+    name_value, *attributes = answer.headers["set-cookie"].split(";")
+    return name_value.split("=")[0], {a.strip().lower() for a in attributes}
+
+
+async def test_a_page_with_a_form_names_its_browser_in_a_host_only_cookie(site: Site) -> None:
+    challenge, payment = await site.challenge(), await site.wallet_page()
+
+    first = await site.http.get(challenge)
+    again = await site.http.get(challenge)
+    wallet = await site.http.get(payment)
+
+    name, attributes = cookie_attributes(first)
+    assert name == COOKIE
+    assert attributes == {"httponly", "path=/", "samesite=lax", "secure"}
+    assert "set-cookie" not in again.headers
+    assert "set-cookie" not in wallet.headers
+
+
+async def test_on_a_host_not_loopback_the_cookie_is_not_secure_and_still_binds_the_form(
+    site: Site,
+) -> None:
+    payment = await site.wallet_page()
+    parts = urllib.parse.urlsplit(payment)
+    host = {"host": f"bank.example:{parts.port}"}
+
+    page = await site.http.get(payment, headers=host)
+    name, attributes = cookie_attributes(page)
+    token = re.search(r'name="token" value="([^"]+)"', page.text)
+    assert token is not None
+    browser = page.headers["set-cookie"].split(";")[0]
+    fields = {"token": token[1], "action": "cancel"}
+    foreign = await site.http.post(
+        payment, data=fields, headers=host | {"cookie": f"{COOKIE}={browser.split('=')[1]}"}
+    )
+    posted = await site.http.post(payment, data=fields, headers=host | {"cookie": browser})
+
+    assert (name, attributes) == ("bank-browser", {"httponly", "path=/", "samesite=lax"})
+    assert foreign.status_code == 403
+    assert posted.status_code == 303

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import urllib.parse
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -18,6 +17,8 @@ from ips.processing.simulator import Ledger, Simulator
 from ips.processing.simulator.wallet import DeclineReason, PaymentStatus
 from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 from ips.processing.wallet_http import HttpWallet
+from tests.fakes import ManualClock
+from tests.simulator_browser import Form, form_on, new_browser, open_form
 
 RUB = currency("RUB")
 JPY = currency("JPY")
@@ -27,9 +28,30 @@ DEMO_RUB = 10_000_00
 AMOUNT = Money(1234_56, RUB)
 
 
+class Pauses:
+    """The simulator's ``sleep``: notes how long each wrong password kept the buyer waiting,
+    without waiting."""
+
+    def __init__(self) -> None:
+        self.taken: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.taken.append(seconds)
+
+
 @pytest.fixture
-async def simulator(tmp_path: Path) -> AsyncIterator[Simulator]:
-    async with Simulator(tmp_path / "bank.sqlite3") as running:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def pauses() -> Pauses:
+    return Pauses()
+
+
+@pytest.fixture
+async def simulator(tmp_path: Path, clock: ManualClock, pauses: Pauses) -> AsyncIterator[Simulator]:
+    async with Simulator(tmp_path / "bank.sqlite3", clock=clock, sleep=pauses.sleep) as running:
         yield running
 
 
@@ -42,7 +64,7 @@ async def wallet(simulator: Simulator) -> AsyncIterator[HttpWallet]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(follow_redirects=False, timeout=2.0) as http:
+    async with new_browser() as http:
         yield http
 
 
@@ -56,12 +78,9 @@ async def submit(
     browser: httpx.AsyncClient, payment: WalletPayment, **fields: str
 ) -> httpx.Response:
     """Open the wallet's page and post its form with ``fields``."""
-    page = await browser.get(payment.url)
-    assert page.status_code == 200
-    action = re.search(r'<form method="post" action="([^"]+)"', page.text)
-    assert action is not None
-    assert action[1] == urllib.parse.urlsplit(payment.url).path
-    return await browser.post(urllib.parse.urljoin(payment.url, action[1]), data=fields)
+    form = await open_form(browser, payment.url)
+    assert form.action == payment.url
+    return await form.post(**fields)
 
 
 async def pay(
@@ -216,16 +235,15 @@ async def test_cancel_declines_for_good(
     wallet: HttpWallet, browser: httpx.AsyncClient, simulator: Simulator
 ) -> None:
     payment = await create(wallet)
+    form = await open_form(browser, payment.url)
 
-    cancelled = await submit(browser, payment, action="cancel")
+    cancelled = await form.post(action="cancel")
 
     assert cancelled.status_code == 303
     assert cancelled.headers["location"] == back_to(payment)
     assert await wallet.status(payment.id) == WalletState(WalletStatus.DECLINED, "")
 
-    late = await browser.post(
-        payment.url, data={"login": "demo", "password": "demo", "action": "pay"}
-    )
+    late = await form.post(login="demo", password="demo", action="pay")
 
     assert late.status_code == 303
     assert late.headers["location"] == back_to(payment)
@@ -238,16 +256,157 @@ async def test_a_paid_payment_cannot_be_paid_or_cancelled_again(
     wallet: HttpWallet, browser: httpx.AsyncClient, simulator: Simulator
 ) -> None:
     payment = await create(wallet)
-    await pay(browser, payment, "demo", "demo")
+    form = await open_form(browser, payment.url)
+    await form.post(login="demo", password="demo", action="pay")
 
-    again = await browser.post(
-        payment.url, data={"login": "demo", "password": "demo", "action": "pay"}
-    )
-    cancel = await browser.post(payment.url, data={"action": "cancel"})
+    again = await form.post(login="demo", password="demo", action="pay")
+    cancel = await form.post(action="cancel")
 
     assert (again.status_code, cancel.status_code) == (303, 303)
     assert await wallet.status(payment.id) == WalletState(WalletStatus.PAID, "d***o")
     assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB - 1234_56, RUB)
+
+
+def forged(token: str) -> str:
+    """The token with the last digit of its signature changed."""
+    return token[:-1] + ("0" if token[-1] != "0" else "1")
+
+
+async def assert_untouched(
+    wallet: HttpWallet, simulator: Simulator, payment: WalletPayment
+) -> None:
+    assert await wallet.status(payment.id) == WalletState(WalletStatus.PENDING, "")
+    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB, RUB)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["none", "empty", "forged", "another payment's", "non-ASCII", "another browser's", "old"],
+)
+@pytest.mark.parametrize("action", ["pay", "cancel"])
+async def test_a_form_without_the_token_of_this_browser_changes_nothing(
+    wallet: HttpWallet,
+    browser: httpx.AsyncClient,
+    simulator: Simulator,
+    clock: ManualClock,
+    sent: str,
+    action: str,
+) -> None:
+    payment = await create(wallet)
+    form = await open_form(browser, payment.url)
+    fields = {"login": "demo", "password": "demo", "action": action}
+    async with new_browser() as other:
+        token = {
+            "empty": "",
+            "forged": forged(form.token),
+            "another payment's": (await open_form(browser, (await create(wallet, "x")).url)).token,
+            "non-ASCII": form.token[:-1] + "²",
+            "another browser's": (await open_form(other, payment.url)).token,
+            "old": form.token,
+        }.get(sent)
+        if sent == "old":
+            clock.advance(hours=1, seconds=1)
+        data = fields if token is None else {"token": token, **fields}
+
+        refused = await browser.post(form.action, data=data)
+
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "nothing was changed" in refused.text
+    assert 'value="demo"' in refused.text
+    assert "location" not in refused.headers
+    await assert_untouched(wallet, simulator, payment)
+
+    again = form_on(browser, refused)
+    assert (await again.post(**fields)).status_code == 303
+    paid = WalletState(WalletStatus.PAID, "d***o")
+    assert await wallet.status(payment.id) == (
+        paid if action == "pay" else WalletState(WalletStatus.DECLINED, "")
+    )
+
+
+async def test_another_browser_s_form_is_refused_both_ways(
+    wallet: HttpWallet, browser: httpx.AsyncClient, simulator: Simulator
+) -> None:
+    payment = await create(wallet)
+    mine = await open_form(browser, payment.url)
+    async with new_browser() as other:
+        theirs = await open_form(other, payment.url)
+
+        stolen = await Form(other, mine.action, mine.token).post(action="cancel")
+        lent = await Form(browser, theirs.action, theirs.token).post(
+            login="demo", password="demo", action="pay"
+        )
+
+    assert (stolen.status_code, lent.status_code) == (403, 403)
+    await assert_untouched(wallet, simulator, payment)
+
+
+async def test_eleven_wrong_passwords_lock_the_wallet_login(
+    wallet: HttpWallet,
+    browser: httpx.AsyncClient,
+    simulator: Simulator,
+    clock: ManualClock,
+    pauses: Pauses,
+) -> None:
+    payment = await create(wallet)
+    form = await open_form(browser, payment.url)
+
+    answers = [
+        await form.post(login="demo", password=f"guess-{n}", action="pay") for n in range(11)
+    ]
+
+    assert [a.status_code for a in answers] == [200] * 9 + [429, 429]
+    assert all("The login or the password is wrong" in a.text for a in answers[:9])
+    assert all("locked for 30 minutes" in a.text for a in answers[9:])
+    assert pauses.taken == [1, 2, 4, 8, 8, 8]
+    refused = await form.post(login="demo", password="demo", action="pay")
+    assert refused.status_code == 429
+    assert pauses.taken == [1, 2, 4, 8, 8, 8]
+    await assert_untouched(wallet, simulator, payment)
+
+    poor = await submit(
+        browser,
+        await create(wallet, "ips-2", Money(1_00, RUB)),
+        login="poor",
+        password="poor",
+        action="pay",
+    )
+    assert poor.status_code == 303
+
+    await simulator.stop()
+    await simulator.start()
+    clock.advance(minutes=29, seconds=59)
+    assert (await form.post(login="demo", password="demo", action="pay")).status_code == 429
+    clock.advance(seconds=1)
+    paid = await form.post(login="demo", password="demo", action="pay")
+
+    assert paid.status_code == 303
+    assert await wallet.status(payment.id) == WalletState(WalletStatus.PAID, "d***o")
+
+
+async def test_signing_in_clears_the_count_of_wrong_passwords(
+    wallet: HttpWallet, browser: httpx.AsyncClient, pauses: Pauses
+) -> None:
+    for reference in ("ips-1", "ips-2"):
+        form = await open_form(browser, (await create(wallet, reference, Money(1_00, RUB))).url)
+        for n in range(5):
+            await form.post(login="demo", password=f"guess-{n}", action="pay")
+        assert (await form.post(login="demo", password="demo", action="pay")).status_code == 303
+
+    assert pauses.taken == [1, 2, 1, 2]
+
+
+async def test_logins_of_no_wallet_are_not_counted(
+    wallet: HttpWallet, browser: httpx.AsyncClient, simulator: Simulator, pauses: Pauses
+) -> None:
+    form = await open_form(browser, (await create(wallet)).url)
+
+    answers = [await form.post(login="nobody", password="x", action="pay") for _ in range(12)]
+
+    assert {a.status_code for a in answers} == {200}
+    assert pauses.taken == []
+    assert (await form.post(login="demo", password="demo", action="pay")).status_code == 303
 
 
 async def test_refunds_give_back_at_most_what_was_paid(

@@ -7,9 +7,11 @@
                                        "transaction": ID, "url": BASE/3ds/challenge/ID}``
 ``GET /3ds/challenge/ID``              the challenge page: the masked card, the amount, the
                                        merchant, a one-time code, Submit and Cancel
-``POST /3ds/challenge/ID``             the form (``code``, ``action`` = ``submit`` |
-                                       ``cancel``) → 303 to the return URL with
-                                       ``transaction=ID`` added to its query string
+``POST /3ds/challenge/ID``             the form (``token``, ``code``, ``action`` =
+                                       ``submit`` | ``cancel``) → 303 to the return URL
+                                       with ``transaction=ID`` added to its query string;
+                                       without the page's token for this browser → 403,
+                                       the page again with an error, nothing changed
 ``GET /3ds/result/ID``                 ``{"status": "Y" | "N" | "U", "cavv": "..."}``
 =====================================  ===================================================
 
@@ -18,6 +20,10 @@ characters without spaces, ``amount`` 1 to 10^12 - 1 minor units, ``return_url``
 http(s) URL without credentials, up to 2000 characters. Errors of the API are
 ``{"error": "..."}``: 400 for a bad request, 404 for an unknown id.
 The card number arrives only in the enrollment's body and is never logged.
+
+Guessing the code is bounded by the challenge: one answer each (a wrong code fails it for
+good, ``acs``), and only from the page this browser was shown (``forms``), so another site
+cannot answer or cancel a buyer's challenge.
 """
 
 from __future__ import annotations
@@ -30,8 +36,9 @@ from starlette.routing import Route
 
 from ips.domain.cards import luhn_valid
 from ips.domain.money import Money
-from ips.processing.simulator import pages, webio
+from ips.processing.simulator import forms, pages, webio
 from ips.processing.simulator.acs import Acs, AcsOutcome, AcsStatus, AcsTransaction, EnrollRequest
+from ips.processing.simulator.forms import FormGuard
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +53,9 @@ _OVER = {
 
 
 class AcsSite:
-    def __init__(self, acs: Acs) -> None:
+    def __init__(self, acs: Acs, guard: FormGuard) -> None:
         self._acs = acs
+        self._guard = guard
 
     @property
     def routes(self) -> list[Route]:
@@ -89,8 +97,29 @@ class AcsSite:
         found = await self._acs.transaction(request.path_params["id"])
         if found is None:
             return _not_found()
+        return self._page(request, found)
+
+    async def answer(self, request: Request) -> Response:
+        fields = await webio.form(request)
+        found = await self._acs.transaction(request.path_params["id"])
+        if found is None:
+            return _not_found()
+        if not self._guard.passes(request, _form(found), fields.get("token", "")):
+            return self._page(request, found, error=forms.STALE, status=403)
+        code = None if fields.get("action") == "cancel" else fields.get("code", "").strip()
+        answered = await self._acs.answer(found.id, code)
+        if answered is None:
+            return _not_found()
+        log.info("3-D Secure challenge %s: %s", answered.id, answered.outcome)
+        return webio.see_other(_back(answered))
+
+    def _page(
+        self, request: Request, found: AcsTransaction, *, error: str = "", status: int = 200
+    ) -> Response:
+        """The challenge while it waits, with a token for this browser; else how it ended."""
         if not found.pending:
-            return _over(found)
+            return _over(found, error=error, status=status)
+        browser = self._guard.browser(request)
         html = pages.render(
             "acs_challenge.html",
             title="Confirm your payment",
@@ -98,23 +127,20 @@ class AcsSite:
             kind="acs",
             summary=_summary(found),
             action=request.url.path,
+            token=self._guard.token(_form(found), browser),
+            error=error,
         )
-        return webio.page(html)
-
-    async def answer(self, request: Request) -> Response:
-        fields = await webio.form(request)
-        code = None if fields.get("action") == "cancel" else fields.get("code", "").strip()
-        answered = await self._acs.answer(request.path_params["id"], code)
-        if answered is None:
-            return _not_found()
-        log.info("3-D Secure challenge %s: %s", answered.id, answered.outcome)
-        return webio.see_other(_back(answered))
+        return forms.keep_browser(webio.page(html, status=status), request, browser)
 
     async def result(self, request: Request) -> Response:
         found = await self._acs.transaction(request.path_params["id"])
         if found is None:
             return webio.refusal(404, "no such 3-D Secure transaction")
         return webio.answer({"status": found.status.value, "cavv": found.cavv})
+
+
+def _form(found: AcsTransaction) -> str:
+    return f"acs:{found.id}"
 
 
 def _summary(found: AcsTransaction) -> list[tuple[str, str]]:
@@ -129,7 +155,7 @@ def _back(found: AcsTransaction) -> str:
     return webio.with_parameter(found.return_url, "transaction", found.id)
 
 
-def _over(found: AcsTransaction) -> Response:
+def _over(found: AcsTransaction, *, error: str = "", status: int = 200) -> Response:
     assert found.outcome is not None
     title = (
         "Payment confirmed" if found.status is AcsStatus.AUTHENTICATED else "Payment not confirmed"
@@ -142,8 +168,9 @@ def _over(found: AcsTransaction) -> Response:
         summary=_summary(found),
         message=_OVER[found.outcome],
         back=_back(found),
+        error=error,
     )
-    return webio.page(html)
+    return webio.page(html, status=status)
 
 
 def _not_found() -> Response:

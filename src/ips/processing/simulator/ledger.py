@@ -265,6 +265,7 @@ class Ledger:
 
     ``acs`` and ``wallet`` are the books of the 3-D Secure ACS and of the Demo Wallet, in the
     same store; they take the time from ``open``'s ``clock`` (the expiry of challenges).
+    ``form_key`` is the store's key of their pages' form tokens (``forms``).
     """
 
     def __init__(self, store: Store) -> None:
@@ -276,7 +277,7 @@ class Ledger:
 
     @classmethod
     async def open(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:
-        """Open the store, creating it (schema and card key) or migrating it as needed."""
+        """Open the store, creating it (schema and keys) or migrating it as needed."""
         return cls(await Store.open(path, clock))
 
     async def close(self) -> None:
@@ -296,6 +297,10 @@ class Ledger:
     def card_ref(self, pan: Pan | str) -> str:
         """The name under which the store knows a card."""
         return self._store.card_ref(pan)
+
+    @property
+    def form_key(self) -> bytes:
+        return self._store.form_key
 
     async def holds(self) -> list[Hold]:
         async with self._lock:

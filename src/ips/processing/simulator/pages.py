@@ -3,7 +3,8 @@ their one stylesheet.
 
 The templates live here as text (Jinja2, every value escaped), so the pages ship with the
 module. They are plain forms: no script, nothing loaded from elsewhere, readable on a phone,
-every field labelled; errors are announced (``role="alert"``).
+every field labelled; errors are announced (``role="alert"``). Every form carries a hidden
+``token`` bound to the browser (``forms``).
 """
 
 from __future__ import annotations
@@ -69,12 +70,17 @@ _TEMPLATES = {
 {% for name, value in summary %}<dt>{{ name }}</dt><dd>{{ value }}</dd>
 {% endfor %}</dl>
 """,
+    "error.html": """\
+{% if error %}<p id="error" class="error" role="alert">{{ error }}</p>
+{% endif %}""",
     "acs_challenge.html": """\
 {% extends "base.html" %}
 {% block content %}
 <p>Your bank asks you to confirm this payment with a one-time code.</p>
 {% include "summary.html" %}
+{% include "error.html" %}
 <form method="post" action="{{ action }}">
+<input type="hidden" name="token" value="{{ token }}">
 <label for="code">One-time code</label>
 <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code"
  maxlength="8" required aria-describedby="code-hint">
@@ -91,15 +97,16 @@ You have one attempt.</p>
 {% extends "base.html" %}
 {% block content %}
 {% include "summary.html" %}
-{% if error %}<p id="error" class="error" role="alert">{{ error }}</p>{% endif %}
+{% include "error.html" %}
 <form method="post" action="{{ action }}">
+<input type="hidden" name="token" value="{{ token }}">
 <label for="login">Login</label>
 <input id="login" name="login" type="text" autocomplete="username" autocapitalize="none"
  spellcheck="false" maxlength="64" required value="{{ login }}"
- {%- if error %} aria-invalid="true" aria-describedby="error"{% endif %}>
+ {%- if invalid %} aria-invalid="true" aria-describedby="error"{% endif %}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password"
- maxlength="64" required {%- if error %} aria-invalid="true" aria-describedby="error"{% endif %}>
+ maxlength="64" required {%- if invalid %} aria-invalid="true" aria-describedby="error"{% endif %}>
 <p class="hint">Test wallets: demo / demo holds 10,000.00, poor / poor holds 1.00.</p>
 <div class="actions">
 <button type="submit" name="action" value="pay">Pay {{ amount }}</button>
@@ -112,6 +119,7 @@ You have one attempt.</p>
 {% extends "base.html" %}
 {% block content %}
 {% if summary %}{% include "summary.html" %}{% endif %}
+{% include "error.html" %}
 <p>{{ message }}</p>
 {% if back %}<div class="actions"><a class="button" href="{{ back }}">Return to the shop</a></div>
 {% endif %}
@@ -129,8 +137,10 @@ _ENVIRONMENT = jinja2.Environment(
 
 def render(template: str, **context: Any) -> str:
     """The page ``template`` with ``context``; every page takes ``title``, ``brand`` and
-    ``kind`` (``acs`` or ``wallet``)."""
-    return _ENVIRONMENT.get_template(template).render(stylesheet=STYLESHEET_PATH, **context)
+    ``kind`` (``acs`` or ``wallet``), and shows ``error`` when one is given; a page with a
+    form takes its ``token`` (``forms``)."""
+    page = _ENVIRONMENT.get_template(template)
+    return page.render(**{"stylesheet": STYLESHEET_PATH, "error": ""} | context)
 
 
 def not_found(brand: str, kind: str, what: str) -> str:

@@ -4,7 +4,8 @@ Version 0 is the first store: accounts, holds and reversals. Version 1 adds sett
 gain ``captured`` (what posted debits took of them) and the status ``captured``; batches and
 their advices (staged, then posted) get tables of their own. Version 2 adds the HTTP side's
 books: the 3-D Secure authentications of the ACS (``acs_transactions``) and the Demo Wallet's
-accounts, payments and refunds (``wallet_*``). ``migrate`` brings any store to
+accounts, payments and refunds (``wallet_*``). Version 3 adds the failed sign-ins of the
+wallet's logins (``wallet_logins``). ``migrate`` brings any store to
 the current version in one transaction, so a store written by an older simulator opens with
 its books intact, and two processes opening the same store do not both migrate it.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-VERSION = 2
+VERSION = 3
 
 
 def _holds(name: str) -> str:
@@ -168,6 +169,13 @@ CREATE TABLE IF NOT EXISTS wallet_refunds (
     UNIQUE (payment_id, reference)
 )"""
 
+_WALLET_LOGINS = """
+CREATE TABLE IF NOT EXISTS wallet_logins (
+    login TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL CHECK (failures > 0),
+    locked_until TEXT
+)"""
+
 _HOLD_COLUMNS = (
     "id, terminal_id, rrn, stan, transmitted, card_ref, masked_pan, merchant_id, currency,"
     " amount, released, status, approval_code, answered, created_at, updated_at"
@@ -215,5 +223,6 @@ async def _upgrade(db: aiosqlite.Connection) -> None:
         _WALLET_ACCOUNTS,
         _WALLET_PAYMENTS,
         _WALLET_REFUNDS,
+        _WALLET_LOGINS,
     ):
         await db.execute(table)

@@ -44,6 +44,7 @@ from ips.processing.iso8583 import framing, messages, spec
 from ips.processing.iso8583.messages import MalformedMessage, NetworkCode
 from ips.processing.iso8583.spec import Fields
 from ips.processing.simulator import cards, protocol
+from ips.processing.simulator.forms import FormGuard
 from ips.processing.simulator.ledger import (
     AdviceRequest,
     AmountNotAvailable,
@@ -60,6 +61,7 @@ from ips.processing.simulator.ledger import (
     ReleaseRequest,
 )
 from ips.processing.simulator.store import Clock, system_clock
+from ips.processing.simulator.wallet_web import Sleep
 from ips.processing.simulator.web import HttpServer, create_app
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,8 @@ class Simulator:
 
     Also an async context manager. ``received`` counts the requests taken, by MTI, and
     ``connections`` the connections accepted. ``clock`` gives the time to the ACS (the expiry
-    of challenges) and the wallet.
+    of challenges), the wallet and the pages' forms; ``sleep`` keeps a buyer waiting after a
+    wrong wallet password.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Simulator:
         http_port: int = 0,
         *,
         clock: Clock = system_clock,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.store_path = Path(store_path)
         self.host = host
@@ -95,6 +99,7 @@ class Simulator:
         self.received: Counter[str] = Counter()
         self.connections = 0
         self._clock = clock
+        self._sleep = sleep
         self._ledger: Ledger | None = None
         self._server: asyncio.Server | None = None
         self._http: HttpServer | None = None
@@ -121,9 +126,10 @@ class Simulator:
         try:
             self._server = await asyncio.start_server(self._serve, self.host, self.port)
             self.port = self._server.sockets[0].getsockname()[1]
-            http = HttpServer(
-                create_app(self._ledger.acs, self._ledger.wallet), self.host, self.http_port
-            )
+            ledger = self._ledger
+            guard = FormGuard(ledger.form_key, self._clock)
+            app = create_app(ledger.acs, ledger.wallet, guard, sleep=self._sleep)
+            http = HttpServer(app, self.host, self.http_port)
             await http.start()
         except BaseException:
             await self.stop()

@@ -5,7 +5,8 @@ One connection in autocommit mode (WAL journal, so other processes may read whil
 simulator runs) and one lock: every read or write of a book holds the lock, and every write
 runs in one ``BEGIN IMMEDIATE`` transaction (``transaction()``), so the books never see each
 other half-written. Cards are known by ``card_ref``, the HMAC-SHA256 of the number under a
-random key created with the file and kept in it: no PAN is stored in clear.
+random key created with the file and kept in it: no PAN is stored in clear. The tokens of the
+pages' forms are signed under another such key (``form_key``), so they outlive a restart.
 """
 
 from __future__ import annotations
@@ -43,31 +44,30 @@ def stamp(moment: datetime) -> str:
 class Store:
     """Open with ``await Store.open(path)``; close with ``await store.close()``."""
 
-    def __init__(self, db: aiosqlite.Connection, key: bytes, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, key: bytes, form_key: bytes, clock: Clock = system_clock
+    ) -> None:
         self.db = db
         self.lock = asyncio.Lock()
         self.clock = clock
+        self.form_key = form_key
+        """The key of the tokens of the pages' forms (``forms``)."""
         self._key = key
 
     @classmethod
     async def open(cls, path: Path | str, clock: Clock = system_clock) -> Store:
-        """Open the store, creating it (schema and card key) or migrating it as needed."""
+        """Open the store, creating it (schema and keys) or migrating it as needed."""
         db = await aiosqlite.connect(path, isolation_level=None)
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA busy_timeout = 5000")
             await db.execute("PRAGMA journal_mode = WAL")
             await schema.migrate(db)
-            await db.execute(
-                "INSERT OR IGNORE INTO meta (name, value) VALUES ('card_key', ?)",
-                (secrets.token_hex(32),),
-            )
-            rows = await db.execute_fetchall("SELECT value FROM meta WHERE name = 'card_key'")
-            key = bytes.fromhex(next(iter(rows))["value"])
+            card_key, form_key = [await _key(db, name) for name in ("card_key", "form_key")]
         except BaseException:
             await db.close()
             raise
-        return cls(db, key, clock)
+        return cls(db, card_key, form_key, clock)
 
     async def close(self) -> None:
         await self.db.close()
@@ -106,3 +106,12 @@ class Store:
         """The rows of a query, taking the lock for it."""
         async with self.lock:
             return await self.rows(sql, parameters)
+
+
+async def _key(db: aiosqlite.Connection, name: str) -> bytes:
+    """The store's key ``name``, made (32 random bytes) the first time it is asked for."""
+    await db.execute(
+        "INSERT OR IGNORE INTO meta (name, value) VALUES (?, ?)", (name, secrets.token_hex(32))
+    )
+    rows = await db.execute_fetchall("SELECT value FROM meta WHERE name = ?", (name,))
+    return bytes.fromhex(next(iter(rows))["value"])

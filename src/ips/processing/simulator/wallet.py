@@ -15,6 +15,15 @@ for that payment gives nothing more back and counts as done.
 The test wallets (``TEST_WALLETS``) open, in every currency, with ``demo``/``demo`` holding
 10,000.00 and ``poor``/``poor`` 1.00; a wallet's account in a currency is created by its first
 payment in it. Amounts are integer minor units throughout.
+
+Signing in is guarded as IPS guards its own logins (``ips.domain.logins``), per wallet login
+whatever the payment or the browser: after 3 wrong passwords each further one is answered
+after a growing pause (1, 2, 4, then 8 seconds; ``WrongCredentials.pause``), and the 10th
+locks the login for 30 minutes, during which even the right password is refused
+(``WalletLocked``) and no password is checked; a sign-in that passes clears the count. The
+count is kept in the store (``wallet_logins``), so a restart does not clear it. Only the
+logins of test wallets are counted: the others have nothing to guess, and counting them would
+let anyone fill the store.
 """
 
 from __future__ import annotations
@@ -24,10 +33,11 @@ import hmac
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from ips.domain.logins import LoginGuard
 from ips.domain.money import Currency, Money, currency
-from ips.processing.simulator.store import Store
+from ips.processing.simulator.store import Store, stamp
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,15 @@ class ReferenceConflict(WalletRefusal):
 
 
 class WrongCredentials(WalletRefusal):
-    """No test wallet has this login and password."""
+    """No test wallet has this login and password; answer after ``pause``."""
+
+    def __init__(self, payment_id: str, pause: timedelta = timedelta(0)) -> None:
+        super().__init__(payment_id)
+        self.pause = pause
+
+
+class WalletLocked(WalletRefusal):
+    """Too many wrong passwords for this login: it is refused for a while."""
 
 
 def mask_login(login: str) -> str:
@@ -176,39 +194,96 @@ class WalletBooks:
 
     async def pay(self, payment_id: str, login: str, password: str) -> Payment | None:
         """Pay a pending payment from the wallet ``login``: ``paid`` when it holds enough
-        (its balance goes down), else ``declined``. Raises ``WrongCredentials`` (the payment
-        stays pending). A payment that is not pending is answered as it is; ``None`` for an
-        unknown id."""
+        (its balance goes down), else ``declined``. Raises ``WrongCredentials`` or
+        ``WalletLocked`` (the payment stays pending; the failure is counted). A payment that
+        is not pending is answered as it is; ``None`` for an unknown id."""
         store = self._store
         async with store.transaction():
             row = await self._row(payment_id)
             if row is None or row["status"] != PaymentStatus.PENDING:
                 return None if row is None else _payment(row)
-            if not signed_in(login, password):
-                raise WrongCredentials(payment_id)
-            cur, minor = row["currency"], row["amount"]
-            await store.db.execute(
-                "INSERT OR IGNORE INTO wallet_accounts (login, currency, balance) VALUES (?, ?, ?)",
-                (login, cur, opening_balance(login, currency(cur))),
-            )
-            paid = await store.db.execute(
-                "UPDATE wallet_accounts SET balance = balance - ?"
-                " WHERE login = ? AND currency = ? AND balance >= ?",
-                (minor, login, cur, minor),
-            )
-            status, reason = (
-                (PaymentStatus.PAID, None)
-                if paid.rowcount == 1
-                else (PaymentStatus.DECLINED, DeclineReason.INSUFFICIENT_FUNDS)
-            )
-            await store.db.execute(
-                "UPDATE wallet_payments SET status = ?, reason = ?, login = ?, updated_at = ?"
-                " WHERE id = ?",
-                (status, reason, login, store.now(), payment_id),
-            )
-            row = await self._row(payment_id)
-        assert row is not None
+            refused = await self._sign_in(payment_id, login, password)
+            if refused is None:
+                row = await self._charge(row, login)
+        if refused is not None:
+            raise refused
         return _payment(row)
+
+    async def _sign_in(self, payment_id: str, login: str, password: str) -> WalletRefusal | None:
+        """Check the login and password inside the caller's transaction, counting a failure:
+        ``None`` when they are a test wallet's, else the refusal to raise once the count is
+        written. A locked login is refused before its password is checked."""
+        guard = await self._guard(login)
+        now = self._store.clock()
+        if guard is not None and guard.locked(now):
+            return WalletLocked(payment_id)
+        if signed_in(login, password):
+            if guard is not None and guard.failures:
+                await self._store.db.execute("DELETE FROM wallet_logins WHERE login = ?", (login,))
+            return None
+        if guard is None:
+            return WrongCredentials(payment_id)
+        pause = guard.fail(now)
+        await self._keep(guard)
+        if guard.locked(now):
+            return WalletLocked(payment_id)
+        return WrongCredentials(payment_id, pause)
+
+    async def _charge(self, row: sqlite3.Row, login: str) -> sqlite3.Row:
+        """Take a pending payment from the wallet ``login``, inside the caller's transaction:
+        ``paid`` when it holds enough, else ``declined``. The payment's row as it is now."""
+        store, payment_id = self._store, row["id"]
+        cur, minor = row["currency"], row["amount"]
+        await store.db.execute(
+            "INSERT OR IGNORE INTO wallet_accounts (login, currency, balance) VALUES (?, ?, ?)",
+            (login, cur, opening_balance(login, currency(cur))),
+        )
+        paid = await store.db.execute(
+            "UPDATE wallet_accounts SET balance = balance - ?"
+            " WHERE login = ? AND currency = ? AND balance >= ?",
+            (minor, login, cur, minor),
+        )
+        status, reason = (
+            (PaymentStatus.PAID, None)
+            if paid.rowcount == 1
+            else (PaymentStatus.DECLINED, DeclineReason.INSUFFICIENT_FUNDS)
+        )
+        await store.db.execute(
+            "UPDATE wallet_payments SET status = ?, reason = ?, login = ?, updated_at = ?"
+            " WHERE id = ?",
+            (status, reason, login, store.now(), payment_id),
+        )
+        found = await self._row(payment_id)
+        assert found is not None
+        return found
+
+    async def _guard(self, login: str) -> LoginGuard | None:
+        """The sign-in count of a test wallet's login; ``None`` for any other login."""
+        if login not in TEST_WALLETS:
+            return None
+        rows = await self._store.rows(
+            "SELECT failures, locked_until FROM wallet_logins WHERE login = ?", (login,)
+        )
+        if not rows:
+            return LoginGuard(login)
+        locked_until = rows[0]["locked_until"]
+        return LoginGuard(
+            login,
+            rows[0]["failures"],
+            None if locked_until is None else datetime.fromisoformat(locked_until),
+        )
+
+    async def _keep(self, guard: LoginGuard) -> None:
+        await self._store.db.execute(
+            "INSERT INTO wallet_logins (login, failures, locked_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (login) DO UPDATE"
+            " SET failures = excluded.failures, locked_until = excluded.locked_until",
+            (
+                guard.subject,
+                guard.failures,
+                None if guard.locked_until is None else stamp(guard.locked_until),
+            ),
+        )
 
     async def cancel(self, payment_id: str) -> Payment | None:
         """The buyer cancels: a pending payment is declined; any other stays as it is."""

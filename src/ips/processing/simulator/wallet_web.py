@@ -9,10 +9,13 @@
                                      currency differ)
 ``GET /wallet/pay/ID``               the wallet's page: amount, merchant, description, a
                                      sign-in form (login, password), Pay and Cancel
-``POST /wallet/pay/ID``              the form (``login``, ``password``, ``action`` =
-                                     ``pay`` | ``cancel``) → 303 to the return URL with
-                                     ``payment=ID`` added; wrong credentials → the page
-                                     again with an error, the payment still pending
+``POST /wallet/pay/ID``              the form (``token``, ``login``, ``password``,
+                                     ``action`` = ``pay`` | ``cancel``) → 303 to the
+                                     return URL with ``payment=ID`` added; wrong
+                                     credentials → the page again with an error (after a
+                                     pause that grows; 429 once the login is locked), the
+                                     payment still pending; without the page's token for
+                                     this browser → 403, the page again, nothing changed
 ``GET /wallet/payments/ID``          ``{"status": "pending" | "paid" | "declined",
                                      "account": "d***o", "amount", "currency",
                                      "refunded"}``
@@ -27,18 +30,25 @@ Values: ``reference`` 1 to 64 printable ASCII characters without spaces, ``merch
 tabs), ``amount`` 1 to 10^12 - 1 minor units, ``return_url`` an absolute http(s) URL without
 credentials, up to 2000 characters. Errors of the API are ``{"error": "..."}``: 400 for a bad
 request, 404 for an unknown id, 409 for a reference reused with other values.
+
+The form is taken only from the page this browser was shown (``forms``); signing in is limited
+per wallet login as IPS limits its own (``wallet``): a growing pause after 3 wrong passwords,
+locked for 30 minutes at 10.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from ips.domain.money import Money
-from ips.processing.simulator import pages, webio
+from ips.processing.simulator import forms, pages, webio
+from ips.processing.simulator.forms import FormGuard
 from ips.processing.simulator.wallet import (
     DeclineReason,
     Payment,
@@ -46,6 +56,7 @@ from ips.processing.simulator.wallet import (
     PaymentStatus,
     ReferenceConflict,
     WalletBooks,
+    WalletLocked,
     WrongCredentials,
 )
 
@@ -58,11 +69,18 @@ _DECLINED = {
     DeclineReason.INSUFFICIENT_FUNDS: "Your wallet holds too little for this payment.",
     DeclineReason.CANCELLED: "You cancelled the payment.",
 }
+_WRONG = "The login or the password is wrong. Please try again."
+_LOCKED = "Too many wrong passwords: this wallet is locked for 30 minutes."
+
+Sleep = Callable[[float], Awaitable[None]]
+"""How a buyer is kept waiting after a wrong password (tests pass one that does not wait)."""
 
 
 class WalletSite:
-    def __init__(self, wallet: WalletBooks) -> None:
+    def __init__(self, wallet: WalletBooks, guard: FormGuard, sleep: Sleep = asyncio.sleep) -> None:
         self._wallet = wallet
+        self._guard = guard
+        self._sleep = sleep
 
     @property
     def routes(self) -> list[Route]:
@@ -121,28 +139,65 @@ class WalletSite:
         payment = await self._wallet.payment(request.path_params["id"])
         if payment is None:
             return _not_found()
-        if payment.status is not PaymentStatus.PENDING:
-            return _over(payment)
-        return _sign_in(payment, request.url.path)
+        return self._page(request, payment)
 
     async def pay(self, request: Request) -> Response:
-        payment_id = request.path_params["id"]
         fields = await webio.form(request)
+        found = await self._wallet.payment(request.path_params["id"])
+        if found is None:
+            return _not_found()
+        login = fields.get("login", "").strip()
+        if not self._guard.passes(request, _form(found), fields.get("token", "")):
+            return self._page(request, found, login=login, error=forms.STALE, status=403)
         if fields.get("action") == "cancel":
-            payment = await self._wallet.cancel(payment_id)
+            payment = await self._wallet.cancel(found.id)
         else:
-            login, password = fields.get("login", "").strip(), fields.get("password", "")
             try:
-                payment = await self._wallet.pay(payment_id, login, password)
-            except WrongCredentials:
-                found = await self._wallet.payment(payment_id)
-                assert found is not None
-                error = "The login or the password is wrong. Please try again."
-                return _sign_in(found, request.url.path, login=login, error=error)
+                payment = await self._wallet.pay(found.id, login, fields.get("password", ""))
+            except WrongCredentials as wrong:
+                if wrong.pause:
+                    await self._sleep(wrong.pause.total_seconds())
+                return self._page(request, found, login=login, error=_WRONG, invalid=True)
+            except WalletLocked:
+                return self._page(request, found, login=login, error=_LOCKED, status=429)
         if payment is None:
             return _not_found()
         log.info("wallet payment %s: %s", payment.id, payment.reason or payment.status)
         return webio.see_other(_back(payment))
+
+    def _page(
+        self,
+        request: Request,
+        payment: Payment,
+        *,
+        login: str = "",
+        error: str = "",
+        invalid: bool = False,
+        status: int = 200,
+    ) -> Response:
+        """The sign-in form while the payment waits, with a token for this browser; else how
+        the payment ended."""
+        if payment.status is not PaymentStatus.PENDING:
+            return _over(payment, error=error, status=status)
+        browser = self._guard.browser(request)
+        html = pages.render(
+            "wallet_pay.html",
+            title="Sign in to pay",
+            brand=BRAND,
+            kind="wallet",
+            summary=_summary(payment),
+            action=request.url.path,
+            token=self._guard.token(_form(payment), browser),
+            amount=_amount(payment),
+            login=login,
+            error=error,
+            invalid=invalid,
+        )
+        return forms.keep_browser(webio.page(html, status=status), request, browser)
+
+
+def _form(payment: Payment) -> str:
+    return f"wallet:{payment.id}"
 
 
 def _summary(payment: Payment) -> list[tuple[str, str]]:
@@ -161,22 +216,7 @@ def _back(payment: Payment) -> str:
     return webio.with_parameter(payment.return_url, "payment", payment.id)
 
 
-def _sign_in(payment: Payment, action: str, *, login: str = "", error: str = "") -> Response:
-    html = pages.render(
-        "wallet_pay.html",
-        title="Sign in to pay",
-        brand=BRAND,
-        kind="wallet",
-        summary=_summary(payment),
-        action=action,
-        amount=_amount(payment),
-        login=login,
-        error=error,
-    )
-    return webio.page(html)
-
-
-def _over(payment: Payment) -> Response:
+def _over(payment: Payment, *, error: str = "", status: int = 200) -> Response:
     paid = payment.status is PaymentStatus.PAID
     html = pages.render(
         "over.html",
@@ -186,8 +226,9 @@ def _over(payment: Payment) -> Response:
         summary=_summary(payment),
         message=_DECLINED[payment.reason] if payment.reason else _PAID,
         back=_back(payment),
+        error=error,
     )
-    return webio.page(html)
+    return webio.page(html, status=status)
 
 
 def _not_found() -> Response:

@@ -4,11 +4,13 @@
 Every answer carries the security headers of ``webio.SECURITY_HEADERS`` (pages their own
 Content-Security-Policy); an unknown path or method is answered in JSON
 (``{"error": "..."}``), like every refusal of the APIs. The pages load nothing but the
-simulator's own stylesheet.
+simulator's own stylesheet, and their forms are taken only from the browser they were shown
+to (``forms``). No request, whatever its bytes, is answered 5xx.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
@@ -24,8 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ips.processing.simulator import pages, webio
 from ips.processing.simulator.acs import Acs
 from ips.processing.simulator.acs_web import AcsSite
+from ips.processing.simulator.forms import FormGuard
 from ips.processing.simulator.wallet import WalletBooks
-from ips.processing.simulator.wallet_web import WalletSite
+from ips.processing.simulator.wallet_web import Sleep, WalletSite
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +82,14 @@ async def _failure(request: Request, exc: Exception) -> Response:
     return webio.refusal(500, "the simulator failed")
 
 
-def create_app(acs: Acs, wallet: WalletBooks) -> ASGIApp:
-    """The ASGI app of the ACS and the wallet, on their books."""
+def create_app(
+    acs: Acs, wallet: WalletBooks, guard: FormGuard, *, sleep: Sleep = asyncio.sleep
+) -> ASGIApp:
+    """The ASGI app of the ACS and the wallet, on their books; ``guard`` checks their pages'
+    forms, ``sleep`` keeps a buyer waiting after a wrong wallet password."""
     routes = [
-        *AcsSite(acs).routes,
-        *WalletSite(wallet).routes,
+        *AcsSite(acs, guard).routes,
+        *WalletSite(wallet, guard, sleep).routes,
         Route(pages.STYLESHEET_PATH, _stylesheet, methods=["GET"]),
         Route("/favicon.ico", _no_icon, methods=["GET"]),
     ]
