@@ -41,6 +41,7 @@ PAGE_CSP = (
 _HOST = re.compile(r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class Refused(Exception):
@@ -92,6 +93,8 @@ def text(data: Mapping[str, object], name: str, max_length: int, *, empty: bool 
         raise Refused(400, f"{name} is a string of {0 if empty else 1} to {max_length} characters")
     if _CONTROL.search(value):
         raise Refused(400, f"{name} holds control characters (line breaks, tabs…)")
+    if _SURROGATE.search(value):
+        raise Refused(400, f"{name} holds a lone surrogate, which is no Unicode text")
     return value
 
 
@@ -124,7 +127,10 @@ def currency_code(data: Mapping[str, object], name: str = "currency") -> Currenc
 def return_url(data: Mapping[str, object], name: str = "return_url") -> str:
     """An absolute ``http``/``https`` URL without credentials, where a browser is sent back."""
     value = text(data, name, MAX_URL)
-    parts = urllib.parse.urlsplit(value)
+    try:
+        parts = urllib.parse.urlsplit(value)
+    except ValueError:  # a bracketed host that is not closed
+        raise Refused(400, f"{name} is an absolute http or https URL") from None
     if (
         parts.scheme not in ("http", "https")
         or not _HOST.fullmatch(parts.netloc)
