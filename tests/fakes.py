@@ -138,6 +138,8 @@ class FakeWallet:
 
     payments: dict[str, WalletStatus] = field(default_factory=dict)
     created: list[tuple[str, Money]] = field(default_factory=list)
+    returns: dict[str, str] = field(default_factory=dict)
+    """Where each payment's page sends the buyer back to."""
     refunds: dict[str, int] = field(default_factory=dict)
     silent: bool = False
 
@@ -149,6 +151,7 @@ class FakeWallet:
         payment_id = f"w-{reference}"
         self.payments.setdefault(payment_id, WalletStatus.PENDING)
         self.created.append((reference, amount))
+        self.returns[payment_id] = return_url
         return WalletPayment(payment_id, f"https://wallet.example/pay/{payment_id}")
 
     async def status(self, payment_id: str) -> WalletState:

@@ -120,7 +120,8 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         FormTokens(database.keyring.derive("form tokens")),
         settings.allowed_notification_ports,
     )
-    runtime = Runtime(settings, database, processing, services, HttpCallbackSender(), simulator)
+    sender = HttpCallbackSender(networks=settings.allowed_notification_networks)
+    runtime = Runtime(settings, database, processing, services, sender, simulator)
     if workers:
         runtime.start_workers()
     try:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ips.netguard import Network, parse_networks
 
 
 class Settings(BaseSettings):
@@ -46,10 +49,23 @@ class Settings(BaseSettings):
     """The only ports payment notifications are posted to, comma-separated."""
     notification_interval: float = 5.0
     """Seconds between looks at the outbox of notifications."""
+    notification_networks: str = ""
+    """Networks besides public addresses that notifications may go to, comma-separated CIDRs
+    (a shop on the operator's own network); empty: public addresses only."""
 
     @property
     def allowed_notification_ports(self) -> frozenset[int]:
         return frozenset(int(port) for port in self.notification_ports.split(",") if port.strip())
+
+    @field_validator("notification_networks")
+    @classmethod
+    def _notification_networks_readable(cls, value: str) -> str:
+        parse_networks(value.split(","))
+        return value
+
+    @property
+    def allowed_notification_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.notification_networks.split(","))
 
     reversal_attempts: int = 1
     """Reversals sent while the caller waits; the janitor repeats them after that."""

@@ -47,6 +47,7 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
         "IPS_PROCESSING_TIMEOUT": "1",
         "IPS_NOTIFICATION_PORTS": str(shop_port),
         "IPS_NOTIFICATION_INTERVAL": "0.2",
+        "IPS_NOTIFICATION_NETWORKS": "127.0.0.0/8",  # the shop below is on 127.0.0.1
     }
     processes: list[subprocess.Popen[str]] = []
     try:

@@ -93,6 +93,15 @@ def bill(page: str) -> str:
     return page.rsplit("/", 1)[1]
 
 
+async def to_the_issuer(client: httpx.AsyncClient, page: str) -> str:
+    """Pays with the 3-D Secure test card; returns where the issuer's page sends the buyer
+    back (IPS's return, with its token bound to this browser)."""
+    sent = await client.post(
+        f"{page}/card", data=card_form(await token_of(client, page), "4000000000003220")
+    )
+    return parse_qs(urlsplit(sent.headers["location"]).query)["back"][0]
+
+
 async def test_the_buyer_chooses_between_card_and_wallet(
     client: httpx.AsyncClient, full: Gateway
 ) -> None:
@@ -141,10 +150,10 @@ async def test_3ds_passed_then_authorized_with_the_cavv(
     acs = urlsplit(sent.headers["location"])
     assert acs.netloc == "acs.example" and fake_processing.authorizations == []
     back = parse_qs(acs.query)["back"][0]
-    assert back == f"http://ips.test/pay/{bill(page)}/3ds"
+    assert back.startswith(f"http://ips.test/pay/{bill(page)}/3ds?token=")
 
     secure.outcomes["acs-1"] = AuthenticationStatus.AUTHENTICATED
-    returned = await client.get(f"/pay/{bill(page)}/3ds", params={"transaction": "acs-1"})
+    returned = await client.get(f"{back}&transaction=acs-1")
     assert returned.headers["location"].startswith("https://shop.example/ok?")
     [authorization] = fake_processing.authorizations
     assert authorization.cavv == "cavv-acs-1"
@@ -161,11 +170,9 @@ async def test_3ds_failed_declines_with_as110_and_authorizes_nothing(
 ) -> None:
     await shop(full)
     page = await order_page(client, YMPayment="0")
-    await client.post(
-        f"{page}/card", data=card_form(await token_of(client, page), "4000000000003220")
-    )
+    back = await to_the_issuer(client, page)
     secure.outcomes["acs-1"] = AuthenticationStatus.FAILED
-    returned = await client.get(f"/pay/{bill(page)}/3ds", params={"transaction": "acs-1"})
+    returned = await client.get(f"{back}&transaction=acs-1")
     assert returned.headers["location"].startswith("https://shop.example/no?")
     assert fake_processing.authorizations == []
     assert await state(database, bill(page)) is OrderState.DECLINED
@@ -181,17 +188,55 @@ async def test_a_pending_check_waits_and_two_returns_authorize_once(
 ) -> None:
     await shop(full)
     page = await order_page(client, YMPayment="0")
-    await client.post(
-        f"{page}/card", data=card_form(await token_of(client, page), "4000000000003220")
-    )
-    waiting = await client.get(f"/pay/{bill(page)}/3ds", params={"transaction": "acs-1"})
+    back = await to_the_issuer(client, page)
+    waiting = await client.get(f"{back}&transaction=acs-1")
     assert waiting.headers["location"] == f"/pay/{bill(page)}/result"
     assert "Please wait" in (await client.get(waiting.headers["location"])).text
     secure.outcomes["acs-1"] = AuthenticationStatus.AUTHENTICATED
-    await asyncio.gather(
-        *(client.get(f"/pay/{bill(page)}/3ds", params={"transaction": "acs-1"}) for _ in range(3))
-    )
+    await asyncio.gather(*(client.get(f"{back}&transaction=acs-1") for _ in range(3)))
     assert len(fake_processing.authorizations) == 1
+
+
+async def test_a_return_to_another_browser_waits_for_the_buyer_to_continue(
+    client: httpx.AsyncClient,
+    full: Gateway,
+    database: Database,
+    secure: FakeThreeDSecure,
+    fake_processing: FakeProcessingCenter,
+) -> None:
+    """A return without this browser's token — another site's link, or the bank's app opening
+    it in another browser — does nothing until the buyer presses Continue there."""
+    await shop(full)
+    page = await order_page(client, YMPayment="0")
+    back = await to_the_issuer(client, page)
+    secure.outcomes["acs-1"] = AuthenticationStatus.AUTHENTICATED
+    async with make_client(full) as other:
+        asked = await other.get(f"{back}&transaction=acs-1")
+        assert asked.status_code == 200 and "Finish the payment" in asked.text
+        assert fake_processing.authorizations == []
+        forged = await other.post(f"/pay/{bill(page)}/3ds", data={"transaction": "acs-1"})
+        assert forged.status_code == 403 and fake_processing.authorizations == []
+        token = re.search(r'name="token" value="([^"]+)"', asked.text)
+        assert token is not None and 'name="transaction" value="acs-1"' in asked.text
+        went_on = await other.post(
+            f"/pay/{bill(page)}/3ds", data={"token": token.group(1), "transaction": "acs-1"}
+        )
+    assert went_on.headers["location"].startswith("https://shop.example/ok?")
+    assert await state(database, bill(page)) is OrderState.APPROVED
+
+
+async def test_a_form_sent_from_another_browser_pays_nothing(
+    client: httpx.AsyncClient, full: Gateway, database: Database
+) -> None:
+    """The card form's token is good only with the cookie of the browser it was given to."""
+    await shop(full)
+    page = await order_page(client, YMPayment="0")
+    token = await token_of(client, page)
+    async with make_client(full) as other:
+        sent = await other.post(f"{page}/card", data=card_form(token))
+    assert sent.status_code == 400 and "The page has expired" in sent.text
+    assert await state(database, bill(page)) is OrderState.IN_PROCESS
+    assert (await client.post(f"{page}/card", data=card_form(token))).status_code == 303
 
 
 async def test_an_abandoned_check_is_declined_by_the_janitor(
@@ -203,9 +248,7 @@ async def test_an_abandoned_check_is_declined_by_the_janitor(
 ) -> None:
     await shop(full)
     page = await order_page(client, YMPayment="0")
-    await client.post(
-        f"{page}/card", data=card_form(await token_of(client, page), "4000000000003220")
-    )
+    await to_the_issuer(client, page)
     clock.advance(minutes=5)
     await janitor.sweep(full, stale_after=timedelta(minutes=1))
     assert await state(database, bill(page)) is OrderState.IN_PROCESS
@@ -266,11 +309,17 @@ async def test_the_wallet_pays_and_a_cancel_refunds_at_the_wallet(
     [(_, amount)] = wallet.created
     assert amount.minor == 10000
 
-    pending = await client.get(f"/pay/{bill(page)}/wallet/return")
-    assert pending.headers["location"].endswith("/result")
     [payment_id] = wallet.payments
+    back = wallet.returns[payment_id]
+    assert back.startswith(f"http://ips.test/pay/{bill(page)}/wallet/return?token=")
+    pending = await client.get(f"{back}&payment={payment_id}")
+    assert pending.headers["location"].endswith("/result")
     wallet.payments[payment_id] = WalletStatus.PAID
-    paid = await client.get(f"/pay/{bill(page)}/wallet/return")
+    async with make_client(full) as other:
+        asked = await other.get(f"{back}&payment={payment_id}")
+    assert "Finish the payment" in asked.text
+    assert await state(database, bill(page)) is OrderState.IN_PROCESS
+    paid = await client.get(f"{back}&payment={payment_id}")
     assert paid.headers["location"].startswith("https://shop.example/ok?")
     assert await state(database, bill(page)) is OrderState.APPROVED
 

@@ -9,7 +9,6 @@ chosen, so the shop can switch without refusing a single buyer.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +19,7 @@ from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import Merchant, parse_callback_url
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import OperationKind, PaymentMeans
+from ips.netguard import AddressPolicy, AddressRefused, NotResolved, checked_addresses
 from ips.services.clock import Clock
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -59,24 +59,19 @@ async def change_notifications(
 async def _refuse_private(url: str) -> None:
     """A shop's administrator may not point IPS's notifications (and the answers shown of
     them) at IPS's own network: the host, as written or as it resolves now, must be a
-    public address. (The operator may, with ``ips merchant add``.) A name that does not
-    resolve is let be: its notifications fail until it does."""
+    public address — the operator's allowed networks are not offered here. A name that
+    does not resolve is let be. This is a courtesy to the administrator, not the guard:
+    each notification checks the address again when it is sent (``ips.callbacks``)."""
     host = urlsplit(url).hostname or ""
     refused = InvalidInput("the notification URL must be on a public address", field="callback_url")
     if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
         raise refused
     try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            found = await asyncio.wait_for(
-                asyncio.get_running_loop().getaddrinfo(host, None), RESOLVE_TIMEOUT
-            )
-        except (OSError, TimeoutError):
-            return
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    if not all(address.is_global for address in addresses):
-        raise refused
+        await checked_addresses(host, AddressPolicy(), within=RESOLVE_TIMEOUT)
+    except NotResolved:
+        return
+    except AddressRefused:
+        raise refused from None
 
 
 async def change_ws_password(

@@ -45,7 +45,9 @@ class Reply:
 
 
 class NotDelivered(Exception):
-    """The shop's server could not be reached, or did not answer in time."""
+    """The shop's server could not be reached, or did not answer in time — or its host is,
+    at the time of sending, at an address IPS may not connect to. All are tried again later:
+    a name's addresses change (one that points into IPS's network now may be public again)."""
 
 
 class CallbackSender(Protocol):

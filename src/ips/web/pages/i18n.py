@@ -89,6 +89,12 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
         EN: "The page has expired. Please try again.",
         RU: "Страница устарела. Попробуйте ещё раз.",
     },
+    "continue.title": {EN: "Finish the payment", RU: "Завершите оплату"},
+    "continue.text": {
+        EN: "You are back from your bank's page. Press Continue to finish the payment here.",
+        RU: "Вы вернулись со страницы банка. Нажмите «Продолжить», чтобы завершить оплату.",
+    },
+    "continue.go": {EN: "Continue", RU: "Продолжить"},
     "error.currency": {
         EN: "Payments in {currency} are not possible at the moment.",
         RU: "Оплата в валюте {currency} сейчас невозможна.",

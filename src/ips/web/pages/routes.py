@@ -1,5 +1,11 @@
 """The buyer's pages: the choice of the way to pay, the card form, the wallet, the returns
-from the issuer's 3-D Secure page and from the wallet, and the result."""
+from the issuer's 3-D Secure page and from the wallet, and the result.
+
+Every form, and every way back from the issuer or the wallet, carries a token bound to the
+order and to the browser it was given to (``web/browser.py``). A form from another browser is
+shown again, with a new token; a return from another browser (the bank's app may open the
+link in one) asks the buyer to continue there, with a button, before anything is done.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from ips.services import authentication
 from ips.services.orders import OrderView, order_view
 from ips.services.payments import PayByCard, PaymentStep, pay_by_card
 from ips.services.wallet_payments import PayByWallet, complete_wallet_payment, pay_by_wallet
+from ips.web.browser import browser, sent_from_this_browser
 from ips.web.pages import i18n
 from ips.web.pages.views import error_message, error_page, language_of, page
 from ips.web.params import client_ip, read_params
@@ -27,6 +34,16 @@ from ips.web.services import AppServices
 router = APIRouter()
 
 FORMS = {PaymentMeans.CARD: "card", PaymentMeans.WALLET: "wallet"}
+RETURNS = {PaymentMeans.CARD: "returned_from_3ds", PaymentMeans.WALLET: "returned_from_wallet"}
+"""The route the issuer's 3-D Secure page, or the wallet's, sends the buyer back to."""
+
+
+def _form_subject(billnumber: str) -> str:
+    return f"pay:{billnumber}"
+
+
+def _return_subject(billnumber: str) -> str:
+    return f"return:{billnumber}"
 
 
 async def _order_view(billnumber: str, services: AppServices) -> OrderView:
@@ -89,7 +106,7 @@ async def pay_card(
                 billnumber,
                 card,
                 client_ip(request),
-                return_url=str(request.url_for("returned_from_3ds", billnumber=billnumber)),
+                return_url=_way_back(request, services, billnumber, PaymentMeans.CARD),
                 buyer=_buyer(form),
             ),
             services.gateway,
@@ -112,7 +129,7 @@ async def pay_wallet(
         step = await pay_by_wallet(
             PayByWallet(
                 billnumber,
-                str(request.url_for("returned_from_wallet", billnumber=billnumber)),
+                _way_back(request, services, billnumber, PaymentMeans.WALLET),
                 client_ip(request),
                 _buyer(form),
             ),
@@ -125,14 +142,25 @@ async def pay_wallet(
     return _go_on(step)
 
 
-@router.get("/pay/{billnumber}/3ds", name="returned_from_3ds")
+@router.api_route("/pay/{billnumber}/3ds", methods=["GET", "POST"], name="returned_from_3ds")
 async def returned_from_3ds(billnumber: str, request: Request, services: AppServices) -> Response:
-    reference = request.query_params.get("transaction", "")
+    """Back from the issuer's page, which added ``transaction`` (its check's reference)."""
+    back = await _returned(request, services, billnumber)
+    if isinstance(back, Response):
+        return back
+    reference = back.get("transaction", "")
     return _go_on(await authentication.complete(billnumber, reference, services.gateway))
 
 
-@router.get("/pay/{billnumber}/wallet/return", name="returned_from_wallet")
-async def returned_from_wallet(billnumber: str, services: AppServices) -> Response:
+@router.api_route(
+    "/pay/{billnumber}/wallet/return", methods=["GET", "POST"], name="returned_from_wallet"
+)
+async def returned_from_wallet(
+    billnumber: str, request: Request, services: AppServices
+) -> Response:
+    back = await _returned(request, services, billnumber)
+    if isinstance(back, Response):
+        return back
     return _go_on(await complete_wallet_payment(billnumber, services.gateway))
 
 
@@ -151,6 +179,42 @@ async def result(request: Request, view: PageOrder) -> Response:
         reason=_reason(payments[-1] if payments else None, language_of(request, view.order)),
         back=_return_url(view.order),
     )
+
+
+def _way_back(request: Request, services: AppServices, billnumber: str, means: PaymentMeans) -> str:
+    """The address the issuer or the wallet sends the buyer back to, with a token bound to
+    the browser that sent the form."""
+    token = browser(request).token(services.tokens, _return_subject(billnumber))
+    route = request.url_for(RETURNS[means], billnumber=billnumber)
+    return str(route.include_query_params(token=token))
+
+
+async def _returned(
+    request: Request, services: AppServices, billnumber: str
+) -> dict[str, str] | Response:
+    """The parameters of a return, when it comes back to the browser that left (or the buyer
+    pressed Continue in this one); else the page that asks the buyer to continue here."""
+    try:
+        params = await read_params(request)
+    except InvalidInput:
+        params = {}
+    subject = _return_subject(billnumber)
+    if sent_from_this_browser(request, services.tokens, subject, params.get("token", "")):
+        return params
+    view = await order_view(billnumber, services.gateway)
+    here = browser(request)
+    response = page(
+        request,
+        "continue.html",
+        language_of(request, view.order),
+        status=200 if request.method == "GET" else 403,
+        order=view.order,
+        merchant=view.merchant,
+        action=request.url.path,
+        fields={name: params[name] for name in ("transaction", "payment") if name in params},
+        token=here.token(services.tokens, subject),
+    )
+    return here.remember(request, response)
 
 
 def _unavailable(request: Request, view: OrderView) -> Response | None:
@@ -174,7 +238,8 @@ async def _checked_form(
         form = await read_params(request)
     except InvalidInput as exc:
         return _form(request, view, services, means, exc)
-    if not services.tokens.valid(view.order.billnumber, form.get("token", "")):
+    subject = _form_subject(view.order.billnumber)
+    if not sent_from_this_browser(request, services.tokens, subject, form.get("token", "")):
         expired = InvalidInput(i18n.text("error.expired_form", language))
         return _form(request, view, services, means, expired)
     if means not in view.order.means:
@@ -191,12 +256,13 @@ def _form(
     sent: dict[str, str] | None = None,
 ) -> Response:
     language = language_of(request, view.order)
+    here = browser(request)
     kept = {
         name: (sent or {}).get(name, "")
         for name in ("exp_month", "exp_year", "cardholder", "email", "firstname", "lastname",
                      "phone")
     }  # fmt: skip
-    return page(
+    response = page(
         request,
         f"{FORMS[means]}.html",
         language,
@@ -204,7 +270,7 @@ def _form(
         order=view.order,
         merchant=view.merchant,
         quote=view.quote,
-        token=services.tokens.issue(view.order.billnumber),
+        token=here.token(services.tokens, _form_subject(view.order.billnumber)),
         error=error_message(error, language) if error else "",
         error_field=error.field if error else None,
         kept=kept,
@@ -212,6 +278,7 @@ def _form(
         others=len(view.order.means) > 1,
         refuse=_return_url(view.order, refused=True),
     )
+    return here.remember(request, response)
 
 
 def _asked(view: OrderView) -> list[str]:
