@@ -3,11 +3,12 @@ and the Demo Wallet, both served over HTTP by the simulator ``ips serve`` runs."
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 from tests.browser.conftest import NewPage
 from tests.browser.harness import (
     TEST_CARDS,
@@ -69,6 +70,42 @@ async def test_3ds_with_a_wrong_code_declines_as110(
 
     await page.goto(f"/pay/{back['billnumber']}/result")
     await expect(page.locator(".result .reason")).to_have_text(payment["customermessage"])
+
+
+async def test_3ds_passed_in_one_browser_and_returned_to_another_asks_to_continue(
+    new_page: NewPage,
+    order_url: Callable[..., str],
+    ordernumber: str,
+    ips: IpsServer,
+    shop: ReturnShop,
+) -> None:
+    """The issuer's page sends the buyer back to IPS in another browser (a bank's app may
+    open the link in one): nothing happens there until the buyer presses Continue."""
+    page = await new_page()
+    await _to_the_issuer(page, order_url(Language="EN", YMPayment="0"), ips)
+    way_back: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    async def keep_it(route: Route) -> None:
+        """The issuer's answer to the code is a redirect back to IPS: taken, not followed."""
+        answer = await route.fetch(max_redirects=0)
+        way_back.set_result(answer.headers["location"])
+        await route.fulfill(status=200, body="kept")
+
+    await page.route(f"{ips.simulator_url}/3ds/challenge/*", keep_it)
+    await page.get_by_label("One-time code").fill("1234")
+    await page.get_by_role("button", name="Submit").click()
+
+    elsewhere = await new_page()
+    await elsewhere.goto(await asyncio.wait_for(way_back, 15))
+    await expect(elsewhere.get_by_role("heading", name="Finish the payment")).to_be_visible()
+    assert (await ips.orderstate(ordernumber))["orderstate"] == "In Process"
+    back = await lands_on(
+        elsewhere,
+        f"{shop.origin}/ok?*",
+        elsewhere.get_by_role("button", name="Continue").click(),
+    )
+    assert back["ordernumber"] == ordernumber
+    assert (await ips.orderstate(ordernumber))["orderstate"] == "Approved"
 
 
 async def _to_the_wallet(page: Page, url: str, ips: IpsServer) -> None:
