@@ -208,6 +208,14 @@ def merchant_add(
             help="Refuse payment requests without a checkvalue.",
         ),
     ] = False,
+    checkvalue_legacy_concat: Annotated[
+        bool,
+        typer.Option(
+            "--checkvalue-legacy-concat",
+            help="Also accept checkvalues over the fields joined without separators (weaker: "
+            "a value can move between fields; docs/api.md).",
+        ),
+    ] = False,
     database: Database = None,
 ) -> None:
     """Register a merchant."""
@@ -221,19 +229,12 @@ def merchant_add(
         double_stage=double_stage,
         callback_url=callback_url,
         require_checkvalue=require_checkvalue,
+        checkvalue_legacy_concat=checkvalue_legacy_concat,
         return_hosts=tuple(return_host or ()),
         notify_kinds=_choices(notify, _KINDS, "--notify"),
         notify_answer=notify_answer,
         means=_choices(means, _MEANS, "--means"),
         required_fields=_choices(require, _FIELDS, "--require"),
-    checkvalue_legacy_concat: Annotated[
-        bool,
-        typer.Option(
-            "--checkvalue-legacy-concat",
-            help="Also accept checkvalues over the fields joined without separators (weaker: "
-            "a value can move between fields; docs/api.md).",
-        ),
-    ] = False,
         require_3ds=require_3ds,
         allow_disable_3ds=allow_disable_3ds,
     )
@@ -247,7 +248,6 @@ def merchant_add(
 _KINDS = {
     "payment": OperationKind.PAYMENT,
     "confirmation": OperationKind.CONFIRMATION,
-        checkvalue_legacy_concat=checkvalue_legacy_concat,
     "cancel": OperationKind.CANCEL,
 }
 

@@ -35,6 +35,7 @@ class AddMerchant:
     double_stage: bool = False
     callback_url: str = ""
     require_checkvalue: bool = False
+    checkvalue_legacy_concat: bool = False
     return_hosts: tuple[str, ...] = ()
     notify_kinds: frozenset[OperationKind] = frozenset({OperationKind.PAYMENT})
     notify_answer: AnswerMode = AnswerMode.PUSHPAYMENTRESULT
@@ -46,7 +47,6 @@ class AddMerchant:
 
 async def add_merchant(
     cmd: AddMerchant,
-    checkvalue_legacy_concat: bool = False
     uow_factory: UnitOfWorkFactory,
     clock: Clock = utc_now,
     ports: frozenset[int] = ALLOWED_PORTS,
@@ -79,6 +79,7 @@ async def add_merchant(
         require_3ds=cmd.require_3ds,
         allow_disable_3ds=cmd.allow_disable_3ds,
         require_checkvalue=cmd.require_checkvalue,
+        checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
     )
     async with uow_factory() as uow:
@@ -92,7 +93,6 @@ async def add_merchant(
 async def list_merchants(uow_factory: UnitOfWorkFactory) -> list[Merchant]:
     async with uow_factory(readonly=True) as uow:
         return await uow.merchants.all()
-        checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
 
 
 @dataclass(frozen=True)

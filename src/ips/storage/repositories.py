@@ -128,6 +128,7 @@ class MerchantRepository:
             double_stage=row.double_stage,
             callback_url=row.callback_url,
             require_checkvalue=row.require_checkvalue,
+            checkvalue_legacy_concat=row.checkvalue_legacy_concat,
             return_hosts=tuple(row.return_hosts.split()),
             means=frozenset(PaymentMeans(word) for word in row.means.split()),
             required_fields=frozenset(BuyerField(word) for word in row.required_fields.split()),
@@ -145,7 +146,6 @@ class MerchantRepository:
         )
 
 
-            checkvalue_legacy_concat=row.checkvalue_legacy_concat,
 class _Tracking:
     """A repository whose entities the unit of work follows (to write their events)."""
 
