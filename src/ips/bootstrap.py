@@ -21,6 +21,7 @@ from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.simulator.server import Simulator
 from ips.processing.wallet_http import HttpWallet
+from ips.services.credentials import CredentialCache
 from ips.services.gateway import Gateway, ProcessingProfile, Timings
 from ips.services.notifications import Delivery
 from ips.services.reconciliation import Figures
@@ -114,11 +115,13 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         timings=Timings(order_lifetime=settings.order_lifetime, hold_period=settings.hold_period),
         secure=secure or NoThreeDSecure(),
         wallet=wallet,
+        credentials=CredentialCache(timedelta(seconds=settings.credential_cache_seconds)),
     )
     services = Services(
         gateway,
         FormTokens(database.keyring.derive("form tokens")),
         settings.allowed_notification_ports,
+        trusted_proxies=settings.trusted_proxy_networks,
     )
     sender = HttpCallbackSender(networks=settings.allowed_notification_networks)
     runtime = Runtime(settings, database, processing, services, sender, simulator)

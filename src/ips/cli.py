@@ -129,7 +129,17 @@ def serve(
             yield
 
     web = create_app(None, lifespan=lifespan)
-    uvicorn.run(web, host=host, port=port, proxy_headers=True, access_log=False)
+    try:
+        proxies = [str(network) for network in settings.trusted_proxy_networks]
+    except DomainError as exc:
+        typer.echo(f"error: IPS_TRUSTED_PROXIES: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    # uvicorn reads X-Forwarded-For (and -Proto) from the same proxies as client_ip, by the
+    # same rule, and from no one else (its default trusts 127.0.0.1).
+    uvicorn.run(
+        web, host=host, port=port, proxy_headers=True, forwarded_allow_ips=proxies,
+        access_log=False,
+    )  # fmt: skip
 
 
 @app.command("processing-center")
@@ -201,6 +211,14 @@ def merchant_add(
             help="A host the shop's buyers may be sent back to (repeatable; subdomains too).",
         ),
     ] = None,
+    ws_address: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ws-address",
+            help="An address or network (CIDR) allowed to call the web services (repeatable; "
+            "none: any).",
+        ),
+    ] = None,
     require_checkvalue: Annotated[
         bool,
         typer.Option(
@@ -231,6 +249,7 @@ def merchant_add(
         require_checkvalue=require_checkvalue,
         checkvalue_legacy_concat=checkvalue_legacy_concat,
         return_hosts=tuple(return_host or ()),
+        ws_addresses=tuple(ws_address or ()),
         notify_kinds=_choices(notify, _KINDS, "--notify"),
         notify_answer=notify_answer,
         means=_choices(means, _MEANS, "--means"),

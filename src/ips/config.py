@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ips.domain import addresses
 from ips.netguard import Network, parse_networks
 
 
@@ -70,3 +71,17 @@ class Settings(BaseSettings):
     reversal_attempts: int = 1
     """Reversals sent while the caller waits; the janitor repeats them after that."""
     janitor_interval: float = 10.0
+
+    trusted_proxies: str = ""
+    """The operator's proxies, comma-separated addresses or CIDRs: only from them is a
+    caller's address taken from ``X-Forwarded-For``. Empty: callers are who connects."""
+    credential_cache_seconds: float = 300.0
+    """How long a verified web-service credential is believed without argon2; 0: never."""
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[addresses.Network, ...]:
+        return tuple(
+            addresses.parse_network(cidr)
+            for cidr in self.trusted_proxies.split(",")
+            if cidr.strip()
+        )

@@ -82,5 +82,5 @@ def test_failed_logins_are_slowed_then_locked_and_a_success_clears_them() -> Non
     assert not guard.locked(NOW + timedelta(minutes=30))
     guard.fail(NOW + timedelta(minutes=31))
     assert guard.failures == 1  # the count starts again after a lock ran out
-    guard.succeed()
+    guard.succeed(NOW)
     assert guard.failures == 0 and not guard.locked(NOW)

@@ -9,6 +9,7 @@
     │   └── InvalidCard
     ├── NotFound            the object asked for does not exist (for this merchant)
     ├── AuthenticationFailed
+    ├── AccessDenied        not from this caller's address (a merchant's allowed addresses)
     ├── Refused             the request is well-formed but the rules forbid it
     │   ├── InvalidTransition
     │   ├── AlreadyPaid
@@ -61,6 +62,10 @@ class NotFound(DomainError):
 
 
 class AuthenticationFailed(DomainError):
+    pass
+
+
+class AccessDenied(DomainError):
     pass
 
 

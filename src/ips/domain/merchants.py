@@ -95,6 +95,18 @@ class Merchant:
     previous_secret_word: Secret | None = None
     previous_secret_until: datetime | None = None
     """After a rotation, requests signed with the previous word are accepted until then."""
+    ws_addresses: tuple[str, ...] = ()
+    """Networks the web services may be called from (``addresses.parse_networks``); empty:
+    any."""
+    credential_mac: str = field(default="", repr=False)
+    credential_until: datetime | None = None
+    """The web-service credential verified last, as a keyed hash over it and the password
+    hash (``services/credentials.py``), believed without a password check until then."""
+
+    def change_ws_password(self, password_hash: str) -> None:
+        """A new web-service password: the credential remembered is forgotten."""
+        self.password_hash = password_hash
+        self.credential_mac, self.credential_until = "", None
 
     def secret_words(self, now: datetime) -> list[str]:
         """The words a request's checkvalue may be made with: the current one, and the

@@ -1,12 +1,13 @@
 """The Personal Account's users: adding them, signing in and out, sessions, passwords.
 
 Signing in checks the password with no transaction open (argon2 is slow on purpose). Each
-attempt is counted as a failure before its password is checked, on the login's locked row,
-and a success clears the count: so attempts sent at once cannot get past the lock. Failures
-are counted per login, known or not, so that the answer tells nobody which logins exist: at
-``LOCK_AFTER`` failures (``domain/logins.py``) the login is locked for ``LOCK_FOR``, and a
-locked login is refused before any password is checked. An unknown login costs a password
-check too.
+attempt is counted as a failure before its password is checked, on its guards' locked rows,
+and a success takes the count back (``login_guards.py``): so attempts sent at once cannot get
+past the lock. Failures are counted per login and source (the browser's address), known
+login or not, so that the answer tells nobody which logins exist and a stranger's guesses
+lock the stranger: at ``LOCK_AFTER`` failures (``domain/logins.py``) the source is locked out
+of the login for ``LOCK_FOR``, and a locked source is refused before any password is checked.
+An unknown login costs a password check too.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.errors import AuthenticationFailed, InvalidInput, LoginLocked, NotFound
-from ips.domain.logins import LoginGuard
+from ips.domain.logins import Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.users import IDLE, LONGEST, Role, Session, User, check_password, parse_login
 from ips.domain.users import token_hash as hash_of
 from ips.services.clock import Clock
+from ips.services.login_guards import count_attempt, note_success
 from ips.services.merchants import SignedIn
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -35,6 +37,7 @@ def _nobody() -> str:
 
 TOUCH_EVERY = IDLE / 30
 """A session's last use is written at most this often (not on every request)."""
+LOCKED = "too many failed sign-ins: the account is locked for a while"
 
 
 @dataclass(frozen=True)
@@ -68,28 +71,27 @@ async def add_user(
 
 
 async def sign_in(
-    login: str, password: str, uow_factory: UnitOfWorkFactory, clock: Clock
+    login: str, password: str, uow_factory: UnitOfWorkFactory, clock: Clock, *, source: str = ""
 ) -> tuple[Signed, str]:
-    """The signed-in user and the session token for the browser's cookie."""
+    """The signed-in user and the session token for the browser's cookie; ``source`` is the
+    browser's address."""
     try:
         login = parse_login(login)
     except InvalidInput:
         await verify_password(_nobody(), password)
         raise AuthenticationFailed("wrong login or password") from None
-    subject = _subject(login)
-    counted = await _count_attempt(subject, uow_factory, clock)
+    subjects = _subjects(login, source)
+    counted, _ = await count_attempt(subjects, uow_factory, clock, LOCKED)
     async with uow_factory(readonly=True) as uow:
         user = await uow.users.by_login(login)
     if user is None or not await verify_password(user.password_hash, password):
         if user is None:
             await verify_password(_nobody(), password)
-        if counted.locked(clock()):
-            raise LoginLocked("too many failed sign-ins: the account is locked for a while")
+        if counted.refused(clock()):
+            raise LoginLocked(LOCKED)
         raise AuthenticationFailed("wrong login or password")
     async with uow_factory() as uow:
-        guard = await uow.logins.get(subject)
-        guard.succeed()
-        await uow.logins.save(guard)
+        await note_success(uow, subjects, clock, counted=True)
         assert user.id is not None
         session, token = Session.open(user.id, clock())
         await uow.sessions.add(session)
@@ -98,20 +100,6 @@ async def sign_in(
         await uow.commit()
     assert merchant is not None
     return Signed(user, merchant, session), token
-
-
-async def _count_attempt(subject: str, uow_factory: UnitOfWorkFactory, clock: Clock) -> LoginGuard:
-    """Counts a sign-in as failed before its password is checked (a success clears the
-    count), holding the login's row meanwhile: attempts at once cannot pass the lock, and a
-    locked login is refused before any password is checked."""
-    async with uow_factory() as uow:
-        guard = await uow.logins.get(subject)
-        if guard.locked(clock()):
-            raise LoginLocked("too many failed sign-ins: the account is locked for a while")
-        guard.fail(clock())
-        await uow.logins.save(guard)
-        await uow.commit()
-    return guard
 
 
 async def signed_in(token: str, uow_factory: UnitOfWorkFactory, clock: Clock) -> Signed | None:
@@ -140,22 +128,21 @@ async def sign_out(signed: Signed, uow_factory: UnitOfWorkFactory) -> None:
 
 
 async def change_password(
-    signed: Signed, current: str, new: str, uow_factory: UnitOfWorkFactory, clock: Clock
-) -> None:
+    signed: Signed, current: str, new: str, uow_factory: UnitOfWorkFactory, clock: Clock, *,
+    source: str = "",
+) -> None:  # fmt: skip
     """Changes the user's password and ends the user's other sessions. The current password
     is guessed no more freely here than at sign-in: it counts on the same lock."""
     new = check_password(new, signed.user.login)
-    subject = _subject(signed.user.login)
-    counted = await _count_attempt(subject, uow_factory, clock)
+    subjects = _subjects(signed.user.login, source)
+    counted, _ = await count_attempt(subjects, uow_factory, clock, LOCKED)
     if not await verify_password(signed.user.password_hash, current):
-        if counted.locked(clock()):
+        if counted.refused(clock()):
             raise LoginLocked("too many wrong passwords: the account is locked for a while")
         raise AuthenticationFailed("the current password is wrong", field="current")
     password_hash = await asyncio.to_thread(hash_password, new)
     async with uow_factory() as uow:
-        guard = await uow.logins.get(subject)
-        guard.succeed()
-        await uow.logins.save(guard)
+        await note_success(uow, subjects, clock, counted=True)
         user = await uow.users.get(signed.user.id or 0)
         if user is None:
             raise NotFound("no such user")
@@ -165,9 +152,9 @@ async def change_password(
         await uow.commit()
 
 
-def _subject(login: str) -> str:
-    """The login guard's subject of a Personal Account login."""
-    return f"cabinet:{login.lower()}"
+def _subjects(login: str, source: str) -> Subjects:
+    """The guards of a Personal Account login from the browser's address."""
+    return Subjects.of(f"cabinet:{login.lower()}", source)
 
 
 async def users_of(signed: Signed, uow_factory: UnitOfWorkFactory) -> list[User]:

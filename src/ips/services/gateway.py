@@ -13,6 +13,7 @@ from ips.processing.port import ProcessingCenter
 from ips.processing.secure import NoThreeDSecure, ThreeDSecure
 from ips.processing.wallet import Wallet
 from ips.services.clock import Clock, utc_now
+from ips.services.credentials import CredentialCache
 from ips.services.cvc import CvcMemory
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -53,3 +54,5 @@ class Gateway:
     wallet: Wallet | None = None
     """The e-wallet provider; without one, no order offers the wallet."""
     cvcs: CvcMemory = field(default_factory=CvcMemory)
+    credentials: CredentialCache = field(default_factory=CredentialCache)
+    """Web-service credentials verified lately, and the checks under way."""

@@ -1,5 +1,6 @@
 """What a merchant's administrator changes in the Personal Account: where and what the shop
-is notified of, the ways to pay it offers, its web-service password and its secret word.
+is notified of, the ways to pay it offers, its web-service password and the addresses its web
+services may be called from, and its secret word.
 
 A new secret word replaces the old one at once for everything IPS signs (answers,
 notifications); requests signed with the old one are still accepted for the grace period
@@ -9,12 +10,13 @@ chosen, so the shop can switch without refusing a single buyer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from ips.crypto.passwords import hash_password
+from ips.domain.addresses import parse_networks
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import Merchant, parse_callback_url
 from ips.domain.notifications import AnswerMode
@@ -85,7 +87,19 @@ async def change_ws_password(
     password_hash = await asyncio.to_thread(hash_password, password)
 
     def change(merchant: Merchant) -> None:
-        merchant.password_hash = password_hash
+        merchant.change_ws_password(password_hash)
+
+    return await _change(merchant_id, change, uow_factory)
+
+
+async def change_ws_addresses(
+    merchant_id: str, addresses: Sequence[str], uow_factory: UnitOfWorkFactory
+) -> Merchant:
+    """The addresses and networks (CIDR) the web services may be called from; none: any."""
+    networks = parse_networks(addresses)
+
+    def change(merchant: Merchant) -> None:
+        merchant.ws_addresses = networks
 
     return await _change(merchant_id, change, uow_factory)
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
-from datetime import timedelta
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from ips.crypto.passwords import hash_password, verify_password
+from ips.domain.addresses import parse_networks, within
 from ips.domain.cards import Secret
-from ips.domain.errors import AuthenticationFailed, Conflict, InvalidInput, LoginLocked, NotFound
+from ips.domain.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    LoginLocked,
+    NotFound,
+)
+from ips.domain.logins import Subjects
 from ips.domain.merchants import (
     BuyerField,
     Merchant,
@@ -20,7 +29,9 @@ from ips.domain.money import currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
 from ips.domain.orders import OperationKind, PaymentMeans
 from ips.services.clock import Clock, utc_now
+from ips.services.credentials import Check
 from ips.services.gateway import Gateway
+from ips.services.login_guards import count_attempt, note_success
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -43,6 +54,8 @@ class AddMerchant:
     required_fields: frozenset[BuyerField] = frozenset()
     require_3ds: bool = False
     allow_disable_3ds: bool = False
+    ws_addresses: tuple[str, ...] = ()
+    """Addresses or networks allowed to call the web services; empty: any."""
 
 
 async def add_merchant(
@@ -81,6 +94,7 @@ async def add_merchant(
         require_checkvalue=cmd.require_checkvalue,
         checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
+        ws_addresses=parse_networks(cmd.ws_addresses),
     )
     async with uow_factory() as uow:
         if await uow.merchants.get(merchant.merchant_id) is not None:
@@ -95,57 +109,89 @@ async def list_merchants(uow_factory: UnitOfWorkFactory) -> list[Merchant]:
         return await uow.merchants.all()
 
 
+CALLER_ADDRESS: ContextVar[str] = ContextVar("caller_address", default="")
+"""The address of the caller whose request is being served (``web.params.client_ip``, set
+by the web application for every request): the source of ``Credentials`` made while serving
+it."""
+
+
+LOCKED = "too many failed logins: try again later"
+
+
 @dataclass(frozen=True)
 class Credentials:
     merchant_id: str
     login: str
-    password: str
+    password: str = field(repr=False)
+    source: str = field(default_factory=CALLER_ADDRESS.get)
+    """The caller's address."""
 
 
 async def authenticate(credentials: Credentials, gateway: Gateway) -> Merchant:
     """The merchant whose web-service credentials these are.
 
-    Login and password are both checked, always, so a wrong login costs as long as a wrong
-    password; the (slow) password check runs after the read, with no transaction open.
-    Failures are counted per merchant: answered ever more slowly, then locked a while
-    (``domain/logins.py``); a locked login is refused before any password is checked.
+    A caller from an address the merchant did not allow is refused first (``AccessDenied``),
+    before any password is checked and counting nothing. Failures are counted per login and
+    source (``domain/logins.py``); a refused source is refused before any password is
+    checked — even the right one, remembered or not.
+
+    A credential verified lately is remembered on the merchant's row (``credentials.py``), so
+    the read of the merchant brings it: a keyed hash and a constant-time compare, no argon2.
+    Any other is checked in full: login and password both, always, so a wrong login costs as
+    long as a wrong password; counted as failed first, on the guards' locked rows, then
+    checked with no transaction open, and a success takes the count back and remembers the
+    credential. Calls with the same credential from one source while it is being checked wait
+    for that check.
     """
-    uow_factory, clock = gateway.uow_factory, gateway.clock
+    clock, cache = gateway.clock, gateway.credentials
     merchant_id = parse_merchant_id(credentials.merchant_id)
-    subject = f"ws:{merchant_id}"
-    async with uow_factory(readonly=True) as uow:
+    subjects = Subjects.of(f"ws:{merchant_id}", credentials.source)
+    async with gateway.uow_factory(readonly=True) as uow:
         merchant = await uow.merchants.get(merchant_id)
-        guard = await uow.logins.get(subject, lock=False)
+        guards = await uow.logins.guards(subjects, lock=False)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
-    if guard.locked(clock()):
-        raise LoginLocked("too many failed logins: try again later", field="login")
-    login_ok = hmac.compare_digest(merchant.login.encode(), credentials.login.encode())
-    password_ok = await verify_password(merchant.password_hash, credentials.password)
-    if login_ok and password_ok:
-        if guard.failures:
-            await _count_login(uow_factory, subject, clock, failed=False)
+    if merchant.ws_addresses and not within(credentials.source, merchant.ws_addresses):
+        raise AccessDenied("this merchant's web services are not open to this address")
+    now = clock()
+    if guards.refused(now):
+        raise LoginLocked(LOCKED, field="login")
+    mac = cache.mac(gateway.keyring, merchant, credentials.login, credentials.password)
+    if cache.remembered(merchant, mac, now):
+        if guards.worth_noting(now):
+            async with gateway.uow_factory() as uow:
+                await note_success(uow, subjects, clock, counted=False)
+                await uow.commit()
         return merchant
-    pause = await _count_login(uow_factory, subject, clock, failed=True)
-    if pause:
-        await gateway.sleep(pause.total_seconds())
-    if not login_ok:
+    check = await cache.checks.run(
+        (mac, subjects.source), lambda: _check(merchant, credentials, subjects, mac, gateway)
+    )
+    if check.ok:
+        return merchant
+    if check.pause:
+        await gateway.sleep(check.pause.total_seconds())
+    if not check.login_ok:
         raise AuthenticationFailed("wrong login", field="login")
     raise AuthenticationFailed("wrong password", field="password")
 
 
-async def _count_login(
-    uow_factory: UnitOfWorkFactory, subject: str, clock: Clock, *, failed: bool
-) -> timedelta:
-    """Records a login's outcome; returns the pause before a failure is answered."""
-    async with uow_factory() as uow:
-        guard = await uow.logins.get(subject)
-        pause = guard.fail(clock()) if failed else timedelta(0)
-        if not failed:
-            guard.succeed()
-        await uow.logins.save(guard)
-        await uow.commit()
-    return pause
+async def _check(
+    merchant: Merchant, credentials: Credentials, subjects: Subjects, mac: str, gateway: Gateway
+) -> Check:
+    """Counts the attempt, checks it with argon2, and when it succeeds, takes the count back
+    and remembers the credential (only if the password it was checked against is still the
+    merchant's)."""
+    uow_factory, clock, keep = gateway.uow_factory, gateway.clock, gateway.credentials.keep
+    _, pause = await count_attempt(subjects, uow_factory, clock, LOCKED)
+    login_ok = hmac.compare_digest(merchant.login.encode(), credentials.login.encode())
+    password_ok = await verify_password(merchant.password_hash, credentials.password)
+    if login_ok and password_ok:
+        async with uow_factory() as uow:
+            await note_success(uow, subjects, clock, counted=True)
+            if keep:
+                await uow.merchants.remember_credential(merchant, mac, clock() + keep)
+            await uow.commit()
+    return Check(login_ok, password_ok, pause)
 
 
 @dataclass(frozen=True)

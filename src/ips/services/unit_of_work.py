@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
-from ips.domain.logins import LoginGuard
+from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.money import Currency
 from ips.domain.notifications import Notification
@@ -38,6 +38,11 @@ class MerchantRepository(Protocol):
     async def add(self, merchant: Merchant) -> None: ...
     async def save(self, merchant: Merchant) -> None:
         """Stores the settings a merchant's administrator may change."""
+        ...
+
+    async def remember_credential(self, merchant: Merchant, mac: str, until: datetime) -> bool:
+        """Remembers a verified web-service credential, if the merchant's password hash is
+        still the one it was verified against; whether it did."""
         ...
 
     async def many(self, merchant_ids: Collection[str]) -> list[Merchant]: ...
@@ -147,7 +152,11 @@ class LoginRepository(Protocol):
         """The subject's guard (a fresh one when it has none), locked for a change."""
         ...
 
-    async def save(self, guard: LoginGuard) -> None: ...
+    async def guards(self, subjects: Subjects, *, lock: bool = True) -> Guards:
+        """An attempt's guards (fresh ones when it has none), locked for a change."""
+        ...
+
+    async def save(self, *guards: LoginGuard) -> None: ...
 
 
 class UserRepository(Protocol):

@@ -83,6 +83,7 @@ class MerchantRepository:
                 allow_disable_3ds=merchant.allow_disable_3ds,
                 notify_kinds=_words(merchant.notify_kinds),
                 notify_answer=merchant.notify_answer.value,
+                ws_addresses=" ".join(merchant.ws_addresses),
                 created_at=merchant.created_at,
             )
         )
@@ -104,8 +105,24 @@ class MerchantRepository:
                 means=_words(merchant.means),
                 notify_kinds=_words(merchant.notify_kinds),
                 notify_answer=merchant.notify_answer.value,
+                ws_addresses=" ".join(merchant.ws_addresses),
+                ws_credential_mac=merchant.credential_mac or None,
+                ws_credential_until=merchant.credential_until,
             )
         )
+
+    async def remember_credential(self, merchant: Merchant, mac: str, until: datetime) -> bool:
+        """Remembers a web-service credential verified against the merchant's password hash,
+        if that is still its hash (a password changed meanwhile is not brought back)."""
+        written = await self._conn.execute(
+            update(merchants)
+            .where(
+                merchants.c.merchant_id == merchant.merchant_id,
+                merchants.c.password_hash == merchant.password_hash,
+            )
+            .values(ws_credential_mac=mac, ws_credential_until=until)
+        )
+        return bool(written.rowcount)
 
     async def many(self, merchant_ids: Collection[str]) -> list[Merchant]:
         rows = await self._conn.execute(
@@ -142,6 +159,9 @@ class MerchantRepository:
                 else None
             ),
             previous_secret_until=row.previous_secret_until,
+            ws_addresses=tuple(row.ws_addresses.split()),
+            credential_mac=row.ws_credential_mac or "",
+            credential_until=row.ws_credential_until,
             created_at=row.created_at,
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from ips.domain.addresses import client_address
 from ips.domain.errors import InvalidInput
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -72,4 +73,10 @@ def _scalars(members: Iterable[tuple[str, Any]]) -> Iterable[tuple[str, str]]:
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else ""
+    """The caller's address, for every route: who connects, or when that is one of the
+    operator's trusted proxies (``IPS_TRUSTED_PROXIES``), the client the proxies name in
+    ``X-Forwarded-For`` (``addresses.client_address``)."""
+    services = request.app.state.services
+    proxies = services.trusted_proxies if services is not None else ()
+    peer = request.client.host if request.client else ""
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), proxies)

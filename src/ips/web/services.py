@@ -9,6 +9,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from ips.crypto.tokens import FormTokens
+from ips.domain.addresses import Network
 from ips.domain.notifications import ALLOWED_PORTS
 from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWorkFactory
@@ -20,6 +21,8 @@ class Services:
     tokens: FormTokens
     notification_ports: frozenset[int] = ALLOWED_PORTS
     """The ports a shop's notification URL may use (``IPS_NOTIFICATION_PORTS``)."""
+    trusted_proxies: tuple[Network, ...] = ()
+    """The operator's proxies, whose ``X-Forwarded-For`` names the caller (``client_ip``)."""
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 
 from ips.domain.errors import (
+    AccessDenied,
     AlreadyPaid,
     AuthenticationFailed,
     Conflict,
@@ -34,6 +35,7 @@ class First(enum.IntEnum):
     OBJECT_LOCKED = 12
     PROHIBITED = 15
     LIMITS = 17
+    ACCESS_DENIED = 19
 
 
 SECOND_BY_FIELD = {
@@ -63,6 +65,7 @@ _FIRST_BY_ERROR: list[tuple[type[DomainError], First]] = [
     (WrongValue, First.WRONG_VALUE),
     (InvalidInput, First.PARAMETER_FORMAT),
     (AuthenticationFailed, First.AUTHENTICATION),
+    (AccessDenied, First.ACCESS_DENIED),
     (NotFound, First.MISSING_OBJECT),
     (AlreadyPaid, First.DUPLICATE_OBJECT),
     (Conflict, First.OBJECT_LOCKED),

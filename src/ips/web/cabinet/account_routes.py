@@ -19,7 +19,7 @@ from ips.web.cabinet.session import (
     safe_next,
 )
 from ips.web.cabinet.views import render, see_other
-from ips.web.params import read_params
+from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 router = APIRouter(prefix="/cabinet")
@@ -68,8 +68,9 @@ async def login(request: Request, services: AppServices) -> Response:
         return _login_form(request, services, "The page has expired: sign in again.", 400, login)
     try:
         _, token = await accounts.sign_in(
-            login, form.get("password", ""), services.uow_factory, services.gateway.clock
-        )
+            login, form.get("password", ""), services.uow_factory, services.gateway.clock,
+            source=client_ip(request),
+        )  # fmt: skip
     except LoginLocked:
         locked = "Too many failed sign-ins: the account is locked for 30 minutes."
         return _login_form(request, services, locked, 429, login)
@@ -103,7 +104,7 @@ async def change_password(request: Request, signed: CabinetUser, services: AppSe
     try:
         await accounts.change_password(
             signed, form.get("current", ""), form.get("new", ""), services.uow_factory,
-            services.gateway.clock,
+            services.gateway.clock, source=client_ip(request),
         )  # fmt: skip
     except DomainError as exc:
         return render(request, "password.html", signed, status=400, error=exc.message, done=False)

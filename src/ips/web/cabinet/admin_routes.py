@@ -86,6 +86,7 @@ async def change_user(
 SAVED = {
     "notifications": "The notifications and the ways to pay are saved.",
     "password": "The web-service password is changed.",
+    "addresses": "The web-service addresses are saved.",
     "secret": "The secret word is changed.",
 }
 """What the page says after a part of the settings was saved (``?done=<part>``)."""
@@ -101,8 +102,9 @@ async def settings_page(request: Request, signed: CabinetUser, services: AppServ
 
 def _settings(
     request: Request, signed: accounts.Signed, now: datetime, *, done: str = "",
-    error: DomainError | None = None, part: str = "",
+    error: DomainError | None = None, part: str = "", addresses: str | None = None,
 ) -> Response:  # fmt: skip
+    """The settings page; ``addresses`` as typed, when they were refused."""
     return render(
         request,
         "settings.html",
@@ -113,6 +115,7 @@ def _settings(
         kinds=[(k.value, k.name.lower()) for k in OperationKind],
         answers=list(AnswerMode),
         grace_hours=GRACE_HOURS,
+        addresses=" ".join(signed.merchant.ws_addresses) if addresses is None else addresses,
         done=done,
         error=error,
         part=part,
@@ -151,6 +154,11 @@ async def change_settings(
             await merchant_settings.change_ws_password(
                 merchant_id, form.get("password", ""), services.uow_factory
             )
+        elif part == "addresses":
+            await merchant_settings.change_ws_addresses(
+                merchant_id, form.get("addresses", "").replace(",", " ").split(),
+                services.uow_factory,
+            )  # fmt: skip
         else:
             grace = timedelta(hours=_grace_hours(form.get("grace", "")))
             await merchant_settings.rotate_secret_word(
@@ -163,7 +171,10 @@ async def change_settings(
     except NotFound:
         raise
     except DomainError as exc:
-        return _settings(request, signed, services.gateway.clock(), error=exc, part=part)
+        typed = form.get("addresses", "") if part == "addresses" else None
+        return _settings(
+            request, signed, services.gateway.clock(), error=exc, part=part, addresses=typed
+        )
     return see_other(f"/cabinet/settings?done={part}")
 
 
