@@ -39,8 +39,9 @@ def parse_address(text: str) -> Address | None:
 def parse_network(text: str) -> Network:
     """An address or a CIDR network (``198.51.100.7``, ``198.51.100.0/24``, ``2001:db8::/48``);
     host bits after the prefix are dropped."""
+    text = text.strip()
     try:
-        return ip_network(text.strip(), strict=False)
+        return ip_network(text, strict=False)
     except ValueError:
         raise InvalidInput(
             f"{text!r} is not an IP address or a network (CIDR)", field="address"
