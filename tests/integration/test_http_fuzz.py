@@ -9,13 +9,17 @@ payment request a page, never a server error. The seed makes every failure repro
 from __future__ import annotations
 
 import json
+import logging
 import random
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
+from ips.domain.errors import NotFound
+from ips.services import authentication
 from ips.services.gateway import Gateway
+from ips.services.wallet_payments import complete_wallet_payment
 from tests.integration.test_money_operations import paid_order
 
 NAMES = (
@@ -134,3 +138,46 @@ async def test_the_payment_request_never_fails_with_a_server_error(
         else:
             response = await client.get("/pay/order.cfm", params=params)
         assert response.status_code in (302, 303, 400, 409), (params, response.text[:300])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/pay/%00/3ds?transaction=x",
+        "/pay/%00/wallet/return",
+        "/pay/%00",
+        "/pay/%00/result",
+        "/pay/1%00/card",
+        "/pay/%FF%FE/3ds?transaction=x",
+        "/pay/%C0%80/wallet/return",
+        "/cabinet/orders/%00",
+        "/static/%00",
+    ],
+)
+async def test_a_path_with_a_nul_byte_or_broken_utf8_names_nothing(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    """No page has such a name; PostgreSQL would refuse the NUL byte in a query."""
+    response = await client.get(path)
+    assert response.status_code == 404, response.text[:300]
+
+
+@pytest.mark.parametrize("billnumber", ["\x00", "1\x00", "١٢٣", "", "x" * 100])
+async def test_returns_from_3ds_and_the_wallet_for_a_billnumber_of_no_order(
+    gateway: Gateway, billnumber: str
+) -> None:
+    """Whoever calls them, the services take only billnumbers that can be one."""
+    with pytest.raises(NotFound):
+        await authentication.complete(billnumber, "x", gateway)
+    with pytest.raises(NotFound):
+        await complete_wallet_payment(billnumber, gateway)
+
+
+async def test_a_path_with_a_line_break_is_logged_on_one_line(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ips.access")
+    response = await client.get("/pay/1%0A2026-12-01 GET /forged 200/result")
+    assert response.status_code == 404
+    [line] = [r.getMessage() for r in caplog.records if r.name == "ips.access"]
+    assert "\n" not in line and "\\n" in line

@@ -11,6 +11,7 @@ from ips.domain.errors import NotFound
 from ips.domain.orders import Order, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
+from ips.domain.text import is_digits
 from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
 from ips.services.gateway import Gateway
@@ -60,7 +61,7 @@ async def _pending(
     billnumber: str, reference: str, gateway: Gateway
 ) -> Order | tuple[Order, Transaction]:
     async with gateway.uow_factory(readonly=True) as uow:
-        order = await uow.orders.get(billnumber)
+        order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None or order.id is None:
             raise NotFound("no such order", field="billnumber")
         for transaction in await uow.transactions.of_order(order.id):

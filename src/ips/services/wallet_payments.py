@@ -25,6 +25,7 @@ from ips.domain.orders import (
 )
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
+from ips.domain.text import is_digits
 from ips.processing.port import NoAnswer
 from ips.processing.wallet import Wallet, WalletStatus
 from ips.services.gateway import Gateway
@@ -108,7 +109,7 @@ async def _open(payment: Operation, gateway: Gateway) -> Transaction:
 async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentStep:
     """The buyer is back from the wallet: the payment as the provider sees it."""
     async with gateway.uow_factory(readonly=True) as uow:
-        order = await uow.orders.get(billnumber)
+        order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None or order.id is None:
             raise NotFound("no such order", field="billnumber")
         pending = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,12 @@ SECURITY_HEADERS = {
 }
 
 
+NO_NAME = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
+"""What no page's path holds: control characters (NUL among them, which PostgreSQL refuses
+in any text), and what a server makes of percent-escapes that are not UTF-8 (U+FFFD, or
+surrogates). Such a path is answered 404 before any route reads it, and logged escaped."""
+
+
 def create_app(
     services: Services | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
@@ -66,10 +73,11 @@ def create_app(
         started = time.perf_counter()
         request.state.csp_nonce = secrets.token_urlsafe(18)
         CALLER_ADDRESS.set(client_ip(request))
+        path = request.scope["path"]
         try:
-            response = await call_next(request)
+            response = _refused(request) or await call_next(request)
         except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            log.exception("unhandled error on %s %s", request.method, path)
             response = PlainTextResponse(
                 "The service could not complete the request. Please try again.", status_code=503
             )
@@ -78,7 +86,7 @@ def create_app(
         access_log.info(
             "%s %s %s %.0fms",
             request.method,
-            request.url.path,
+            ascii(path)[1:-1] if NO_NAME.search(path) else path,
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
@@ -90,9 +98,7 @@ def create_app(
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:
-        if request.url.path.startswith("/cabinet"):
-            return render(request, "error.html", status=404, message="Not found.")
-        return error_page(request, exc, status=404)
+        return _not_found(request, exc)
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, exc: DomainError) -> Response:
@@ -118,3 +124,22 @@ def create_app(
         return PlainTextResponse("Bad request", status_code=400)
 
     return app
+
+
+def _refused(request: Request) -> Response | None:
+    """The answer to a request no route can read: a query string that is not UTF-8 (as raw
+    bytes, not percent-escaped: no client sends one, and Starlette cannot read it), or a path
+    that names nothing (``NO_NAME``)."""
+    try:
+        request.scope["query_string"].decode()
+    except UnicodeDecodeError:
+        return PlainTextResponse("Bad request: the query string is not UTF-8", status_code=400)
+    if NO_NAME.search(request.scope["path"]):
+        return _not_found(request, NotFound("no such page"))
+    return None
+
+
+def _not_found(request: Request, exc: NotFound) -> Response:
+    if request.scope["path"].startswith("/cabinet"):
+        return render(request, "error.html", status=404, message="Not found.")
+    return error_page(request, exc, status=404)
