@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from ips.domain.errors import DomainError, NotFound
 from ips.services.merchants import CALLER_ADDRESS
+from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
 from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
@@ -56,7 +57,10 @@ def create_app(
     services: Services | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="IPS", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="IPS", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan
+    )
+    app.openapi = lambda: assist_schema.document(app, assist_router.routes)  # type: ignore[method-assign]
     app.state.services = services
     app.include_router(assist_router)
     app.include_router(pages_router)

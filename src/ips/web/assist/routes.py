@@ -15,7 +15,7 @@ from ips.services.confirmations import confirm
 from ips.services.order_results import order_results
 from ips.services.orders import create_order, order_states, request_payment
 from ips.services.recurring import pay_recurring
-from ips.web.assist import formats, render
+from ips.web.assist import formats, render, schema
 from ips.web.assist.codes import FORMAT_NOT_SUPPORTED, INTERNAL_ERROR, assist_codes
 from ips.web.assist.formats import BUILT, Format, requested_format
 from ips.web.assist.requests import (
@@ -39,7 +39,7 @@ PAYMENT_PAGE = "choice"
 """The name of the buyer's card page route (``web.pages``)."""
 
 
-@router.api_route("/pay/order.cfm", methods=["GET", "POST"])
+@router.api_route("/pay/order.cfm", methods=["GET", "POST"], openapi_extra=schema.PAYMENT_REQUEST)
 async def order_cfm(request: Request, services: AppServices) -> Response:
     """The shop sends the buyer here with the order; the buyer goes on to the card page."""
     try:
@@ -70,7 +70,9 @@ async def _web_service(request: Request, default: Format, produce: Produce) -> R
         return formats.error(fmt, INTERNAL_ERROR)
 
 
-@router.api_route("/orderstate/orderstate.cfm", methods=["GET", "POST"])
+@router.api_route(
+    "/orderstate/orderstate.cfm", methods=["GET", "POST"], openapi_extra=schema.ORDER_STATE
+)
 async def orderstate(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
         merchant, orders = await order_states(orderstate_query(params), services.gateway)
@@ -79,7 +81,9 @@ async def orderstate(request: Request, services: AppServices) -> Response:
     return await _web_service(request, Format.XML, produce)
 
 
-@router.api_route("/orderresult/orderresult.cfm", methods=["GET", "POST"])
+@router.api_route(
+    "/orderresult/orderresult.cfm", methods=["GET", "POST"], openapi_extra=schema.ORDER_RESULT
+)
 async def orderresult(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
         found = await order_results(orderresult_query(params), services.gateway)
@@ -88,7 +92,7 @@ async def orderresult(request: Request, services: AppServices) -> Response:
     return await _web_service(request, Format.XML, produce)
 
 
-@router.api_route("/pay/payrequest.cfm", methods=["GET", "POST"])
+@router.api_route("/pay/payrequest.cfm", methods=["GET", "POST"], openapi_extra=schema.PAYREQUEST)
 async def payrequest(request: Request, services: AppServices) -> Response:
     """The payment request, server to server: the shop gets the payment page's address."""
 
@@ -100,7 +104,7 @@ async def payrequest(request: Request, services: AppServices) -> Response:
     return await _web_service(request, Format.JSON, produce)
 
 
-@router.api_route("/charge/charge.cfm", methods=["GET", "POST"])
+@router.api_route("/charge/charge.cfm", methods=["GET", "POST"], openapi_extra=schema.CHARGE)
 async def charge(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
         result = await confirm(
@@ -121,17 +125,17 @@ async def _cancel(request: Request, services: AppServices, default: Format, root
     return await _web_service(request, default, produce)
 
 
-@router.api_route("/cancel/cancel.cfm", methods=["GET", "POST"])
+@router.api_route("/cancel/cancel.cfm", methods=["GET", "POST"], openapi_extra=schema.CANCEL)
 async def cancel_cfm(request: Request, services: AppServices) -> Response:
     return await _cancel(request, services, Format.XML, "cancel")
 
 
-@router.api_route("/cancel/wscancel.cfm", methods=["GET", "POST"])
+@router.api_route("/cancel/wscancel.cfm", methods=["GET", "POST"], openapi_extra=schema.WSCANCEL)
 async def wscancel(request: Request, services: AppServices) -> Response:
     return await _cancel(request, services, Format.JSON, "wscancel")
 
 
-@router.api_route("/recurrent/rp.cfm", methods=["GET", "POST"])
+@router.api_route("/recurrent/rp.cfm", methods=["GET", "POST"], openapi_extra=schema.RECURRING)
 async def recurrent(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
         result = await pay_recurring(
