@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("merchants", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("ws_addresses", sa.Text(), server_default="", nullable=False)
-        )
+        batch_op.add_column(sa.Column("ws_addresses", sa.Text(), server_default="", nullable=False))
         batch_op.add_column(sa.Column("ws_credential_mac", sa.String(length=64), nullable=True))
         batch_op.add_column(
             sa.Column("ws_credential_until", sa.DateTime(timezone=True), nullable=True)
