@@ -21,12 +21,12 @@ UNSEPARATED = [
 
 
 async def send(client: httpx.AsyncClient, path: str, fields: dict[str, str]) -> str:
-    """The request as the client sends it; the billnumber of the order made, or ``""``."""
+    """The request as the client sends it; the payment page it leads to, or ``""``."""
     if path == "/pay/order.cfm":
         response = await client.post(path, data=fields)
         return response.headers["location"] if response.status_code == 303 else ""
     answer = clients.s1_body(await client.post(path, data=fields))
-    return answer.get("URL", "")
+    return str(answer.get("URL", ""))
 
 
 def request(amount: str, currency: str | None, value: str) -> dict[str, str]:
