@@ -9,10 +9,10 @@ import httpx
 import pytest
 
 from ips.domain.checkvalue import answer_checkvalue
-from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.merchants import Merchant
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import OperationKind, PaymentMeans
+from ips.domain.signed_fields import payment_request_checkvalue
 from ips.services.gateway import Gateway
 from ips.storage.unit_of_work import Database
 from tests.cabinet import Cabinet, csrf_of, orderstate
