@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from ips.crypto.passwords import hash_password, verify_password
@@ -109,12 +108,6 @@ async def list_merchants(uow_factory: UnitOfWorkFactory) -> list[Merchant]:
         return await uow.merchants.all()
 
 
-CALLER_ADDRESS: ContextVar[str] = ContextVar("caller_address", default="")
-"""The address of the caller whose request is being served (``web.params.client_ip``, set
-by the web application for every request): the source of ``Credentials`` made while serving
-it."""
-
-
 LOCKED = "too many failed logins: try again later"
 
 
@@ -123,8 +116,9 @@ class Credentials:
     merchant_id: str
     login: str
     password: str = field(repr=False)
-    source: str = field(default_factory=CALLER_ADDRESS.get)
-    """The caller's address."""
+    source: str = ""
+    """The caller's address (``web.params.client_ip``): failures are counted per login and
+    source."""
 
 
 async def authenticate(credentials: Credentials, gateway: Gateway) -> Merchant:

@@ -18,7 +18,6 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ips.domain.errors import DomainError, NotFound
-from ips.services.merchants import CALLER_ADDRESS
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
@@ -26,7 +25,6 @@ from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
 from ips.web.cabinet.views import render
 from ips.web.pages.routes import router as pages_router
 from ips.web.pages.views import STATIC, error_page
-from ips.web.params import client_ip
 from ips.web.services import Services
 
 log = logging.getLogger(__name__)
@@ -72,11 +70,9 @@ def create_app(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         """Security headers on every answer, and an access log without query strings (they
-        may carry web-service passwords). The caller's address is noted for the services
-        (``CALLER_ADDRESS``)."""
+        may carry web-service passwords)."""
         started = time.perf_counter()
         request.state.csp_nonce = secrets.token_urlsafe(18)
-        CALLER_ADDRESS.set(client_ip(request))
         path = request.scope["path"]
         try:
             response = _refused(request) or await call_next(request)

@@ -104,11 +104,12 @@ def recurring_payment(params: Mapping[str, str], client_ip: str) -> RecurringPay
     )
 
 
-def credentials(params: Mapping[str, str]) -> Credentials:
+def credentials(params: Mapping[str, str], source: str) -> Credentials:
+    """The web-service login of a call from the address ``source``."""
     for name in ("merchant_id", "login", "password"):
         if not params.get(name, "").strip():
             raise MissingInput(f"{name.capitalize()} is required", field=name)
-    return Credentials(params["merchant_id"], params["login"], params["password"])
+    return Credentials(params["merchant_id"], params["login"], params["password"], source)
 
 
 _PARTS = ("year", "month", "day", "hour", "min")
@@ -144,17 +145,17 @@ def _window(params: Mapping[str, str]) -> Window:
     return Window(since=_moment(params, "start"), until=_moment(params, "end"))
 
 
-def orderstate_query(params: Mapping[str, str]) -> OrderStateQuery:
+def orderstate_query(params: Mapping[str, str], source: str) -> OrderStateQuery:
     return OrderStateQuery(
-        credentials=credentials(params),
+        credentials=credentials(params, source),
         ordernumber=params.get("ordernumber", ""),
         window=_window(params),
     )
 
 
-def orderresult_query(params: Mapping[str, str]) -> OrderResultQuery:
+def orderresult_query(params: Mapping[str, str], source: str) -> OrderResultQuery:
     return OrderResultQuery(
-        credentials=credentials(params),
+        credentials=credentials(params, source),
         ordernumber=params.get("ordernumber", ""),
         billnumber=params.get("billnumber", ""),
         window=_window(params),

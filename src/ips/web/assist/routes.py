@@ -75,7 +75,8 @@ async def _web_service(request: Request, default: Format, produce: Produce) -> R
 )
 async def orderstate(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
-        merchant, orders = await order_states(orderstate_query(params), services.gateway)
+        query = orderstate_query(params, client_ip(request))
+        merchant, orders = await order_states(query, services.gateway)
         return render.orderstate(fmt, merchant, orders, services.gateway.clock())
 
     return await _web_service(request, Format.XML, produce)
@@ -86,7 +87,8 @@ async def orderstate(request: Request, services: AppServices) -> Response:
 )
 async def orderresult(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
-        found = await order_results(orderresult_query(params), services.gateway)
+        query = orderresult_query(params, client_ip(request))
+        found = await order_results(query, services.gateway)
         return render.orderresult(fmt, found, language(params), services.gateway.clock())
 
     return await _web_service(request, Format.XML, produce)
@@ -107,8 +109,9 @@ async def payrequest(request: Request, services: AppServices) -> Response:
 @router.api_route("/charge/charge.cfm", methods=["GET", "POST"], openapi_extra=schema.CHARGE)
 async def charge(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
+        caller = client_ip(request)
         result = await confirm(
-            confirm_request(params, client_ip(request)), credentials(params), services.gateway
+            confirm_request(params, caller), credentials(params, caller), services.gateway
         )
         return render.operation(fmt, "charge", result, language(params), services.gateway.clock())
 
@@ -117,8 +120,9 @@ async def charge(request: Request, services: AppServices) -> Response:
 
 async def _cancel(request: Request, services: AppServices, default: Format, root: str) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
+        caller = client_ip(request)
         result = await cancel(
-            cancel_request(params, client_ip(request)), credentials(params), services.gateway
+            cancel_request(params, caller), credentials(params, caller), services.gateway
         )
         return render.operation(fmt, root, result, language(params), services.gateway.clock())
 
@@ -138,8 +142,9 @@ async def wscancel(request: Request, services: AppServices) -> Response:
 @router.api_route("/recurrent/rp.cfm", methods=["GET", "POST"], openapi_extra=schema.RECURRING)
 async def recurrent(request: Request, services: AppServices) -> Response:
     async def produce(params: dict[str, str], fmt: Format) -> Response:
+        caller = client_ip(request)
         result = await pay_recurring(
-            recurring_payment(params, client_ip(request)), credentials(params), services.gateway
+            recurring_payment(params, caller), credentials(params, caller), services.gateway
         )
         return render.operation(fmt, "rp", result, language(params), services.gateway.clock())
 
