@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 
 import httpx
 
+from ips.domain.addresses import Network
 from ips.netguard import (
     AddressPolicy,
     AddressRefused,
-    Network,
     NotResolved,
     Resolver,
     checked_addresses,

@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from ips.bootstrap import bank_figures, open_database, running
 from ips.config import Settings
@@ -52,7 +53,14 @@ Database = Annotated[
 
 
 def _settings(database: str | None = None, **overrides: object) -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "IPS_" + "_".join(map(str, error["loc"])).upper()
+            said = error.get("ctx", {}).get("error", error["msg"])
+            typer.echo(f"error: {name}: {said}", err=True)
+        raise typer.Exit(1) from None
     changes = {key: value for key, value in overrides.items() if value is not None}
     if database:
         changes["database_url"] = database
@@ -129,11 +137,7 @@ def serve(
             yield
 
     web = create_app(None, lifespan=lifespan)
-    try:
-        proxies = [str(network) for network in settings.trusted_proxy_networks]
-    except DomainError as exc:
-        typer.echo(f"error: IPS_TRUSTED_PROXIES: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    proxies = [str(network) for network in settings.trusted_proxy_networks]
     # uvicorn reads X-Forwarded-For (and -Proto) from the same proxies as client_ip, by the
     # same rule, and from no one else (its default trusts 127.0.0.1).
     uvicorn.run(

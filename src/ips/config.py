@@ -8,8 +8,13 @@ from pathlib import Path
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ips.domain import addresses
-from ips.netguard import Network, parse_networks
+from ips.domain.addresses import Network, parse_network
+from ips.domain.errors import InvalidInput
+
+
+def networks(text: str) -> tuple[Network, ...]:
+    """Comma-separated addresses or CIDR networks."""
+    return tuple(parse_network(part) for part in text.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -58,15 +63,18 @@ class Settings(BaseSettings):
     def allowed_notification_ports(self) -> frozenset[int]:
         return frozenset(int(port) for port in self.notification_ports.split(",") if port.strip())
 
-    @field_validator("notification_networks")
+    @field_validator("notification_networks", "trusted_proxies")
     @classmethod
-    def _notification_networks_readable(cls, value: str) -> str:
-        parse_networks(value.split(","))
+    def _networks_readable(cls, value: str) -> str:
+        try:
+            networks(value)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @property
     def allowed_notification_networks(self) -> tuple[Network, ...]:
-        return parse_networks(self.notification_networks.split(","))
+        return networks(self.notification_networks)
 
     reversal_attempts: int = 1
     """Reversals sent while the caller waits; the janitor repeats them after that."""
@@ -79,9 +87,5 @@ class Settings(BaseSettings):
     """How long a verified web-service credential is believed without argon2; 0: never."""
 
     @property
-    def trusted_proxy_networks(self) -> tuple[addresses.Network, ...]:
-        return tuple(
-            addresses.parse_network(cidr)
-            for cidr in self.trusted_proxies.split(",")
-            if cidr.strip()
-        )
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return networks(self.trusted_proxies)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 
-IPAddress = IPv4Address | IPv6Address
-Network = IPv4Network | IPv6Network
-Resolver = Callable[[str], Awaitable[Sequence[IPAddress]]]
+from ips.domain.addresses import Address, Network
+
+Resolver = Callable[[str], Awaitable[Sequence[Address]]]
 """A host name → its addresses, in the order to try them; ``OSError`` when it has none."""
 
 RESOLVE_TIMEOUT = 5.0
@@ -41,7 +41,7 @@ class AddressPolicy:
 
     networks: tuple[Network, ...] = ()
 
-    def allows(self, address: IPAddress) -> bool:
+    def allows(self, address: Address) -> bool:
         """An IPv6 address that carries an IPv4 one (mapped ``::ffff:a.b.c.d``, NAT64) is
         judged by the IPv4 address it reaches; a 6to4 one by both. No address, broadcast or
         multicast is ever allowed, whatever the networks: none of them is one shop."""
@@ -56,7 +56,7 @@ class AddressPolicy:
         return is_public(address) or any(address in network for network in self.networks)
 
 
-def is_public(address: IPAddress) -> bool:
+def is_public(address: Address) -> bool:
     """Routable on the Internet: ``ipaddress``'s ``is_global``, without the ranges Python 3.11
     still counts as global (multicast, reserved, IPv6 site-local, IPv4-compatible)."""
     return address.is_global and not (
@@ -72,18 +72,7 @@ def _nat64_target(address: IPv6Address) -> IPv4Address | None:
     return IPv4Address(int(address) & 0xFFFFFFFF)
 
 
-def parse_networks(texts: Iterable[str]) -> tuple[Network, ...]:
-    """CIDRs like ``10.0.0.0/8`` (an address alone is its own /32 or /128); blanks skipped."""
-    networks = []
-    for text in filter(None, (text.strip() for text in texts)):
-        try:
-            networks.append(ip_network(text, strict=False))
-        except ValueError:
-            raise ValueError(f"{text!r} is not a network (like 10.0.0.0/8)") from None
-    return tuple(networks)
-
-
-async def system_resolver(host: str) -> list[IPAddress]:
+async def system_resolver(host: str) -> list[Address]:
     """The system's resolver (``getaddrinfo``), its answers in its order, each once."""
     found = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
     addresses = [ip_address(str(info[4][0]).split("%")[0]) for info in found]
@@ -95,7 +84,7 @@ async def checked_addresses(
     policy: AddressPolicy,
     resolve: Resolver = system_resolver,
     within: float = RESOLVE_TIMEOUT,
-) -> list[IPAddress]:
+) -> list[Address]:
     """The addresses to connect to for ``host`` (itself when it is an address), once every
     one of them is allowed. A name with any address not allowed is refused as a whole rather
     than narrowed to the allowed ones: it points into a network IPS must not reach — what a

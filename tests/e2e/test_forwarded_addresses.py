@@ -97,3 +97,12 @@ def test_a_wrong_ws_address_adds_no_merchant(tmp_path: Path, env: dict[str, str]
     assert added.returncode == 1
     assert "'198.51.100.0/33' is not an IP address or a network" in added.stderr
     assert "222222" not in run_ips("merchant", "list", cwd=tmp_path, env=env).stdout
+
+
+def test_a_wrong_network_in_a_setting_stops_the_command_with_its_name(tmp_path: Path) -> None:
+    env = {**os.environ, "IPS_TRUSTED_PROXIES": "127.0.0.1,proxy.example"}
+    refused = run_ips("serve", "--port", str(free_port()), cwd=tmp_path, env=env)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: IPS_TRUSTED_PROXIES: 'proxy.example' is not an IP address or a network (CIDR)"
+    )

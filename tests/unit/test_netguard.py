@@ -10,15 +10,14 @@ from ipaddress import ip_address, ip_network
 
 import pytest
 
-from ips.config import Settings
+from ips.config import Settings, networks
+from ips.domain.addresses import Address
 from ips.netguard import (
     AddressPolicy,
     AddressRefused,
-    IPAddress,
     NotResolved,
     Resolver,
     checked_addresses,
-    parse_networks,
 )
 
 NOT_PUBLIC = [
@@ -85,7 +84,7 @@ def test_public_addresses_are_allowed(text: str) -> None:
     ],
 )
 def test_the_operator_allows_networks_besides(text: str, allowed: bool) -> None:
-    policy = AddressPolicy(parse_networks(["127.0.0.0/8", "10.0.0.0/8", "fd00::/8"]))
+    policy = AddressPolicy(networks("127.0.0.0/8,10.0.0.0/8,fd00::/8"))
     assert policy.allows(ip_address(text)) is allowed
 
 
@@ -94,7 +93,7 @@ def test_the_operator_allows_networks_besides(text: str, allowed: bool) -> None:
     ["0.0.0.0", "::", "255.255.255.255", "224.0.0.1", "ff02::1", "::ffff:0.0.0.0"],  # noqa: S104
 )
 def test_no_network_allows_what_is_not_one_shop(text: str) -> None:
-    everything = AddressPolicy(parse_networks(["0.0.0.0/0", "::/0"]))
+    everything = AddressPolicy(networks("0.0.0.0/0,::/0"))
     assert everything.allows(ip_address("10.0.0.7"))
     assert not everything.allows(ip_address(text))
 
@@ -106,19 +105,21 @@ def test_networks_are_read_from_the_setting() -> None:
         ip_network("10.0.0.0/8"),
         ip_network("fd00::7/128"),
     )
-    with pytest.raises(ValueError, match=re.escape("'10.0.0.0/33' is not a network")):
+    with pytest.raises(
+        ValueError, match=re.escape("'10.0.0.0/33' is not an IP address or a network")
+    ):
         Settings(notification_networks="127.0.0.0/8,10.0.0.0/33")  # at start, not at first use
 
 
 def answering(*addresses: str) -> Resolver:
-    async def resolve(host: str) -> Sequence[IPAddress]:
+    async def resolve(host: str) -> Sequence[Address]:
         return [ip_address(address) for address in addresses]
 
     return resolve
 
 
 async def test_every_address_of_a_name_must_be_allowed() -> None:
-    loopback = AddressPolicy(parse_networks(["127.0.0.0/8"]))
+    loopback = AddressPolicy(networks("127.0.0.0/8"))
     found = await checked_addresses("shop.test", loopback, answering("127.0.0.1", "8.8.8.8"))
     assert found == [ip_address("127.0.0.1"), ip_address("8.8.8.8")]
     for addresses, said in (
@@ -130,7 +131,7 @@ async def test_every_address_of_a_name_must_be_allowed() -> None:
 
 
 async def test_an_address_as_host_is_checked_without_a_lookup() -> None:
-    async def no_lookup(host: str) -> Sequence[IPAddress]:
+    async def no_lookup(host: str) -> Sequence[Address]:
         raise AssertionError(f"{host} looked up")
 
     assert await checked_addresses("8.8.8.8", AddressPolicy(), no_lookup) == [ip_address("8.8.8.8")]
@@ -139,10 +140,10 @@ async def test_an_address_as_host_is_checked_without_a_lookup() -> None:
 
 
 async def test_a_name_without_an_answer_is_not_resolved() -> None:
-    async def failing(host: str) -> Sequence[IPAddress]:
+    async def failing(host: str) -> Sequence[Address]:
         raise OSError(-2, "Name or service not known")
 
-    async def silent(host: str) -> Sequence[IPAddress]:
+    async def silent(host: str) -> Sequence[Address]:
         await asyncio.Event().wait()
         return []
 
