@@ -34,7 +34,7 @@ from ips.domain.merchants import Merchant
 from ips.services.gateway import Gateway
 from ips.services.orders import CreateOrder, create_order
 from ips.web.app import create_app
-from ips.web.cabinet.account_routes import BROWSER
+from ips.web.browser import SECURE_COOKIE
 from ips.web.cabinet.session import COOKIE, LOGIN_FORM
 from ips.web.pages.views import STATIC
 from ips.web.services import Services
@@ -132,7 +132,7 @@ async def make_world(gateway: Gateway, cabinet: Cabinet) -> World:
         ("exp_month", "12"), ("exp_year", "2099"), ("cvc", "123"), ("cardholder", "IVAN PETROV"),
         ("from", "2026-01-01"), ("state", "Approved"), ("amount", "1.00"), ("role", "viewer"),
     ]  # fmt: skip
-    return World(segments, fields, [(COOKIE, session), (BROWSER, browser)])
+    return World(segments, fields, [(COOKIE, session), (SECURE_COOKIE, browser)])
 
 
 def quoted(value: bytes) -> bytes:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ips.domain.errors import DomainError, LoginLocked
 from ips.services import accounts
+from ips.web.browser import browser, sent_from_this_browser
 from ips.web.cabinet.session import (
     LOGIN_FORM,
     CabinetUser,
@@ -23,9 +22,6 @@ from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 router = APIRouter(prefix="/cabinet")
-
-BROWSER = "__Host-ips-browser"
-"""A random name for the browser, which the sign-in form's token is bound to."""
 
 
 @router.get("")
@@ -41,30 +37,26 @@ async def login_page(request: Request, services: AppServices) -> Response:
 def _login_form(
     request: Request, services: AppServices, error: str = "", status: int = 200, login: str = ""
 ) -> Response:
-    """The sign-in form, its token bound to this browser's cookie: a form fetched elsewhere
-    cannot sign this browser in to someone else's account."""
-    known = request.cookies.get(BROWSER, "")
-    browser = known or secrets.token_urlsafe(24)
+    """The sign-in form, its token bound to this browser (``web/browser.py``): a form fetched
+    elsewhere cannot sign this browser in to someone else's account."""
+    here = browser(request)
     response = render(
         request,
         "login.html",
         status=status,
-        token=services.tokens.issue(f"{LOGIN_FORM}:{browser}"),
+        token=here.token(services.tokens, LOGIN_FORM),
         next=safe_next(request.query_params.get("next", "")),
         error=error,
         login=login,
     )
-    if not known:
-        response.set_cookie(BROWSER, browser, path="/", secure=True, httponly=True, samesite="lax")
-    return response
+    return here.remember(request, response)
 
 
 @router.post("/login")
 async def login(request: Request, services: AppServices) -> Response:
     form = await read_params(request)
     login = form.get("login", "")
-    browser = request.cookies.get(BROWSER, "")
-    if not browser or not services.tokens.valid(f"{LOGIN_FORM}:{browser}", form.get("token", "")):
+    if not sent_from_this_browser(request, services.tokens, LOGIN_FORM, form.get("token", "")):
         return _login_form(request, services, "The page has expired: sign in again.", 400, login)
     try:
         _, token = await accounts.sign_in(
