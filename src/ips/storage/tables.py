@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -228,9 +229,16 @@ settlement_batches = Table(
     Column("attempts", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("period", Date),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UtcDateTime),
     CheckConstraint(_one_of("status", BatchStatus), name="status"),
     CheckConstraint("debit_total >= 0 AND credit_total >= 0", name="totals"),
+    UniqueConstraint("period", "currency"),
 )
+"""One batch per settlement period (the day of its cut-off) and currency: whichever node
+inserts it closes the period. ``claimed_by``/``claimed_until``: the lease of the node
+sending it (``services/settlement.py``)."""
 
 transactions = Table(
     "transactions",
@@ -251,6 +259,8 @@ transactions = Table(
     Column("attempts", Integer, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(64)),
+    Column("claimed_until", UtcDateTime),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("status", TransactionStatus), name="status"),
     Index("ix_transactions_operation_id", "operation_id"),
