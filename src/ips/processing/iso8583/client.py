@@ -101,6 +101,12 @@ class Iso8583ProcessingCenter:
     def address(self) -> str:
         return f"{self._host}:{self._port}"
 
+    @property
+    def signed_on(self) -> bool:
+        """Whether a connection is open and signed on now (a request connects when not)."""
+        connection = self._connection
+        return connection is not None and not connection.closed
+
     async def start(self) -> None:
         """Connect and sign on now if the host is up; otherwise the first request will."""
         try:
