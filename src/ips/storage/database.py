@@ -35,14 +35,15 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername=driver)
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
+    """An engine that keeps ``pool_size`` connections and opens at most ``max_overflow`` more
+    when they are all in use (``IPS_DB_POOL_SIZE``, ``IPS_DB_MAX_OVERFLOW``)."""
     parsed = async_url(url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(
-            parsed, pool_size=20, max_overflow=20, pool_pre_ping=True, hide_parameters=True
-        )
+        return create_async_engine(parsed, **pool, pool_pre_ping=True, hide_parameters=True)
     engine = create_async_engine(
-        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
+        parsed, **pool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
     )
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
