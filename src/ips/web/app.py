@@ -18,6 +18,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from ips.domain.errors import DomainError, NotFound
+from ips.services.health import Health
+from ips.web import health as health_routes
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
@@ -54,6 +56,7 @@ surrogates). Such a path is answered 404 before any route reads it, and logged e
 def create_app(
     services: Services | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+    health: Health | None = None,
 ) -> FastAPI:
     app = FastAPI(
         title="IPS", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan
@@ -63,6 +66,7 @@ def create_app(
     app.include_router(assist_router)
     app.include_router(pages_router)
     app.include_router(cabinet_router)
+    app.include_router(health_routes.router(health))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.middleware("http")
@@ -83,6 +87,8 @@ def create_app(
             )
         response.headers.update(SECURITY_HEADERS)
         response.headers["Content-Security-Policy"] = CSP.format(nonce=request.state.csp_nonce)
+        if path in health_routes.PATHS:  # a load balancer's probes, every few seconds
+            return response
         access_log.info(
             "%s %s %s %.0fms",
             request.method,
