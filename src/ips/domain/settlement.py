@@ -4,13 +4,18 @@ A batch holds the debits (paid or confirmed amounts) and credits (refunds) of on
 that were still unsent when it was closed. It is ``closing`` while its advices and its
 totals are being sent, ``accepted`` once the processing center found the totals in balance
 and posted them, ``out_of_balance`` when it did not after a resend (an operator looks).
+
+A settlement period is named by the day of its cut-off (``IPS_SETTLEMENT_CUTOFF``, in UTC):
+the period of 1 December closes at the cut-off of 1 December, with the transactions made
+before it. The schedule closes each period once, into one batch per currency; a batch closed
+by hand (``ips settle``) belongs to no period.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from ips.domain.money import Currency
 
@@ -32,6 +37,8 @@ class SettlementBatch:
     status: BatchStatus = BatchStatus.CLOSING
     attempts: int = 0
     updated_at: datetime | None = None
+    period: date | None = None
+    """The settlement period it closes; None when it was closed by hand."""
     id: int | None = None
 
     def add(self, amount: int, *, credit: bool) -> None:
@@ -41,3 +48,14 @@ class SettlementBatch:
         else:
             self.debits += 1
             self.debit_total += amount
+
+
+def due_period(now: datetime, cutoff: time) -> date:
+    """The latest period whose cut-off is at or before ``now``."""
+    today = now.astimezone(UTC).date()
+    return today if now >= closes_at(today, cutoff) else today - timedelta(days=1)
+
+
+def closes_at(period: date, cutoff: time) -> datetime:
+    """The moment the period ends: its day's cut-off."""
+    return datetime.combine(period, cutoff, tzinfo=UTC)

@@ -3,8 +3,15 @@
 answer, 3-D Secure checks the buyer never finished, wallet payments the buyer left at the
 provider, orders nobody paid within their lifetime, and holds nobody confirmed in time.
 
-It runs in the background workers of ``ips serve``. Reversals are repeated with a growing
+It runs in the background workers of every node. Reversals are repeated with a growing
 pause (``backoff``) until the processing center answers.
+
+Several janitors may sweep at once. Each claims a transaction (``services/claims.py``) before
+it acts on it, as it read it: one another janitor holds, or that changed since it was read,
+is passed by. The claim lasts while it acts — sending, asking the wallet provider — with no
+database transaction open, and ends when it is done (a reversal's, with its answer). Orders
+are expired, and holds released, under their row locks taken with ``SKIP LOCKED``: a janitor
+passes by an order another one (or a shop's request) holds, and takes it on a later run.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ import logging
 from datetime import datetime, timedelta
 
 from ips.domain.orders import CancelReason, Transaction, TransactionKind
-from ips.domain.states import OrderState, TransactionStatus
-from ips.services import authentication
+from ips.domain.states import TransactionStatus
+from ips.services import authentication, cvc
 from ips.services.cancellations import cancel_locked
+from ips.services.claims import LEASE, claimant
 from ips.services.gateway import Gateway
 from ips.services.operations import paid_order
 from ips.services.payments import record_answer
@@ -40,41 +48,68 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
     now = gateway.clock()
     acted = 0
     for transaction in await _open_transactions(gateway, now - stale_after):
+        if not _due(transaction, now, stale_after):
+            continue
         try:
-            acted += await _settle(transaction, gateway, now, stale_after)
+            acted += await _claimed(transaction, gateway)
         except Exception:  # one transaction that fails must not hold up the others
             log.exception("the janitor could not settle transaction %s", transaction.id)
+    await cvc.purge_expired(gateway)  # CVCs kept past their time (3-D Secure checks closed)
     return acted
 
 
-async def _settle(
-    transaction: Transaction, gateway: Gateway, now: datetime, stale_after: timedelta
-) -> int:
-    assert transaction.id is not None
+def _due(transaction: Transaction, now: datetime, stale_after: timedelta) -> bool:
+    """Whether the janitor acts on the transaction now."""
     updated = transaction.updated_at or transaction.created_at
     kind, sent = transaction.kind, transaction.status is TransactionStatus.SENT
-    if kind is TransactionKind.AUTHORIZATION and sent:
+    if kind in (TransactionKind.AUTHORIZATION, TransactionKind.WALLET_PAYMENT):
+        return sent
+    if kind is TransactionKind.AUTHENTICATION:
+        return sent and updated + authentication.CHALLENGE_TIME <= now
+    repeated = kind in (TransactionKind.REVERSAL, TransactionKind.WALLET_REFUND)
+    return repeated and updated + max(backoff(transaction.attempts), stale_after) <= now
+
+
+async def _claimed(transaction: Transaction, gateway: Gateway) -> int:
+    """Acts on the transaction if this janitor claims it; 1 if it did."""
+    assert transaction.id is not None
+    holder = claimant()
+    async with gateway.uow_factory() as uow:
+        now = gateway.clock()
+        if not await uow.transactions.claim(transaction, holder, now, now + LEASE):
+            return 0
+        await uow.commit()
+    if transaction.kind is TransactionKind.REVERSAL:
+        await send_reversal(transaction.id, gateway, claim=holder)  # it ends the claim
+        return 1
+    try:
+        await _act(transaction, gateway)
+    except Exception:
+        await _release(transaction.id, holder, gateway)
+        raise
+    await _release(transaction.id, holder, gateway)
+    return 1
+
+
+async def _act(transaction: Transaction, gateway: Gateway) -> None:
+    kind = transaction.kind
+    if kind is TransactionKind.AUTHORIZATION:
         reversal_id = await _give_up(transaction, gateway)
         if reversal_id is not None:
             await send_reversal(reversal_id, gateway)
-        return 1
-    if kind is TransactionKind.AUTHENTICATION and sent:
-        if updated + authentication.CHALLENGE_TIME > now:
-            return 0
+    elif kind is TransactionKind.AUTHENTICATION:
         await authentication.give_up(transaction, gateway)
-        return 1
-    if kind is TransactionKind.WALLET_PAYMENT and sent:
+    elif kind is TransactionKind.WALLET_PAYMENT:
         await settle_wallet_payment(transaction, gateway)
-        return 1
-    if updated + max(backoff(transaction.attempts), stale_after) > now:
-        return 0
-    if kind is TransactionKind.REVERSAL:
-        await send_reversal(transaction.id, gateway)
-        return 1
-    if kind is TransactionKind.WALLET_REFUND:
+    else:
+        assert transaction.id is not None
         await send_wallet_refund(transaction.id, gateway)
-        return 1
-    return 0
+
+
+async def _release(transaction_id: int, holder: str, gateway: Gateway) -> None:
+    async with gateway.uow_factory() as uow:
+        await uow.transactions.release(transaction_id, holder)
+        await uow.commit()
 
 
 async def _open_transactions(gateway: Gateway, before: datetime) -> list[Transaction]:
@@ -106,16 +141,14 @@ async def expire_orders(gateway: Gateway) -> int:
     """Orders still unpaid after their lifetime become ``Timeout``."""
     now = gateway.clock()
     async with gateway.uow_factory() as uow:
-        ids = await uow.orders.unpaid_since_before(now - gateway.timings.order_lifetime, BATCH)
-        expired = [
-            order
-            for order in await uow.orders.lock_many(ids)
-            if order.state is OrderState.IN_PROCESS and not order.holds_ordernumber
-        ]
+        expired = await uow.orders.lock_unpaid_since_before(
+            now - gateway.timings.order_lifetime, BATCH
+        )
         for order in expired:
             order.expire(now)
             await uow.orders.save(order)
-        await uow.commit()
+        if expired:
+            await uow.commit()
     return len(expired)
 
 
@@ -124,10 +157,12 @@ async def release_expired_holds(gateway: Gateway) -> int:
     async with gateway.uow_factory(readonly=True) as uow:
         cutoff = gateway.clock() - gateway.timings.hold_period
         ids = await uow.orders.holding_since_before(cutoff, BATCH)
+    released = 0
     for order_id in ids:
         async with gateway.uow_factory() as uow:
-            order = await uow.orders.get_by_id(order_id, lock=True)
-            assert order is not None
+            order = await uow.orders.lock_if_free(order_id)
+            if order is None:  # another node, or a shop's request, is at it
+                continue
             unconfirmed = order.paid_books.unconfirmed
             if not unconfirmed:
                 continue
@@ -139,5 +174,6 @@ async def release_expired_holds(gateway: Gateway) -> int:
             )
             await uow.commit()
         log.info("released the unconfirmed hold of order %s", order.billnumber)
+        released += 1
         await after.send(gateway)
-    return len(ids)
+    return released

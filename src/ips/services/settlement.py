@@ -9,6 +9,14 @@ advice is sent again (the processing center keeps each once) and the batch close
 still out of balance, the batch is reported for an operator. A batch whose sending was
 interrupted stays ``closing`` and is sent again by the next run — never posted twice, since
 the processing center accepts a batch number once.
+
+Every node runs the schedule. The schedule closes a period (``domain/settlement.py``) once:
+the batches of a period are inserted under the unique constraint on (period, currency), so
+of two nodes closing it at once the second fails to insert and leaves it. A batch is sent by
+the node that claims it (``services/claims.py``), which renews its lease while it sends and
+checks it still holds it before it closes the batch; the status is checked again, the batch
+locked, when the answer is recorded. A batch whose sender died is claimed by another node
+once the lease has run out, and sent again whole, as repeats.
 """
 
 from __future__ import annotations
@@ -16,16 +24,19 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, time
+from datetime import date, datetime, time
 
 from ips.domain.cards import Pan
+from ips.domain.errors import Conflict
 from ips.domain.money import Money
 from ips.domain.orders import Transaction, TransactionKind
-from ips.domain.settlement import BatchStatus, SettlementBatch
+from ips.domain.settlement import BatchStatus, SettlementBatch, closes_at, due_period
 from ips.domain.states import TransactionStatus
 from ips.processing.port import Answer, BatchTotals, FinancialAdvice, MessageId, NoAnswer
+from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
 from ips.services.reversals import PAN_CONTEXT, message_id
+from ips.services.terminals import close_batch
 
 log = logging.getLogger(__name__)
 
@@ -51,65 +62,123 @@ class BatchReport:
 
 
 async def settle(gateway: Gateway) -> list[BatchReport]:
-    """Closes the open batch now and sends it, with any batch left unsent before."""
-    await _close_open_batch(gateway)
+    """``ips settle``: closes by hand what is unsent now (batches of no period), and sends
+    the batches no node is sending."""
+    await _close(gateway, None, None)
     return await resend_unfinished(gateway)
 
 
 async def settle_if_due(gateway: Gateway, cutoff: time) -> list[BatchReport]:
-    """The schedule: after the day's cut-off, once a day, close the open batch; at any other
-    time, only send again the batches whose sending was interrupted."""
-    now = gateway.clock()
-    todays_cutoff = datetime.combine(now.date(), cutoff, tzinfo=UTC)
-    async with gateway.uow_factory(readonly=True) as uow:
-        last = await uow.batches.last_created()
-    if now >= todays_cutoff and (last is None or last < todays_cutoff):
-        return await settle(gateway)
+    """The schedule: closes the latest period whose cut-off has passed, unless it is closed
+    already, with the transactions made before its cut-off; sends the batches no node is
+    sending (whose sending was interrupted, or whose sender's lease ran out)."""
+    period = due_period(gateway.clock(), cutoff)
+    await _close(gateway, period, closes_at(period, cutoff))
     return await resend_unfinished(gateway)
 
 
 async def resend_unfinished(gateway: Gateway) -> list[BatchReport]:
-    """Sends the batches whose sending was interrupted."""
+    """Sends the batches still to send that no node is sending; reports those it sent."""
     async with gateway.uow_factory(readonly=True) as uow:
-        pending = [b.id for b in await uow.batches.closing() if b.id is not None]
-    return [await _send(batch_id, gateway) for batch_id in pending]
+        pending = [b.id for b in await uow.batches.unsent(gateway.clock()) if b.id is not None]
+    reports = []
+    for batch_id in pending:
+        report = await _send(batch_id, gateway)
+        if report is not None:
+            reports.append(report)
+    return reports
 
 
-async def _close_open_batch(gateway: Gateway) -> None:
-    async with gateway.uow_factory() as uow:
-        candidates = await uow.transactions.unbatched()
-        orders = {
-            o.id: o for o in await uow.orders.lock_many(sorted({t.order_id for t in candidates}))
-        }
-        # read again under the locks: a cancel may have withdrawn some meanwhile
-        unsent = [t for t in await uow.transactions.unbatched() if t.order_id in orders]
-        now = gateway.clock()
-        batches: dict[str, SettlementBatch] = {}
-        for transaction in unsent:
-            code = transaction.amount.currency.code
-            batch = batches.setdefault(code, SettlementBatch(transaction.amount.currency, now))
-            batch.add(transaction.amount.minor, credit=_is_credit(transaction))
-        for batch in batches.values():
-            await uow.batches.add(batch)
-        for transaction in unsent:
-            transaction.batch_id = batches[transaction.amount.currency.code].id
-            transaction.mark_sent(now)
-            await uow.transactions.save(transaction)
-            if not _is_credit(transaction):
-                orders[transaction.order_id].present(transaction.amount.minor)
-        for order in orders.values():
-            await uow.orders.save(order)
-        await uow.commit()
+async def _close(gateway: Gateway, period: date | None, before: datetime | None) -> None:
+    """Closes ``period`` (None: by hand) with the unsent transactions made before
+    ``before``, unless the period is closed already."""
+    async with gateway.uow_factory(readonly=True) as uow:
+        latest = await uow.batches.latest_period() if period is not None else None
+        if period is not None and latest is not None and latest >= period:
+            return
+        candidates = await uow.transactions.unbatched(before)
+    if not candidates:
+        return
+    try:
+        async with gateway.uow_factory() as uow:
+            orders = {
+                o.id: o
+                for o in await uow.orders.lock_many(sorted({t.order_id for t in candidates}))
+            }
+            # read again under the locks: a cancel, or another node's close, may have taken
+            # some meanwhile
+            unsent = [t for t in await uow.transactions.unbatched(before) if t.order_id in orders]
+            now = gateway.clock()
+            batches: dict[str, SettlementBatch] = {}
+            for transaction in unsent:
+                code = transaction.amount.currency.code
+                batch = batches.setdefault(
+                    code, SettlementBatch(transaction.amount.currency, now, period=period)
+                )
+                batch.add(transaction.amount.minor, credit=_is_credit(transaction))
+            for batch in batches.values():
+                await uow.batches.add(batch)
+            for transaction in unsent:
+                transaction.batch_id = batches[transaction.amount.currency.code].id
+                transaction.mark_sent(now)
+                await uow.transactions.save(transaction)
+                if not _is_credit(transaction):
+                    orders[transaction.order_id].present(transaction.amount.minor)
+            for order in orders.values():
+                await uow.orders.save(order)
+            await uow.commit()
+    except Conflict:
+        log.info("settlement period %s was closed by another node meanwhile", period)
 
 
 def _is_credit(transaction: Transaction) -> bool:
     return transaction.kind is TransactionKind.REFUND
 
 
-async def _send(batch_id: int, gateway: Gateway) -> BatchReport:
-    batch, advices, report = await _load(batch_id, gateway)
-    if batch.status is not BatchStatus.CLOSING:
-        return report
+class _Sending:
+    """A batch claimed for sending: its lease, renewed halfway through."""
+
+    def __init__(self, batch_id: int, gateway: Gateway) -> None:
+        self.batch_id = batch_id
+        self.claimant = claimant()
+        self._gateway = gateway
+        self._renew_at = gateway.clock()
+
+    async def claim(self) -> bool:
+        """Claims the batch and counts the attempt; False when another node sends it."""
+        async with self._gateway.uow_factory() as uow:
+            now = self._gateway.clock()
+            if not await uow.batches.claim(self.batch_id, self.claimant, now, now + LEASE):
+                return False
+            batch = await uow.batches.get(self.batch_id)
+            assert batch is not None
+            batch.attempts += 1
+            batch.updated_at = now
+            await uow.batches.save(batch)
+            await uow.commit()
+        self._renew_at = now + LEASE / 2
+        return True
+
+    async def keep(self, *, check: bool = False) -> None:
+        """Renews the lease when half of it has passed, or at once with ``check``; raises
+        ``ClaimedElsewhere`` when the batch is no longer this sender's."""
+        now = self._gateway.clock()
+        if not check and now < self._renew_at:
+            return
+        async with self._gateway.uow_factory() as uow:
+            if not await uow.batches.renew(self.batch_id, self.claimant, now + LEASE):
+                raise ClaimedElsewhere(f"batch {self.batch_id}")
+            await uow.commit()
+        self._renew_at = now + LEASE / 2
+
+
+async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
+    """Sends the batch, if this node claims it; its report, or None when another node sends
+    it."""
+    sending = _Sending(batch_id, gateway)
+    if not await sending.claim():
+        return None
+    batch, advices, _ = await _load(batch_id, gateway)
     totals = BatchTotals(
         id=MessageId(
             stan=batch_id % 999_999 + 1, rrn=f"{batch_id:012d}", transmitted_at=gateway.clock()
@@ -124,20 +193,26 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport:
     outcome: Answer | None = None
     try:
         for attempt in range(RESENDS + 1):
-            repeat = attempt > 0 or batch.attempts > 0
+            repeat = attempt > 0 or batch.attempts > 1
             for advice in advices:
+                await sending.keep()
                 answer = await gateway.processing.advise(replace(advice, repeat=repeat))
                 if not answer.approved:
                     log.error("batch %s: advice %s refused (%s)", batch_id, advice.id.stan,
                               answer.raw_code)  # fmt: skip
-            outcome = await gateway.processing.close_batch(totals)
+            await sending.keep(check=True)
+            outcome = await close_batch(gateway.processing, totals, advices)
             if outcome.approved:
                 break
             log.warning("batch %s out of balance (%s)", batch_id, outcome.raw_code)
     except NoAnswer:
         log.warning("batch %s: the processing center did not answer; it is sent again later",
                     batch_id)  # fmt: skip
-    return await _record(batch_id, outcome, gateway)
+    except ClaimedElsewhere:
+        log.warning("batch %s: its lease ran out while it was sent; another node sends it",
+                    batch_id)  # fmt: skip
+        return None
+    return await _record(sending, outcome, gateway)
 
 
 async def _load(
@@ -188,23 +263,27 @@ async def _load(
     return batch, advices, report
 
 
-async def _record(batch_id: int, outcome: Answer | None, gateway: Gateway) -> BatchReport:
-    """Phase 3: the batch is accepted, out of balance, or (no answer) still to be sent."""
+async def _record(sending: _Sending, outcome: Answer | None, gateway: Gateway) -> BatchReport:
+    """Phase 3: the batch is accepted, out of balance, or (no answer) still to be sent; its
+    lease ends. Another node's answer recorded meanwhile is kept."""
+    batch_id = sending.batch_id
     async with gateway.uow_factory() as uow:
         batch = await uow.batches.get(batch_id, lock=True)
         assert batch is not None
-        now = gateway.clock()
-        batch.attempts += 1
-        batch.updated_at = now
-        if outcome is not None and outcome.approved:
-            batch.status = BatchStatus.ACCEPTED
-            for member in await uow.transactions.of_batch(batch_id):
-                member.change_status(TransactionStatus.APPROVED, now)
-                await uow.transactions.save(member)
-        elif outcome is not None:
-            batch.status = BatchStatus.OUT_OF_BALANCE
-            log.error("batch %s stays out of balance: an operator must look at it", batch_id)
-        await uow.batches.save(batch)
+        held = await uow.batches.release(batch_id, sending.claimant)
+        accepted = outcome is not None and outcome.approved
+        if batch.status is BatchStatus.CLOSING and (held or accepted):
+            now = gateway.clock()
+            batch.updated_at = now
+            if accepted:
+                batch.status = BatchStatus.ACCEPTED
+                for member in await uow.transactions.of_batch(batch_id):
+                    member.change_status(TransactionStatus.APPROVED, now)
+                    await uow.transactions.save(member)
+            elif outcome is not None:
+                batch.status = BatchStatus.OUT_OF_BALANCE
+                log.error("batch %s stays out of balance: an operator must look at it", batch_id)
+            await uow.batches.save(batch)
         await uow.commit()
     _, _, report = await _load(batch_id, gateway)
     return report
