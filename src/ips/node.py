@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -48,51 +48,52 @@ class Http:
     """Seconds the requests under way may take once the node stops."""
 
 
-@dataclass
 class Listener:
-    """uvicorn serving an app in this event loop; the process's signals stay the node's."""
+    """uvicorn serving an app in this event loop; the process's signals stay the node's.
 
-    http: Http
-    app: ASGIApp
-    _server: uvicorn.Server | None = None
-    _sockets: list[socket.socket] = field(default_factory=list)
-    _ticking: asyncio.Task[None] | None = None
+    The port is bound when the listener is made, so a port in use stops the node before it
+    starts anything; connections are taken from ``start`` on."""
 
-    async def start(self) -> None:
-        http = self.http
+    def __init__(self, http: Http) -> None:
+        self.http = http
         family = socket.AF_INET6 if ":" in http.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock = socket.create_server((http.host, http.port), family=family)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((http.host, http.port))
         except OSError as exc:
+            sock.close()
             raise CannotListen(f"cannot listen on {http.host}:{http.port}: {exc}") from None
+        self._socket = sock
+        self._server: uvicorn.Server | None = None
+        self._ticking: asyncio.Task[None] | None = None
+
+    async def start(self, app: ASGIApp) -> None:
         config = uvicorn.Config(
-            self.app,
+            app,
             lifespan="off",
             proxy_headers=True,
-            forwarded_allow_ips=list(http.proxies),
+            forwarded_allow_ips=list(self.http.proxies),
             access_log=False,
-            timeout_graceful_shutdown=math.ceil(http.grace),
+            timeout_graceful_shutdown=math.ceil(self.http.grace),
         )
-        try:
-            config.load()
-            server = uvicorn.Server(config)
-            server.lifespan = config.lifespan_class(config)
-            await server.startup(sockets=[sock])
-        except BaseException:
-            sock.close()
-            raise
-        self._server, self._sockets = server, [sock]
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        await server.startup(sockets=[self._socket])  # listens
+        self._server = server
         self._ticking = asyncio.create_task(server.main_loop())  # the Date header, each second
 
     async def stop(self) -> None:
         """Stops accepting, and returns once the requests under way have been answered."""
         server, ticking = self._server, self._ticking
-        if server is None or ticking is None:
-            return
         self._server = self._ticking = None
+        if server is None or ticking is None:
+            self._socket.close()
+            return
         server.should_exit = True
         await ticking
-        await server.shutdown(sockets=self._sockets)
+        await server.shutdown(sockets=[self._socket])
 
 
 async def run(
@@ -117,19 +118,21 @@ async def run(
         log.info("%s: stopping (%s)", signal.Signals(number).name, "; ".join(parts))
         stop.set()
 
+    listener = Listener(http) if http else None
     for number in SIGNALS:
         loop.add_signal_handler(number, on_signal, number)
     try:
         async with running(settings, workers=workers) as runtime:
-            listener = Listener(http, http.app(runtime)) if http else None
             started(runtime)
             try:
                 if listener is not None:
-                    await listener.start()
+                    await listener.start(listener.http.app(runtime))
                 await stop.wait()
             finally:
                 if listener is not None:
-                    await listener.stop()
+                    await listener.stop()  # before the workers stop and the links close
     finally:
+        if listener is not None:
+            await listener.stop()  # the port, when the node failed to start
         for number in SIGNALS:
             loop.remove_signal_handler(number)

@@ -378,3 +378,14 @@ async def test_two_nodes_start_at_once_on_an_empty_database(tmp_path: Path) -> N
         await holder.close()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+def test_a_port_in_use_stops_a_node_before_it_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        stopped = run_ips("worker", "--health-port", str(port), cwd=tmp_path, env=dict(os.environ))
+    assert stopped.returncode == 1
+    assert stopped.stderr.strip().endswith(f"error: cannot listen on 127.0.0.1:{port}: [Errno 98]"
+                                           " Address already in use")  # fmt: skip
+    assert "roles:" not in stopped.stdout and not (tmp_path / "ips.sqlite3").exists()
