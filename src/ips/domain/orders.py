@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from ips.domain.books import Books, CancelSplit
@@ -73,6 +73,18 @@ class TransactionKind(enum.Enum):
     COMPLETION = "completion"
     REFUND = "refund"
     FINANCIAL = "financial"
+
+
+PROCESSING_KINDS = frozenset(
+    {
+        TransactionKind.AUTHORIZATION,
+        TransactionKind.REVERSAL,
+        TransactionKind.COMPLETION,
+        TransactionKind.REFUND,
+        TransactionKind.FINANCIAL,
+    }
+)
+"""The exchanges with the processing center: each goes under a terminal."""
 
 
 MAX_ORDERNUMBER = 128
@@ -269,10 +281,17 @@ class Operation:
 
 @dataclass
 class Transaction:
-    """One exchange with the processing center.
+    """One exchange with the processing center (or with the issuer's 3-D Secure server, or
+    the wallet provider).
 
-    Its STAN (ISO 8583 field 11) and RRN (field 37) follow from its id and the time it was
-    transmitted, so they are unique among the messages of one IPS database.
+    An exchange with the processing center goes under a terminal (ISO 8583 field 41): an
+    authorization under the terminal of the node that sends it, whatever follows from it
+    (its reversals, its debits and credits) under the authorization's, for the processing
+    center keeps its holds by terminal and RRN. Its STAN (field 11) is taken from the
+    terminal's count of the day it is first transmitted on, in the database transaction that
+    records that transmission, so STANs are unique per terminal per day; repeats keep it.
+    The RRN (field 37) follows from the transaction's id and the time it was first
+    transmitted, so it is unique among the messages of one IPS database.
     """
 
     order_id: int
@@ -290,13 +309,30 @@ class Transaction:
     approval_code: str = ""
     attempts: int = 0
     updated_at: datetime | None = None
+    terminal_id: str = ""
+    """Empty until the unit of work records it: the authorization's, for what follows from
+    one; always empty for exchanges with other parties than the processing center."""
+    stan_taken: int | None = None
+    """The STAN, once the unit of work took it (see ``needs_stan``)."""
     id: int | None = None
     events: list[StateChanged] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def stan(self) -> int:
-        assert self.id is not None
-        return self.id % 999_999 + 1
+        assert self.stan_taken is not None, "the STAN is taken when the transmission is stored"
+        return self.stan_taken
+
+    @property
+    def needs_stan(self) -> bool:
+        """Transmitted under a terminal, and its STAN not yet taken."""
+        return (
+            bool(self.terminal_id) and self.transmitted_at is not None and self.stan_taken is None
+        )
+
+    @property
+    def stan_day(self) -> date | None:
+        """The day (UTC) whose count its STAN was taken from: that of its first transmission."""
+        return self.transmitted_at.astimezone(UTC).date() if self.transmitted_at else None
 
     @property
     def rrn(self) -> str:

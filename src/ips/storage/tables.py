@@ -261,8 +261,12 @@ transactions = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("claimed_by", String(64)),
     Column("claimed_until", UtcDateTime),
+    Column("terminal_id", String(8)),
+    Column("stan", Integer),
+    Column("stan_day", Date),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("status", TransactionStatus), name="status"),
+    UniqueConstraint("terminal_id", "stan_day", "stan"),
     Index("ix_transactions_operation_id", "operation_id"),
     Index("ix_transactions_order_id", "order_id"),
     Index("ix_transactions_batch_id", "batch_id"),
@@ -385,3 +389,33 @@ events = Table(
     Column("at", UtcDateTime, nullable=False),
     Index("ix_events_order_id", "order_id"),
 )
+
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("owner", String(100)),
+    Column("leased_until", UtcDateTime),
+)
+"""The terminal ids nodes sign on as, each leased by one running node at a time (``owner``)
+until ``leased_until``; a lease not renewed in time is free for another node."""
+
+terminal_stans = Table(
+    "terminal_stans",
+    metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+"""The last STAN each terminal took on each day (UTC)."""
+
+kept_cvcs = Table(
+    "kept_cvcs",
+    metadata,
+    Column("operation_id", ForeignKey("operations.id"), primary_key=True),
+    Column("sealed", Text, nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+    Index("ix_kept_cvcs_until", "until"),
+)
+"""The CVC of a payment whose buyer is at the issuer's 3-D Secure page, sealed with the key
+ring, until the check ends (at most 15 minutes): taken — read and deleted at once — then."""

@@ -1,7 +1,8 @@
 """The SQL unit of work: one connection, one database transaction, the repositories on it.
 
-On commit it also writes the state changes the entities recorded (``events``), in the same
-transaction as the changes themselves. A constraint violation surfaces as ``Conflict``.
+On commit it also writes the state changes the entities recorded (``events``), and the
+terminals and STANs of the transactions it transmitted (``terminals.allot_stans``), in the
+same transaction as the changes themselves. A constraint violation surfaces as ``Conflict``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ips.crypto.keyring import KeyRing
 from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
+from ips.storage.cvcs import CvcRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
@@ -29,6 +31,7 @@ from ips.storage.repositories import (
     TransactionRepository,
 )
 from ips.storage.tables import events
+from ips.storage.terminals import TerminalRepository, allot_stans
 from ips.storage.users import SessionRepository, UserRepository
 
 
@@ -42,6 +45,8 @@ class SqlUnitOfWork:
     notifications: NotificationRepository
     logins: LoginRepository
     monitor: MonitorQueries
+    cvcs: CvcRepository
+    terminals: TerminalRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -67,6 +72,8 @@ class SqlUnitOfWork:
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn)
         self.monitor = MonitorQueries(conn)
+        self.cvcs = CvcRepository(conn)
+        self.terminals = TerminalRepository(conn)
         return self
 
     async def __aexit__(
@@ -91,6 +98,7 @@ class SqlUnitOfWork:
         try:
             if rows:
                 await self._conn.execute(insert(events), rows)
+            await allot_stans(self._conn, (e for e in seen if isinstance(e, Transaction)))
             await self._conn.commit()
         except IntegrityError as exc:
             raise Conflict("the change conflicts with another one made at the same time") from exc
