@@ -23,11 +23,15 @@ Orders above it are refused when they are created, so no payment can exceed it."
 
 @dataclass(frozen=True)
 class MessageId:
-    """What names one message to the processing center (ISO 8583 fields 7, 11, 37)."""
+    """What names one message to the processing center (ISO 8583 fields 7, 11, 37, 41)."""
 
     stan: int
     rrn: str
     transmitted_at: datetime
+    terminal_id: str = ""
+    """The terminal the message goes under; empty: the one the link signed on as. A message
+    that follows from an authorization goes under the authorization's terminal, whichever
+    node sends it: the processing center finds the hold by terminal and RRN."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +81,9 @@ class FinancialAdvice:
 class BatchTotals:
     """Closes a settlement batch (0500): the counts and totals of its advices, one currency
     per batch. The answer is ``AS000`` when they agree with what the processing center
-    received (it then posts the batch, once), ``AS107`` when they do not."""
+    received (it then posts the batch, once), ``AS107`` when they do not. The processing
+    center keeps a batch per terminal: the totals close the part of the batch that went
+    under the terminal ``id`` names (``services/terminals.close_batch`` closes them all)."""
 
     id: MessageId
     batch: int

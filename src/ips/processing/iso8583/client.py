@@ -1,9 +1,14 @@
 """``Iso8583ProcessingCenter``: the ``ProcessingCenter`` port over ISO 8583 and one TCP connection.
 
 - The connection is opened by ``start()`` or, when the host is down then, by the first request;
-  every new connection is signed on (0800/001) before it carries requests.
+  every new connection is signed on (0800/001, with the client's terminal id in 41) before it
+  carries requests. ``sign_on_as`` changes the terminal and signs the link on again.
+- A message goes under the terminal its ``MessageId`` names (field 41), else under the
+  client's own: one link carries the messages of several terminals, as a node sends the
+  reversals and advices of authorizations another node made.
 - Requests are written as they come; many are in flight at once. One reader task decodes the
-  answers and hands each to the request waiting under its (answer MTI, STAN).
+  answers and hands each to the request waiting under its (answer MTI, STAN, transmission
+  time, terminal).
 - A request waits at most ``connect_timeout`` seconds for a signed-on connection and then at
   most ``timeout`` seconds for its answer, else it raises ``NoAnswer``. An answer nobody waits
   for (a late one), one that contradicts its request or one that cannot be read is logged and
@@ -32,6 +37,7 @@ from ips.processing.port import (
     AuthorizationRequest,
     BatchTotals,
     FinancialAdvice,
+    MessageId,
     NoAnswer,
     ReversalRequest,
 )
@@ -41,8 +47,16 @@ log = logging.getLogger(__name__)
 _FIRST_BACKOFF = 0.05
 _MAX_BACKOFF = 1.0
 
-_Key = tuple[str, str]
-"""(answer MTI, STAN): what an answer is matched by."""
+_Key = tuple[str, str, str, str]
+"""(answer MTI, STAN, transmission time, terminal): what an answer is matched by. A STAN is
+unique per terminal and day, and a repeat keeps its first transmission's STAN and time; the
+answers to network messages do not repeat a terminal."""
+
+
+def _key(mti: str, fields: Fields) -> _Key:
+    network = mti in (messages.NETWORK, messages.NETWORK_ANSWER)
+    terminal = "" if network else fields.get("41", "")
+    return mti, fields.get("11", ""), fields.get("7", ""), terminal
 
 
 class _Connection:
@@ -102,6 +116,30 @@ class Iso8583ProcessingCenter:
         return f"{self._host}:{self._port}"
 
     @property
+    def terminal_id(self) -> str:
+        """The terminal the link signs on as, and that of the messages that name none."""
+        return self._terminal_id
+
+    async def sign_on_as(self, terminal_id: str) -> None:
+        """Takes another terminal id and signs the open link on again with it (a link not
+        open signs on with it when it opens)."""
+        messages.text(terminal_id, 8, "the terminal id")
+        self._terminal_id = terminal_id
+        connection = self._connection
+        if connection is None or connection.closed:
+            return
+        try:
+            answer = await self._exchange(connection, self._network(NetworkCode.SIGN_ON))
+        except NoAnswer as exc:
+            log.warning("the sign-on as %s was not answered (%s): reconnecting", terminal_id, exc)
+            connection.close("the sign-on was not answered")
+            return
+        if not answer.approved:
+            log.warning("%s refused the sign-on as %s (%s)", self.address, terminal_id,
+                        answer.raw_code)  # fmt: skip
+            connection.close("the sign-on was refused")
+
+    @property
     def signed_on(self) -> bool:
         """Whether a connection is open and signed on now (a request connects when not)."""
         connection = self._connection
@@ -127,28 +165,32 @@ class Iso8583ProcessingCenter:
 
     async def authorize(self, request: AuthorizationRequest) -> Answer:
         fields = messages.authorization_fields(
-            request, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
+            request, terminal_id=self._under(request.id), acquirer_id=self._acquirer_id
         )
         return await self._exchange(await self._connected(), fields)
 
     async def reverse(self, request: ReversalRequest) -> Answer:
         fields = messages.reversal_fields(
-            request, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
+            request, terminal_id=self._under(request.id), acquirer_id=self._acquirer_id
         )
         return await self._exchange(await self._connected(), fields)
 
     async def advise(self, advice: FinancialAdvice) -> Answer:
         fields = messages.advice_fields(
-            advice, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
+            advice, terminal_id=self._under(advice.id), acquirer_id=self._acquirer_id
         )
         return await self._exchange(await self._connected(), fields)
 
     async def close_batch(self, totals: BatchTotals) -> Answer:
-        """Batches are this client's terminal's: the host matches them by terminal id."""
+        """The host keeps a batch per terminal: this closes the part of the terminal the
+        totals' id names."""
         fields = messages.reconciliation_fields(
-            totals, terminal_id=self._terminal_id, acquirer_id=self._acquirer_id
+            totals, terminal_id=self._under(totals.id), acquirer_id=self._acquirer_id
         )
         return await self._exchange(await self._connected(), fields)
+
+    def _under(self, message: MessageId) -> str:
+        return message.terminal_id or self._terminal_id
 
     async def echo(self) -> Answer:
         """Send an echo (0800/301) now."""
@@ -156,7 +198,12 @@ class Iso8583ProcessingCenter:
 
     def _network(self, code: NetworkCode) -> Fields:
         self._network_stan = self._network_stan % 999_999 + 1
-        return messages.network_fields(code, number=self._network_stan, at=datetime.now(UTC))
+        return messages.network_fields(
+            code,
+            number=self._network_stan,
+            at=datetime.now(UTC),
+            terminal_id=self._terminal_id if code is NetworkCode.SIGN_ON else "",
+        )
 
     async def _connected(self) -> _Connection:
         if self._closed:
@@ -196,7 +243,7 @@ class Iso8583ProcessingCenter:
             raise
         self._backoff = 0.0
         self._connection = connection
-        log.info("signed on to processing center %s", self.address)
+        log.info("signed on to processing center %s as %s", self.address, self._terminal_id)
         if self._echoing is None:
             self._echoing = asyncio.create_task(self._echo_when_idle())
         return connection
@@ -206,12 +253,12 @@ class Iso8583ProcessingCenter:
         self._retry_at = asyncio.get_running_loop().time() + self._backoff
 
     async def _exchange(self, connection: _Connection, fields: Fields) -> Answer:
-        key = (messages.answer_mti(fields["t"]), fields["11"])
+        key = _key(messages.answer_mti(fields["t"]), fields)
         data = framing.frame(spec.encode(fields))
         if connection.closed:
             raise NoAnswer("the connection was lost")
         if key in connection.waiting:
-            raise ValueError(f"STAN {key[1]} already waits for an answer {key[0]}")
+            raise ValueError(f"STAN {key[1]} of {key[3]!r} already waits for an answer {key[0]}")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         connection.waiting[key] = (fields, future)
         try:
@@ -265,7 +312,7 @@ class Iso8583ProcessingCenter:
         if mti == messages.NETWORK:
             self._answer_network(connection, fields)
             return
-        waiter = connection.waiting.get((mti, stan))
+        waiter = connection.waiting.get(_key(mti, fields))
         if waiter is None:
             log.warning("answer %s with STAN %s matches no waiting request: ignored", mti, stan)
             return

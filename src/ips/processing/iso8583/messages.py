@@ -312,8 +312,12 @@ def reconciliation_fields(totals: BatchTotals, *, terminal_id: str, acquirer_id:
     }
 
 
-def network_fields(code: NetworkCode, *, number: int, at: datetime) -> Fields:
-    return {"t": NETWORK, "7": transmission_time(at), "11": stan(number), "70": code.value}
+def network_fields(
+    code: NetworkCode, *, number: int, at: datetime, terminal_id: str = ""
+) -> Fields:
+    """An 0800; a sign-on names the terminal the link signs on as (41)."""
+    fields = {"t": NETWORK, "7": transmission_time(at), "11": stan(number), "70": code.value}
+    return fields | ({"41": text(terminal_id, 8, "the terminal id")} if terminal_id else {})
 
 
 _ECHOED = ("3", "4", "37", "41", "49", "50", BATCH, "74", "76", "86", "88")

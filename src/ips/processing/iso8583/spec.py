@@ -11,7 +11,8 @@ Fields used (``n`` digits, ``ans`` text; ``LL``/``LLL`` = ASCII length prefix):
                   debit advice); ``200000`` refund (credit advice); default accounts
  4    n 12        amount in minor units of the currency in 49 (reversal: amount to release)
  7    n 10        transmission date and time, ``MMDDhhmmss`` UTC
-11    n 6         STAN; answers are matched to requests by it
+11    n 6         STAN (a transaction's is unique per terminal and day); answers are
+                  matched to requests by it, their MTI and the terminal (41)
 12    n 6         local transaction time ``hhmmss`` (IPS sends the UTC time)
 13    n 4         local transaction date ``MMDD`` (UTC)
 14    n 4         card expiry ``YYMM``
@@ -21,7 +22,8 @@ Fields used (``n`` digits, ``ans`` text; ``LL``/``LLL`` = ASCII length prefix):
 37    ans 12      RRN (reversal, advice: the RRN of the original authorization)
 38    ans 6       approval code (in approved 0110)
 39    ans 2       response code
-41    ans 8       terminal id
+41    ans 8       terminal id; one link carries the messages of several terminals (a
+                  reversal goes under the terminal of the authorization it cancels)
 42    ans 15      card acceptor id = IPS merchant id
 48    LLL ans     private data as subelements ``II LL value`` (2-digit id, 2-digit length,
                   printable ASCII): ``92`` the CVC2, as in Mastercard's DE 48; ``93`` the
@@ -51,7 +53,7 @@ Messages and their fields (answers echo their request's fields and add 38 and 39
 0500  batch reconciliation: 7 11 32 41 50 60 74 76 86 88; answered ``00`` when the counts
       and totals agree with the staged advices of the batch (which are then posted, once),
       ``95`` when they do not (nothing is posted)
-0800  network management: 7 11 70
+0800  network management: 7 11 70; a sign-on adds 41, the terminal the link signs on as
 ====  =====================================================================================
 """
 
