@@ -36,7 +36,7 @@ TERMINAL = Settings().terminal_id
 
 
 async def differences(gateway: Gateway, store: Path) -> list[str]:
-    bank = await bank_figures(store, TERMINAL)
+    bank = await bank_figures(store)
     return [str(d) for d in await reconcile(gateway.uow_factory, bank)]
 
 
@@ -98,18 +98,23 @@ async def test_the_bank_disagreeing_is_reported(
     order = await create_order(CreateOrder("111111", "R", "100.00", "RUB"), gateway)
     await pay_by_card(PayByCard(order.billnumber, card()), gateway)
     store = tmp_path / "processing-center.sqlite3"
-    bank = await bank_figures(store, TERMINAL)
-    [(rrn, figures)] = bank.items()
-    tampered = {rrn: replace(figures, released=100), "999999999999": figures}
+    bank = await bank_figures(store)
+    [((terminal, rrn), figures)] = bank.items()
+    assert terminal == TERMINAL
+    tampered = {
+        (terminal, rrn): replace(figures, released=100),
+        (terminal, "999999999999"): figures,
+        ("OTHER", "999999999998"): figures,  # not IPS's terminal
+    }
     found = [str(d) for d in await reconcile(gateway.uow_factory, tampered)]
     assert found == [
-        f"{rrn}: released: IPS 0, bank 100",
-        "999999999999: hold unknown to IPS: IPS none, bank 10000 held, 0 released, "
+        f"{terminal} {rrn}: released: IPS 0, bank 100",
+        f"{terminal} 999999999999: hold unknown to IPS: IPS none, bank 10000 held, 0 released, "
         "0 captured, 0 credited (RUB)",
     ]
     assert [str(d) for d in await reconcile(gateway.uow_factory, {})] == [
-        f"{rrn}: no hold at the bank: IPS 10000 held, 0 released, 0 captured, 0 credited (RUB), "
-        "bank none"
+        f"{terminal} {rrn}: no hold at the bank: IPS 10000 held, 0 released, 0 captured, "
+        "0 credited (RUB), bank none"
     ]
 
 

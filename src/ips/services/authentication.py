@@ -1,12 +1,17 @@
 """The buyer comes back from the issuer's 3-D Secure page: IPS asks the issuer's server how
 the check went (never the browser), and authorizes the payment only when the cardholder was
-authenticated. A failed, abandoned or expired check declines the payment with AS110."""
+authenticated. A failed, abandoned or expired check declines the payment with AS110.
+
+The check is closed once, by whichever node the buyer comes back to; closing it takes the CVC
+kept with it (``cvc``), to authorize with or to erase.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from ips.domain.cards import Secret
 from ips.domain.errors import NotFound
 from ips.domain.orders import Order, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
@@ -14,6 +19,7 @@ from ips.domain.states import TransactionStatus
 from ips.domain.text import is_digits
 from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
+from ips.services import cvc
 from ips.services.gateway import Gateway
 from ips.services.payments import PaymentStep, authorize, fail_payment, stored_card
 
@@ -36,7 +42,8 @@ async def complete(billnumber: str, reference: str, gateway: Gateway) -> Payment
         return PaymentStep(order)
     if result.status is AuthenticationStatus.PENDING:
         return PaymentStep(order)
-    if not await _close(authentication, result.status, gateway):
+    closed, card_code = await _close(authentication, result.status, gateway)
+    if not closed:
         return PaymentStep(order)  # another request got here first
     if result.status is AuthenticationStatus.FAILED:
         return PaymentStep(
@@ -46,15 +53,15 @@ async def complete(billnumber: str, reference: str, gateway: Gateway) -> Payment
     async with gateway.uow_factory(readonly=True) as uow:
         payment = await uow.operations.get(payment_id)
     assert payment is not None
-    card = stored_card(payment, gateway.keyring, gateway.cvcs.take(payment_id))
+    card = stored_card(payment, gateway.keyring, card_code)
     return PaymentStep(await authorize(payment_id, card, gateway, cavv=result.cavv))
 
 
 async def give_up(authentication: Transaction, gateway: Gateway) -> None:
     """The janitor's end of a check the buyer never finished."""
-    if await _close(authentication, AuthenticationStatus.FAILED, gateway):
+    closed, _ = await _close(authentication, AuthenticationStatus.FAILED, gateway)
+    if closed:
         await fail_payment(authentication.operation_id, ResponseCode.THREE_DS_REQUIRED, gateway)
-        gateway.cvcs.take(authentication.operation_id)
 
 
 async def _pending(
@@ -76,15 +83,17 @@ async def _pending(
 
 async def _close(
     authentication: Transaction, status: AuthenticationStatus, gateway: Gateway
-) -> bool:
-    """Records the check's outcome; False when it was recorded already."""
+) -> tuple[bool, Secret | None]:
+    """Records the check's outcome and takes the CVC kept with it; (False, None) when it was
+    recorded already. The CVC comes back only when the cardholder was authenticated."""
     assert authentication.id is not None
     async with gateway.uow_factory() as uow:
         await uow.orders.get_by_id(authentication.order_id, lock=True)
         current = await uow.transactions.get(authentication.id)
         assert current is not None
         if current.status is not TransactionStatus.SENT:
-            return False
+            return False, None
+        card_code = await cvc.take(uow, gateway.keyring, current.operation_id, gateway.clock())
         current.response = status.value
         current.change_status(
             TransactionStatus.APPROVED
@@ -94,4 +103,4 @@ async def _close(
         )
         await uow.transactions.save(current)
         await uow.commit()
-    return True
+    return True, card_code if status is AuthenticationStatus.AUTHENTICATED else None

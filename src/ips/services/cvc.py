@@ -1,33 +1,44 @@
-"""The CVC while the buyer is at the issuer's 3-D Secure page: in this process's memory only,
-for a few minutes, taken once. It is never written anywhere; after a restart it is gone, and
-the authorization goes without it."""
+"""The CVC while the buyer is at the issuer's 3-D Secure page.
+
+PCI DSS allows keeping it until the authorization, never after. The buyer may come back to
+any node, or to a node restarted meanwhile, so IPS keeps it in the database — sealed with the
+key ring under a context that names the payment, never in the clear, never logged — for at
+most ``KEEP``. It is written with the payment's 3-D Secure check, and taken (read and deleted
+in one statement) when the check is closed: to authorize with when the cardholder was
+authenticated, to erase otherwise. The janitor purges whatever outlived its time.
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from ips.crypto.keyring import KeyRing
 from ips.domain.cards import Secret
+from ips.services.gateway import Gateway
+from ips.services.unit_of_work import UnitOfWork
 
-KEEP_S = 15 * 60
+KEEP = timedelta(minutes=15)
 
 
-class CvcMemory:
-    def __init__(self, keep_s: float = KEEP_S, now: Callable[[], float] = time.monotonic) -> None:
-        self._kept: dict[int, tuple[Secret, float]] = {}
-        self._keep_s = keep_s
-        self._now = now
+def _context(payment_id: int) -> str:
+    return f"card security code of payment {payment_id}"
 
-    def keep(self, payment_id: int, cvc: Secret) -> None:
-        self._forget_old()
-        self._kept[payment_id] = (cvc, self._now() + self._keep_s)
 
-    def take(self, payment_id: int) -> Secret | None:
-        self._forget_old()
-        kept = self._kept.pop(payment_id, None)
-        return kept[0] if kept else None
+async def keep(
+    uow: UnitOfWork, keyring: KeyRing, payment_id: int, cvc: Secret, now: datetime
+) -> None:
+    await uow.cvcs.keep(payment_id, keyring.seal(cvc.reveal(), _context(payment_id)), now + KEEP)
 
-    def _forget_old(self) -> None:
-        now = self._now()
-        for payment_id in [p for p, (_, until) in self._kept.items() if until <= now]:
-            del self._kept[payment_id]
+
+async def take(uow: UnitOfWork, keyring: KeyRing, payment_id: int, now: datetime) -> Secret | None:
+    """The payment's CVC, deleted as it is read; ``None`` when none is kept or its time is up."""
+    sealed = await uow.cvcs.take(payment_id, now)
+    return Secret(keyring.open(sealed, _context(payment_id))) if sealed is not None else None
+
+
+async def purge_expired(gateway: Gateway) -> int:
+    """Deletes every kept CVC whose time is up; how many (the janitor's)."""
+    async with gateway.uow_factory() as uow:
+        purged = await uow.cvcs.purge(gateway.clock())
+        await uow.commit()
+    return purged

@@ -14,7 +14,7 @@ from ips.processing.secure import NoThreeDSecure, ThreeDSecure
 from ips.processing.wallet import Wallet
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import CredentialCache
-from ips.services.cvc import CvcMemory
+from ips.services.terminals import Terminal
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -53,6 +53,7 @@ class Gateway:
     secure: ThreeDSecure = field(default_factory=NoThreeDSecure)
     wallet: Wallet | None = None
     """The e-wallet provider; without one, no order offers the wallet."""
-    cvcs: CvcMemory = field(default_factory=CvcMemory)
+    terminal: Terminal = field(default_factory=Terminal)
+    """The terminal this node sends its authorizations under (and signs on as)."""
     credentials: CredentialCache = field(default_factory=CredentialCache)
     """Web-service credentials verified lately, and the checks under way."""

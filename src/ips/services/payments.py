@@ -8,8 +8,9 @@ at the processing center — each exchange in three atomic phases.
    move to their new states, commit.
 
 With 3-D Secure the buyer leaves for the issuer's page between the enrollment and the
-authorization (``authentication.complete``); the CVC waits in memory meanwhile, never
-stored. A crash between the phases leaves the transaction ``sent``; the janitor settles it.
+authorization (``authentication.complete``), and may come back to another node: the CVC waits
+in the database meanwhile, sealed, for at most 15 minutes (``cvc``). A crash between the
+phases leaves the transaction ``sent``; the janitor settles it.
 When no answer comes to an authorization, the payment is declined at once and the
 authorization reversed (``reversals``), so an unanswered authorization never leaves money
 held. A second submission while a payment is under way, or after it ended, makes no second
@@ -40,6 +41,7 @@ from ips.domain.orders import (
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
+from ips.services import cvc
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
@@ -108,9 +110,7 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
             log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
             return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
         if challenge is not None:
-            if card.cvc is not None:
-                gateway.cvcs.keep(payment.id, card.cvc)
-            await start_authentication(payment, challenge.transaction, gateway)
+            await start_authentication(payment, challenge.transaction, gateway, card.cvc)
             return PaymentStep(order, challenge.url)
         if merchant.require_3ds:
             return PaymentStep(
@@ -182,9 +182,11 @@ def completed_buyer(known: Buyer, typed: Buyer | None, merchant: Merchant) -> Bu
     return buyer
 
 
-async def start_authentication(payment: Operation, reference: str, gateway: Gateway) -> None:
+async def start_authentication(
+    payment: Operation, reference: str, gateway: Gateway, card_code: Secret | None = None
+) -> None:
     """Records the 3-D Secure check the buyer is sent to (its transaction stays ``sent``
-    until the buyer comes back or the janitor gives up on it)."""
+    until the buyer comes back or the janitor gives up on it), and keeps the CVC with it."""
     assert payment.id is not None
     async with gateway.uow_factory() as uow:
         await uow.orders.get_by_id(payment.order_id, lock=True)
@@ -199,6 +201,8 @@ async def start_authentication(payment: Operation, reference: str, gateway: Gate
         await uow.transactions.add(authentication)
         authentication.mark_sent(gateway.clock())
         await uow.transactions.save(authentication)
+        if card_code is not None:
+            await cvc.keep(uow, gateway.keyring, payment.id, card_code, gateway.clock())
         await uow.commit()
 
 
@@ -217,6 +221,7 @@ async def authorize(
             kind=TransactionKind.AUTHORIZATION,
             amount=payment.amount,
             created_at=gateway.clock(),
+            terminal_id=gateway.terminal.id,
         )
         await uow.transactions.add(authorization)
         assert authorization.id is not None
@@ -352,14 +357,15 @@ async def present_later(
             amount=amount,
             created_at=now,
             original_id=authorization.id,
+            terminal_id=authorization.terminal_id,
         )
     )
 
 
-def stored_card(payment: Operation, keyring: KeyRing, cvc: Secret | None = None) -> Card:
-    """The card a payment was made with, from what IPS keeps of it (the CVC, if any, comes
-    from the caller's memory: it is never kept)."""
+def stored_card(payment: Operation, keyring: KeyRing, card_code: Secret | None = None) -> Card:
+    """The card a payment was made with, from what IPS keeps of it (the CVC, if any, is the
+    caller's: IPS keeps none past the authorization)."""
     assert payment.sealed_pan is not None and payment.card is not None
     month, year = payment.card.expiry.split("/")
     pan = Pan(keyring.open(payment.sealed_pan, PAN_CONTEXT))
-    return Card(pan, Expiry.parse(month, year), cvc, payment.card.holder)
+    return Card(pan, Expiry.parse(month, year), card_code, payment.card.holder)
