@@ -23,22 +23,30 @@ from ips.processing.simulator.server import Simulator
 from ips.processing.wallet_http import HttpWallet
 from ips.services.credentials import CredentialCache
 from ips.services.gateway import Gateway, ProcessingProfile, Timings
+from ips.services.health import Health, Heartbeat
 from ips.services.notifications import Delivery
 from ips.services.reconciliation import Figures
+from ips.services.terminals import Pool, Terminal
 from ips.storage.database import create_engine
 from ips.storage.keys import bind_keyring
-from ips.storage.migrate import migrate
+from ips.storage.migrate import migrate, migration_lock, schema_state
 from ips.storage.unit_of_work import Database
 from ips.web.services import Services
 from ips.workers import janitor_loop, notification_loop, settlement_loop
 
 
 async def open_database(settings: Settings) -> Database:
-    """The database, migrated to the current schema."""
-    engine = create_engine(settings.database_url)
+    """The database, migrated to the current schema (by one starting process at a time)."""
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
     try:
-        await migrate(engine)
-        return Database(engine, await bind_keyring(engine, settings.key_file))
+        async with migration_lock(engine):
+            await migrate(engine)
+            keyring = await bind_keyring(engine, settings.key_file)
+        return Database(engine, keyring)
     except BaseException:
         await engine.dispose()
         raise
@@ -53,7 +61,7 @@ def processing_address(value: str) -> tuple[str, int]:
 
 @dataclass
 class Runtime:
-    """Everything ``ips serve`` runs, started and stopped together."""
+    """Everything an ``ips`` process runs, started and stopped together."""
 
     settings: Settings
     database: Database
@@ -62,6 +70,13 @@ class Runtime:
     sender: HttpCallbackSender
     simulator: Simulator | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    heartbeats: list[Heartbeat] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    health: Health = field(init=False)
+
+    def __post_init__(self) -> None:
+        engine = self.database.engine
+        self.health = Health(lambda: schema_state(engine), self.processing, self.heartbeats)
 
     def start_workers(self) -> None:
         gateway, settings = self.services.gateway, self.settings
@@ -72,16 +87,31 @@ class Runtime:
             gateway.clock,
             settings.allowed_notification_ports,
         )
-        self.tasks += [
-            asyncio.create_task(janitor_loop(gateway, settings.janitor_interval, stale_after)),
-            asyncio.create_task(settlement_loop(gateway, settings.settlement_cutoff)),
-            asyncio.create_task(notification_loop(delivery, settings.notification_interval)),
+        loops = [
+            janitor_loop(gateway, settings.janitor_interval, stale_after),
+            settlement_loop(gateway, settings.settlement_cutoff),
+            notification_loop(delivery, settings.notification_interval),
         ]
+        self.heartbeats += [loop.heartbeat for loop in loops]
+        self.tasks += [asyncio.create_task(loop.run(self.stopping)) for loop in loops]
+
+    async def stop_workers(self) -> None:
+        """Lets each worker finish the run it is in, then ends it (cancelled only when this
+        wait is cancelled itself)."""
+        self.stopping.set()
+        try:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[Runtime]:
     database = await open_database(settings)
+    pool = Pool(settings.terminal_id, settings.terminal_pool_ids)
+    terminal = await Terminal.lease(database, pool)
     simulator = None
     if settings.processing:
         host, port = processing_address(settings.processing)
@@ -92,11 +122,12 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
     processing = Iso8583ProcessingCenter(
         host,
         port,
-        terminal_id=settings.terminal_id,
+        terminal_id=terminal.id,
         acquirer_id=settings.acquirer_id,
         timeout=settings.processing_timeout,
     )
     await processing.start()
+    terminal.start_keeping(database, pool, processing.sign_on_as)
     http_side = simulator.http_url if simulator else ""
     threeds_url, wallet_url = settings.threeds_url or http_side, settings.wallet_url or http_side
     secure = HttpThreeDSecure(threeds_url, settings.processing_timeout) if threeds_url else None
@@ -116,6 +147,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         secure=secure or NoThreeDSecure(),
         wallet=wallet,
         credentials=CredentialCache(timedelta(seconds=settings.credential_cache_seconds)),
+        terminal=terminal,
     )
     services = Services(
         gateway,
@@ -130,34 +162,35 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
     try:
         yield runtime
     finally:
-        for task in runtime.tasks:
-            task.cancel()
-        await asyncio.gather(*runtime.tasks, return_exceptions=True)
-        await processing.close()
-        await runtime.sender.close()
-        for client in (secure, wallet):
-            if client is not None:
-                await client.close()
-        if simulator is not None:
-            await simulator.stop()
-        await database.dispose()
+        try:
+            await runtime.stop_workers()
+        finally:
+            await processing.close()
+            await runtime.sender.close()
+            for client in (secure, wallet):
+                if client is not None:
+                    await client.close()
+            if simulator is not None:
+                await simulator.stop()
+            await terminal.stop(database)
+            await database.dispose()
 
 
-async def bank_figures(store: Path, terminal_id: str) -> dict[str, Figures]:
-    """The simulator's books, as reconciliation reads them: figures by authorization RRN."""
+async def bank_figures(store: Path) -> dict[tuple[str, str], Figures]:
+    """The simulator's books, as reconciliation reads them: figures by terminal and RRN."""
     async with await Ledger.open(store) as ledger:
-        holds = [h for h in await ledger.holds() if h.terminal_id == terminal_id]
-        credits: dict[str, int] = defaultdict(int)
+        holds = await ledger.holds()
+        credits: dict[tuple[str, str], int] = defaultdict(int)
         for posting in await ledger.postings():
-            if posting.terminal_id == terminal_id and posting.kind is PostingKind.CREDIT:
-                credits[posting.rrn] += posting.amount.minor
+            if posting.kind is PostingKind.CREDIT:
+                credits[posting.terminal_id, posting.rrn] += posting.amount.minor
     return {
-        h.rrn: Figures(
+        (h.terminal_id, h.rrn): Figures(
             h.amount.currency.code,
             h.amount.minor,
             h.released.minor,
             h.captured.minor,
-            credits[h.rrn],
+            credits[h.terminal_id, h.rrn],
         )
         for h in holds
     }

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-import uvicorn
-from fastapi import FastAPI
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
-from ips.bootstrap import bank_figures, open_database, running
+from ips import node
+from ips.bootstrap import Runtime, bank_figures, open_database, running
 from ips.config import Settings
 from ips.domain.errors import DomainError
 from ips.domain.merchants import BuyerField
@@ -32,6 +32,7 @@ from ips.services.reconciliation import reconcile as compare_books
 from ips.services.settlement import BatchReport
 from ips.storage.unit_of_work import Database as StoredDatabase
 from ips.web.app import create_app
+from ips.web.health import health_app
 
 app = typer.Typer(help="IPS — the Internet Payment System.", no_args_is_help=True)
 merchant_app = typer.Typer(help="Merchants (shops) that may take payments.", no_args_is_help=True)
@@ -93,57 +94,129 @@ def _logging() -> None:
     )
 
 
+Processing = Annotated[
+    str | None,
+    typer.Option(
+        help="HOST:PORT of the processing center; without it the simulator runs in-process."
+    ),
+]
+ProcessingHttp = Annotated[
+    str | None,
+    typer.Option(
+        "--processing-http",
+        help="Base URL of the simulator's 3-D Secure and wallet pages (with --processing).",
+    ),
+]
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="HTTP port.")] = 8000,
     database: Database = None,
-    processing: Annotated[
-        str | None,
+    processing: Processing = None,
+    processing_http: ProcessingHttp = None,
+    workers: Annotated[
+        bool,
         typer.Option(
-            help="HOST:PORT of the processing center; without it the simulator runs in-process."
+            "--workers/--no-workers",
+            help="Run the background workers in this process too (--no-workers: leave them "
+            "to `ips worker`).",
         ),
-    ] = None,
-    processing_http: Annotated[
-        str | None,
-        typer.Option(
-            "--processing-http",
-            help="Base URL of the simulator's 3-D Secure and wallet pages (with --processing).",
-        ),
-    ] = None,
+    ] = True,
 ) -> None:
-    """Run the gateway: payment pages, web services and background workers."""
+    """Run the gateway: payment pages and web services, and the background workers."""
     _logging()
-    settings = _settings(
+    settings = _node_settings(database, processing, processing_http)
+
+    def started(runtime: Runtime) -> None:
+        base = f"http://{host}:{port}"
+        typer.echo(f"IPS serves {base}/pay/order.cfm (payment requests)")
+        typer.echo(f"IPS serves {base}/orderstate/orderstate.cfm (web service)")
+        _said_where(runtime)
+        roles = f"HTTP and {_WORKERS}" if workers else "HTTP only (no background workers)"
+        typer.echo(f"roles: {roles}; ready at {base}/health/ready")
+
+    http = node.Http(
+        lambda runtime: create_app(runtime.services, health=runtime.health),
+        host,
+        port,
+        # uvicorn reads X-Forwarded-For (and -Proto) from the same proxies as client_ip, by the
+        # same rule, and from no one else (its default trusts 127.0.0.1).
+        proxies=[str(network) for network in settings.trusted_proxy_networks],
+        grace=settings.shutdown_grace,
+    )
+    _run_node(settings, workers=workers, http=http, started=started)
+
+
+@app.command()
+def worker(
+    database: Database = None,
+    processing: Processing = None,
+    processing_http: ProcessingHttp = None,
+    health_port: Annotated[
+        int | None,
+        typer.Option(
+            "--health-port", help="Serve /health/live and /health/ready on this HTTP port."
+        ),
+    ] = None,
+    health_host: Annotated[
+        str, typer.Option("--health-host", help="Address of the health port.")
+    ] = "127.0.0.1",
+) -> None:
+    """Run the background workers alone: the janitor (unanswered messages, expired orders
+    and holds), settlement and notifications. Any number may run beside `ips serve`."""
+    _logging()
+    settings = _node_settings(database, processing, processing_http)
+    http = None
+    if health_port is not None:
+        http = node.Http(lambda runtime: health_app(runtime.health), health_host, health_port)
+
+    def started(runtime: Runtime) -> None:
+        _said_where(runtime)
+        health = f"http://{health_host}:{health_port}/health/ready" if http else "not served"
+        typer.echo(f"roles: {_WORKERS} only; health: {health}")
+
+    _run_node(settings, workers=True, http=http, started=started)
+
+
+_WORKERS = "the background workers (janitor, settlement, notifications)"
+
+
+def _node_settings(
+    database: str | None, processing: str | None, processing_http: str | None
+) -> Settings:
+    return _settings(
         database,
         processing=processing,
         threeds_url=processing_http,
         wallet_url=processing_http,
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(web: FastAPI) -> AsyncIterator[None]:
-        async with running(settings) as runtime:
-            web.state.services = runtime.services
-            simulator = runtime.simulator
-            where = (
-                f"simulator in-process on 127.0.0.1:{simulator.port}, pages at {simulator.http_url}"
-                if simulator
-                else settings.processing
-            )
-            typer.echo(f"IPS serves http://{host}:{port}/pay/order.cfm (payment requests)")
-            typer.echo(f"IPS serves http://{host}:{port}/orderstate/orderstate.cfm (web service)")
-            typer.echo(f"database {settings.database_url}; processing center: {where}")
-            yield
 
-    web = create_app(None, lifespan=lifespan)
-    proxies = [str(network) for network in settings.trusted_proxy_networks]
-    # uvicorn reads X-Forwarded-For (and -Proto) from the same proxies as client_ip, by the
-    # same rule, and from no one else (its default trusts 127.0.0.1).
-    uvicorn.run(
-        web, host=host, port=port, proxy_headers=True, forwarded_allow_ips=proxies,
-        access_log=False,
-    )  # fmt: skip
+def _said_where(runtime: Runtime) -> None:
+    settings, simulator = runtime.settings, runtime.simulator
+    where = (
+        f"simulator in-process on 127.0.0.1:{simulator.port}, pages at {simulator.http_url}"
+        if simulator
+        else settings.processing
+    )
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    typer.echo(f"database {database}; processing center: {where}")
+
+
+def _run_node(
+    settings: Settings,
+    *,
+    workers: bool,
+    http: node.Http | None,
+    started: Callable[[Runtime], None],
+) -> None:
+    try:
+        asyncio.run(node.run(settings, workers=workers, http=http, started=started))
+    except node.CannotListen as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("processing-center")
@@ -341,7 +414,7 @@ def reconcile(
     settings = _settings(database)
 
     async def run(db: StoredDatabase) -> list[Difference]:
-        bank = await bank_figures(store or settings.simulator_store, settings.terminal_id)
+        bank = await bank_figures(store or settings.simulator_store)
         return await compare_books(db, bank)
 
     differences = _on_database(settings, run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ips.domain.addresses import Network, parse_network
@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     """A plain URL: ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
     key_file: Path = Path("ips.key")
     """The key ring that seals card numbers and secret words; created (mode 0600) if absent."""
+    db_pool_size: int = Field(default=5, ge=1)
+    """Database connections each process keeps open."""
+    db_max_overflow: int = Field(default=10, ge=0)
+    """Connections a process may open beyond the pool when busy (closed when returned); each
+    process uses at most ``db_pool_size + db_max_overflow``."""
 
     processing: str = ""
     """``HOST:PORT`` of the processing center; empty starts the simulator in-process."""
@@ -37,6 +42,11 @@ class Settings(BaseSettings):
     processing_timeout: float = 15.0
     """Seconds to wait for an answer before the authorization counts as unanswered."""
     terminal_id: str = "IPS00001"
+    """The terminal id (ISO 8583 field 41) this node asks for; when another running node holds
+    it, the node leases another from the pool."""
+    terminal_pool: str = ""
+    """The terminal ids the acquirer issued, comma-separated: nodes lease only these, and wait
+    for one to be free. Empty: the pool grows as nodes need (IPS00001, IPS00002…)."""
     acquirer_id: str = "10000000001"
     processing_double_stage: bool = True
     """Whether the processing center takes double-stage payments (hold, then confirm)."""
@@ -60,6 +70,22 @@ class Settings(BaseSettings):
     (a shop on the operator's own network); empty: public addresses only."""
 
     @property
+    def terminal_pool_ids(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.terminal_pool.split(",") if part.strip())
+
+    @field_validator("terminal_id", "terminal_pool")
+    @classmethod
+    def _terminal_ids(cls, value: str, info: ValidationInfo) -> str:
+        ids = (
+            [t.strip() for t in value.split(",")]
+            if value or info.field_name == "terminal_id"
+            else []
+        )
+        if not all(0 < len(t) <= 8 and t.isascii() and t.isprintable() for t in ids):
+            raise ValueError("a terminal id is 1 to 8 printable ASCII characters")
+        return value
+
+    @property
     def allowed_notification_ports(self) -> frozenset[int]:
         return frozenset(int(port) for port in self.notification_ports.split(",") if port.strip())
 
@@ -79,6 +105,13 @@ class Settings(BaseSettings):
     reversal_attempts: int = 1
     """Reversals sent while the caller waits; the janitor repeats them after that."""
     janitor_interval: float = 10.0
+
+    @property
+    def shutdown_grace(self) -> float:
+        """Seconds a stopping server lets requests under way finish: the longest a card
+        payment may take: 3-D Secure enrolment, authorization and the reversals the buyer
+        waits for, each up to 5 s to connect and ``processing_timeout`` for its answer."""
+        return (self.reversal_attempts + 2) * (self.processing_timeout + 5)
 
     trusted_proxies: str = ""
     """The operator's proxies, comma-separated addresses or CIDRs: only from them is a

@@ -7,6 +7,10 @@ repeated as 0401, with the same STAN, until the processing center answers: "rele
 (AS000) and "no such hold" (AS400) both close it; an unanswered authorization then becomes
 ``reversed``. Each attempt runs in the same three phases as a payment, so no database
 transaction waits on the network.
+
+Whoever sends a reversal claims it first (``services/claims.py``), in the commit that marks
+it sent: a reversal another sender holds — the buyer's request on one node, the janitor on
+another — is left to it, so each repeat goes out once.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ips.domain.orders import Operation, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.processing.port import Answer, MessageId, NoAnswer, ReversalRequest
+from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWork
 
@@ -53,10 +58,20 @@ async def open_reversal(
     return reversal.id
 
 
-async def send_reversal(reversal_id: int, gateway: Gateway, *, attempts: int = 1) -> bool:
-    """Sends (or repeats) the reversal up to ``attempts`` times; True once it is answered."""
-    for _ in range(attempts):
-        request = await _prepare(reversal_id, gateway)
+async def send_reversal(
+    reversal_id: int, gateway: Gateway, *, attempts: int = 1, claim: str | None = None
+) -> bool:
+    """Sends (or repeats) the reversal up to ``attempts`` times; True once it is answered.
+    ``claim`` names the caller's claim on it (the janitor's), which the sending ends;
+    without one, the reversal is claimed here. A reversal another sender holds is left
+    alone (False)."""
+    holder = claim or claimant()
+    for attempt in range(1, attempts + 1):
+        try:
+            request = await _prepare(reversal_id, gateway, holder)
+        except ClaimedElsewhere:
+            log.info("reversal %s is being sent by another sender", reversal_id)
+            return False
         if request is None:
             return True
         try:
@@ -64,23 +79,26 @@ async def send_reversal(reversal_id: int, gateway: Gateway, *, attempts: int = 1
         except NoAnswer:
             log.warning("no answer to reversal %s", reversal_id)
             answer = None
-        if await _record(reversal_id, answer, gateway):
+        if await _record(reversal_id, answer, gateway, holder, last=attempt == attempts):
             return True
     return False
 
 
-async def _prepare(reversal_id: int, gateway: Gateway) -> ReversalRequest | None:
+async def _prepare(reversal_id: int, gateway: Gateway, holder: str) -> ReversalRequest | None:
     async with gateway.uow_factory() as uow:
         order = await uow.orders.of_transaction(reversal_id, lock=True)
         reversal = await uow.transactions.get(reversal_id)
         assert order is not None and reversal is not None and reversal.original_id is not None
         if reversal.status in _CLOSED:
             return None
+        now = gateway.clock()
+        if not await uow.transactions.claim(reversal, holder, now, now + LEASE):
+            raise ClaimedElsewhere(f"reversal {reversal_id}")
         original = await uow.transactions.get(reversal.original_id)
         assert original is not None
         payment = await uow.operations.get(original.operation_id)
         assert payment is not None and payment.sealed_pan is not None
-        reversal.mark_sent(gateway.clock())
+        reversal.mark_sent(now)
         await uow.transactions.save(reversal)
         await uow.commit()
     return ReversalRequest(
@@ -93,7 +111,11 @@ async def _prepare(reversal_id: int, gateway: Gateway) -> ReversalRequest | None
     )
 
 
-async def _record(reversal_id: int, answer: Answer | None, gateway: Gateway) -> bool:
+async def _record(
+    reversal_id: int, answer: Answer | None, gateway: Gateway, holder: str, *, last: bool
+) -> bool:
+    """Records the answer (or its absence); the claim ends with an answer or the last
+    attempt."""
     async with gateway.uow_factory() as uow:
         await uow.orders.of_transaction(reversal_id, lock=True)
         reversal = await uow.transactions.get(reversal_id)
@@ -108,8 +130,11 @@ async def _record(reversal_id: int, answer: Answer | None, gateway: Gateway) -> 
                 log.error("reversal %s refused: %s", reversal_id, answer.raw_code)
             reversal.mark_unanswered(now)
             await uow.transactions.save(reversal)
+            if last:
+                await uow.transactions.release(reversal_id, holder)
             await uow.commit()
             return False
+        await uow.transactions.release(reversal_id, holder)
         reversal.response = answer.raw_code
         reversal.change_status(TransactionStatus.APPROVED, now)
         await uow.transactions.save(reversal)
@@ -122,4 +147,6 @@ async def _record(reversal_id: int, answer: Answer | None, gateway: Gateway) -> 
 
 def message_id(transaction: Transaction) -> MessageId:
     assert transaction.transmitted_at is not None
-    return MessageId(transaction.stan, transaction.rrn, transaction.transmitted_at)
+    return MessageId(
+        transaction.stan, transaction.rrn, transaction.transmitted_at, transaction.terminal_id
+    )

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, exists, func, insert, select, update
+from sqlalchemy import Row, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -288,9 +288,11 @@ class OrderRepository(_Tracking):
         owner = select(transactions.c.order_id).where(transactions.c.id == transaction_id)
         return await self._one(orders.c.id == owner.scalar_subquery(), lock)
 
-    async def unpaid_since_before(self, moment: datetime, limit: int) -> list[int]:
+    async def lock_unpaid_since_before(self, moment: datetime, limit: int) -> list[Order]:
+        """Orders created before ``moment`` still waiting to be paid, locked; those another
+        caller holds are skipped (``SKIP LOCKED``), so two janitors share the work."""
         query = (
-            select(orders.c.id)
+            select(orders)
             .where(
                 orders.c.state == OrderState.IN_PROCESS.value,
                 ~orders.c.holds_ordernumber,
@@ -298,8 +300,9 @@ class OrderRepository(_Tracking):
             )
             .order_by(orders.c.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        return list((await self._conn.execute(query)).scalars())
+        return self._tracked([_order(row) for row in await self._conn.execute(query)])
 
     async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
         paid_before = exists().where(
@@ -343,10 +346,14 @@ class OrderRepository(_Tracking):
         )
         return self._tracked([_order(row) for row in rows])
 
-    async def _one(self, where: Any, lock: bool) -> Order | None:
+    async def lock_if_free(self, order_id: int) -> Order | None:
+        """The order, locked; None when another caller holds its lock (``SKIP LOCKED``)."""
+        return await self._one(orders.c.id == order_id, True, skip_locked=True)
+
+    async def _one(self, where: Any, lock: bool, *, skip_locked: bool = False) -> Order | None:
         query = select(orders).where(where)
         if lock:
-            query = query.with_for_update()
+            query = query.with_for_update(skip_locked=skip_locked)
         row = (await self._conn.execute(query)).first()
         if row is None:
             return None
@@ -510,6 +517,7 @@ def _transaction_values(transaction: Transaction) -> dict[str, Any]:
         "approval_code": transaction.approval_code,
         "attempts": transaction.attempts,
         "updated_at": transaction.updated_at or transaction.created_at,
+        "terminal_id": transaction.terminal_id or None,
     }
 
 
@@ -530,6 +538,8 @@ def _transaction(row: Row[Any]) -> Transaction:
         approval_code=row.approval_code,
         attempts=row.attempts,
         updated_at=row.updated_at,
+        terminal_id=row.terminal_id or "",
+        stan_taken=row.stan,
     )
 
 
@@ -575,12 +585,13 @@ class TransactionRepository(_Tracking):
     async def of_batch(self, batch_id: int) -> list[Transaction]:
         return await self._select(transactions.c.batch_id == batch_id)
 
-    async def unbatched(self) -> list[Transaction]:
+    async def unbatched(self, before: datetime | None = None) -> list[Transaction]:
         return await self._select(
             transactions.c.status == TransactionStatus.CREATED.value,
             transactions.c.kind.in_(
                 [TransactionKind.FINANCIAL.value, TransactionKind.REFUND.value]
             ),
+            *([] if before is None else [transactions.c.created_at < before]),
         )
 
     async def open_since_before(self, moment: datetime) -> list[Transaction]:
@@ -595,11 +606,41 @@ class TransactionRepository(_Tracking):
         )
         return [_transaction(row) for row in rows]
 
+    async def claim(
+        self, transaction: Transaction, claimant: str, now: datetime, until: datetime
+    ) -> bool:
+        """Claims the transaction as it was read (its status and attempts unchanged since)
+        until ``until``, unless another claimant's lease runs; renews the claimant's own."""
+        claimed = await self._conn.execute(
+            update(transactions)
+            .where(
+                transactions.c.id == transaction.id,
+                transactions.c.status == transaction.status.value,
+                transactions.c.attempts == transaction.attempts,
+                _free_for(transactions, now, claimant),
+            )
+            .values(claimed_by=claimant, claimed_until=until)
+        )
+        return bool(claimed.rowcount)
+
+    async def release(self, transaction_id: int, claimant: str) -> None:
+        await self._conn.execute(
+            update(transactions)
+            .where(transactions.c.id == transaction_id, transactions.c.claimed_by == claimant)
+            .values(claimed_by=None, claimed_until=None)
+        )
+
     async def _select(self, *where: Any) -> list[Transaction]:
         rows = await self._conn.execute(
             select(transactions).where(*where).order_by(transactions.c.id)
         )
         return self._tracked([_transaction(row) for row in rows])
+
+
+def _free_for(table: Any, now: datetime, claimant: str | None = None) -> Any:
+    """The row is unclaimed, its lease has run out, or ``claimant`` holds it."""
+    free = [table.c.claimed_until.is_(None), table.c.claimed_until <= now]
+    return or_(*free, *([] if claimant is None else [table.c.claimed_by == claimant]))
 
 
 def _batch_values(batch: SettlementBatch) -> dict[str, Any]:
@@ -626,6 +667,7 @@ def _batch(row: Row[Any]) -> SettlementBatch:
         status=BatchStatus(row.status),
         attempts=row.attempts,
         updated_at=row.updated_at,
+        period=row.period,
     )
 
 
@@ -637,7 +679,10 @@ class BatchRepository:
         result = await self._conn.execute(
             insert(settlement_batches)
             .values(
-                currency=batch.currency.code, created_at=batch.created_at, **_batch_values(batch)
+                currency=batch.currency.code,
+                period=batch.period,
+                created_at=batch.created_at,
+                **_batch_values(batch),
             )
             .returning(settlement_batches.c.id)
         )
@@ -655,18 +700,58 @@ class BatchRepository:
             .values(**_batch_values(batch))
         )
 
-    async def closing(self) -> list[SettlementBatch]:
+    async def unsent(self, now: datetime) -> list[SettlementBatch]:
+        """Batches still ``closing`` that no node is sending (no lease runs on them)."""
         rows = await self._conn.execute(
             select(settlement_batches)
-            .where(settlement_batches.c.status == BatchStatus.CLOSING.value)
+            .where(
+                settlement_batches.c.status == BatchStatus.CLOSING.value,
+                _free_for(settlement_batches, now),
+            )
             .order_by(settlement_batches.c.id)
         )
         return [_batch(row) for row in rows]
 
-    async def last_created(self) -> datetime | None:
-        query = select(func.max(settlement_batches.c.created_at))
-        moment: datetime | None = (await self._conn.execute(query)).scalar()
-        return moment
+    async def latest_period(self) -> date | None:
+        query = select(func.max(settlement_batches.c.period))
+        period: date | None = (await self._conn.execute(query)).scalar()
+        return period
+
+    async def claim(self, batch_id: int, claimant: str, now: datetime, until: datetime) -> bool:
+        """Claims a ``closing`` batch for sending until ``until``, unless another claimant's
+        lease runs."""
+        claimed = await self._conn.execute(
+            update(settlement_batches)
+            .where(
+                settlement_batches.c.id == batch_id,
+                settlement_batches.c.status == BatchStatus.CLOSING.value,
+                _free_for(settlement_batches, now, claimant),
+            )
+            .values(claimed_by=claimant, claimed_until=until)
+        )
+        return bool(claimed.rowcount)
+
+    async def renew(self, batch_id: int, claimant: str, until: datetime) -> bool:
+        """Extends the claimant's lease; False when it no longer holds the batch."""
+        renewed = await self._conn.execute(
+            update(settlement_batches)
+            .where(
+                settlement_batches.c.id == batch_id,
+                settlement_batches.c.status == BatchStatus.CLOSING.value,
+                settlement_batches.c.claimed_by == claimant,
+            )
+            .values(claimed_until=until)
+        )
+        return bool(renewed.rowcount)
+
+    async def release(self, batch_id: int, claimant: str) -> bool:
+        """Ends the claimant's lease; False when it did not hold the batch."""
+        released = await self._conn.execute(
+            update(settlement_batches)
+            .where(settlement_batches.c.id == batch_id, settlement_batches.c.claimed_by == claimant)
+            .values(claimed_by=None, claimed_until=None)
+        )
+        return bool(released.rowcount)
 
 
 class RateRepository:
