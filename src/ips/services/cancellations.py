@@ -27,6 +27,7 @@ from ips.domain.orders import (
 )
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
+from ips.faults import fault
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
@@ -65,7 +66,9 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
         operation, after = await cancel_locked(
             uow, merchant, paid, amount, cmd.reason, gateway.clock(), cmd.external_id, cmd.client_ip
         )
+        fault("cancel.committing")
         await uow.commit()
+    fault("cancel.committed")
     await after.send(gateway, attempts=gateway.reversal_attempts)
     return OperationResult(merchant, paid.order, operation, paid.payment)
 

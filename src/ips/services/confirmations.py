@@ -17,6 +17,7 @@ from ips.domain.money import Money
 from ips.domain.orders import Operation, OperationKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus
+from ips.faults import fault
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
@@ -67,7 +68,9 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
             )
         await uow.orders.save(order)
         await enqueue(uow, merchant, order, confirmation, paid.payment, now)
+        fault("confirmation.committing")
         await uow.commit()
+    fault("confirmation.committed")
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
     return OperationResult(merchant, order, confirmation, paid.payment)

@@ -26,6 +26,7 @@ from ips.domain.notifications import (
 )
 from ips.domain.orders import Operation, Order
 from ips.domain.states import OperationStatus
+from ips.faults import fault
 from ips.protocol.fields import notification_fields
 from ips.protocol.notification import read_answer
 from ips.services.clock import Clock, utc_now
@@ -99,13 +100,16 @@ async def deliver_due(delivery: Delivery) -> int:
         due = await uow.notifications.claim_due(delivery.clock(), LEASE, delivery.batch)
         owners = {n.merchant_id for n in due}
         merchants = {m.merchant_id: m for m in await uow.merchants.many(owners)} if due else {}
+        fault("notification.claim.committing")
         await uow.commit()
+    fault("notification.claim.committed")
     await asyncio.gather(*(_deliver(n, merchants[n.merchant_id], delivery) for n in due))
     return len(due)
 
 
 async def _deliver(notification: Notification, merchant: Merchant, delivery: Delivery) -> None:
     attempt = await _attempt(notification, merchant, delivery)
+    fault("notification.sent")
     async with delivery.uow_factory() as uow:
         assert notification.id is not None
         current = await uow.notifications.get(notification.id, lock=True)
@@ -113,7 +117,9 @@ async def _deliver(notification: Notification, merchant: Merchant, delivery: Del
             return
         status = current.record(attempt)
         await uow.notifications.save(current)
+        fault("notification.record.committing")
         await uow.commit()
+    fault("notification.record.committed")
     if status is not NotificationStatus.DELIVERED:
         log.warning(
             "notification %s of order %s to merchant %s: %s (%s)",

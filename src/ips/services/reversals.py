@@ -23,6 +23,7 @@ from ips.domain.money import Money
 from ips.domain.orders import Operation, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
+from ips.faults import fault
 from ips.processing.port import Answer, MessageId, NoAnswer, ReversalRequest
 from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
@@ -79,6 +80,7 @@ async def send_reversal(
         except NoAnswer:
             log.warning("no answer to reversal %s", reversal_id)
             answer = None
+        fault("reversal.sent")
         if await _record(reversal_id, answer, gateway, holder, last=attempt == attempts):
             return True
     return False
@@ -100,7 +102,9 @@ async def _prepare(reversal_id: int, gateway: Gateway, holder: str) -> ReversalR
         assert payment is not None and payment.sealed_pan is not None
         reversal.mark_sent(now)
         await uow.transactions.save(reversal)
+        fault("reversal.prepare.committing")
         await uow.commit()
+    fault("reversal.prepare.committed")
     return ReversalRequest(
         id=message_id(reversal),
         original=message_id(original),
@@ -132,7 +136,9 @@ async def _record(
             await uow.transactions.save(reversal)
             if last:
                 await uow.transactions.release(reversal_id, holder)
+            fault("reversal.record.committing")
             await uow.commit()
+            fault("reversal.record.committed")
             return False
         await uow.transactions.release(reversal_id, holder)
         reversal.response = answer.raw_code
@@ -141,7 +147,9 @@ async def _record(
         if original.status is TransactionStatus.UNKNOWN:  # the payment it held never happened
             original.change_status(TransactionStatus.REVERSED, now)
             await uow.transactions.save(original)
+        fault("reversal.record.committing")
         await uow.commit()
+    fault("reversal.record.committed")
     return True
 
 

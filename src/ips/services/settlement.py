@@ -32,6 +32,7 @@ from ips.domain.money import Money
 from ips.domain.orders import Transaction, TransactionKind
 from ips.domain.settlement import BatchStatus, SettlementBatch, closes_at, due_period
 from ips.domain.states import TransactionStatus
+from ips.faults import fault
 from ips.processing.port import Answer, BatchTotals, FinancialAdvice, MessageId, NoAnswer
 from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
@@ -126,9 +127,12 @@ async def _close(gateway: Gateway, period: date | None, before: datetime | None)
                     orders[transaction.order_id].present(transaction.amount.minor)
             for order in orders.values():
                 await uow.orders.save(order)
+            fault("settlement.batching.committing")
             await uow.commit()
     except Conflict:
         log.info("settlement period %s was closed by another node meanwhile", period)
+    else:
+        fault("settlement.batching.committed")
 
 
 def _is_credit(transaction: Transaction) -> bool:
@@ -155,7 +159,9 @@ class _Sending:
             batch.attempts += 1
             batch.updated_at = now
             await uow.batches.save(batch)
+            fault("settlement.claim.committing")
             await uow.commit()
+        fault("settlement.claim.committed")
         self._renew_at = now + LEASE / 2
         return True
 
@@ -168,7 +174,9 @@ class _Sending:
         async with self._gateway.uow_factory() as uow:
             if not await uow.batches.renew(self.batch_id, self.claimant, now + LEASE):
                 raise ClaimedElsewhere(f"batch {self.batch_id}")
+            fault("settlement.renewal.committing")
             await uow.commit()
+        fault("settlement.renewal.committed")
         self._renew_at = now + LEASE / 2
 
 
@@ -197,11 +205,13 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
             for advice in advices:
                 await sending.keep()
                 answer = await gateway.processing.advise(replace(advice, repeat=repeat))
+                fault("settlement.advice.sent")
                 if not answer.approved:
                     log.error("batch %s: advice %s refused (%s)", batch_id, advice.id.stan,
                               answer.raw_code)  # fmt: skip
             await sending.keep(check=True)
             outcome = await close_batch(gateway.processing, totals, advices)
+            fault("settlement.batch_close.sent")
             if outcome.approved:
                 break
             log.warning("batch %s out of balance (%s)", batch_id, outcome.raw_code)
@@ -284,6 +294,8 @@ async def _record(sending: _Sending, outcome: Answer | None, gateway: Gateway) -
                 batch.status = BatchStatus.OUT_OF_BALANCE
                 log.error("batch %s stays out of balance: an operator must look at it", batch_id)
             await uow.batches.save(batch)
+        fault("settlement.record.committing")
         await uow.commit()
+    fault("settlement.record.committed")
     _, _, report = await _load(batch_id, gateway)
     return report
