@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from ips.crypto.keyring import KeyRing
 from ips.services import monitor
 from ips.services.monitor import OrderFilter
 from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, paid_order, sign_in
+from tests.racing import ONE_AND_TWO_NODES, browser, nodes
 
 pytestmark = pytest.mark.usefixtures("merchant")
 
@@ -96,9 +98,18 @@ async def test_ten_failures_lock_an_unknown_login_too(cabinet: Cabinet) -> None:
     assert answers == [401] * 9 + [429, 429]
 
 
-async def test_sign_ins_sent_at_once_get_no_more_than_ten_guesses(cabinet: Cabinet) -> None:
-    """30 wrong passwords at once: only ten are checked before the login locks."""
-    async with cabinet.client() as http:
+@ONE_AND_TWO_NODES
+async def test_sign_ins_sent_at_once_get_no_more_than_ten_guesses(
+    cabinet: Cabinet, database_url: str, keyring: KeyRing, node_count: int
+) -> None:
+    """30 wrong passwords at once: only ten are checked before the login locks (the
+    guesses taking turns among the nodes)."""
+    first = cabinet.gateway
+    settings = {"clock": cabinet.clock, "sleep": first.sleep}
+    async with (
+        nodes(database_url, keyring, node_count - 1, first.processing, **settings) as others,
+        browser([first, *others], "https://ips.test") as http,
+    ):
         token = hidden((await http.get("/cabinet/login")).text, "token")
 
         async def guess(n: int) -> int:

@@ -19,6 +19,7 @@ from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
 from tests.fakes import SILENT, FakeProcessingCenter, ManualClock
+from tests.racing import ONE_AND_TWO_NODES, nodes
 
 
 def card(number: str = "4111111111111111") -> Card:
@@ -205,19 +206,30 @@ async def test_repeated_submission_makes_no_second_payment(
     assert len(operations) == 1
 
 
+@ONE_AND_TWO_NODES
 async def test_concurrent_submissions_make_one_payment(
-    gateway: Gateway, database: Database, fake_processing: FakeProcessingCenter
+    gateway: Gateway,
+    database: Database,
+    fake_processing: FakeProcessingCenter,
+    database_url: str,
+    node_count: int,
 ) -> None:
     order = await new_order(gateway)
     fake_processing.gate = asyncio.Event()
-    attempts = [
-        asyncio.create_task(pay_by_card(PayByCard(order.billnumber, card()), gateway))
-        for _ in range(5)
-    ]
-    await fake_processing.arrived.wait()
-    await asyncio.sleep(0.05)
-    fake_processing.gate.set()
-    states = {step.order.state for step in await asyncio.gather(*attempts)}
+    async with nodes(
+        database_url, database.keyring, node_count - 1, fake_processing, clock=gateway.clock
+    ) as others:
+        each = [gateway, *others]
+        attempts = [
+            asyncio.create_task(
+                pay_by_card(PayByCard(order.billnumber, card()), each[n % len(each)])
+            )
+            for n in range(6)
+        ]
+        await fake_processing.arrived.wait()
+        await asyncio.sleep(0.05)
+        fake_processing.gate.set()
+        states = {step.order.state for step in await asyncio.gather(*attempts)}
 
     assert states <= {OrderState.IN_PROCESS, OrderState.APPROVED}
     assert len(fake_processing.authorizations) == 1

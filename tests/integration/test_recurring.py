@@ -12,11 +12,11 @@ from ips.crypto.keyring import KeyRing
 from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, add_merchant
 from ips.services.recurring import RecurringPayment, pay_recurring
-from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
 from tests.conftest import MERCHANT, RealProcessing, make_client
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import REQUEST, card_form
+from tests.racing import ONE_AND_TWO_NODES, browser, nodes
 
 AUTH = {"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password", "Format": "3"}
 TERMS = {
@@ -150,19 +150,18 @@ async def test_the_simulator_takes_a_stored_card_without_cvc(
     assert sorted(h.amount.minor for h in holds) == [9900, 10000]
 
 
+@ONE_AND_TWO_NODES
 async def test_two_charges_at_once_pass_the_period_once(
-    postgres_url: str, keyring: KeyRing, fake_processing: FakeProcessingCenter
+    postgres_url: str, keyring: KeyRing, fake_processing: FakeProcessingCenter, node_count: int
 ) -> None:
-    database = Database(create_engine(postgres_url), keyring)
-    gateway = Gateway(database, fake_processing, keyring)
-    await add_merchant(MERCHANT, database)
-    async with make_client(gateway) as client:
-        bill = await first_payment(client)
-        answers = await asyncio.gather(
-            *(rp(client, Billnumber=bill, OrderNumber=f"R-{n}", Amount="50") for n in range(5))
-        )
-    assert sorted(codes(a) for a in answers) == [("0", "0")] + [("15", "320")] * 4
-    await database.dispose()
+    async with nodes(postgres_url, keyring, node_count, fake_processing) as gateways:
+        await add_merchant(MERCHANT, gateways[0].uow_factory)
+        async with browser(gateways) as client:
+            bill = await first_payment(client)
+            answers = await asyncio.gather(
+                *(rp(client, Billnumber=bill, OrderNumber=f"R-{n}", Amount="50") for n in range(6))
+            )
+    assert sorted(codes(a) for a in answers) == [("0", "0")] + [("15", "320")] * 5
 
 
 async def test_a_declined_charge_does_not_count_and_json_is_flat_under_rp(

@@ -26,10 +26,10 @@ from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.services.reconciliation import reconcile
 from ips.services.settlement import settle
-from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
 from tests.conftest import MERCHANT, RealProcessing
 from tests.integration.test_payment_service import card
+from tests.racing import ONE_AND_TWO_NODES, nodes
 
 SHOP = SignedIn("111111")
 TERMINAL = Settings().terminal_id
@@ -118,12 +118,24 @@ async def test_the_bank_disagreeing_is_reported(
     ]
 
 
+@ONE_AND_TWO_NODES
 @pytest.mark.parametrize("seed", [1, 2])
 async def test_fifty_confirmations_and_cancellations_race_on_one_order(
-    postgres_url: str, keyring: KeyRing, real_processing: RealProcessing, tmp_path: Path, seed: int
+    postgres_url: str,
+    keyring: KeyRing,
+    real_processing: RealProcessing,
+    tmp_path: Path,
+    seed: int,
+    node_count: int,
 ) -> None:
-    database = Database(create_engine(postgres_url), keyring)
-    gateway = Gateway(database, real_processing.client, keyring)
+    async with nodes(postgres_url, keyring, node_count, real_processing.simulator) as gateways:
+        await race_on_one_order(gateways, tmp_path, seed)
+
+
+async def race_on_one_order(gateways: list[Gateway], tmp_path: Path, seed: int) -> None:
+    """Fifty confirmations and cancels of one order at once, taking turns among the nodes."""
+    gateway = gateways[0]
+    database = gateway.uow_factory
     await add_merchant(MERCHANT, database)
     order = await create_order(CreateOrder("111111", "RACE", "100.00", "RUB", delay=True), gateway)
     await pay_by_card(PayByCard(order.billnumber, card()), gateway)
@@ -136,17 +148,19 @@ async def test_fifty_confirmations_and_cancellations_race_on_one_order(
         for _ in range(50)
     ]
 
-    async def attempt(request: Confirm | Cancel) -> str:
+    async def attempt(request: Confirm | Cancel, node: Gateway) -> str:
         try:
             if isinstance(request, Confirm):
-                await confirm(request, SHOP, gateway)
+                await confirm(request, SHOP, node)
             else:
-                await cancel(request, SHOP, gateway)
+                await cancel(request, SHOP, node)
         except DomainError as exc:
             return type(exc).__name__
         return "ok"
 
-    outcomes = await asyncio.gather(*(attempt(request) for request in requests))
+    outcomes = await asyncio.gather(
+        *(attempt(request, gateways[n % len(gateways)]) for n, request in enumerate(requests))
+    )
     assert "ok" in outcomes
     assert set(outcomes) <= {"ok", "LimitExceeded", "Refused"}
 
@@ -164,4 +178,3 @@ async def test_fifty_confirmations_and_cancellations_race_on_one_order(
     await sweep(gateway, stale_after=timedelta(0))
     await settle(gateway)
     assert await differences(gateway, tmp_path / "processing-center.sqlite3") == []
-    await database.dispose()
