@@ -6,16 +6,18 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
 from ips.services.health import Health
@@ -69,34 +71,7 @@ def create_app(
     app.include_router(health_routes.router(health))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Security headers on every answer, and an access log without query strings (they
-        may carry web-service passwords)."""
-        started = time.perf_counter()
-        request.state.csp_nonce = secrets.token_urlsafe(18)
-        path = request.scope["path"]
-        try:
-            response = _refused(request) or await call_next(request)
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, path)
-            response = PlainTextResponse(
-                "The service could not complete the request. Please try again.", status_code=503
-            )
-        response.headers.update(SECURITY_HEADERS)
-        response.headers["Content-Security-Policy"] = CSP.format(nonce=request.state.csp_nonce)
-        if path in health_routes.PATHS:  # a load balancer's probes, every few seconds
-            return response
-        access_log.info(
-            "%s %s %s %.0fms",
-            request.method,
-            ascii(path)[1:-1] if NO_NAME.search(path) else path,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-        )
-        return response
+    app.add_middleware(Guard)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -130,6 +105,55 @@ def create_app(
         return PlainTextResponse("Bad request", status_code=400)
 
     return app
+
+
+class Guard:
+    """ASGI middleware: security headers on every answer, the last resort against an error
+    no route caught (503, logged), and an access log without query strings (they may carry
+    web-service passwords). Plain ASGI, not ``BaseHTTPMiddleware``, which costs every request
+    a task group and a stream of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        nonce = secrets.token_urlsafe(18)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers.update(SECURITY_HEADERS)
+                headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+            await send(message)
+
+        path = scope["path"]
+        refused = _refused(Request(scope))
+        try:
+            await (refused or self._app)(scope, receive, sending)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], path)
+            if status:
+                return  # the answer had begun: the connection is cut
+            await PlainTextResponse(
+                "The service could not complete the request. Please try again.", status_code=503
+            )(scope, receive, sending)
+        if path in health_routes.PATHS:  # a load balancer's probes, every few seconds
+            return
+        access_log.info(
+            "%s %s %s %.0fms",
+            scope["method"],
+            ascii(path)[1:-1] if NO_NAME.search(path) else path,
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 def _refused(request: Request) -> Response | None:

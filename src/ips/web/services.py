@@ -29,7 +29,8 @@ class Services:
         return self.gateway.uow_factory
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    """Async, so that FastAPI calls it in the event loop, not in its thread pool."""
     services: Services = request.app.state.services
     return services
 
