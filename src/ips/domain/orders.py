@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -201,6 +202,23 @@ class Order:
             self.holds_ordernumber = False
             self.change_state(OrderState.DECLINED, at)
 
+    def give_up_payment(
+        self,
+        payment: Operation,
+        exchanges: Iterable[Transaction],
+        code: ResponseCode,
+        at: datetime,
+    ) -> list[Transaction]:
+        """Declines a payment under way that moved no money — its 3-D Secure check failed or
+        was abandoned, the directory or the wallet did not answer, its process died before an
+        answer was recorded: the exchanges it still waits on are closed as declined, the
+        payment is ``declined`` with ``code``, the order ``Declined`` and its number free.
+        Returns the exchanges it closed; ``Refused`` when one may have moved money."""
+        waiting = _waiting_exchanges(payment, exchanges)
+        payment.finish(OperationStatus.DECLINED, code, at)
+        self.end_payment(payment, at)
+        return _declined(waiting, at)
+
     @property
     def paid_books(self) -> Books:
         if self.books is None:
@@ -221,9 +239,26 @@ class Order:
     def present(self, amount: int) -> None:
         self.books = self.paid_books.present(amount)
 
-    def expire(self, at: datetime) -> None:
-        """The buyer never paid within the order's lifetime."""
+    def expire(
+        self,
+        at: datetime,
+        payment: Operation | None = None,
+        exchanges: Iterable[Transaction] = (),
+    ) -> list[Transaction]:
+        """The buyer never paid within the order's lifetime: the order is ``Timeout`` and its
+        number free. A ``payment`` still under way ends with it (``timeout``, its waiting
+        exchanges closed as declined) if it moved no money; ``Refused`` if it may have (or
+        when the order holds its number for a payment not given). Returns the exchanges it
+        closed."""
+        waiting = []
+        if payment is not None:
+            waiting = _waiting_exchanges(payment, exchanges)
+            payment.finish(OperationStatus.TIMEOUT, ResponseCode.SYSTEM_ERROR, at)
+        elif self.holds_ordernumber:
+            raise Refused("a payment of the order is under way")
         self.change_state(OrderState.TIMEOUT, at)
+        self.holds_ordernumber = False
+        return _declined(waiting, at)
 
     def _keep(self, books: Books, at: datetime) -> None:
         self.books = books
@@ -360,3 +395,38 @@ class Transaction:
         if self.status is not TransactionStatus.UNKNOWN:
             self.change_status(TransactionStatus.UNKNOWN, at)
         self.updated_at = at
+
+    @property
+    def awaits_answer(self) -> bool:
+        """Sent, and no answer recorded yet."""
+        return self.status in (TransactionStatus.SENT, TransactionStatus.UNKNOWN)
+
+    @property
+    def may_have_moved_money(self) -> bool:
+        """Awaiting its answer from a party that may have moved money on it: an authorization
+        (the processing center may hold the money: it is reversed, never dropped) or a wallet
+        payment the provider named (the buyer may pay it there: the provider is asked). A
+        3-D Secure check moves none, nor a wallet payment the provider never named, for the
+        buyer was never sent to it."""
+        if not self.awaits_answer:
+            return False
+        if self.kind is TransactionKind.WALLET_PAYMENT:
+            return bool(self.reference)
+        return self.kind is not TransactionKind.AUTHENTICATION
+
+
+def _waiting_exchanges(payment: Operation, exchanges: Iterable[Transaction]) -> list[Transaction]:
+    """The exchanges of ``payment`` still awaiting an answer, checked before anything
+    changes: ``Refused`` when one may have moved money."""
+    if payment.kind is not OperationKind.PAYMENT:
+        raise Refused(f"operation {payment.number} is not a payment")
+    waiting = [t for t in exchanges if t.operation_id == payment.id and t.awaits_answer]
+    if any(t.may_have_moved_money for t in waiting):
+        raise Refused("money may have moved on the payment: its answer is awaited")
+    return waiting
+
+
+def _declined(exchanges: list[Transaction], at: datetime) -> list[Transaction]:
+    for transaction in exchanges:
+        transaction.change_status(TransactionStatus.DECLINED, at)
+    return exchanges

@@ -3,17 +3,21 @@ the check went (never the browser), and authorizes the payment only when the car
 authenticated. A failed, abandoned or expired check declines the payment with AS110.
 
 The check is closed once, by whichever node the buyer comes back to; closing it takes the CVC
-kept with it (``cvc``), to authorize with or to erase.
+kept with it (``cvc``), to authorize with or to erase, and in the same commit declines the
+payment or opens its authorization — so no payment is left under way with nothing waiting.
+A check that never got its reference (the process died during the enrollment) is given up
+by the janitor as a system error (AS998).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ips.domain.cards import Secret
 from ips.domain.errors import NotFound
-from ips.domain.orders import Order, Transaction, TransactionKind
+from ips.domain.orders import Operation, Order, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.domain.text import is_digits
@@ -21,7 +25,13 @@ from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
 from ips.services import cvc
 from ips.services.gateway import Gateway
-from ips.services.payments import PaymentStep, authorize, fail_payment, stored_card
+from ips.services.payments import (
+    PaymentStep,
+    authorize,
+    give_up_locked,
+    open_exchange,
+    stored_card,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,26 +52,30 @@ async def complete(billnumber: str, reference: str, gateway: Gateway) -> Payment
         return PaymentStep(order)
     if result.status is AuthenticationStatus.PENDING:
         return PaymentStep(order)
-    closed, card_code = await _close(authentication, result.status, gateway)
-    if not closed:
-        return PaymentStep(order)  # another request got here first
-    if result.status is AuthenticationStatus.FAILED:
-        return PaymentStep(
-            await fail_payment(authentication.operation_id, ResponseCode.THREE_DS_REQUIRED, gateway)
-        )
-    payment_id = authentication.operation_id
-    async with gateway.uow_factory(readonly=True) as uow:
-        payment = await uow.operations.get(payment_id)
-    assert payment is not None
-    card = stored_card(payment, gateway.keyring, card_code)
-    return PaymentStep(await authorize(payment_id, card, gateway, cavv=result.cavv))
+    closed = await _close(authentication, result.status, gateway)
+    if isinstance(closed, Order):  # failed, or another request got here first
+        return PaymentStep(closed)
+    card = stored_card(closed.payment, gateway.keyring, closed.card_code)
+    order = await authorize(
+        closed.order, closed.payment, closed.authorization, card, gateway, cavv=result.cavv
+    )
+    return PaymentStep(order)
 
 
 async def give_up(authentication: Transaction, gateway: Gateway) -> None:
-    """The janitor's end of a check the buyer never finished."""
-    closed, _ = await _close(authentication, AuthenticationStatus.FAILED, gateway)
-    if closed:
-        await fail_payment(authentication.operation_id, ResponseCode.THREE_DS_REQUIRED, gateway)
+    """The janitor's end of a check never finished: the buyer left the issuer's page, or the
+    process died before the directory's answer was recorded."""
+    await _close(authentication, AuthenticationStatus.FAILED, gateway)
+
+
+@dataclass(frozen=True)
+class _Authenticated:
+    """A check passed, and the authorization opened with it."""
+
+    order: Order
+    payment: Operation
+    authorization: Transaction
+    card_code: Secret | None
 
 
 async def _pending(
@@ -83,24 +97,34 @@ async def _pending(
 
 async def _close(
     authentication: Transaction, status: AuthenticationStatus, gateway: Gateway
-) -> tuple[bool, Secret | None]:
-    """Records the check's outcome and takes the CVC kept with it; (False, None) when it was
-    recorded already. The CVC comes back only when the cardholder was authenticated."""
+) -> Order | _Authenticated:
+    """Records the check's outcome and takes the CVC kept with it, in one commit with what
+    follows: a failed check declines the payment (AS110; AS998 when it never got its
+    reference), a passed one opens the authorization, to be sent with the CVC. The order as
+    it is when the check failed or was recorded already."""
     assert authentication.id is not None
     async with gateway.uow_factory() as uow:
-        await uow.orders.get_by_id(authentication.order_id, lock=True)
+        order = await uow.orders.get_by_id(authentication.order_id, lock=True)
         current = await uow.transactions.get(authentication.id)
-        assert current is not None
+        payment = await uow.operations.get(authentication.operation_id)
+        assert order is not None and current is not None and payment is not None
         if current.status is not TransactionStatus.SENT:
-            return False, None
-        card_code = await cvc.take(uow, gateway.keyring, current.operation_id, gateway.clock())
+            return order
+        now = gateway.clock()
+        card_code = await cvc.take(uow, gateway.keyring, current.operation_id, now)
         current.response = status.value
+        passed = status is AuthenticationStatus.AUTHENTICATED
         current.change_status(
-            TransactionStatus.APPROVED
-            if status is AuthenticationStatus.AUTHENTICATED
-            else TransactionStatus.DECLINED,
-            gateway.clock(),
+            TransactionStatus.APPROVED if passed else TransactionStatus.DECLINED, now
         )
         await uow.transactions.save(current)
+        if not passed:
+            code = (
+                ResponseCode.THREE_DS_REQUIRED if current.reference else ResponseCode.SYSTEM_ERROR
+            )
+            await give_up_locked(uow, order, payment, code, now)
+            await uow.commit()
+            return order
+        authorization = await open_exchange(uow, payment, TransactionKind.AUTHORIZATION, gateway)
         await uow.commit()
-    return True, card_code if status is AuthenticationStatus.AUTHENTICATED else None
+    return _Authenticated(order, payment, authorization, card_code)

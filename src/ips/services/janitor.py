@@ -3,6 +3,18 @@
 answer, 3-D Secure checks the buyer never finished, wallet payments the buyer left at the
 provider, orders nobody paid within their lifetime, and holds nobody confirmed in time.
 
+No payment stays under way for good. A payment is written with its first exchange, and the
+exchange that follows one is opened as that one closes, so a payment ``in_process`` always
+has an exchange waiting, by which the janitor ends it when its process died: an
+authorization unanswered after ``stale_after`` is reversed (it may have reached the
+processing center) and its payment declined; a 3-D Secure check still open after
+``authentication.CHALLENGE_TIME`` — the buyer's, or one the directory's answer never reached
+the database for — is given up and its payment declined; a wallet payment is settled by what
+the provider says, or declined when the provider never named it (the buyer was never sent to
+it). And when the order's lifetime passes, ``expire_orders`` ends whatever payment is still
+under way and moved no money — one left with no exchange at all, as IPS left them before it
+wrote the first exchange with the payment, included — so its number is free again.
+
 It runs in the background workers of every node. Reversals are repeated with a growing
 pause (``backoff``) until the processing center answers.
 
@@ -19,12 +31,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from ips.domain.orders import CancelReason, Transaction, TransactionKind
-from ips.domain.states import TransactionStatus
-from ips.services import authentication, cvc
+from ips.domain.errors import Refused
+from ips.domain.orders import CancelReason, OperationKind, Transaction, TransactionKind
+from ips.domain.states import OperationStatus, TransactionStatus
+from ips.services import authentication, cvc, wallet_payments
 from ips.services.cancellations import cancel_locked
 from ips.services.claims import LEASE, claimant
 from ips.services.gateway import Gateway
+from ips.services.notifications import enqueue
 from ips.services.operations import paid_order
 from ips.services.payments import record_answer
 from ips.services.reversals import send_reversal
@@ -99,8 +113,10 @@ async def _act(transaction: Transaction, gateway: Gateway) -> None:
             await send_reversal(reversal_id, gateway)
     elif kind is TransactionKind.AUTHENTICATION:
         await authentication.give_up(transaction, gateway)
-    elif kind is TransactionKind.WALLET_PAYMENT:
+    elif kind is TransactionKind.WALLET_PAYMENT and transaction.reference:
         await settle_wallet_payment(transaction, gateway)
+    elif kind is TransactionKind.WALLET_PAYMENT:
+        await wallet_payments.give_up(transaction, gateway)
     else:
         assert transaction.id is not None
         await send_wallet_refund(transaction.id, gateway)
@@ -138,18 +154,42 @@ BATCH = 500
 
 
 async def expire_orders(gateway: Gateway) -> int:
-    """Orders still unpaid after their lifetime become ``Timeout``."""
+    """Orders still unpaid after their lifetime become ``Timeout`` and free their number. A
+    payment still under way on one ends with it (``timeout``, AS998; the shop is notified)
+    unless money may have moved on it — an authorization awaiting its answer, a wallet
+    payment the provider named: ``sweep`` settles those, and the order by them."""
     now = gateway.clock()
     async with gateway.uow_factory() as uow:
-        expired = await uow.orders.lock_unpaid_since_before(
+        candidates = await uow.orders.lock_unpaid_since_before(
             now - gateway.timings.order_lifetime, BATCH
         )
-        for order in expired:
-            order.expire(now)
+        paying = [o.id for o in candidates if o.holds_ordernumber and o.id is not None]
+        under_way = {
+            op.order_id: op
+            for op in await uow.operations.of_orders(paying)
+            if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.IN_PROCESS
+        }
+        exchanges = await uow.transactions.of_orders(paying)
+        owners = {order.merchant_id for order in candidates if order.holds_ordernumber}
+        merchants = {m.merchant_id: m for m in await uow.merchants.many(owners)} if owners else {}
+        expired = 0
+        for order in candidates:
+            payment = under_way.get(order.id) if order.id is not None else None
+            try:
+                closed = order.expire(now, payment, exchanges)
+            except Refused:  # its payment went on since it was read: sweep settles it
+                log.info("order %s is being paid: not expired", order.billnumber)
+                continue
+            for exchange in closed:
+                await uow.transactions.save(exchange)
             await uow.orders.save(order)
+            if payment is not None:
+                await uow.operations.save(payment)
+                await enqueue(uow, merchants[order.merchant_id], order, payment, payment, now)
+            expired += 1
         if expired:
             await uow.commit()
-    return len(expired)
+    return expired
 
 
 async def release_expired_holds(gateway: Gateway) -> int:

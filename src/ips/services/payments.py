@@ -2,15 +2,18 @@
 at the processing center — each exchange in three atomic phases.
 
 1. *Commit the intent.* Under the order's row lock: check the order may be paid, create the
-   payment operation (and the transaction about to be sent), commit.
+   payment operation with its first exchange (``begin_payment``: the 3-D Secure check, or
+   the authorization when there is none), recorded as sent, commit.
 2. *Talk.* Send and wait for the answer, no database transaction open.
-3. *Commit the answer.* Under the lock again: the transaction, the operation and the order
-   move to their new states, commit.
+3. *Commit the answer.* Under the lock again: the exchange, the operation and the order move
+   to their new states — and the next exchange is opened in the same commit (the
+   authorization after a check), so a payment under way always has an exchange waiting.
 
 With 3-D Secure the buyer leaves for the issuer's page between the enrollment and the
 authorization (``authentication.complete``), and may come back to another node: the CVC waits
 in the database meanwhile, sealed, for at most 15 minutes (``cvc``). A crash between the
-phases leaves the transaction ``sent``; the janitor settles it.
+phases leaves that exchange ``sent``, and the janitor ends the payment by it: it reverses an
+authorization, gives up a check (``authentication.give_up``).
 When no answer comes to an authorization, the payment is declined at once and the
 authorization reversed (``reversals``), so an unanswered authorization never leaves money
 held. A second submission while a payment is under way, or after it ended, makes no second
@@ -29,6 +32,7 @@ from ips.domain.errors import AlreadyPaid, MissingInput, NotFound
 from ips.domain.merchants import BuyerField, Merchant
 from ips.domain.money import Money
 from ips.domain.orders import (
+    PROCESSING_KINDS,
     Buyer,
     CardSummary,
     Operation,
@@ -41,6 +45,7 @@ from ips.domain.orders import (
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
+from ips.processing.secure import Challenge, NoThreeDSecure
 from ips.services import cvc
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
@@ -74,6 +79,10 @@ class PaymentStep:
     go_to: str = ""
 
 
+NOT_ENROLLED = "NE"
+"""The response recorded on a 3-D Secure check when the card takes no part in 3-D Secure."""
+
+
 @dataclass(frozen=True)
 class Begun:
     """A payment operation created in phase 1, with what the next steps need."""
@@ -81,6 +90,10 @@ class Begun:
     order: Order
     merchant: Merchant
     payment: Operation
+    first: Transaction
+    """Its first exchange, recorded as sent in the same commit, before any network call: the
+    3-D Secure check (its reference filled in once the directory answers), the
+    authorization, or the wallet payment (``first_exchange``)."""
 
 
 async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
@@ -96,27 +109,41 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
         buyer=cmd.buyer,
         card=summary,
         sealed_pan=gateway.keyring.seal(card.pan.reveal(), PAN_CONTEXT),
+        recurring=cmd.recurring,
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
-    order, merchant, payment = begun.order, begun.merchant, begun.payment
+    authorization = begun.first
+    if authorization.kind is TransactionKind.AUTHENTICATION:
+        checked = await _enroll(begun, card, cmd.return_url, gateway)
+        if isinstance(checked, PaymentStep):
+            return checked
+        authorization = checked
+    order = await authorize(
+        begun.order, begun.payment, authorization, card, gateway, recurring=cmd.recurring
+    )
+    return PaymentStep(order)
+
+
+async def _enroll(
+    begun: Begun, card: Card, return_url: str, gateway: Gateway
+) -> PaymentStep | Transaction:
+    """Asks the directory whether the card takes part in 3-D Secure: the buyer is sent to the
+    issuer's page if it does; else the authorization, opened as the check closes."""
+    order, payment = begun.order, begun.payment
     assert payment.id is not None
-    if not cmd.recurring and not order.disable_3ds:
-        try:
-            challenge = await gateway.secure.enroll(
-                card.pan, payment.amount, order.merchant_id, cmd.return_url
-            )
-        except NoAnswer:
-            log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
-            return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
-        if challenge is not None:
-            await start_authentication(payment, challenge.transaction, gateway, card.cvc)
-            return PaymentStep(order, challenge.url)
-        if merchant.require_3ds:
-            return PaymentStep(
-                await fail_payment(payment.id, ResponseCode.THREE_DS_REQUIRED, gateway)
-            )
-    return PaymentStep(await authorize(payment.id, card, gateway, recurring=cmd.recurring))
+    try:
+        challenge = await gateway.secure.enroll(
+            card.pan, payment.amount, order.merchant_id, return_url
+        )
+    except NoAnswer:
+        log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
+        return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
+    if challenge is not None:
+        return await start_authentication(begun.first, challenge, gateway, card.cvc)
+    if begun.merchant.require_3ds:
+        return PaymentStep(await fail_payment(payment.id, ResponseCode.THREE_DS_REQUIRED, gateway))
+    return await _pass_over(begun.first, gateway)
 
 
 async def begin_payment(
@@ -128,9 +155,12 @@ async def begin_payment(
     buyer: Buyer | None = None,
     card: CardSummary | None = None,
     sealed_pan: str | None = None,
+    recurring: bool = False,
 ) -> Order | Begun:
     """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
-    and creates the payment operation. Returns the order as it is when it may not."""
+    and creates the payment operation with its first exchange, sent — in one commit, so a
+    process that dies after it leaves an exchange the janitor ends the payment by. Returns
+    the order as it is when it may not be paid."""
     async with gateway.uow_factory() as uow:
         order = await uow.orders.get(billnumber, lock=True)
         if order is None:
@@ -159,9 +189,47 @@ async def begin_payment(
             client_ip=client_ip,
         )
         await uow.operations.add(payment)
+        kind = first_exchange(order, merchant, means, gateway, recurring=recurring)
+        first = await open_exchange(uow, payment, kind, gateway)
         await uow.orders.save(order)
         await uow.commit()
-    return Begun(order, merchant, payment)
+    return Begun(order, merchant, payment, first)
+
+
+def first_exchange(
+    order: Order, merchant: Merchant, means: PaymentMeans, gateway: Gateway, *, recurring: bool
+) -> TransactionKind:
+    """What a payment begins with: the wallet payment; the card's 3-D Secure check, unless
+    the payment is recurring, the shop skipped it, or there is no directory to ask (and the
+    merchant does not require it: its payments then fail the check); else the
+    authorization."""
+    if means is PaymentMeans.WALLET:
+        return TransactionKind.WALLET_PAYMENT
+    directory = not isinstance(gateway.secure, NoThreeDSecure)
+    if not recurring and not order.disable_3ds and (directory or merchant.require_3ds):
+        return TransactionKind.AUTHENTICATION
+    return TransactionKind.AUTHORIZATION
+
+
+async def open_exchange(
+    uow: UnitOfWork, payment: Operation, kind: TransactionKind, gateway: Gateway
+) -> Transaction:
+    """Adds an exchange of ``payment``, recorded as sent now, for the caller to send after
+    its commit; one with the processing center goes under this node's terminal (its STAN is
+    taken as the unit of work commits)."""
+    assert payment.id is not None
+    now = gateway.clock()
+    exchange = Transaction(
+        order_id=payment.order_id,
+        operation_id=payment.id,
+        kind=kind,
+        amount=payment.amount,
+        created_at=now,
+        terminal_id=gateway.terminal.id if kind in PROCESSING_KINDS else "",
+    )
+    exchange.mark_sent(now)
+    await uow.transactions.add(exchange)
+    return exchange
 
 
 def completed_buyer(known: Buyer, typed: Buyer | None, merchant: Merchant) -> Buyer:
@@ -183,51 +251,58 @@ def completed_buyer(known: Buyer, typed: Buyer | None, merchant: Merchant) -> Bu
 
 
 async def start_authentication(
-    payment: Operation, reference: str, gateway: Gateway, card_code: Secret | None = None
-) -> None:
-    """Records the 3-D Secure check the buyer is sent to (its transaction stays ``sent``
-    until the buyer comes back or the janitor gives up on it), and keeps the CVC with it."""
-    assert payment.id is not None
+    check: Transaction, challenge: Challenge, gateway: Gateway, card_code: Secret | None = None
+) -> PaymentStep:
+    """Records the ACS's reference on the 3-D Secure check the buyer is sent to (it stays
+    ``sent`` until the buyer comes back or the janitor gives up on it), and keeps the CVC
+    with it. A check given up meanwhile sends the buyer nowhere."""
+    assert check.id is not None
     async with gateway.uow_factory() as uow:
-        await uow.orders.get_by_id(payment.order_id, lock=True)
-        authentication = Transaction(
-            order_id=payment.order_id,
-            operation_id=payment.id,
-            kind=TransactionKind.AUTHENTICATION,
-            amount=payment.amount,
-            created_at=gateway.clock(),
-            reference=reference,
-        )
-        await uow.transactions.add(authentication)
-        authentication.mark_sent(gateway.clock())
-        await uow.transactions.save(authentication)
+        order = await uow.orders.get_by_id(check.order_id, lock=True)
+        current = await uow.transactions.get(check.id)
+        assert order is not None and current is not None
+        if current.status is not TransactionStatus.SENT:
+            return PaymentStep(order)
+        current.reference = challenge.transaction
+        await uow.transactions.save(current)
         if card_code is not None:
-            await cvc.keep(uow, gateway.keyring, payment.id, card_code, gateway.clock())
+            await cvc.keep(uow, gateway.keyring, current.operation_id, card_code, gateway.clock())
         await uow.commit()
+    return PaymentStep(order, challenge.url)
+
+
+async def _pass_over(check: Transaction, gateway: Gateway) -> PaymentStep | Transaction:
+    """The card takes no part in 3-D Secure: its check closes and the authorization opens,
+    in one commit. A check given up meanwhile authorizes nothing."""
+    assert check.id is not None
+    async with gateway.uow_factory() as uow:
+        order = await uow.orders.get_by_id(check.order_id, lock=True)
+        current = await uow.transactions.get(check.id)
+        payment = await uow.operations.get(check.operation_id)
+        assert order is not None and current is not None and payment is not None
+        if current.status is not TransactionStatus.SENT:
+            return PaymentStep(order)
+        current.response = NOT_ENROLLED
+        current.change_status(TransactionStatus.DECLINED, gateway.clock())
+        await uow.transactions.save(current)
+        authorization = await open_exchange(uow, payment, TransactionKind.AUTHORIZATION, gateway)
+        await uow.commit()
+    return authorization
 
 
 async def authorize(
-    payment_id: int, card: Card, gateway: Gateway, *, cavv: str = "", recurring: bool = False
+    order: Order,
+    payment: Operation,
+    authorization: Transaction,
+    card: Card,
+    gateway: Gateway,
+    *,
+    cavv: str = "",
+    recurring: bool = False,
 ) -> Order:
-    """The authorization of a begun card payment, in its three phases."""
-    async with gateway.uow_factory() as uow:
-        payment = await uow.operations.get(payment_id)
-        assert payment is not None
-        order = await uow.orders.get_by_id(payment.order_id, lock=True)
-        assert order is not None
-        authorization = Transaction(
-            order_id=payment.order_id,
-            operation_id=payment_id,
-            kind=TransactionKind.AUTHORIZATION,
-            amount=payment.amount,
-            created_at=gateway.clock(),
-            terminal_id=gateway.terminal.id,
-        )
-        await uow.transactions.add(authorization)
-        assert authorization.id is not None
-        authorization.mark_sent(gateway.clock())
-        await uow.transactions.save(authorization)
-        await uow.commit()
+    """Phases 2 and 3 of a card payment's authorization, opened (``open_exchange``) in the
+    commit before."""
+    assert authorization.id is not None
     request = AuthorizationRequest(
         id=message_id(authorization),
         card=card,
@@ -258,21 +333,23 @@ async def fail_payment(payment_id: int, code: ResponseCode, gateway: Gateway) ->
         assert order is not None and payment is not None
         if payment.status is not OperationStatus.IN_PROCESS:
             return order
-        now = gateway.clock()
-        for transaction in await uow.transactions.of_order(payment.order_id):
-            if transaction.operation_id == payment_id and transaction.status in (
-                TransactionStatus.SENT,
-                TransactionStatus.UNKNOWN,
-            ):
-                transaction.change_status(TransactionStatus.DECLINED, now)
-                await uow.transactions.save(transaction)
-        payment.finish(OperationStatus.DECLINED, code, now)
-        await uow.operations.save(payment)
-        order.end_payment(payment, now)
-        await uow.orders.save(order)
-        await _notify(uow, order, payment, now)
+        await give_up_locked(uow, order, payment, code, gateway.clock())
         await uow.commit()
     return order
+
+
+async def give_up_locked(
+    uow: UnitOfWork, order: Order, payment: Operation, code: ResponseCode, now: datetime
+) -> None:
+    """Declines a payment under way that moved no money (``Order.give_up_payment``), in the
+    caller's unit of work, under the order's lock; the shop is notified."""
+    assert order.id is not None
+    exchanges = await uow.transactions.of_order(order.id)
+    for closed in order.give_up_payment(payment, exchanges, code, now):
+        await uow.transactions.save(closed)
+    await uow.operations.save(payment)
+    await uow.orders.save(order)
+    await _notify(uow, order, payment, now)
 
 
 async def _finish(

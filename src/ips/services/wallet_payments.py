@@ -1,11 +1,13 @@
 """Paying an order with an e-wallet, and giving wallet money back.
 
-The payment is begun like a card payment (one operation, the order locked), then created at
-the provider, which takes the buyer to its own page; when the buyer comes back — or the
-janitor looks later — IPS asks the provider for the payment's status and moves the
-operation and the order by it, exactly as for a card. Wallet money is settled by the
-provider, not in IPS's batches: a paid wallet payment counts as presented, so cancelling it
-is always a refund, made at the provider.
+The payment is begun like a card payment (one operation, the order locked), with its wallet
+payment recorded as sent in that commit; then it is created at the provider, which names it
+and takes the buyer to its own page. When the buyer comes back — or the janitor looks later —
+IPS asks the provider for the payment's status and moves the operation and the order by it,
+exactly as for a card. A wallet payment the provider never named (the process died before
+recording the name) was never shown to the buyer: the janitor declines it (``give_up``).
+Wallet money is settled by the provider, not in IPS's batches: a paid wallet payment counts
+as presented, so cancelling it is always a refund, made at the provider.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ips.processing.port import NoAnswer
 from ips.processing.wallet import Wallet, WalletStatus
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
-from ips.services.payments import PaymentStep, begin_payment, fail_payment
+from ips.services.payments import PaymentStep, begin_payment, fail_payment, give_up_locked
 from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,8 @@ async def pay_by_wallet(cmd: PayByWallet, gateway: Gateway) -> PaymentStep:
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
-    order, payment = begun.order, begun.payment
-    assert payment.id is not None
-    sent = await _open(payment, gateway)
+    order, payment, sent = begun.order, begun.payment, begun.first
+    assert payment.id is not None and sent.id is not None
     try:
         created = await wallet.create(
             reference=f"ips-{sent.id}",
@@ -77,33 +78,32 @@ async def pay_by_wallet(cmd: PayByWallet, gateway: Gateway) -> PaymentStep:
     except NoAnswer:
         log.warning("the wallet did not answer for order %s", order.billnumber)
         return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
-    assert order.id is not None and sent.id is not None
     async with gateway.uow_factory() as uow:
-        await uow.orders.get_by_id(order.id, lock=True)
+        current_order = await uow.orders.get_by_id(sent.order_id, lock=True)
         current = await uow.transactions.get(sent.id)
-        assert current is not None
+        assert current_order is not None and current is not None
+        if current.status is not TransactionStatus.SENT:  # given up meanwhile: not shown
+            return PaymentStep(current_order)
         current.reference = created.id
         await uow.transactions.save(current)
         await uow.commit()
-    return PaymentStep(order, created.url)
+    return PaymentStep(current_order, created.url)
 
 
-async def _open(payment: Operation, gateway: Gateway) -> Transaction:
-    assert payment.id is not None
+async def give_up(sent: Transaction, gateway: Gateway) -> None:
+    """The janitor's end of a wallet payment the provider never named: the buyer was never
+    sent to it, so nothing was paid; the payment is declined (AS998)."""
+    assert sent.id is not None
     async with gateway.uow_factory() as uow:
-        await uow.orders.get_by_id(payment.order_id, lock=True)
-        sent = Transaction(
-            order_id=payment.order_id,
-            operation_id=payment.id,
-            kind=TransactionKind.WALLET_PAYMENT,
-            amount=payment.amount,
-            created_at=gateway.clock(),
-        )
-        await uow.transactions.add(sent)
-        sent.mark_sent(gateway.clock())
-        await uow.transactions.save(sent)
+        order = await uow.orders.get_by_id(sent.order_id, lock=True)
+        current = await uow.transactions.get(sent.id)
+        payment = await uow.operations.get(sent.operation_id)
+        assert order is not None and current is not None and payment is not None
+        if current.status is not TransactionStatus.SENT or current.reference:
+            return
+        log.warning("the wallet payment of order %s was never named", order.billnumber)
+        await give_up_locked(uow, order, payment, ResponseCode.SYSTEM_ERROR, gateway.clock())
         await uow.commit()
-    return sent
 
 
 async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentStep:

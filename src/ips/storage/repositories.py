@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, exists, func, insert, or_, select, update
+from sqlalchemy import Row, and_, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -289,14 +289,29 @@ class OrderRepository(_Tracking):
         return await self._one(orders.c.id == owner.scalar_subquery(), lock)
 
     async def lock_unpaid_since_before(self, moment: datetime, limit: int) -> list[Order]:
-        """Orders created before ``moment`` still waiting to be paid, locked; those another
-        caller holds are skipped (``SKIP LOCKED``), so two janitors share the work."""
+        """Orders created before ``moment`` still ``In Process``, locked, but those with an
+        exchange on which money may have moved (``Transaction.may_have_moved_money``: an
+        authorization awaiting its answer, a wallet payment the provider named); those
+        another caller holds are skipped (``SKIP LOCKED``), so two janitors share the work."""
+        moving = exists().where(
+            transactions.c.order_id == orders.c.id,
+            transactions.c.status.in_(
+                [TransactionStatus.SENT.value, TransactionStatus.UNKNOWN.value]
+            ),
+            or_(
+                transactions.c.kind == TransactionKind.AUTHORIZATION.value,
+                and_(
+                    transactions.c.kind == TransactionKind.WALLET_PAYMENT.value,
+                    transactions.c.reference.is_not(None),
+                ),
+            ),
+        )
         query = (
             select(orders)
             .where(
                 orders.c.state == OrderState.IN_PROCESS.value,
-                ~orders.c.holds_ordernumber,
                 orders.c.created_at < moment,
+                ~moving,
             )
             .order_by(orders.c.id)
             .limit(limit)
@@ -578,6 +593,9 @@ class TransactionRepository(_Tracking):
 
     async def of_order(self, order_id: int) -> list[Transaction]:
         return await self._select(transactions.c.order_id == order_id)
+
+    async def of_orders(self, order_ids: Collection[int]) -> list[Transaction]:
+        return await self._select(transactions.c.order_id.in_(order_ids)) if order_ids else []
 
     async def all(self) -> list[Transaction]:
         return await self._select()
