@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,14 +139,16 @@ def ips(*args: str, cwd: Path, env: dict[str, str]) -> None:
         raise SystemExit(f"ips {' '.join(args[:2])} failed:\n{done.stderr}")
 
 
-async def fresh_database(server_url: str) -> str:
-    """``sqlite`` → a file in a temporary folder's stead (given by the caller); a PostgreSQL
-    server → its database ``BENCH_DATABASE``, made anew."""
+async def fresh_database(server_url: str, *, logged: bool = False) -> str:
+    """The database ``BENCH_DATABASE`` on the PostgreSQL server, made anew; ``logged``: every
+    statement on it goes to the server's log."""
     url = make_url(server_url).set(drivername="postgresql")
     admin = await asyncpg.connect(url.render_as_string(False))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        if logged:
+            await admin.execute(f"ALTER DATABASE \"{BENCH_DATABASE}\" SET log_statement = 'all'")
     finally:
         await admin.close()
     return url.set(database=BENCH_DATABASE).render_as_string(False)
@@ -335,7 +337,19 @@ def ms(seconds: list[float], share: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000:.1f}"
 
 
-async def measure(install: Installation, buyers: int, seconds: float) -> None:
+def profiled(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling ``pid`` (and its children) for ``seconds``, its stacks collapsed into
+    ``output`` (one line a stack, with its count: what ``flamegraph.pl`` reads)."""
+    return subprocess.Popen(
+        ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
+         "--subprocesses", "--nonblocking", "--format", "raw", "--output", str(output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def measure(
+    install: Installation, buyers: int, seconds: float, profile: Path | None = None
+) -> None:
     meter = CpuMeter(
         {
             "IPS": [install.serve.pid],
@@ -351,9 +365,12 @@ async def measure(install: Installation, buyers: int, seconds: float) -> None:
     )
     commits, rollbacks = await transactions(dsn)
     meter.begin()
+    sampling = profile and profiled(install.serve.pid, seconds, profile / f"ips-{buyers}.txt")
     started = time.monotonic()
     await asyncio.gather(*(buyer(install.url, started + seconds, tally) for _ in range(buyers)))
     elapsed = time.monotonic() - started
+    if sampling:
+        sampling.wait()
     spent = meter.spent()
     commits_after, rollbacks_after = await transactions(dsn)
     paid = max(tally.payments, 1)
@@ -371,12 +388,46 @@ async def measure(install: Installation, buyers: int, seconds: float) -> None:
     print(f"  load average {os.getloadavg()[0]:.1f}")
 
 
+SERVER_LOG = Path("/var/log/postgresql")
+STATEMENT = re.compile(r"@" + BENCH_DATABASE + r" LOG:  (?:statement|execute [^:]*): (\w+)")
+
+
+def server_log() -> Path:
+    """The PostgreSQL server's current log file (Debian's layout)."""
+    logs = sorted(SERVER_LOG.glob("postgresql-*.log"), key=lambda p: p.stat().st_mtime)
+    if not logs:
+        raise SystemExit(f"--trace reads the server's log in {SERVER_LOG}: none there")
+    return logs[-1]
+
+
+async def trace(install: Installation, payments: int) -> None:
+    """One buyer pays ``payments`` times on a database whose statements the server logs (see
+    ``--trace``); the statements of one payment, counted from the server's log."""
+    log = server_log()
+    start = log.stat().st_size
+    tally = Tally()
+    async with httpx.AsyncClient(base_url=install.url, timeout=60) as http:
+        for _ in range(payments):
+            await pay_once(http, tally)
+    await asyncio.sleep(1)  # the log is written by the server's own process
+    logged = log.read_bytes()[start:].decode(errors="replace")
+    words = [m.group(1).upper() for m in STATEMENT.finditer(logged)]
+    paid = max(tally.payments, 1)
+    kinds = ", ".join(f"{word} {n / paid:.1f}" for word, n in Counter(words).most_common())
+    print(f"traced: {tally.payments} payments, errors {dict(tally.errors) or 0}")
+    print(f"per payment {len(words) / paid:.1f} statements: {kinds}")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", default="sqlite", help="sqlite, or a PostgreSQL URL")
     parser.add_argument("--buyers", default="1,8,32,64")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument("--profile", type=Path, help="a folder for py-spy's stacks of ips serve")
+    parser.add_argument("--trace", type=int, default=0, metavar="N",
+                        help="PostgreSQL: instead of the run, N payments with every statement "
+                        "logged, counted per payment (reads /var/log/postgresql)")  # fmt: skip
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="an argument for ips serve (repeatable)")  # fmt: skip
     args = parser.parse_args()
@@ -384,12 +435,15 @@ async def main() -> None:
         if args.database == "sqlite":
             database_url = f"sqlite:///{folder}/ips.sqlite3"
         else:
-            database_url = await fresh_database(args.database)
+            database_url = await fresh_database(args.database, logged=bool(args.trace))
         print(f"machine: {os.cpu_count()} cores; database {make_url(database_url).drivername}; "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
         with installed(database_url, args.serve_arg) as install:
+            if args.trace:
+                await trace(install, args.trace)
+                return
             for buyers in (int(n) for n in args.buyers.split(",")):
-                await measure(install, buyers, args.seconds)
+                await measure(install, buyers, args.seconds, args.profile)
         if install.postgres_dsn and args.pgbench_seconds:
             for clients in (1, 8):
                 tps = pgbench(install.postgres_dsn, clients, args.pgbench_seconds)
