@@ -21,6 +21,7 @@ from ips.domain.orders import Operation, Order, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.domain.text import is_digits
+from ips.faults import fault
 from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
 from ips.services import cvc
@@ -50,6 +51,7 @@ async def complete(billnumber: str, reference: str, gateway: Gateway) -> Payment
     except NoAnswer:
         log.warning("no answer from the 3-D Secure server for order %s", billnumber)
         return PaymentStep(order)
+    fault("authentication.result.sent")
     if result.status is AuthenticationStatus.PENDING:
         return PaymentStep(order)
     closed = await _close(authentication, result.status, gateway)
@@ -123,8 +125,12 @@ async def _close(
                 ResponseCode.THREE_DS_REQUIRED if current.reference else ResponseCode.SYSTEM_ERROR
             )
             await give_up_locked(uow, order, payment, code, now)
+            fault("authentication.close.committing")
             await uow.commit()
+            fault("authentication.close.committed")
             return order
         authorization = await open_exchange(uow, payment, TransactionKind.AUTHORIZATION, gateway)
+        fault("authentication.close.committing")
         await uow.commit()
+    fault("authentication.close.committed")
     return _Authenticated(order, payment, authorization, card_code)

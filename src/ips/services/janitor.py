@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from ips.domain.errors import Refused
 from ips.domain.orders import CancelReason, OperationKind, Transaction, TransactionKind
 from ips.domain.states import OperationStatus, TransactionStatus
+from ips.faults import fault
 from ips.services import authentication, cvc, wallet_payments
 from ips.services.cancellations import cancel_locked
 from ips.services.claims import LEASE, claimant
@@ -92,7 +93,9 @@ async def _claimed(transaction: Transaction, gateway: Gateway) -> int:
         now = gateway.clock()
         if not await uow.transactions.claim(transaction, holder, now, now + LEASE):
             return 0
+        fault("janitor.claim.committing")
         await uow.commit()
+    fault("janitor.claim.committed")
     if transaction.kind is TransactionKind.REVERSAL:
         await send_reversal(transaction.id, gateway, claim=holder)  # it ends the claim
         return 1
@@ -146,7 +149,9 @@ async def _give_up(authorization: Transaction, gateway: Gateway) -> int | None:
         assert payment is not None
         log.warning("authorization %s of order %s went unanswered", current.id, order.billnumber)
         reversal_id = await record_answer(uow, order, payment, current, None, gateway.clock)
+        fault("janitor.give_up.committing")
         await uow.commit()
+    fault("janitor.give_up.committed")
     return reversal_id
 
 
@@ -188,7 +193,9 @@ async def expire_orders(gateway: Gateway) -> int:
                 await enqueue(uow, merchants[order.merchant_id], order, payment, payment, now)
             expired += 1
         if expired:
+            fault("janitor.expiry.committing")
             await uow.commit()
+            fault("janitor.expiry.committed")
     return expired
 
 
@@ -212,7 +219,9 @@ async def release_expired_holds(gateway: Gateway) -> int:
             _, after = await cancel_locked(
                 uow, merchant, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
             )
+            fault("janitor.hold_release.committing")
             await uow.commit()
+        fault("janitor.hold_release.committed")
         log.info("released the unconfirmed hold of order %s", order.billnumber)
         released += 1
         await after.send(gateway)

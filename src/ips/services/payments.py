@@ -44,6 +44,7 @@ from ips.domain.orders import (
 )
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
+from ips.faults import fault
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
 from ips.processing.secure import Challenge, NoThreeDSecure
 from ips.services import cvc
@@ -139,6 +140,7 @@ async def _enroll(
     except NoAnswer:
         log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
         return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
+    fault("payment.enrollment.sent")
     if challenge is not None:
         return await start_authentication(begun.first, challenge, gateway, card.cvc)
     if begun.merchant.require_3ds:
@@ -192,7 +194,9 @@ async def begin_payment(
         kind = first_exchange(order, merchant, means, gateway, recurring=recurring)
         first = await open_exchange(uow, payment, kind, gateway)
         await uow.orders.save(order)
+        fault("payment.begin.committing")
         await uow.commit()
+    fault("payment.begin.committed")
     return Begun(order, merchant, payment, first)
 
 
@@ -267,7 +271,9 @@ async def start_authentication(
         await uow.transactions.save(current)
         if card_code is not None:
             await cvc.keep(uow, gateway.keyring, current.operation_id, card_code, gateway.clock())
+        fault("payment.authentication.committing")
         await uow.commit()
+    fault("payment.authentication.committed")
     return PaymentStep(order, challenge.url)
 
 
@@ -286,7 +292,9 @@ async def _pass_over(check: Transaction, gateway: Gateway) -> PaymentStep | Tran
         current.change_status(TransactionStatus.DECLINED, gateway.clock())
         await uow.transactions.save(current)
         authorization = await open_exchange(uow, payment, TransactionKind.AUTHORIZATION, gateway)
+        fault("payment.not_enrolled.committing")
         await uow.commit()
+    fault("payment.not_enrolled.committed")
     return authorization
 
 
@@ -316,7 +324,9 @@ async def authorize(
     except NoAnswer:
         log.warning("no answer to the authorization of order %s", order.billnumber)
         answer = None
+    fault("payment.authorization.sent")
     order, reversal_id = await _finish(authorization.id, answer, gateway)
+    fault("payment.answer.committed")
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
     return order
@@ -334,7 +344,9 @@ async def fail_payment(payment_id: int, code: ResponseCode, gateway: Gateway) ->
         if payment.status is not OperationStatus.IN_PROCESS:
             return order
         await give_up_locked(uow, order, payment, code, gateway.clock())
+        fault("payment.decline.committing")
         await uow.commit()
+    fault("payment.decline.committed")
     return order
 
 
@@ -372,6 +384,7 @@ async def _finish(
             return order, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
         await _notify(uow, order, payment, gateway.clock())
+        fault("payment.answer.committing")
         await uow.commit()
     return order, reversal_id
 

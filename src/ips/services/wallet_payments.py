@@ -28,6 +28,7 @@ from ips.domain.orders import (
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.domain.text import is_digits
+from ips.faults import fault
 from ips.processing.port import NoAnswer
 from ips.processing.wallet import Wallet, WalletStatus
 from ips.services.gateway import Gateway
@@ -78,6 +79,7 @@ async def pay_by_wallet(cmd: PayByWallet, gateway: Gateway) -> PaymentStep:
     except NoAnswer:
         log.warning("the wallet did not answer for order %s", order.billnumber)
         return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
+    fault("wallet.create.sent")
     async with gateway.uow_factory() as uow:
         current_order = await uow.orders.get_by_id(sent.order_id, lock=True)
         current = await uow.transactions.get(sent.id)
@@ -86,7 +88,9 @@ async def pay_by_wallet(cmd: PayByWallet, gateway: Gateway) -> PaymentStep:
             return PaymentStep(current_order)
         current.reference = created.id
         await uow.transactions.save(current)
+        fault("wallet.reference.committing")
         await uow.commit()
+    fault("wallet.reference.committed")
     return PaymentStep(current_order, created.url)
 
 
@@ -103,7 +107,9 @@ async def give_up(sent: Transaction, gateway: Gateway) -> None:
             return
         log.warning("the wallet payment of order %s was never named", order.billnumber)
         await give_up_locked(uow, order, payment, ResponseCode.SYSTEM_ERROR, gateway.clock())
+        fault("wallet.give_up.committing")
         await uow.commit()
+    fault("wallet.give_up.committed")
 
 
 async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentStep:
@@ -129,6 +135,7 @@ async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:
         state = await _wallet(gateway).status(sent.reference) if sent.reference else None
     except NoAnswer:
         state = None
+    fault("wallet.status.sent")
     assert sent.id is not None
     async with gateway.uow_factory() as uow:
         order = await uow.orders.get_by_id(sent.order_id, lock=True)
@@ -153,7 +160,9 @@ async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:
         merchant = await uow.merchants.get(order.merchant_id)
         assert merchant is not None
         await enqueue(uow, merchant, order, payment, payment, now)
+        fault("wallet.answer.committing")
         await uow.commit()
+    fault("wallet.answer.committed")
     return order
 
 
@@ -193,13 +202,16 @@ async def send_wallet_refund(refund_id: int, gateway: Gateway) -> None:
             return
         refund.mark_sent(gateway.clock())
         await uow.transactions.save(refund)
+        fault("wallet_refund.prepare.committing")
         await uow.commit()
+    fault("wallet_refund.prepare.committed")
     try:
         done: bool | None = await _wallet(gateway).refund(
             refund.reference, refund.amount, f"ips-{refund_id}"
         )
     except NoAnswer:
         done = None
+    fault("wallet_refund.sent")
     async with gateway.uow_factory() as uow:
         await uow.orders.get_by_id(refund.order_id, lock=True)
         current = await uow.transactions.get(refund_id)
@@ -213,4 +225,6 @@ async def send_wallet_refund(refund_id: int, gateway: Gateway) -> None:
             log.error("the wallet refused refund %s: an operator must look at it", refund_id)
             current.change_status(TransactionStatus.DECLINED, now)
         await uow.transactions.save(current)
+        fault("wallet_refund.record.committing")
         await uow.commit()
+    fault("wallet_refund.record.committed")
