@@ -7,10 +7,16 @@ import asyncio
 import os
 from pathlib import Path
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from ips.bootstrap import open_database
 from ips.config import Settings
+from ips.crypto.keyring import KeyRing
+from ips.storage.database import create_engine
+from ips.storage.migrate import migrate
+from ips.storage.unit_of_work import Database
 from tests.processes import free_port, run_ips
 
 
@@ -41,3 +47,34 @@ def test_a_pool_of_no_connections_stops_the_command_with_the_setting_name(tmp_pa
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: IPS_DB_POOL_SIZE: ")
     assert "greater than or equal to 1" in refused.stderr
+
+
+async def test_a_connection_the_server_closed_is_replaced_before_it_is_handed_out(
+    postgres_url: str, keyring: KeyRing
+) -> None:
+    """No ping per checkout: the driver knows the server closed the connection, and the pool
+    opens another instead of failing the request that takes it."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    await migrate(engine)
+    database = Database(engine, keyring)
+    try:
+        async with database(readonly=True) as uow:
+            assert await uow.merchants.get("111111") is None
+        admin = await asyncpg.connect(postgres_url)
+        try:
+            database_name = make_url(postgres_url).database
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()",
+                database_name,
+            )
+        finally:
+            await admin.close()
+        assert ended == 1
+        await asyncio.sleep(0.2)  # the close reaches the client
+        async with database(readonly=True) as uow:
+            assert await uow.merchants.get("111111") is None
+        async with database() as uow:
+            assert await uow.merchants.get("111111", lock=True) is None
+    finally:
+        await database.dispose()

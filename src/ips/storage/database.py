@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -41,7 +42,9 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> As
     parsed = async_url(url)
     pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(parsed, **pool, pool_pre_ping=True, hide_parameters=True)
+        engine = create_async_engine(parsed, **pool, hide_parameters=True)
+        event.listen(engine.sync_engine, "checkout", _postgres_on_checkout)
+        return engine
     engine = create_async_engine(
         parsed, **pool, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S}, hide_parameters=True
     )
@@ -61,6 +64,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def _postgres_on_checkout(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """A pooled connection the server has closed (a restart, a terminated backend) is
+    replaced before it is handed out. asyncpg learns of the close as it happens, so this
+    asks the driver instead of the server: a ping would cost every unit of work a round
+    trip."""
+    if record.driver_connection is None or record.driver_connection.is_closed():
+        raise exc.DisconnectionError("the server closed this connection")
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
