@@ -12,7 +12,7 @@ import re
 import urllib.parse
 from collections.abc import Mapping
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from ips.domain.errors import UnknownCurrency
@@ -54,11 +54,16 @@ class Refused(Exception):
 
 
 async def _body(request: Request) -> bytes:
+    """The body; a caller gone before all of it came is refused like a bad request (no one
+    reads the answer), not counted as the simulator's failure."""
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise Refused(413, f"the body is larger than {MAX_BODY} bytes")
+    try:
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise Refused(413, f"the body is larger than {MAX_BODY} bytes")
+    except ClientDisconnect:
+        raise Refused(400, "the caller went away before its request was read") from None
     return bytes(body)
 
 
