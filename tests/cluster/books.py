@@ -13,7 +13,8 @@ billnumber and ordernumber) and what is wrong; a run is good when there are none
   debits; refunded = its credits), and no message is left waiting for an answer.
 - Every settlement batch accepted, at the bank too, and each debit and credit posted at the
   bank exactly once, under the terminal, batch and STAN IPS recorded.
-- Every notification of the outbox delivered, and received by the shop at least once.
+- Every operation that succeeded or was declined has its notification (the shop asked for
+  all three kinds), delivered, and received by the shop at least once.
 - Reconciliation finds no difference, authorization by authorization, and what the
   merchants were paid — debits less credits — is the same at IPS and at the bank.
 - What the nodes acknowledged holds: a payment the buyer was told was approved is held, one
@@ -117,6 +118,15 @@ async def audit(
     found.findings += await _bank_findings(store, transactions, batches, of_order)
     found.findings += [str(d) for d in await reconcile(database, await bank_figures(store))]
     found.findings += _notification_findings(outbox, received, found.figures)
+    notified = {row["operation_id"] for row in outbox}
+    found.findings += [
+        f"{entry.name}: its {operation.kind.name.lower()} {operation.id} ended "
+        f"{operation.status.value} and nobody was to be told"
+        for entry in of_order.values()
+        for operation in entry.operations
+        if operation.status in (OperationStatus.SUCCESS, OperationStatus.DECLINED)
+        and operation.id not in notified
+    ]
     found.findings += _deal_findings(deals, of_order)
     found.figures |= await _money(store, every, found)
     found.figures["orders"] = dict(Counter(o.state.value for o in every))
