@@ -28,7 +28,7 @@ async def test_money_is_never_lost_doubled_or_stranded_while_processes_are_kille
     print(said)
     outcomes = " ".join(report.tally.payments)
     assert report.payments >= 3 * SECONDS, said  # several hundred a minute
-    assert sum(report.kills.values()) >= SECONDS / 6, said
+    assert sum(report.kills.values()) >= SECONDS / 10, said  # one every few seconds
     assert {"web-1", "web-2", "worker-1", "worker-2", "simulator"} <= set(report.kills), said
     for seen in ("approved: approved", "3-D Secure: approved", "declined: declined",
                  "unanswered: declined", "abandoned: abandoned"):  # fmt: skip
