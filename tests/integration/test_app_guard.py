@@ -4,9 +4,11 @@ headers, logged once with its traceback, and the access log keeps no query strin
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from ips.crypto.tokens import FormTokens
 from ips.services.gateway import Gateway
@@ -36,3 +38,36 @@ async def test_an_error_no_route_caught_is_a_503_with_the_headers(
     assert access.getMessage().startswith("GET /broken 503 ")
     assert not any("secret" in r.getMessage() for r in caplog.records if r.name.startswith("ips"))
     caplog.clear()  # the error was meant: the suite's guard against unhandled errors may pass
+
+
+@pytest.mark.parametrize("kind", ["application/json", "application/x-www-form-urlencoded"])
+async def test_a_caller_gone_before_its_body_arrived_is_no_failure(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    """A shop's server killed half way through its call (the simulator's side saw this in
+    the cluster test): nothing to answer, and no error logged."""
+    app = create_app(Services(gateway, FormTokens(gateway.keyring.derive("form tokens"))))
+    parts: Iterator[Message] = iter(
+        [
+            {"type": "http.request", "body": b'{"Merchant_ID": "1', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return next(parts)
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/orderstate/orderstate.cfm", "raw_path": b"",
+        "query_string": b"", "root_path": "", "client": ("203.0.113.7", 50000),
+        "server": ("ips.test", 80), "headers": [(b"content-type", kind.encode())],
+    }  # fmt: skip
+    with caplog.at_level(logging.INFO):
+        await app(scope, receive, send)
+    failed = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert failed == [], [r.getMessage() for r in failed]

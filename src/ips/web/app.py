@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -138,6 +138,10 @@ class Guard:
         refused = _refused(Request(scope))
         try:
             await (refused or self._app)(scope, receive, sending)
+        except ClientDisconnect:
+            access_log.info("%s %s: the caller left before its request arrived", scope["method"],
+                            ascii(path)[1:-1] if NO_NAME.search(path) else path)  # fmt: skip
+            return
         except Exception:
             log.exception("unhandled error on %s %s", scope["method"], path)
             if status:

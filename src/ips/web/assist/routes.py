@@ -6,7 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 
 from ips.domain.errors import DomainError
@@ -65,6 +65,8 @@ async def _web_service(request: Request, default: Format, produce: Produce) -> R
         return await produce(params, fmt)
     except DomainError as exc:
         return formats.error(fmt, assist_codes(exc))
+    except ClientDisconnect:
+        raise  # nobody to answer (``web.app.Guard``)
     except Exception:
         log.exception("unhandled error in the web service %s", request.url.path)
         return formats.error(fmt, INTERNAL_ERROR)
