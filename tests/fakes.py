@@ -157,6 +157,11 @@ class FakeWallet:
     async def status(self, payment_id: str) -> WalletState:
         return WalletState(self.payments.get(payment_id, WalletStatus.DECLINED), "d***o")
 
+    async def cancel(self, payment_id: str) -> WalletState:
+        if self.payments.get(payment_id) is WalletStatus.PENDING:
+            self.payments[payment_id] = WalletStatus.DECLINED
+        return await self.status(payment_id)
+
     async def refund(self, payment_id: str, amount: Money, reference: str) -> bool:
         if self.silent:
             raise NoAnswer("the fake keeps silent")

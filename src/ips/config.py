@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
 from pathlib import Path
 
@@ -88,6 +89,14 @@ class Settings(BaseSettings):
     @property
     def allowed_notification_ports(self) -> frozenset[int]:
         return frozenset(int(port) for port in self.notification_ports.split(",") if port.strip())
+
+    @field_validator("order_lifetime", "hold_period", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A duration in seconds (``86400``, ``0.5``) as well as ISO 8601 (``PT24H``)."""
+        if isinstance(value, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)?", value.strip()):
+            return timedelta(seconds=float(value))
+        return value
 
     @field_validator("notification_networks", "trusted_proxies")
     @classmethod

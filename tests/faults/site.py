@@ -123,6 +123,7 @@ class Site:
             "IPS_WALLET_URL": self.bank,
             "IPS_SIMULATOR_STORE": str(self.store),
             "IPS_PROCESSING_TIMEOUT": "1",
+            "IPS_ORDER_LIFETIME": "1800",  # over by the recovery's clock (40 minutes on)
             "IPS_JANITOR_INTERVAL": "0.2",
             "IPS_NOTIFICATION_INTERVAL": "0.2",
             "IPS_NOTIFICATION_PORTS": str(self.shop.port),

@@ -52,18 +52,6 @@ STUCK = 10.0
 """Seconds without progress after which what the last worker left unfinished is stuck: it
 finds everything due at once, and its janitor runs five times a second."""
 
-KNOWN = {
-    "wallet.reference.committed": (
-        "a wallet payment the wallet keeps pending is never ended: here the server died once "
-        "the wallet had named the payment, before it sent the buyer there, and the buyer "
-        "cannot reach the wallet's page again (the order's page shows the order In Process), "
-        "as a buyer who leaves that page unanswered; the janitor asks the wallet, which says "
-        "pending for good (the Demo Wallet never expires a payment), and expiry leaves a "
-        "payment the wallet named to the janitor: the order stays In Process, its number taken"
-    ),
-}
-"""Findings of these tests not fixed yet, by point: its case is expected to fail."""
-
 UNFINISHED = {
     "order": "SELECT o.ordernumber, o.state FROM orders o WHERE o.state = 'In Process'",
     "operation": "SELECT o.ordernumber, p.kind || ' ' || p.status FROM operations p "
@@ -243,45 +231,14 @@ async def killed_and_checked(
 async def test_a_kill_at_any_point_leaves_the_books_whole(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    cases = [case for case in each_point_once() if case.point not in KNOWN]
-    site, problems = await killed_and_checked(tmp_path, postgres_url, cases)
-    problems += [
-        f"{point}: no process died there"
-        for point in POINTS
-        if point not in site.killed and point not in KNOWN
-    ]
-    assert problems == [], "\n".join(problems)
-
-
-class NotKilled(Exception):
-    """A case of a known finding did not die at its point: it shows nothing."""
-
-
-@pytest.mark.parametrize(
-    "point",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=why))
-        for p, why in KNOWN.items()
-    ],
-)
-async def test_a_kill_at_a_point_of_a_known_finding(
-    tmp_path: Path, postgres_url: str, point: str
-) -> None:
-    [case] = [case for case in each_point_once() if case.point == point]
-    site, problems = await killed_and_checked(tmp_path, postgres_url, [case])
-    if point not in site.killed:
-        raise NotKilled("\n".join(problems))
+    site, problems = await killed_and_checked(tmp_path, postgres_url, each_point_once())
+    problems += [f"{point}: no process died there" for point in POINTS if point not in site.killed]
     assert problems == [], "\n".join(problems)
 
 
 @pytest.mark.parametrize(
     "case",
-    [
-        pytest.param(case, marks=[pytest.mark.xfail(reason=KNOWN[case.point])])
-        if case.point in KNOWN
-        else case
-        for case in every_point_of_every_flow()
-    ]
+    list(every_point_of_every_flow())
     if LONG
     else [
         pytest.param(

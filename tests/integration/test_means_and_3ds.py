@@ -344,6 +344,29 @@ async def test_a_wallet_payment_left_at_the_provider_is_settled_by_the_janitor(
     assert await state(database, bill(page)) is OrderState.DECLINED
 
 
+async def test_a_wallet_payment_never_finished_is_cancelled_at_the_provider_when_time_is_up(
+    client: httpx.AsyncClient, full: Gateway, database: Database, wallet: FakeWallet,
+    clock: ManualClock,
+) -> None:  # fmt: skip
+    """The buyer left the wallet's page: the payment stays pending there, and the janitor
+    waits for it — until the order's lifetime is over; then it cancels it at the provider and
+    the order ends, its number free again."""
+    await shop(full)
+    page = await order_page(client, CardPayment="0")
+    await client.post(f"{page}/wallet", data={"token": await token_of(client, page)})
+    [payment_id] = wallet.payments
+    clock.advance(hours=23)
+    await janitor.sweep(full, stale_after=timedelta(minutes=1))
+    assert wallet.payments[payment_id] is WalletStatus.PENDING
+    assert await state(database, bill(page)) is OrderState.IN_PROCESS
+    clock.advance(hours=2)
+    await janitor.sweep(full, stale_after=timedelta(minutes=1))
+    await janitor.expire_orders(full)
+    assert wallet.payments[payment_id] is WalletStatus.DECLINED
+    assert await state(database, bill(page)) is OrderState.DECLINED
+    assert (await client.post("/pay/order.cfm", data=REQUEST)).status_code == 303
+
+
 async def test_required_buyer_data_is_asked_and_kept(
     client: httpx.AsyncClient, full: Gateway, database: Database
 ) -> None:

@@ -41,7 +41,7 @@ FIELD_EXAMPLES = 40
 BASE = "http://127.0.0.1:8584"
 SHOP = "http://shop.example/back"
 
-API = re.compile(r"/3ds/enroll|/3ds/result/[^/]+|/wallet/payments(?:/[^/]+(?:/refunds)?)?")
+API = re.compile(r"/3ds/enroll|/3ds/result/[^/]+|/wallet/payments(?:/[^/]+(?:/refunds|/cancel)?)?")
 PAGES = re.compile(r"/3ds/challenge/[^/]+|/wallet/pay/[^/]+")
 
 ROUTES = [
@@ -52,6 +52,7 @@ ROUTES = [
     ("POST", "/wallet/payments"),
     ("GET", "/wallet/payments/{payment}"),
     ("POST", "/wallet/payments/{payment}/refunds"),
+    ("POST", "/wallet/payments/{payment}/cancel"),
     ("GET", "/wallet/pay/{payment}"),
     ("POST", "/wallet/pay/{payment}"),
     ("GET", "/static/simulator.css"),

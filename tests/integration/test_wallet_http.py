@@ -116,6 +116,22 @@ async def test_a_payment_is_created_pending_with_its_page(
     )
 
 
+async def test_the_merchant_cancels_a_payment_left_pending_but_not_a_paid_one(
+    wallet: HttpWallet, browser: httpx.AsyncClient
+) -> None:
+    """IPS gives up a payment the buyer never finished once the order's time is up; a buyer
+    who paid a moment before keeps the payment."""
+    left = await create(wallet)
+    assert await wallet.cancel(left.id) == WalletState(WalletStatus.DECLINED, "")
+    assert (await wallet.status(left.id)).status is WalletStatus.DECLINED
+    with pytest.raises(NoAnswer):
+        await wallet.cancel("no-such-payment")
+
+    paid = await create(wallet, reference="ips-2")
+    await pay(browser, paid, "demo", "demo")
+    assert await wallet.cancel(paid.id) == WalletState(WalletStatus.PAID, "d***o")
+
+
 async def test_the_same_reference_makes_one_payment(
     wallet: HttpWallet, simulator: Simulator
 ) -> None:

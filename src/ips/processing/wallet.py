@@ -2,7 +2,8 @@
 
 IPS ``create``s a payment at the provider and sends the buyer to ``WalletPayment.url``; the
 buyer signs in to the wallet there and confirms, and comes back to the ``return_url``. IPS
-then asks the provider for the payment's ``status`` — never trusting the browser. A paid
+then asks the provider for the payment's ``status`` — never trusting the browser. A payment
+the buyer never finishes is ``cancel``led once its order's time is up. A paid
 payment can be given back, all or part, with ``refund``. Every method raises ``NoAnswer``
 when the provider cannot be reached or its answer cannot be read.
 """
@@ -47,6 +48,11 @@ class Wallet(Protocol):
         ...
 
     async def status(self, payment_id: str) -> WalletState: ...
+
+    async def cancel(self, payment_id: str) -> WalletState:
+        """Gives up a payment the buyer never finished: a pending one is declined, any
+        other stays as it is (the buyer may have paid a moment before). The state after."""
+        ...
 
     async def refund(self, payment_id: str, amount: Money, reference: str) -> bool:
         """True when the provider gave ``amount`` back; a repeat with the same ``reference``

@@ -6,6 +6,7 @@ Demo Wallet, ``processing/simulator/wallet_web.py``).
   ``{"id": ID, "url": URL}``; the same reference again answers the same payment.
 - ``status``: ``GET /wallet/payments/ID`` → ``{"status": "pending" | "paid" | "declined",
   "account": "d***o"}``.
+- ``cancel``: ``POST /wallet/payments/ID/cancel`` → the status, as ``GET`` answers it.
 - ``refund``: ``POST /wallet/payments/ID/refunds`` with ``{"amount", "currency",
   "reference"}`` → ``{"refunded": true | false}``.
 
@@ -64,15 +65,11 @@ class HttpWallet:
         return WalletPayment(id=payment_id, url=url)
 
     async def status(self, payment_id: str) -> WalletState:
-        data = await self._api.exchange("GET", f"/wallet/payments/{_segment(payment_id)}")
-        account = data.get("account", "")
-        try:
-            status = WalletStatus(data.get("status"))
-        except ValueError:
-            raise NoAnswer("the wallet's status is not known") from None
-        if not isinstance(account, str):
-            raise NoAnswer("the wallet's account cannot be read")
-        return WalletState(status, account)
+        return _state(await self._api.exchange("GET", f"/wallet/payments/{_segment(payment_id)}"))
+
+    async def cancel(self, payment_id: str) -> WalletState:
+        path = f"/wallet/payments/{_segment(payment_id)}/cancel"
+        return _state(await self._api.exchange("POST", path, {}))
 
     async def refund(self, payment_id: str, amount: Money, reference: str) -> bool:
         """True when the provider gave ``amount`` back; a repeat with the same ``reference``
@@ -87,6 +84,17 @@ class HttpWallet:
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _state(data: dict[str, object]) -> WalletState:
+    account = data.get("account", "")
+    try:
+        status = WalletStatus(data.get("status"))
+    except ValueError:
+        raise NoAnswer("the wallet's status is not known") from None
+    if not isinstance(account, str):
+        raise NoAnswer("the wallet's account cannot be read")
+    return WalletState(status, account)
 
 
 def _segment(value: str) -> str:

@@ -129,10 +129,15 @@ async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentS
 
 
 async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:
-    """Asks the provider about a wallet payment and moves it by the answer (a payment still
-    pending at the provider stays as it is)."""
+    """Asks the provider about a wallet payment and moves it by the answer. A payment still
+    pending at the provider stays as it is until its order's time is up; then IPS cancels it
+    there (the buyer never finished it) and moves it by the state that leaves."""
+    wallet = _wallet(gateway)
     try:
-        state = await _wallet(gateway).status(sent.reference) if sent.reference else None
+        state = await wallet.status(sent.reference) if sent.reference else None
+        pending = state is not None and state.status is WalletStatus.PENDING
+        if pending and await _time_is_up(sent, gateway):
+            state = await wallet.cancel(sent.reference)
     except NoAnswer:
         state = None
     fault("wallet.status.sent")
@@ -164,6 +169,13 @@ async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:
         await uow.commit()
     fault("wallet.answer.committed")
     return order
+
+
+async def _time_is_up(sent: Transaction, gateway: Gateway) -> bool:
+    async with gateway.uow_factory(readonly=True) as uow:
+        order = await uow.orders.get_by_id(sent.order_id)
+    assert order is not None
+    return order.created_at + gateway.timings.order_lifetime <= gateway.clock()
 
 
 async def open_wallet_refund(

@@ -19,6 +19,9 @@
 ``GET /wallet/payments/ID``          ``{"status": "pending" | "paid" | "declined",
                                      "account": "d***o", "amount", "currency",
                                      "refunded"}``
+``POST /wallet/payments/ID/cancel``   the merchant gives up a payment the buyer never
+                                     finished: a pending one is declined, any other stays
+                                     as it is → its status, as ``GET`` answers it
 ``POST /wallet/payments/ID/refunds``  JSON ``{"amount", "reference"}`` (and ``"currency"``,
                                      checked when given) → ``{"refunded": true}`` when given
                                      back (or given before under this reference), else
@@ -88,6 +91,7 @@ class WalletSite:
             Route("/wallet/payments", self.create, methods=["POST"]),
             Route("/wallet/payments/{id}", self.status, methods=["GET"]),
             Route("/wallet/payments/{id}/refunds", self.refund, methods=["POST"]),
+            Route("/wallet/payments/{id}/cancel", self.cancel, methods=["POST"]),
             Route("/wallet/pay/{id}", self.page, methods=["GET"], name="wallet_page"),
             Route("/wallet/pay/{id}", self.pay, methods=["POST"]),
         ]
@@ -110,18 +114,10 @@ class WalletSite:
         )
 
     async def status(self, request: Request) -> Response:
-        payment = await self._wallet.payment(request.path_params["id"])
-        if payment is None:
-            return webio.refusal(404, "no such payment")
-        return webio.answer(
-            {
-                "status": payment.status.value,
-                "account": payment.account,
-                "amount": payment.amount.minor,
-                "currency": payment.amount.currency.code,
-                "refunded": payment.refunded.minor,
-            }
-        )
+        return _state(await self._wallet.payment(request.path_params["id"]))
+
+    async def cancel(self, request: Request) -> Response:
+        return _state(await self._wallet.cancel(request.path_params["id"]))
 
     async def refund(self, request: Request) -> Response:
         data = await webio.json_object(request)
@@ -198,6 +194,21 @@ class WalletSite:
 
 def _form(payment: Payment) -> str:
     return f"wallet:{payment.id}"
+
+
+def _state(payment: Payment | None) -> Response:
+    """A payment as the API shows it."""
+    if payment is None:
+        return webio.refusal(404, "no such payment")
+    return webio.answer(
+        {
+            "status": payment.status.value,
+            "account": payment.account,
+            "amount": payment.amount.minor,
+            "currency": payment.amount.currency.code,
+            "refunded": payment.refunded.minor,
+        }
+    )
 
 
 def _summary(payment: Payment) -> list[tuple[str, str]]:

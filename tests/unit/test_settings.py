@@ -1,0 +1,34 @@
+"""Settings read from the environment as ``docs/operations.md`` writes them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from ips.config import Settings
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("86400", timedelta(days=1)),
+        ("40", timedelta(seconds=40)),
+        (" 0.5 ", timedelta(milliseconds=500)),
+        ("PT24H", timedelta(hours=24)),
+        ("P7D", timedelta(days=7)),
+    ],
+)
+def test_durations_are_seconds_or_iso_8601(
+    monkeypatch: pytest.MonkeyPatch, written: str, meant: timedelta
+) -> None:
+    monkeypatch.setenv("IPS_ORDER_LIFETIME", written)
+    monkeypatch.setenv("IPS_HOLD_PERIOD", written)
+    settings = Settings()
+    assert settings.order_lifetime == settings.hold_period == meant
+
+
+def test_a_duration_of_neither_form_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPS_ORDER_LIFETIME", "a day")
+    with pytest.raises(ValueError, match="order_lifetime"):
+        Settings()
