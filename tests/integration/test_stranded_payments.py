@@ -183,6 +183,9 @@ class DyingWallet:
     async def refund(self, payment_id: str, amount: Money, reference: str) -> bool:
         return await self.real.refund(payment_id, amount, reference)
 
+    async def cancel(self, payment_id: str) -> WalletState:
+        return await self.real.cancel(payment_id)
+
 
 @pytest.fixture
 async def bank(gateway: Gateway, real_processing: RealProcessing) -> AsyncIterator[Gateway]:
