@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     threeds_url: str = ""
     """Base URL of the 3-D Secure server (directory and ACS); empty: the in-process
     simulator's when it runs, else no 3-D Secure."""
+    threeds_ranges_refresh: float = Field(default=300.0, ge=0)
+    """Seconds the 3-D Secure server's card ranges are trusted before they are loaded again
+    (a card outside them is not enrolled, without a call); 0: no ranges, every card asked."""
     wallet_url: str = ""
     """Base URL of the e-wallet provider; empty: the in-process simulator's when it runs,
     else no wallet is offered."""

@@ -41,10 +41,13 @@ FIELD_EXAMPLES = 40
 BASE = "http://127.0.0.1:8584"
 SHOP = "http://shop.example/back"
 
-API = re.compile(r"/3ds/enroll|/3ds/result/[^/]+|/wallet/payments(?:/[^/]+(?:/refunds|/cancel)?)?")
+API = re.compile(
+    r"/3ds/ranges|/3ds/enroll|/3ds/result/[^/]+|/wallet/payments(?:/[^/]+(?:/refunds|/cancel)?)?"
+)
 PAGES = re.compile(r"/3ds/challenge/[^/]+|/wallet/pay/[^/]+")
 
 ROUTES = [
+    ("GET", "/3ds/ranges"),
     ("POST", "/3ds/enroll"),
     ("GET", "/3ds/challenge/{challenge}"),
     ("POST", "/3ds/challenge/{challenge}"),

@@ -6,11 +6,16 @@ An authentication goes::
                      │                 └─► N  a wrong code (one attempt), or Cancel
                      └─ 10 minutes ──────► N  expired
 
-Only cards whose test behaviour says so take part (4000000000003220); ``enroll`` answers
-``None`` for the others and stores nothing. The simulated bank's one-time code is always
-``1234``. A ``Y`` authentication's CAVV — 20 random bytes in base64, as the real ones — is
-kept: the authorization of that card must carry it (field 48, subelement ``93``), and each
-CAVV pays once (``redeem``, called by the ledger in the transaction that places the hold).
+Only cards whose test behaviour says so take part (4000000000003220), and only while a card
+range the ACS publishes holds them (``card_ranges``: at start one range for each such card,
+exactly the cards it enrolls; ``publish`` changes them, as a bank joins or leaves 3-D
+Secure). ``enroll`` answers ``None`` for the others and stores nothing. The ranges'
+``serial`` is a digest of them: equal ranges, equal serial, across restarts too.
+
+The simulated bank's one-time code is always ``1234``. A ``Y`` authentication's CAVV — 20
+random bytes in base64, as the real ones — is kept: the authorization of that card must
+carry it (field 48, subelement ``93``), and each CAVV pays once (``redeem``, called by the
+ledger in the transaction that places the hold).
 
 An expired challenge is written as ``N`` when it is next answered; every read already shows
 it ``N`` (``outcome`` ``expired``). Cards are known by ``card_ref`` and their masked number.
@@ -20,14 +25,17 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
 import hmac
 import secrets
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ips.domain.money import Money, currency
+from ips.processing.card_ranges import CardRange, CardRanges
 from ips.processing.iso8583.messages import mask_pan
 from ips.processing.simulator import cards
 from ips.processing.simulator.store import Store, stamp
@@ -93,19 +101,39 @@ class AcsTransaction:
 
 
 def enrolled(pan: str) -> bool:
-    """Whether the card takes part in 3-D Secure."""
+    """Whether the card's test behaviour takes part in 3-D Secure."""
     return cards.behaviour(pan).three_d_secure
 
 
+def first_ranges() -> CardRanges:
+    """One range for each test card of 3-D Secure."""
+    return CardRanges(CardRange(pan, pan) for pan in cards.TEST_CARDS if enrolled(pan))
+
+
 class Acs:
-    """The ACS's books in the simulator's store."""
+    """The ACS's books in the simulator's store, and the card ranges it publishes."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
+        self.publish(first_ranges())
+
+    @property
+    def card_ranges(self) -> CardRanges:
+        return self._ranges
+
+    @property
+    def serial(self) -> str:
+        return self._serial
+
+    def publish(self, ranges: Iterable[CardRange]) -> None:
+        """The card ranges from now on: the ACS enrolls no card outside them."""
+        self._ranges = CardRanges(ranges)
+        listed = ",".join(f"{r.start}-{r.end}" for r in self._ranges)
+        self._serial = hashlib.sha256(listed.encode()).hexdigest()[:16]
 
     async def enroll(self, request: EnrollRequest) -> AcsTransaction | None:
         """Start an authentication for an enrolled card; ``None`` for any other card."""
-        if not enrolled(request.pan):
+        if not (enrolled(request.pan) and self._ranges.covers(request.pan)):
             return None
         store, transaction_id = self._store, str(uuid.uuid4())
         created = store.clock()

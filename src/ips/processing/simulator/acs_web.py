@@ -1,6 +1,11 @@
 """The ACS over HTTP: the API IPS calls and the challenge page the buyer answers.
 
 =====================================  ===================================================
+``GET /3ds/ranges``                    the card ranges that take part (EMV 3-D Secure's
+                                       "card range data"): ``{"serial": S, "ranges":
+                                       [{"start": PAN, "end": PAN}, ...]}``; with
+                                       ``?serial=S`` of the ranges published now, only
+                                       ``{"serial": S}`` (nothing changed)
 ``POST /3ds/enroll``                   JSON ``{"pan", "amount" (minor units), "currency"
                                        (letter code), "merchant_id", "return_url"}`` →
                                        ``{"enrolled": false}``, or ``{"enrolled": true,
@@ -60,11 +65,19 @@ class AcsSite:
     @property
     def routes(self) -> list[Route]:
         return [
+            Route("/3ds/ranges", self.ranges, methods=["GET"]),
             Route("/3ds/enroll", self.enroll, methods=["POST"]),
             Route("/3ds/challenge/{id}", self.challenge, methods=["GET"], name="challenge"),
             Route("/3ds/challenge/{id}", self.answer, methods=["POST"]),
             Route("/3ds/result/{id}", self.result, methods=["GET"]),
         ]
+
+    async def ranges(self, request: Request) -> Response:
+        serial = self._acs.serial
+        if request.query_params.get("serial") == serial:
+            return webio.answer({"serial": serial})
+        listed = [{"start": r.start, "end": r.end} for r in self._acs.card_ranges]
+        return webio.answer({"serial": serial, "ranges": listed})
 
     async def enroll(self, request: Request) -> Response:
         data = await webio.json_object(request)
