@@ -3,6 +3,7 @@ the processing-center simulator running as processes of their own:
 
     .venv/bin/python -m bench.payments --database postgresql://postgres@127.0.0.1:5432/postgres
     .venv/bin/python -m bench.payments --database sqlite
+    .venv/bin/python -m bench.payments --database sqlite --embedded
 
 Each buyer pays the whole way, one payment after another: the payment request
 (``order.cfm``), the card page, the card form (the ISO 8583 authorization inside), and the
@@ -12,6 +13,10 @@ CPU milliseconds each process spent per payment (IPS, the PostgreSQL backends, t
 simulator, this driver) and, on PostgreSQL, the commits and rollbacks per payment. ``pgbench``
 runs a payment-like write transaction against the same server for the
 ceiling.
+
+``--embedded`` runs ``ips serve`` as the README's first command does, without
+``--processing``: it starts the simulator itself, and its CPU is the simulator's when it runs
+as a process of its own (else it is counted in IPS's).
 
 A PostgreSQL URL names the server: the benchmark makes a database of its own on it
 (``ips_bench_payments``, dropped and made again at each run).
@@ -79,12 +84,25 @@ def postgres_backends() -> list[int]:
     return [int(pid) for pid in listed.stdout.split()]
 
 
+def simulators(pid: int) -> list[int]:
+    """The processes under ``pid`` that run the simulator (the one ``ips serve`` starts)."""
+    found = []
+    for child in descendants(pid)[1:]:
+        with contextlib.suppress(OSError):
+            if b"ips.processing.simulator" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
+    return found
+
+
 @dataclass
 class CpuMeter:
     """CPU seconds of named groups of processes, from one reading to the next."""
 
     groups: dict[str, list[int] | None]
-    """Fixed pids, or ``None`` for the PostgreSQL server's processes, read anew each time."""
+    """Fixed pids (each with the processes under it), or ``None`` for the PostgreSQL
+    server's processes, read anew each time."""
+    apart: list[int] = field(default_factory=list)
+    """Processes counted in no group, though under one of their pids."""
     start: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def _read(self) -> dict[str, dict[int, float]]:
@@ -95,7 +113,12 @@ class CpuMeter:
                 reading[name] = {0: usage.ru_utime + usage.ru_stime}
                 continue
             alive = pids if pids is not None else postgres_backends()
-            reading[name] = {pid: cpu_seconds(pid) for root in alive for pid in descendants(root)}
+            reading[name] = {
+                pid: cpu_seconds(pid)
+                for root in alive
+                for pid in descendants(root)
+                if pid not in self.apart or pid == root
+            }
         return reading
 
     def begin(self) -> None:
@@ -115,12 +138,13 @@ class CpuMeter:
 
 @dataclass
 class Installation:
-    """``ips processing-center`` and ``ips serve`` on a fresh database, and the shop."""
+    """``ips processing-center`` and ``ips serve`` on a fresh database, and the shop; or
+    ``ips serve`` alone, starting the simulator itself (``simulator`` is then ``None``)."""
 
     url: str
     database_url: str
     serve: subprocess.Popen[bytes]
-    simulator: subprocess.Popen[bytes]
+    simulator: subprocess.Popen[bytes] | None
     workdir: Path
 
     @property
@@ -155,24 +179,33 @@ async def fresh_database(server_url: str, *, logged: bool = False) -> str:
 
 
 @contextlib.contextmanager
-def installed(database_url: str, serve_args: list[str]) -> Iterator[Installation]:
+def installed(
+    database_url: str, serve_args: list[str], *, embedded: bool = False
+) -> Iterator[Installation]:
     workdir = Path(tempfile.mkdtemp(prefix="ips-bench-"))
+    store = workdir / "processing-center.sqlite3"
     env = {
         **os.environ,
         "IPS_DATABASE_URL": database_url,
         "IPS_KEY_FILE": str(workdir / "ips.key"),
+        "IPS_SIMULATOR_STORE": str(store),
         "IPS_CREDENTIAL_CACHE_SECONDS": os.environ.get("IPS_CREDENTIAL_CACHE_SECONDS", "300"),
     }
     iso, http, port = free_port(), free_port(), free_port()
-    log = (workdir / "simulator.log").open("wb")
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "ips", "processing-center", "--port", str(iso),
-         "--http-port", str(http), "--store", str(workdir / "processing-center.sqlite3")],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    simulator, processing = None, []
+    if not embedded:
+        log = (workdir / "simulator.log").open("wb")
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "ips", "processing-center", "--port", str(iso),
+             "--http-port", str(http), "--store", str(store)],
+            cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        processing = ["--processing", f"127.0.0.1:{iso}",
+                      "--processing-http", f"http://127.0.0.1:{http}"]  # fmt: skip
     serve = None
     try:
-        wait_for_port(iso, simulator, lambda: (workdir / "simulator.log").read_text())
+        if simulator is not None:
+            wait_for_port(iso, simulator, lambda: (workdir / "simulator.log").read_text())
         ips(
             "merchant", "add", "--merchant-id", MERCHANT["id"], "--name", "Bench Shop",
             "--login", MERCHANT["login"], "--password", MERCHANT["password"],
@@ -181,9 +214,7 @@ def installed(database_url: str, serve_args: list[str]) -> Iterator[Installation
         )  # fmt: skip
         served = (workdir / "serve.log").open("wb")
         serve = subprocess.Popen(
-            [sys.executable, "-m", "ips", "serve", "--port", str(port),
-             "--processing", f"127.0.0.1:{iso}", "--processing-http", f"http://127.0.0.1:{http}",
-             *serve_args],
+            [sys.executable, "-m", "ips", "serve", "--port", str(port), *processing, *serve_args],
             cwd=workdir, env=env, stdout=served, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_for_port(port, serve, lambda: (workdir / "serve.log").read_text(), seconds=60)
@@ -350,13 +381,15 @@ def profiled(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
 async def measure(
     install: Installation, buyers: int, seconds: float, profile: Path | None = None
 ) -> None:
+    simulator = [install.simulator.pid] if install.simulator else simulators(install.serve.pid)
     meter = CpuMeter(
         {
             "IPS": [install.serve.pid],
             "PostgreSQL": None if install.postgres_dsn else [],
-            "simulator": [install.simulator.pid],
+            "simulator": simulator,
             "driver": [],
-        }
+        },
+        apart=simulator,
     )
     dsn = install.postgres_dsn
     tally = Tally()
@@ -381,6 +414,8 @@ async def measure(
         times = tally.whole if name == "payment" else tally.latency[name]
         print(f"  {name:<12} {ms(times, 0.5):>8} {ms(times, 0.95):>8} {ms(times, 0.99):>8}")
     shares = ", ".join(f"{name} {cpu * 1000 / paid:.1f}" for name, cpu in spent.items())
+    if not simulator:
+        shares += " (the simulator's in IPS's)"
     print(f"  CPU ms per payment: {shares}")
     if dsn:
         print(f"  per payment: {(commits_after - commits) / paid:.1f} commits, "
@@ -430,6 +465,9 @@ async def main() -> None:
                         "logged, counted per payment (reads /var/log/postgresql)")  # fmt: skip
     parser.add_argument("--serve-arg", action="append", default=[],
                         help="an argument for ips serve (repeatable)")  # fmt: skip
+    parser.add_argument("--embedded", action="store_true",
+                        help="no simulator process: ips serve starts its own, as in the "
+                        "README's first command")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         if args.database == "sqlite":
@@ -437,8 +475,10 @@ async def main() -> None:
         else:
             database_url = await fresh_database(args.database, logged=bool(args.trace))
         print(f"machine: {os.cpu_count()} cores; database {make_url(database_url).drivername}; "
+              f"simulator {'started by ips serve' if args.embedded else 'a process'}; "
+              f"ips serve {' '.join(args.serve_arg) or '(no arguments)'}; "
               f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-        with installed(database_url, args.serve_arg) as install:
+        with installed(database_url, args.serve_arg, embedded=args.embedded) as install:
             if args.trace:
                 await trace(install, args.trace)
                 return

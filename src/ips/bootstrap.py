@@ -18,8 +18,8 @@ from ips.domain.text import is_digits
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.secure import NoThreeDSecure
 from ips.processing.secure_http import HttpThreeDSecure
+from ips.processing.simulator.embedded import EmbeddedSimulator
 from ips.processing.simulator.ledger import Ledger, PostingKind
-from ips.processing.simulator.server import Simulator
 from ips.processing.wallet_http import HttpWallet
 from ips.services.credentials import CredentialCache
 from ips.services.gateway import Gateway, ProcessingProfile, Timings
@@ -68,7 +68,9 @@ class Runtime:
     processing: Iso8583ProcessingCenter
     services: Services
     sender: HttpCallbackSender
-    simulator: Simulator | None = None
+    simulator: EmbeddedSimulator | None = None
+    """The simulator this process started (in a process of its own), when no processing
+    center is named."""
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     heartbeats: list[Heartbeat] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -116,7 +118,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
     if settings.processing:
         host, port = processing_address(settings.processing)
     else:
-        simulator = Simulator(settings.simulator_store)
+        simulator = EmbeddedSimulator(settings.simulator_store)
         await simulator.start()
         host, port = "127.0.0.1", simulator.port
     processing = Iso8583ProcessingCenter(
@@ -130,7 +132,15 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
     terminal.start_keeping(database, pool, processing.sign_on_as)
     http_side = simulator.http_url if simulator else ""
     threeds_url, wallet_url = settings.threeds_url or http_side, settings.wallet_url or http_side
-    secure = HttpThreeDSecure(threeds_url, settings.processing_timeout) if threeds_url else None
+    secure = (
+        HttpThreeDSecure(
+            threeds_url,
+            settings.processing_timeout,
+            ranges_refresh=settings.threeds_ranges_refresh,
+        )
+        if threeds_url
+        else None
+    )
     wallet = HttpWallet(wallet_url, settings.processing_timeout) if wallet_url else None
     gateway = Gateway(
         uow_factory=database,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -13,7 +15,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from ips import node
+from ips import eventloop, node, supervisor
 from ips.bootstrap import Runtime, bank_figures, open_database, running
 from ips.config import Settings
 from ips.domain.errors import DomainError
@@ -22,6 +24,7 @@ from ips.domain.notifications import AnswerMode
 from ips.domain.orders import OperationKind, PaymentMeans
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
+from ips.processing.simulator.embedded import EmbeddedSimulator
 from ips.services import settlement
 from ips.services.accounts import add_user
 from ips.services.clock import utc_now
@@ -124,18 +127,41 @@ def serve(
             "to `ips worker`).",
         ),
     ] = True,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            help="Node processes answering on the port, each with its own database pool, "
+            "link and terminal; usually the number of cores. More than 1 needs PostgreSQL; "
+            "the first process alone runs the background workers.",
+        ),
+    ] = 1,
+    listen_fd: Annotated[int | None, typer.Option("--listen-fd", hidden=True)] = None,
+    supervisor_fd: Annotated[int | None, typer.Option("--supervisor-fd", hidden=True)] = None,
 ) -> None:
     """Run the gateway: payment pages and web services, and the background workers."""
     _logging()
     settings = _node_settings(database, processing, processing_http)
+    base = f"http://{host}:{port}"
+    roles = f"HTTP and {_WORKERS}" if workers else "HTTP only (no background workers)"
 
-    def started(runtime: Runtime) -> None:
-        base = f"http://{host}:{port}"
+    def said(simulator: EmbeddedSimulator | None) -> None:
         typer.echo(f"IPS serves {base}/pay/order.cfm (payment requests)")
         typer.echo(f"IPS serves {base}/orderstate/orderstate.cfm (web service)")
-        _said_where(runtime)
-        roles = f"HTTP and {_WORKERS}" if workers else "HTTP only (no background workers)"
+        _said_where(settings, simulator)
         typer.echo(f"roles: {roles}; ready at {base}/health/ready")
+
+    if processes > 1:
+        _serve_processes(settings, processes, host, port, workers=workers, said=said)
+        return
+
+    def started(runtime: Runtime) -> None:
+        if supervisor_fd is None:
+            said(runtime.simulator)
+        else:  # one of the processes of --processes: its parent has said the rest
+            terminal = runtime.services.gateway.terminal.id
+            typer.echo(f"node process {os.getpid()} ready: {roles}; terminal {terminal}")
 
     http = node.Http(
         lambda runtime: create_app(runtime.services, health=runtime.health),
@@ -145,8 +171,74 @@ def serve(
         # same rule, and from no one else (its default trusts 127.0.0.1).
         proxies=[str(network) for network in settings.trusted_proxy_networks],
         grace=settings.shutdown_grace,
+        sock=None if listen_fd is None else socket.socket(fileno=listen_fd),
     )
-    _run_node(settings, workers=workers, http=http, started=started)
+    supervisor = None if supervisor_fd is None else socket.socket(fileno=supervisor_fd)
+    _run_node(settings, workers=workers, http=http, started=started, supervisor=supervisor)
+
+
+def _serve_processes(
+    settings: Settings,
+    count: int,
+    host: str,
+    port: int,
+    *,
+    workers: bool,
+    said: Callable[[EmbeddedSimulator | None], None],
+) -> None:
+    """``ips serve --processes COUNT``: the parent of the node processes (``ips.supervisor``),
+    and of the simulator when no processing center is named."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        typer.echo(
+            f"error: --processes {count} needs PostgreSQL: an SQLite database "
+            f"({url.render_as_string(hide_password=True)}) is one process's",
+            err=True,
+        )
+        raise typer.Exit(1)
+    try:
+        sock = node.bind(host, port)
+    except node.CannotListen as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+    def arguments(number: int) -> list[str]:
+        role = "--workers" if workers and number == 0 else "--no-workers"
+        return ["--host", host, "--port", str(port), role]
+
+    def started(pids: Sequence[int]) -> None:
+        first = " (the first runs the background workers)" if workers else ""
+        typer.echo(f"node processes: {', '.join(map(str, pids))}{first}")
+
+    async def run() -> int:
+        env = {**os.environ, "IPS_DATABASE_URL": settings.database_url}
+        simulator = None
+        if not settings.processing:  # one simulator for all, in a process of its own
+            simulator = EmbeddedSimulator(settings.simulator_store)
+            await simulator.start()
+            env |= {
+                "IPS_PROCESSING": f"127.0.0.1:{simulator.port}",
+                "IPS_THREEDS_URL": settings.threeds_url or simulator.http_url,
+                "IPS_WALLET_URL": settings.wallet_url or simulator.http_url,
+            }
+        else:
+            env |= {
+                "IPS_PROCESSING": settings.processing,
+                "IPS_THREEDS_URL": settings.threeds_url,
+                "IPS_WALLET_URL": settings.wallet_url,
+            }
+        try:
+            said(simulator)
+            return await supervisor.supervise(count, sock, arguments, env, started)
+        finally:
+            if simulator is not None:
+                await simulator.stop()
+
+    try:
+        status = eventloop.run(run())
+    finally:
+        sock.close()
+    raise typer.Exit(status)
 
 
 @app.command()
@@ -173,7 +265,7 @@ def worker(
         http = node.Http(lambda runtime: health_app(runtime.health), health_host, health_port)
 
     def started(runtime: Runtime) -> None:
-        _said_where(runtime)
+        _said_where(runtime.settings, runtime.simulator)
         health = f"http://{health_host}:{health_port}/health/ready" if http else "not served"
         typer.echo(f"roles: {_WORKERS} only; health: {health}")
 
@@ -194,10 +286,10 @@ def _node_settings(
     )
 
 
-def _said_where(runtime: Runtime) -> None:
-    settings, simulator = runtime.settings, runtime.simulator
+def _said_where(settings: Settings, simulator: EmbeddedSimulator | None) -> None:
     where = (
-        f"simulator in-process on 127.0.0.1:{simulator.port}, pages at {simulator.http_url}"
+        f"simulator on 127.0.0.1:{simulator.port} (a process of its own), pages at "
+        f"{simulator.http_url}"
         if simulator
         else settings.processing
     )
@@ -211,9 +303,12 @@ def _run_node(
     workers: bool,
     http: node.Http | None,
     started: Callable[[Runtime], None],
+    supervisor: socket.socket | None = None,
 ) -> None:
     try:
-        asyncio.run(node.run(settings, workers=workers, http=http, started=started))
+        eventloop.run(
+            node.run(settings, workers=workers, http=http, started=started, supervisor=supervisor)
+        )
     except node.CannotListen as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -236,7 +331,7 @@ def processing_center(
 
     _logging()
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(host, port, store, http_port=http_port))
+        eventloop.run(run(host, port, store, http_port=http_port))
 
 
 @merchant_app.command("add")
