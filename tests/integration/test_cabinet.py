@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import io
 import re
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from ips.services.monitor import OrderFilter
 from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, paid_order, sign_in
+from tests.fakes import FakeThreeDSecure
 from tests.racing import ONE_AND_TWO_NODES, browser, nodes
 
 pytestmark = pytest.mark.usefixtures("merchant")
@@ -283,6 +285,22 @@ async def test_an_operator_confirms_a_held_order_and_the_web_service_says_approv
     shown = await anna.get(done.headers["location"])
     assert "Confirmed 100.00" in shown.text and "Approved" in shown.text
     assert await orderstate(cabinet.gateway, cabinet.held) == "Approved"
+
+
+async def test_the_order_page_lists_a_3ds_check_without_a_stan_and_the_authorization_with_one(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    """A card a directory does not enroll: its check, an exchange with no terminal, has no
+    STAN to show; the authorization has the one of its terminal."""
+    gateway = dataclasses.replace(cabinet.gateway, secure=FakeThreeDSecure())
+    order = await paid_order(gateway, "111111", "checked-1", delay=False)
+    page = await anna.get(f"/cabinet/orders/{order.billnumber}")
+    assert page.status_code == 200, page.text
+    rows = re.findall(
+        r'<tr><td>(\w+)</td><td class="num">[^<]*</td><td>\w+</td>\s*<td>(\d*)</td>', page.text
+    )
+    stans = dict(rows)
+    assert stans["authentication"] == "" and re.fullmatch(r"\d{6}", stans["authorization"])
 
 
 async def test_a_partial_confirmation_and_a_cancellation_of_the_rest(
