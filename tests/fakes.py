@@ -109,11 +109,17 @@ class FakeProcessingCenter:
 
 @dataclass
 class FakeThreeDSecure:
-    """Enrolls the cards in ``enrolled``; each challenge's outcome is set by the test."""
+    """Enrolls the cards in ``enrolled``; each challenge's outcome is set by the test.
+    ``ranges``: the cards inside the card ranges it publishes (``None``: it publishes none,
+    every card is asked about)."""
 
     enrolled: set[str] = field(default_factory=lambda: {"4000000000003220"})
     outcomes: dict[str, AuthenticationStatus] = field(default_factory=dict)
     silent: bool = False
+    ranges: set[str] | None = None
+
+    async def may_take_part(self, pan: Pan) -> bool:
+        return self.ranges is None or pan.reveal() in self.ranges
 
     async def enroll(
         self, pan: Pan, amount: Money, merchant_id: str, return_url: str

@@ -177,11 +177,11 @@ class Site:
                 await writer.wait_closed()
                 return
 
-    async def serve(self, name: str, faults: str = "") -> tuple[Process, str]:
+    async def serve(self, name: str, faults: str = "", **settings: str) -> tuple[Process, str]:
         """``ips serve --no-workers`` on a port of its own; its base URL once it listens."""
         port = free_port()
         process = await self.start(name, "serve", "--no-workers", "--port", str(port),
-                                   faults=faults)  # fmt: skip
+                                   faults=faults, ahead=timedelta(0), **settings)  # fmt: skip
         await self.listening(process, port)
         return process, f"http://127.0.0.1:{port}"
 
@@ -367,8 +367,8 @@ class Run:
         point, at, nth = self.case.partition("@")
         return f"{point}=kill{at}{nth}"
 
-    async def serve(self) -> None:
-        self.process, self.server = await self.site.serve(self.case, faults=self.faults)
+    async def serve(self, **settings: str) -> None:
+        self.process, self.server = await self.site.serve(self.case, faults=self.faults, **settings)
 
     async def armed(
         self, method: str, path: str, fields: dict[str, str] | None = None
@@ -408,16 +408,23 @@ class Flow:
     a time, since it takes up what they left."""
 
 
-async def _card(run: Run, number: str) -> None:
+async def _card(run: Run, number: str, **settings: str) -> None:
     billnumber = await run.buyer.order(run.site.front, run.ordernumber)
     token = await run.buyer.token(run.site.front, billnumber)
-    await run.serve()
+    await run.serve(**settings)
     await run.armed("POST", f"/pay/{billnumber}/card", card_form(token, number))
 
 
 async def card(run: Run) -> None:
-    """A single-stage payment by a card without 3-D Secure."""
+    """A single-stage payment by a card without 3-D Secure, outside every card range the
+    3-D Secure server publishes: authorized at once."""
     await _card(run, APPROVED_CARD)
+
+
+async def card_asked(run: Run) -> None:
+    """The same, by a server that holds no card ranges (``threeds_ranges_refresh`` 0): the
+    3-D Secure server is asked about the card first."""
+    await _card(run, APPROVED_CARD, threeds_ranges_refresh="0")
 
 
 async def card_unanswered(run: Run) -> None:
@@ -535,7 +542,8 @@ async def janitor_releases(run: Run) -> None:
     await run.command("worker", ahead=LATER, hold_period="PT10M")
 
 
-BEGIN = ("payment.begin.committing", "payment.begin.committed", "payment.enrollment.sent")
+DIRECT = ("payment.begin.committing", "payment.begin.committed")
+BEGIN = (*DIRECT, "payment.enrollment.sent")
 AUTHORIZATION = (
     "payment.authorization.sent",
     "payment.answer.committing",
@@ -561,8 +569,9 @@ CLAIM = ("janitor.claim.committing", "janitor.claim.committed")
 FLOWS = {
     flow.name: flow
     for flow in (
-        Flow("card", card, (*NOT_ENROLLED, *AUTHORIZATION)),
-        Flow("card_unanswered", card_unanswered, (*NOT_ENROLLED, *AUTHORIZATION, *REVERSAL)),
+        Flow("card", card, (*DIRECT, *AUTHORIZATION)),
+        Flow("card_asked", card_asked, (*NOT_ENROLLED, *AUTHORIZATION)),
+        Flow("card_unanswered", card_unanswered, (*DIRECT, *AUTHORIZATION, *REVERSAL)),
         Flow("card_3ds", card_3ds, (*CHALLENGE, *AUTHORIZATION)),
         Flow("card_3ds_failed", card_3ds_failed, CHALLENGE),
         Flow(

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from ips.domain.merchants import BuyerField
-from ips.domain.orders import PaymentMeans
+from ips.domain.orders import PaymentMeans, TransactionKind
 from ips.domain.states import OrderState
 from ips.processing.secure import AuthenticationStatus
 from ips.processing.wallet import WalletStatus
@@ -292,6 +292,37 @@ async def test_no_answer_from_the_directory_declines(
     sent = await client.post(f"{page}/card", data=card_form(await token_of(client, page)))
     assert sent.headers["location"].startswith("https://shop.example/no?")
     assert await state(database, bill(page)) is OrderState.DECLINED
+
+
+@pytest.mark.parametrize(
+    ("require_3ds", "outcome", "kinds"),
+    [
+        (False, OrderState.APPROVED, [TransactionKind.AUTHORIZATION, TransactionKind.FINANCIAL]),
+        (True, OrderState.DECLINED, [TransactionKind.AUTHENTICATION]),
+    ],
+)
+async def test_a_card_outside_every_card_range_goes_to_its_authorization_without_a_check(
+    client: httpx.AsyncClient,
+    full: Gateway,
+    database: Database,
+    secure: FakeThreeDSecure,
+    require_3ds: bool,
+    outcome: OrderState,
+    kinds: list[TransactionKind],
+) -> None:
+    """The directory publishes ranges holding only the 3-D Secure card: another card is not
+    asked about (an enrollment call would fail the payment); its payment opens with the
+    authorization — unless the merchant requires 3-D Secure, whose check it then fails."""
+    await shop(full, require_3ds=require_3ds)
+    secure.ranges, secure.silent = {"4000000000003220"}, True
+    page = await order_page(client, YMPayment="0")
+    await client.post(f"{page}/card", data=card_form(await token_of(client, page)))
+    assert await state(database, bill(page)) is outcome
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(bill(page))
+        assert order is not None and order.id is not None
+        exchanges = await uow.transactions.of_order(order.id)
+    assert [t.kind for t in exchanges] == kinds
 
 
 async def test_the_wallet_pays_and_a_cancel_refunds_at_the_wallet(

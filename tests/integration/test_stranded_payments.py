@@ -151,6 +151,9 @@ class DyingDirectory:
     real: ThreeDSecure
     after: bool
 
+    async def may_take_part(self, pan: Pan) -> bool:
+        return await self.real.may_take_part(pan)
+
     async def enroll(
         self, pan: object, amount: Money, merchant_id: str, return_url: str
     ) -> Challenge | None:

@@ -41,6 +41,12 @@ class Authentication:
 
 
 class ThreeDSecure(Protocol):
+    async def may_take_part(self, pan: Pan) -> bool:
+        """``False`` when the card is known to take no part in 3-D Secure without asking (it
+        lies outside every card range the directory publishes); ``True``: ``enroll`` must
+        ask."""
+        ...
+
     async def enroll(
         self, pan: Pan, amount: Money, merchant_id: str, return_url: str
     ) -> Challenge | None:
@@ -53,6 +59,9 @@ class ThreeDSecure(Protocol):
 class NoThreeDSecure:
     """IPS without a 3-D Secure directory: no card is enrolled, every card is authorized
     directly (merchants that require 3-D Secure then refuse every card)."""
+
+    async def may_take_part(self, pan: Pan) -> bool:
+        return False
 
     async def enroll(
         self, pan: Pan, amount: Money, merchant_id: str, return_url: str

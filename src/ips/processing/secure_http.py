@@ -54,12 +54,17 @@ class HttpThreeDSecure:
         self._api = JsonApi("ACS", base_url, timeout, transport=transport)
         self._ranges = RangeCache(self._published, ranges_refresh, clock=clock)
 
+    async def may_take_part(self, pan: Pan) -> bool:
+        """Whether the card lies inside a range the ACS publishes; ``True`` for every card
+        while no ranges are held."""
+        ranges = await self._ranges.ranges()
+        return ranges is None or ranges.covers(pan.reveal())
+
     async def enroll(
         self, pan: Pan, amount: Money, merchant_id: str, return_url: str
     ) -> Challenge | None:
         """The challenge the buyer must answer; ``None`` when the card is not enrolled."""
-        ranges = await self._ranges.ranges()
-        if ranges is not None and not ranges.covers(pan.reveal()):
+        if not await self.may_take_part(pan):
             log.debug("%s is outside every 3-D Secure card range", pan)
             return None
         body = {

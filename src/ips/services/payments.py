@@ -46,7 +46,7 @@ from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
-from ips.processing.secure import Challenge, NoThreeDSecure
+from ips.processing.secure import Challenge
 from ips.services import cvc
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
@@ -111,6 +111,7 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
         card=summary,
         sealed_pan=gateway.keyring.seal(card.pan.reveal(), PAN_CONTEXT),
         recurring=cmd.recurring,
+        three_d_secure=await gateway.secure.may_take_part(card.pan),
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
@@ -158,11 +159,13 @@ async def begin_payment(
     card: CardSummary | None = None,
     sealed_pan: str | None = None,
     recurring: bool = False,
+    three_d_secure: bool = False,
 ) -> Order | Begun:
     """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
     and creates the payment operation with its first exchange, sent — in one commit, so a
     process that dies after it leaves an exchange the janitor ends the payment by. Returns
-    the order as it is when it may not be paid."""
+    the order as it is when it may not be paid. ``three_d_secure``: the card may take part
+    in it (``ThreeDSecure.may_take_part``)."""
     async with gateway.uow_factory() as uow:
         order = await uow.orders.get(billnumber, lock=True)
         if order is None:
@@ -191,7 +194,7 @@ async def begin_payment(
             client_ip=client_ip,
         )
         await uow.operations.add(payment)
-        kind = first_exchange(order, merchant, means, gateway, recurring=recurring)
+        kind = first_exchange(order, merchant, means, three_d_secure, recurring=recurring)
         first = await open_exchange(uow, payment, kind, gateway)
         await uow.orders.save(order)
         fault("payment.begin.committing")
@@ -201,16 +204,20 @@ async def begin_payment(
 
 
 def first_exchange(
-    order: Order, merchant: Merchant, means: PaymentMeans, gateway: Gateway, *, recurring: bool
+    order: Order,
+    merchant: Merchant,
+    means: PaymentMeans,
+    three_d_secure: bool,
+    *,
+    recurring: bool,
 ) -> TransactionKind:
     """What a payment begins with: the wallet payment; the card's 3-D Secure check, unless
-    the payment is recurring, the shop skipped it, or there is no directory to ask (and the
-    merchant does not require it: its payments then fail the check); else the
-    authorization."""
+    the payment is recurring, the shop skipped it, or the card is known to take no part in
+    it — no directory to ask, or outside every card range it publishes — and the merchant
+    does not require it (its payments then fail the check); else the authorization."""
     if means is PaymentMeans.WALLET:
         return TransactionKind.WALLET_PAYMENT
-    directory = not isinstance(gateway.secure, NoThreeDSecure)
-    if not recurring and not order.disable_3ds and (directory or merchant.require_3ds):
+    if not recurring and not order.disable_3ds and (three_d_secure or merchant.require_3ds):
         return TransactionKind.AUTHENTICATION
     return TransactionKind.AUTHORIZATION
 
