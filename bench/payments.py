@@ -371,8 +371,10 @@ def ms(seconds: list[float], share: float) -> str:
 def profiled(pid: int, seconds: float, output: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling ``pid`` (and its children) for ``seconds``, its stacks collapsed into
     ``output`` (one line a stack, with its count: what ``flamegraph.pl`` reads)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     return subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
+        [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200",
          "--subprocesses", "--nonblocking", "--format", "raw", "--output", str(output)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
