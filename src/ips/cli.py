@@ -100,7 +100,7 @@ def _logging() -> None:
 Processing = Annotated[
     str | None,
     typer.Option(
-        help="HOST:PORT of the processing center; without it the simulator runs in-process."
+        help="HOST:PORT of the processing center; without it IPS starts the simulator itself."
     ),
 ]
 ProcessingHttp = Annotated[

@@ -32,16 +32,16 @@ class Settings(BaseSettings):
     process uses at most ``db_pool_size + db_max_overflow``."""
 
     processing: str = ""
-    """``HOST:PORT`` of the processing center; empty starts the simulator in-process."""
+    """``HOST:PORT`` of the processing center; empty: IPS starts the simulator itself."""
     simulator_store: Path = Path("processing-center.sqlite3")
     threeds_url: str = ""
-    """Base URL of the 3-D Secure server (directory and ACS); empty: the in-process
+    """Base URL of the 3-D Secure server (directory and ACS); empty: the embedded
     simulator's when it runs, else no 3-D Secure."""
     threeds_ranges_refresh: float = Field(default=300.0, ge=0)
     """Seconds the 3-D Secure server's card ranges are trusted before they are loaded again
     (a card outside them is not enrolled, without a call); 0: no ranges, every card asked."""
     wallet_url: str = ""
-    """Base URL of the e-wallet provider; empty: the in-process simulator's when it runs,
+    """Base URL of the e-wallet provider; empty: the embedded simulator's when it runs,
     else no wallet is offered."""
     processing_timeout: float = 15.0
     """Seconds to wait for an answer before the authorization counts as unanswered."""
