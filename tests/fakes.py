@@ -36,6 +36,19 @@ class ManualClock:
         self.now += timedelta(**delta)
 
 
+class Monotonic:
+    """A monotonic clock (``time.monotonic``) that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class FakeProcessingCenter:
     """Answers by card number (``outcomes``; approves any other card) and keeps the holds

@@ -22,6 +22,7 @@ from ips.processing.port import NoAnswer
 from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator import Simulator
 from ips.processing.simulator.cards import TEST_CARDS
+from tests.fakes import Monotonic
 from tests.integration.test_acs_http import answering
 
 ENROLLED = "4000000000003220"
@@ -30,17 +31,6 @@ AMOUNT = Money(100_00, currency("RUB"))
 MERCHANT = "111111"
 SHOP = "http://shop.example/pay/3ds"
 REFRESH = 300.0
-
-
-class Monotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Counting(httpx.AsyncBaseTransport):

@@ -10,19 +10,7 @@ import pytest
 from ips.config import Settings
 from ips.processing.card_ranges import RETRY_AFTER, CardRange, CardRanges, Published, RangeCache
 from ips.processing.port import NoAnswer
-
-
-class Monotonic:
-    """A monotonic clock that moves only when told to."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests.fakes import Monotonic
 
 
 class Directory:
