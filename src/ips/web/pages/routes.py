@@ -17,7 +17,14 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ips.domain.cards import Card
-from ips.domain.errors import DomainError, InvalidCard, InvalidInput, MissingInput
+from ips.domain.errors import (
+    DomainError,
+    InvalidCard,
+    InvalidInput,
+    MissingInput,
+    NotFound,
+    Refused,
+)
 from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, PaymentMeans
 from ips.domain.states import OrderState
 from ips.protocol.messages import texts
@@ -86,10 +93,8 @@ async def wallet_form(request: Request, services: AppServices, view: PageOrder) 
 
 
 @router.post("/pay/{billnumber}/card")
-async def pay_card(
-    billnumber: str, request: Request, services: AppServices, view: PageOrder
-) -> Response:
-    form = await _checked_form(request, view, services, PaymentMeans.CARD)
+async def pay_card(billnumber: str, request: Request, services: AppServices) -> Response:
+    form = await _sent_form(request, services, billnumber, PaymentMeans.CARD)
     if isinstance(form, Response):
         return form
     try:
@@ -111,18 +116,14 @@ async def pay_card(
             ),
             services.gateway,
         )
-    except (InvalidCard, MissingInput) as exc:
-        return _form(request, view, services, PaymentMeans.CARD, exc, form)
     except DomainError as exc:
-        return error_page(request, exc, 409, view.order)
+        return await _refused(request, services, billnumber, PaymentMeans.CARD, exc, form)
     return _go_on(step)
 
 
 @router.post("/pay/{billnumber}/wallet")
-async def pay_wallet(
-    billnumber: str, request: Request, services: AppServices, view: PageOrder
-) -> Response:
-    form = await _checked_form(request, view, services, PaymentMeans.WALLET)
+async def pay_wallet(billnumber: str, request: Request, services: AppServices) -> Response:
+    form = await _sent_form(request, services, billnumber, PaymentMeans.WALLET)
     if isinstance(form, Response):
         return form
     try:
@@ -135,10 +136,8 @@ async def pay_wallet(
             ),
             services.gateway,
         )
-    except MissingInput as exc:
-        return _form(request, view, services, PaymentMeans.WALLET, exc, form)
     except DomainError as exc:
-        return error_page(request, exc, 409, view.order)
+        return await _refused(request, services, billnumber, PaymentMeans.WALLET, exc, form)
     return _go_on(step)
 
 
@@ -229,22 +228,44 @@ def _unavailable(request: Request, view: OrderView) -> Response | None:
     return None
 
 
-async def _checked_form(
-    request: Request, view: OrderView, services: AppServices, means: PaymentMeans
+async def _sent_form(
+    request: Request, services: AppServices, billnumber: str, means: PaymentMeans
 ) -> dict[str, str] | Response:
-    """The form sent, when it is one the page gave out; else the form again."""
-    language = language_of(request, view.order)
+    """The form sent, when it is one the page gave out to this browser; else the form again.
+    The order is read only then: a form that is sent pays with one read of it, under its
+    lock (``begin_payment``)."""
     try:
         form = await read_params(request)
     except InvalidInput as exc:
-        return _form(request, view, services, means, exc)
-    subject = _form_subject(view.order.billnumber)
-    if not sent_from_this_browser(request, services.tokens, subject, form.get("token", "")):
-        expired = InvalidInput(i18n.text("error.expired_form", language))
+        return _form(request, await _order_view(billnumber, services), services, means, exc)
+    if not sent_from_this_browser(
+        request, services.tokens, _form_subject(billnumber), form.get("token", "")
+    ):
+        view = await _order_view(billnumber, services)
+        expired = InvalidInput(i18n.text("error.expired_form", language_of(request, view.order)))
         return _form(request, view, services, means, expired)
-    if means not in view.order.means:
-        return RedirectResponse(f"/pay/{view.order.billnumber}", status_code=303)
     return form
+
+
+async def _refused(
+    request: Request,
+    services: AppServices,
+    billnumber: str,
+    means: PaymentMeans,
+    error: DomainError,
+    form: dict[str, str],
+) -> Response:
+    """What a form the payment refused gets: the form again, with what to correct; the page
+    of ways to pay, when this one is not offered; else an error page. An order that does not
+    exist is the 404 page (``web.app``)."""
+    if isinstance(error, NotFound):
+        raise error
+    if isinstance(error, Refused) and error.field == "means":
+        return RedirectResponse(f"/pay/{billnumber}", status_code=303)
+    view = await _order_view(billnumber, services)
+    if isinstance(error, InvalidCard | MissingInput):
+        return _form(request, view, services, means, error, form)
+    return error_page(request, error, 409, view.order)
 
 
 def _form(
