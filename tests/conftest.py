@@ -1,14 +1,16 @@
 """Shared fixtures: databases (SQLite always, PostgreSQL when IPS_TEST_POSTGRES_URL is set),
 merchants, the fake and the real processing center, and the web application.
 
-Every PostgreSQL test gets a database of its own, copied from a template migrated once per
-session, so tests never see each other's rows and real processes can be pointed at it.
+Every test gets a database of its own, copied from a template migrated once per session
+(an SQLite file, a PostgreSQL database), so tests never see each other's rows and real
+processes can be pointed at it.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,9 +19,11 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
 from ips.config import Settings
+from ips.crypto import passwords
 from ips.crypto.keyring import KeyRing
 from ips.crypto.tokens import FormTokens
 from ips.domain.merchants import Merchant
@@ -109,14 +113,46 @@ def postgres() -> Iterator[PostgresDatabases | None]:
     asyncio.run(databases.drop_all())
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database migrated once per session, copied for each test."""
+    import asyncio
+
+    path = tmp_path_factory.mktemp("template") / "ips.sqlite3"
+
+    async def migrated() -> None:
+        engine = create_engine(f"sqlite:///{path}")
+        await migrate(engine)
+        await engine.dispose()
+
+    asyncio.run(migrated())
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 async def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresDatabases | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    postgres: PostgresDatabases | None,
 ) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'ips.sqlite3'}"
+        path = tmp_path / "ips.sqlite3"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite:///{path}"
     assert postgres is not None
     return await postgres.new()
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its smallest cost in this process: the same code and the same checks, for
+    a millisecond a hash instead of the production cost (64 MiB, about 135 ms here), which
+    every merchant and user a fixture adds would pay. Processes a test starts keep the
+    production cost."""
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 @pytest.fixture
