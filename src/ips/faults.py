@@ -92,6 +92,10 @@ POINTS: tuple[str, ...] = (
     # the janitor (services/janitor.py)
     "janitor.claim.committing",
     "janitor.claim.committed",
+    "janitor.release.committing",
+    "janitor.release.committed",
+    "janitor.cvc_purge.committing",
+    "janitor.cvc_purge.committed",
     "janitor.give_up.committing",
     "janitor.give_up.committed",
     "janitor.expiry.committing",

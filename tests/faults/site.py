@@ -652,7 +652,15 @@ FLOWS = {
         Flow(
             "janitor_gives_up_check",
             janitor_gives_up_check,
-            (*CLAIM, "authentication.close.committing", "authentication.close.committed"),
+            (
+                *CLAIM,
+                "authentication.close.committing",
+                "authentication.close.committed",
+                "janitor.release.committing",
+                "janitor.release.committed",
+                "janitor.cvc_purge.committing",
+                "janitor.cvc_purge.committed",
+            ),
             served=False,
             later=True,
         ),

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from ips.crypto.keyring import KeyRing
 from ips.domain.cards import Secret
+from ips.faults import fault
 from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWork
 
@@ -40,5 +41,7 @@ async def purge_expired(gateway: Gateway) -> int:
     """Deletes every kept CVC whose time is up; how many (the janitor's)."""
     async with gateway.uow_factory() as uow:
         purged = await uow.cvcs.purge(gateway.clock())
+        fault("janitor.cvc_purge.committing")
         await uow.commit()
+    fault("janitor.cvc_purge.committed")
     return purged

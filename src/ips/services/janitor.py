@@ -128,7 +128,9 @@ async def _act(transaction: Transaction, gateway: Gateway) -> None:
 async def _release(transaction_id: int, holder: str, gateway: Gateway) -> None:
     async with gateway.uow_factory() as uow:
         await uow.transactions.release(transaction_id, holder)
+        fault("janitor.release.committing")
         await uow.commit()
+    fault("janitor.release.committed")
 
 
 async def _open_transactions(gateway: Gateway, before: datetime) -> list[Transaction]:
