@@ -80,11 +80,10 @@ class Settings(BaseSettings):
     @field_validator("terminal_id", "terminal_pool")
     @classmethod
     def _terminal_ids(cls, value: str, info: ValidationInfo) -> str:
-        ids = (
-            [t.strip() for t in value.split(",")]
-            if value or info.field_name == "terminal_id"
-            else []
-        )
+        if info.field_name == "terminal_id":
+            ids = [value]
+        else:
+            ids = [t.strip() for t in value.split(",")] if value else []
         if not all(0 < len(t) <= 8 and t.isascii() and t.isprintable() for t in ids):
             raise ValueError("a terminal id is 1 to 8 printable ASCII characters")
         return value

@@ -32,3 +32,17 @@ def test_a_duration_of_neither_form_is_refused(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("IPS_ORDER_LIFETIME", "a day")
     with pytest.raises(ValueError, match="order_lifetime"):
         Settings()
+
+
+@pytest.mark.parametrize("written", ["IPS00001,X", "IPS000012", ""])
+def test_a_terminal_id_is_one_id_of_1_to_8_characters(
+    monkeypatch: pytest.MonkeyPatch, written: str
+) -> None:
+    monkeypatch.setenv("IPS_TERMINAL_ID", written)
+    with pytest.raises(ValueError, match="terminal id"):
+        Settings()
+
+
+def test_a_terminal_pool_is_ids_separated_by_commas(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IPS_TERMINAL_POOL", "IPS00001, IPS00002")
+    assert Settings().terminal_pool_ids == ("IPS00001", "IPS00002")
