@@ -216,17 +216,12 @@ def _serve_processes(
         if not settings.processing:  # one simulator for all, in a process of its own
             simulator = EmbeddedSimulator(settings.simulator_store)
             await simulator.start()
-            env |= {
-                "IPS_PROCESSING": f"127.0.0.1:{simulator.port}",
-                "IPS_THREEDS_URL": settings.threeds_url or simulator.http_url,
-                "IPS_WALLET_URL": settings.wallet_url or simulator.http_url,
-            }
-        else:
-            env |= {
-                "IPS_PROCESSING": settings.processing,
-                "IPS_THREEDS_URL": settings.threeds_url,
-                "IPS_WALLET_URL": settings.wallet_url,
-            }
+        http_side = simulator.http_url if simulator else ""
+        env |= {
+            "IPS_PROCESSING": f"127.0.0.1:{simulator.port}" if simulator else settings.processing,
+            "IPS_THREEDS_URL": settings.threeds_url or http_side,
+            "IPS_WALLET_URL": settings.wallet_url or http_side,
+        }
         try:
             said(simulator)
             return await supervisor.supervise(count, sock, arguments, env, started)

@@ -190,6 +190,6 @@ async def _keep(child: Child) -> None:
             try:
                 await child.start()
                 break
-            except ChildFailed as exc:
+            except (ChildFailed, OSError) as exc:
                 log.error("%s; trying again in %.0f s", exc, child.pause)
         log.info("node process %d started again: pid %d", child.number, child.process.pid)

@@ -17,9 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
-import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -27,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from ips.domain.responses import ResponseCode
 from ips.domain.terminals import next_terminal_id
 from ips.processing.port import Answer, BatchTotals, FinancialAdvice, ProcessingCenter
+from ips.services.claims import claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -61,18 +59,12 @@ class Pool:
         return self.fixed or (self.wanted,)
 
 
-def node_name() -> str:
-    """How this process names itself in the leases: host, process id, and a random part (a
-    restarted process is another owner)."""
-    return f"{socket.gethostname()[:60]} pid {os.getpid()} {secrets.token_hex(4)}"
-
-
 class Terminal:
     """The terminal id the node uses now (``id``), and its lease."""
 
     def __init__(self, terminal_id: str = DEFAULT, owner: str = "") -> None:
         self.id = terminal_id
-        self.owner = owner or node_name()
+        self.owner = owner or claimant()  # a restarted process is another owner
         self._keeping: asyncio.Task[None] | None = None
 
     @classmethod

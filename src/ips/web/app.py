@@ -6,9 +6,6 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -57,12 +54,9 @@ surrogates). Such a path is answered 404 before any route reads it, and logged e
 
 def create_app(
     services: Services | None = None,
-    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
     health: Health | None = None,
 ) -> FastAPI:
-    app = FastAPI(
-        title="IPS", docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=lifespan
-    )
+    app = FastAPI(title="IPS", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.openapi = lambda: assist_schema.document(app, assist_router.routes)  # type: ignore[method-assign]
     app.state.services = services
     app.include_router(assist_router)
@@ -135,15 +129,17 @@ class Guard:
             await send(message)
 
         path = scope["path"]
+        shown = ascii(path)[1:-1] if NO_NAME.search(path) else path
         refused = _refused(Request(scope))
         try:
             await (refused or self._app)(scope, receive, sending)
         except ClientDisconnect:
-            access_log.info("%s %s: the caller left before its request arrived", scope["method"],
-                            ascii(path)[1:-1] if NO_NAME.search(path) else path)  # fmt: skip
+            access_log.info(
+                "%s %s: the caller left before its request arrived", scope["method"], shown
+            )
             return
         except Exception:
-            log.exception("unhandled error on %s %s", scope["method"], path)
+            log.exception("unhandled error on %s %s", scope["method"], shown)
             if status:
                 return  # the answer had begun: the connection is cut
             await PlainTextResponse(
@@ -154,7 +150,7 @@ class Guard:
         access_log.info(
             "%s %s %s %.0fms",
             scope["method"],
-            ascii(path)[1:-1] if NO_NAME.search(path) else path,
+            shown,
             status,
             (time.perf_counter() - started) * 1000,
         )

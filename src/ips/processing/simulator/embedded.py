@@ -53,10 +53,6 @@ class EmbeddedSimulator:
         self._watching: asyncio.Task[None] | None = None
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
-
-    @property
     def http_url(self) -> str:
         if self._process is None:
             raise RuntimeError("the simulator is not running")
