@@ -186,7 +186,7 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
     sending = _Sending(batch_id, gateway)
     if not await sending.claim():
         return None
-    batch, advices, _ = await _load(batch_id, gateway)
+    batch, advices, report = await _load(batch_id, gateway)
     totals = BatchTotals(
         id=MessageId(
             stan=batch_id % 999_999 + 1, rrn=f"{batch_id:012d}", transmitted_at=gateway.clock()
@@ -222,7 +222,7 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
         log.warning("batch %s: its lease ran out while it was sent; another node sends it",
                     batch_id)  # fmt: skip
         return None
-    return await _record(sending, outcome, gateway)
+    return BatchReport(await _record(sending, outcome, gateway), report.merchants)
 
 
 async def _load(
@@ -273,9 +273,11 @@ async def _load(
     return batch, advices, report
 
 
-async def _record(sending: _Sending, outcome: Answer | None, gateway: Gateway) -> BatchReport:
+async def _record(sending: _Sending, outcome: Answer | None, gateway: Gateway) -> SettlementBatch:
     """Phase 3: the batch is accepted, out of balance, or (no answer) still to be sent; its
-    lease ends. Another node's answer recorded meanwhile is kept."""
+    lease ends. Another node's answer recorded meanwhile is kept. Returns the batch as it is
+    now (its members are fixed once it closes: the report's lines stay those it was sent
+    with)."""
     batch_id = sending.batch_id
     async with gateway.uow_factory() as uow:
         batch = await uow.batches.get(batch_id, lock=True)
@@ -297,5 +299,4 @@ async def _record(sending: _Sending, outcome: Answer | None, gateway: Gateway) -
         fault("settlement.record.committing")
         await uow.commit()
     fault("settlement.record.committed")
-    _, _, report = await _load(batch_id, gateway)
-    return report
+    return batch
