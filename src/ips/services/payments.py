@@ -122,7 +122,13 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
             return checked
         authorization = checked
     order = await authorize(
-        begun.order, begun.payment, authorization, card, gateway, recurring=cmd.recurring
+        begun.order,
+        begun.payment,
+        authorization,
+        card,
+        gateway,
+        recurring=cmd.recurring,
+        merchant=begun.merchant,
     )
     return PaymentStep(order)
 
@@ -196,7 +202,7 @@ async def begin_payment(
         await uow.operations.add(payment)
         kind = first_exchange(order, merchant, means, three_d_secure, recurring=recurring)
         first = await open_exchange(uow, payment, kind, gateway)
-        await uow.orders.save(order)
+        await uow.orders.save(order, payment)
         fault("payment.begin.committing")
         await uow.commit()
     fault("payment.begin.committed")
@@ -314,9 +320,11 @@ async def authorize(
     *,
     cavv: str = "",
     recurring: bool = False,
+    merchant: Merchant | None = None,
 ) -> Order:
     """Phases 2 and 3 of a card payment's authorization, opened (``open_exchange``) in the
-    commit before."""
+    commit before. ``merchant``, when the caller has it from phase 1, is not read again to
+    notify the shop."""
     assert authorization.id is not None
     request = AuthorizationRequest(
         id=message_id(authorization),
@@ -332,7 +340,7 @@ async def authorize(
         log.warning("no answer to the authorization of order %s", order.billnumber)
         answer = None
     fault("payment.authorization.sent")
-    order, reversal_id = await _finish(authorization.id, answer, gateway)
+    order, reversal_id = await _finish(authorization.id, answer, gateway, merchant)
     fault("payment.answer.committed")
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
@@ -372,7 +380,7 @@ async def give_up_locked(
 
 
 async def _finish(
-    transaction_id: int, answer: Answer | None, gateway: Gateway
+    transaction_id: int, answer: Answer | None, gateway: Gateway, merchant: Merchant | None
 ) -> tuple[Order, int | None]:
     """Phase 3: records the answer (or its absence). Returns the order and, when the
     authorization went unanswered, the reversal to send."""
@@ -390,14 +398,20 @@ async def _finish(
                 )
             return order, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
-        await _notify(uow, order, payment, gateway.clock())
+        await _notify(uow, order, payment, gateway.clock(), merchant)
         fault("payment.answer.committing")
         await uow.commit()
     return order, reversal_id
 
 
-async def _notify(uow: UnitOfWork, order: Order, payment: Operation, now: datetime) -> None:
-    merchant = await uow.merchants.get(order.merchant_id)
+async def _notify(
+    uow: UnitOfWork,
+    order: Order,
+    payment: Operation,
+    now: datetime,
+    merchant: Merchant | None = None,
+) -> None:
+    merchant = merchant or await uow.merchants.get(order.merchant_id)
     assert merchant is not None
     await enqueue(uow, merchant, order, payment, payment, now)
 

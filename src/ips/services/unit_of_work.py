@@ -81,7 +81,12 @@ class OrderRepository(Protocol):
         """The order a transaction belongs to (locked before the transaction is read)."""
         ...
 
-    async def save(self, order: Order) -> None: ...
+    async def save(self, order: Order, payment: Operation | None = None) -> None:
+        """Stores the order's state and books; with ``payment``, a payment operation just
+        added, also what the order's row repeats of its latest payment (for the Order
+        Monitor's filters)."""
+        ...
+
     async def of_ordernumber(
         self, merchant_id: str, ordernumber: str, since: datetime, until: datetime
     ) -> list[Order]:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -52,6 +52,43 @@ E = TypeVar("E")
 
 _SEAL_CONTEXT = "merchant secret word"
 
+# The statements of a payment's path, built once: SQLAlchemy then neither rebuilds them nor
+# recomputes their cache keys on every call (a third of the cost of each statement).
+_MERCHANT = select(merchants).where(merchants.c.merchant_id == bindparam("merchant_id"))
+_MERCHANT_LOCKED = _MERCHANT.with_for_update()
+_ORDER_WHERE = {
+    "billnumber": orders.c.billnumber == bindparam("key"),
+    "id": orders.c.id == bindparam("key"),
+    "transaction": orders.c.id
+    == select(transactions.c.order_id)
+    .where(transactions.c.id == bindparam("key"))
+    .scalar_subquery(),
+}
+_ORDER = {
+    (by, lock): select(orders).where(where).with_for_update()
+    if lock
+    else select(orders).where(where)
+    for by, where in _ORDER_WHERE.items()
+    for lock in (False, True)
+}
+_SAVE_ORDER = update(orders).where(orders.c.id == bindparam("order_id"))
+_ORDERNUMBER_TAKEN = select(
+    exists().where(
+        orders.c.merchant_id == bindparam("merchant_id"),
+        orders.c.ordernumber == bindparam("ordernumber"),
+        orders.c.holds_ordernumber,
+    )
+)
+_OPERATIONS_OF_ORDER = (
+    select(operations)
+    .where(operations.c.order_id == bindparam("order_id"))
+    .order_by(operations.c.number)
+)
+_OPERATION = select(operations).where(operations.c.id == bindparam("operation_id"))
+_SAVE_OPERATION = update(operations).where(operations.c.id == bindparam("operation_id"))
+_TRANSACTION = select(transactions).where(transactions.c.id == bindparam("transaction_id"))
+_SAVE_TRANSACTION = update(transactions).where(transactions.c.id == bindparam("transaction_id"))
+
 
 class MerchantRepository:
     def __init__(self, conn: AsyncConnection, keyring: KeyRing) -> None:
@@ -59,8 +96,8 @@ class MerchantRepository:
         self._keyring = keyring
 
     async def get(self, merchant_id: str, *, lock: bool = False) -> Merchant | None:
-        query = select(merchants).where(merchants.c.merchant_id == merchant_id)
-        row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
+        query = _MERCHANT_LOCKED if lock else _MERCHANT
+        row = (await self._conn.execute(query, {"merchant_id": merchant_id})).first()
         return None if row is None else self._merchant(row)
 
     async def add(self, merchant: Merchant) -> None:
@@ -279,14 +316,17 @@ class OrderRepository(_Tracking):
         return True
 
     async def get(self, billnumber: str, *, lock: bool = False) -> Order | None:
-        return await self._one(orders.c.billnumber == billnumber, lock)
+        return await self._by("billnumber", billnumber, lock)
 
     async def get_by_id(self, order_id: int, *, lock: bool = False) -> Order | None:
-        return await self._one(orders.c.id == order_id, lock)
+        return await self._by("id", order_id, lock)
 
     async def of_transaction(self, transaction_id: int, *, lock: bool = False) -> Order | None:
-        owner = select(transactions.c.order_id).where(transactions.c.id == transaction_id)
-        return await self._one(orders.c.id == owner.scalar_subquery(), lock)
+        return await self._by("transaction", transaction_id, lock)
+
+    async def _by(self, by: str, key: str | int, lock: bool) -> Order | None:
+        row = (await self._conn.execute(_ORDER[by, lock], {"key": key})).first()
+        return None if row is None else self._tracked([_order(row)])[0]
 
     async def lock_unpaid_since_before(self, moment: datetime, limit: int) -> list[Order]:
         """Orders created before ``moment`` still ``In Process``, locked, but those with an
@@ -363,21 +403,15 @@ class OrderRepository(_Tracking):
 
     async def lock_if_free(self, order_id: int) -> Order | None:
         """The order, locked; None when another caller holds its lock (``SKIP LOCKED``)."""
-        return await self._one(orders.c.id == order_id, True, skip_locked=True)
-
-    async def _one(self, where: Any, lock: bool, *, skip_locked: bool = False) -> Order | None:
-        query = select(orders).where(where)
-        if lock:
-            query = query.with_for_update(skip_locked=skip_locked)
+        query = select(orders).where(orders.c.id == order_id).with_for_update(skip_locked=True)
         row = (await self._conn.execute(query)).first()
-        if row is None:
-            return None
-        return self._tracked([_order(row)])[0]
+        return None if row is None else self._tracked([_order(row)])[0]
 
-    async def save(self, order: Order) -> None:
-        await self._conn.execute(
-            update(orders).where(orders.c.id == order.id).values(**_order_values(order))
-        )
+    async def save(self, order: Order, payment: Operation | None = None) -> None:
+        parameters = {"order_id": order.id, **_order_values(order)}
+        if payment is not None:
+            parameters.update(payment_of_order(payment))
+        await self._conn.execute(_SAVE_ORDER, parameters)
 
     async def of_ordernumber(
         self, merchant_id: str, ordernumber: str, since: datetime, until: datetime
@@ -394,14 +428,8 @@ class OrderRepository(_Tracking):
         return [_order(row) for row in rows]
 
     async def ordernumber_taken(self, merchant_id: str, ordernumber: str) -> bool:
-        query = select(
-            exists().where(
-                orders.c.merchant_id == merchant_id,
-                orders.c.ordernumber == ordernumber,
-                orders.c.holds_ordernumber,
-            )
-        )
-        return bool((await self._conn.execute(query)).scalar())
+        parameters = {"merchant_id": merchant_id, "ordernumber": ordernumber}
+        return bool((await self._conn.execute(_ORDERNUMBER_TAKEN, parameters)).scalar())
 
 
 def _operation_values(operation: Operation) -> dict[str, Any]:
@@ -482,26 +510,17 @@ class OperationRepository(_Tracking):
         )
         operation.id = result.scalar_one()
         self._track(operation)
-        if operation.kind is OperationKind.PAYMENT:
-            await self._conn.execute(
-                update(orders)
-                .where(orders.c.id == operation.order_id)
-                .values(**payment_of_order(operation))
-            )
 
     async def get(self, operation_id: int) -> Operation | None:
-        found = await self._select(operations.c.id == operation_id)
-        return found[0] if found else None
+        row = (await self._conn.execute(_OPERATION, {"operation_id": operation_id})).first()
+        return None if row is None else self._tracked([_operation(row)])[0]
 
     async def many(self, ids: Collection[int]) -> list[Operation]:
         return await self._select(operations.c.id.in_(ids)) if ids else []
 
     async def save(self, operation: Operation) -> None:
-        await self._conn.execute(
-            update(operations)
-            .where(operations.c.id == operation.id)
-            .values(**_operation_values(operation))
-        )
+        parameters = {"operation_id": operation.id, **_operation_values(operation)}
+        await self._conn.execute(_SAVE_OPERATION, parameters)
 
     async def by_external_refund_id(self, order_id: int, external_id: str) -> Operation | None:
         found = await self._select(
@@ -510,7 +529,8 @@ class OperationRepository(_Tracking):
         return found[0] if found else None
 
     async def of_order(self, order_id: int) -> list[Operation]:
-        return await self._select(operations.c.order_id == order_id)
+        rows = await self._conn.execute(_OPERATIONS_OF_ORDER, {"order_id": order_id})
+        return self._tracked([_operation(row) for row in rows])
 
     async def of_orders(self, order_ids: Collection[int]) -> list[Operation]:
         return await self._select(operations.c.order_id.in_(order_ids)) if order_ids else []
@@ -578,18 +598,16 @@ class TransactionRepository(_Tracking):
         self._track(transaction)
 
     async def get(self, transaction_id: int) -> Transaction | None:
-        found = await self._select(transactions.c.id == transaction_id)
-        return found[0] if found else None
+        parameters = {"transaction_id": transaction_id}
+        row = (await self._conn.execute(_TRANSACTION, parameters)).first()
+        return None if row is None else self._tracked([_transaction(row)])[0]
 
     async def many(self, ids: Collection[int]) -> list[Transaction]:
         return await self._select(transactions.c.id.in_(ids)) if ids else []
 
     async def save(self, transaction: Transaction) -> None:
-        await self._conn.execute(
-            update(transactions)
-            .where(transactions.c.id == transaction.id)
-            .values(**_transaction_values(transaction))
-        )
+        parameters = {"transaction_id": transaction.id, **_transaction_values(transaction)}
+        await self._conn.execute(_SAVE_TRANSACTION, parameters)
 
     async def of_order(self, order_id: int) -> list[Transaction]:
         return await self._select(transactions.c.order_id == order_id)
