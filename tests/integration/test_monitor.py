@@ -97,8 +97,8 @@ def billnumber(merchant_id: str, index: int) -> str:
 
 
 async def store(database: Database, merchant_id: str, specs: list[Spec], first: int = 0) -> None:
-    """Writes the orders through the repositories, each paid one with its payment operation
-    (which is what puts its way of payment and card on the order's row)."""
+    """Writes the orders through the repositories, each paid one saved with its payment
+    operation (which is what puts its way of payment and card on the order's row)."""
     async with database() as uow:
         for index, spec in enumerate(specs, first):
             order = Order(
@@ -116,7 +116,9 @@ async def store(database: Database, merchant_id: str, specs: list[Spec], first: 
             assert await uow.orders.add(order)
             if spec.means is not None:
                 assert order.id is not None
-                await uow.operations.add(payment(order, spec))
+                paid_by = payment(order, spec)
+                await uow.operations.add(paid_by)
+                await uow.orders.save(order, paid_by)
         await uow.commit()
 
 

@@ -15,6 +15,7 @@ from ips.services.accounts import Signed
 from ips.web.pages import i18n
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.auto_reload = False  # compiled once: no stat of the file on every render
 
 
 def money(value: Money | None) -> str:

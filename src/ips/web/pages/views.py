@@ -15,6 +15,7 @@ from ips.domain.orders import Language, Order
 from ips.web.pages import i18n
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.auto_reload = False  # compiled once: no stat of the file on every render
 STATIC = Path(__file__).parent / "static"
 
 FIELD_ERRORS: dict[str, dict[Language, str]] = {
