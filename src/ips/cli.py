@@ -21,7 +21,7 @@ from ips.config import Settings
 from ips.domain.errors import DomainError
 from ips.domain.merchants import BuyerField
 from ips.domain.notifications import AnswerMode
-from ips.domain.orders import OperationKind, PaymentMeans
+from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
 from ips.processing.simulator.embedded import EmbeddedSimulator
@@ -401,6 +401,13 @@ def merchant_add(
             "a value can move between fields; docs/api.md).",
         ),
     ] = False,
+    payment_attempts: Annotated[
+        int,
+        typer.Option(
+            "--payment-attempts",
+            help="Payments a buyer may try on one order (another after a decline).",
+        ),
+    ] = DEFAULT_PAYMENT_ATTEMPTS,
     database: Database = None,
 ) -> None:
     """Register a merchant."""
@@ -423,6 +430,7 @@ def merchant_add(
         required_fields=_choices(require, _FIELDS, "--require"),
         require_3ds=require_3ds,
         allow_disable_3ds=allow_disable_3ds,
+        payment_attempts=payment_attempts,
     )
 
     settings = _settings(database)

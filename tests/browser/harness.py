@@ -28,7 +28,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import uvicorn
-from playwright.async_api import Browser, ConsoleMessage, Page, Playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Playwright, expect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -309,7 +309,23 @@ class BlockedByPolicy(AssertionError):
     it (the console says which)."""
 
 
-async def lands_on(page: Page, url: str, action: Awaitable[object]) -> dict[str, str]:
+async def declined_and_gives_up(
+    page: Page, shop: ReturnShop, action: Awaitable[object]
+) -> dict[str, str]:
+    """Does ``action``, which declines the payment: the buyer is back on the way to pay,
+    told why, with attempts left — and gives up, back to the shop's page for an unpaid order
+    (``URL_RETURN_NO``, ``payerdenial=1``); returns that page's query."""
+    await lands_on(page, re.compile(r".*/pay/\d+$"), action)
+    await expect(page.locator(".declined .attempts")).to_be_visible()
+    way_back = page.locator(f'a[href^="{shop.origin}/no?"]').first
+    back = await lands_on(page, f"{shop.origin}/no?*", way_back.click())
+    assert back["payerdenial"] == "1"
+    return back
+
+
+async def lands_on(
+    page: Page, url: str | re.Pattern[str], action: Awaitable[object]
+) -> dict[str, str]:
     """Does ``action`` (a click, say), waits until the page is at ``url`` (a glob) and returns
     the query of where it landed; ``BlockedByPolicy`` at once, instead of a timeout, when a
     Content-Security-Policy stops the way there."""

@@ -14,6 +14,7 @@ from tests.browser.harness import (
     TEST_CARDS,
     IpsServer,
     ReturnShop,
+    declined_and_gives_up,
     fill_card,
     lands_on,
 )
@@ -60,8 +61,8 @@ async def test_3ds_with_a_wrong_code_declines_as110(
     page = await new_page()
     await _to_the_issuer(page, order_url(Language="EN", YMPayment="0"), ips)
     await page.get_by_label("One-time code").fill("4321")
-    back = await lands_on(
-        page, f"{shop.origin}/no?*", page.get_by_role("button", name="Submit").click()
+    back = await declined_and_gives_up(
+        page, shop, page.get_by_role("button", name="Submit").click()
     )
     assert back["ordernumber"] == ordernumber
     assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"
@@ -151,8 +152,8 @@ async def test_the_wallet_declines_a_wallet_holding_too_little(
     await page.get_by_role("button", name="Pay 100.00 RUB").click()
     await expect(page.get_by_role("alert")).to_contain_text("The login or the password is wrong")
     await page.get_by_label("Password").fill("poor")
-    back = await lands_on(
-        page, f"{shop.origin}/no?*", page.get_by_role("button", name="Pay 100.00 RUB").click()
+    back = await declined_and_gives_up(
+        page, shop, page.get_by_role("button", name="Pay 100.00 RUB").click()
     )
     assert back["ordernumber"] == ordernumber
     assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"
@@ -167,8 +168,8 @@ async def test_3ds_abandoned_on_the_issuer_s_page_declines_as110(
 ) -> None:
     page = await new_page()
     await _to_the_issuer(page, order_url(Language="EN", YMPayment="0"), ips)
-    back = await lands_on(
-        page, f"{shop.origin}/no?*", page.get_by_role("button", name="Cancel").click()
+    back = await declined_and_gives_up(
+        page, shop, page.get_by_role("button", name="Cancel").click()
     )
     assert back["ordernumber"] == ordernumber
     assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"
@@ -185,8 +186,8 @@ async def test_the_buyer_who_cancels_in_the_wallet_is_not_charged(
 ) -> None:
     page = await new_page()
     await _to_the_wallet(page, order_url(Language="EN"), ips)
-    back = await lands_on(
-        page, f"{shop.origin}/no?*", page.get_by_role("button", name="Cancel").click()
+    back = await declined_and_gives_up(
+        page, shop, page.get_by_role("button", name="Cancel").click()
     )
     assert back["ordernumber"] == ordernumber
     assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"

@@ -14,6 +14,7 @@ from tests.browser.harness import (
     TEST_CARDS,
     IpsServer,
     ReturnShop,
+    declined_and_gives_up,
     fill_card,
     lands_on,
     next_year,
@@ -54,7 +55,7 @@ async def test_an_approved_card_returns_the_buyer_to_the_shop_s_ok_page(
     assert state["orderamount"] == "100.00"
 
 
-async def test_a_declined_card_returns_to_the_no_page_and_the_result_says_why(
+async def test_a_declined_card_says_why_and_another_card_pays_the_same_order(
     new_page: NewPage,
     order_url: Callable[..., str],
     ordernumber: str,
@@ -63,21 +64,27 @@ async def test_a_declined_card_returns_to_the_no_page_and_the_result_says_why(
 ) -> None:
     page = await new_page()
     await page.goto(order_url(Language="EN", YMPayment="0"))
+    billnumber = page.url.rsplit("/", 1)[1]
     await fill_card(page, TEST_CARDS["declined"])
-    back = await lands_on(page, f"{shop.origin}/no?*", page.locator("#pay").click())
-    assert back["ordernumber"] == ordernumber
-    assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"
+    await page.locator("#pay").click()
 
-    await page.goto(f"/pay/{back['billnumber']}/result")
+    await expect(page).to_have_url(f"{ips.url}/pay/{billnumber}")
     said = texts(ResponseCode.DECLINED, Language.EN)
-    await expect(page.get_by_role("heading", name="Payment declined")).to_be_visible()
-    await expect(page.locator(".result .reason")).to_have_text(said.customer_message)
-    await expect(page.locator(".result .next")).to_have_text(said.recommendation)
-    assert "AS100" not in await page.locator(".result").inner_text()
+    await expect(page.locator(".declined h2")).to_have_text("Payment declined")
+    await expect(page.locator(".declined .reason")).to_have_text(said.customer_message)
+    await expect(page.locator(".declined .next")).to_have_text(said.recommendation)
+    await expect(page.locator(".declined .attempts")).to_have_text("Attempts left: 2.")
+    assert "AS100" not in await page.locator(".declined").inner_text()
+    assert (await ips.orderstate(ordernumber))["orderstate"] == "Declined"
     back_link = page.get_by_role("link", name="Back to Demo Shop")
     assert (await back_link.get_attribute("href") or "").startswith(f"{shop.origin}/no?")
-    [operation] = await ips.operations(ordernumber)
-    assert operation["responsecode"] == "AS100"
+
+    await fill_card(page, TEST_CARDS["approved"])
+    back = await lands_on(page, f"{shop.origin}/ok?*", page.locator("#pay").click())
+    assert back["billnumber"] == billnumber and back["ordernumber"] == ordernumber
+    assert (await ips.orderstate(ordernumber))["orderstate"] == "Approved"
+    declined, paid = await ips.operations(ordernumber)
+    assert (declined["responsecode"], paid["responsecode"]) == ("AS100", "AS000")
 
 
 async def test_a_page_without_javascript_still_pays(
@@ -183,7 +190,7 @@ async def test_while_the_answer_is_late_the_result_says_please_wait_then_decline
     billnumber = paying.url.rsplit("/", 1)[1]
     await fill_card(paying, TEST_CARDS["no answer"])
     sent = asyncio.ensure_future(
-        lands_on(paying, f"{shop.origin}/no?*", paying.locator("#pay").click())
+        declined_and_gives_up(paying, shop, paying.locator("#pay").click())
     )
 
     async def begun() -> bool:

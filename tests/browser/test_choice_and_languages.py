@@ -8,7 +8,15 @@ from collections.abc import Callable
 import pytest
 from playwright.async_api import Page, expect
 from tests.browser.conftest import NewPage
-from tests.browser.harness import TEST_CARDS, IpsServer, ReturnShop, fill_card, lands_on, query_of
+from tests.browser.harness import (
+    TEST_CARDS,
+    IpsServer,
+    ReturnShop,
+    declined_and_gives_up,
+    fill_card,
+    lands_on,
+    query_of,
+)
 
 from ips.domain.orders import Language
 from ips.domain.responses import ResponseCode
@@ -97,7 +105,7 @@ async def test_language_ru_shows_the_pages_in_russian(
     await expect(page.get_by_role("alert")).to_have_text("Проверьте номер карты.")
 
     await page.locator("#card_number").fill("")
-    back = await lands_on(page, f"{shop.origin}/no?*", _pay_declined(page))
+    back = await declined_and_gives_up(page, shop, _pay_declined(page))
     await page.goto(f"/pay/{back['billnumber']}/result")
     said = texts(ResponseCode.DECLINED, Language.RU)
     await expect(page.get_by_role("heading", name="Платёж отклонён")).to_be_visible()
@@ -135,7 +143,7 @@ async def test_language_en_shows_the_pages_in_english(
     await expect(page.get_by_role("alert")).to_have_text("Check the expiry date.")
 
     await page.locator("#card_number").fill("")
-    back = await lands_on(page, f"{shop.origin}/no?*", _pay_declined(page))
+    back = await declined_and_gives_up(page, shop, _pay_declined(page))
     await page.goto(f"/pay/{back['billnumber']}/result")
     await expect(page.get_by_role("heading", name="Payment declined")).to_be_visible()
     await expect(page.locator(".result .reason")).to_have_text(

@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import ConsoleMessage, Page, Request, Response, expect
 from tests.browser.conftest import NewPage
-from tests.browser.harness import TEST_CARDS, IpsServer, ReturnShop, fill_card, lands_on
+from tests.browser.harness import (
+    TEST_CARDS,
+    IpsServer,
+    ReturnShop,
+    declined_and_gives_up,
+    fill_card,
+    lands_on,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
@@ -39,7 +46,7 @@ async def test_every_page_and_file_of_ips_carries_the_security_headers(
     await page.get_by_role("link", name=re.compile("Bank card")).click()
     await expect(page.locator("form.card")).to_be_visible()
     await fill_card(page, TEST_CARDS["declined"])
-    await lands_on(page, f"{shop.origin}/no?*", page.locator("#pay").click())
+    await declined_and_gives_up(page, shop, page.locator("#pay").click())
 
     ours = [answer for answer in responses if answer.url.startswith(ips.url)]
     kinds = {urlsplit(answer.url).path.rsplit("/", 1)[-1] for answer in ours}
@@ -126,7 +133,7 @@ async def test_no_card_data_in_addresses_or_pages_after_sending(
     requests, _ = _record(page)
     await page.goto(order_url(Language="EN", YMPayment="0"))
     await fill_card(page, TEST_CARDS["declined"], cvc="987")
-    back = await lands_on(page, f"{shop.origin}/no?*", page.locator("#pay").click())
+    back = await declined_and_gives_up(page, shop, page.locator("#pay").click())
     await page.goto(f"/pay/{back['billnumber']}/result")
     await expect(page.get_by_role("heading", name="Payment declined")).to_be_visible()
 

@@ -397,8 +397,8 @@ class Traffic:
 def _outcome(status: int, location: str) -> str:
     if location.startswith(RETURN_OK):
         return "approved"
-    if location.startswith(RETURN_NO):
-        return "declined"
+    if location.startswith(RETURN_NO) or re.fullmatch(r"/pay/\d+", location):
+        return "declined"  # the shop's page for it, or IPS's to try again
     if location.endswith("/result"):
         return "waiting"
     return f"answered {status} {location[:60]}"

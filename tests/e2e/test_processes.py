@@ -147,11 +147,11 @@ async def test_a_buyer_pays_and_the_shop_sees_it(installation: Installation) -> 
 
         for n, number in enumerate(["4000000000000002", "4000000000009995"]):
             declined = await pay(http, f"E2E-D{n}", number)
-            assert declined.headers["location"].startswith("https://shop.example/no?")
+            assert re.fullmatch(r"/pay/\d+", declined.headers["location"])  # to try again
             assert (await orderstate(http, f"E2E-D{n}"))["orderstate"] == "Declined"
 
         unanswered = await pay(http, "E2E-T", "4000000000000119")
-        assert unanswered.headers["location"].startswith("https://shop.example/no?")
+        assert re.fullmatch(r"/pay/\d+", unanswered.headers["location"])
         assert (await orderstate(http, "E2E-T"))["orderstate"] == "Declined"
 
         again = await http.get(

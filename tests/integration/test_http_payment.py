@@ -78,7 +78,7 @@ async def test_paid_order_returns_the_buyer_to_url_return_ok(
     assert order is not None and order.state is OrderState.APPROVED
 
 
-async def test_declined_card_returns_the_buyer_to_url_return_no(
+async def test_a_declined_card_brings_the_buyer_back_to_pay_with_the_reason(
     client: httpx.AsyncClient, fake_processing: FakeProcessingCenter
 ) -> None:
     from ips.domain.responses import ResponseCode
@@ -87,10 +87,13 @@ async def test_declined_card_returns_the_buyer_to_url_return_no(
     card_page, token = await open_card_page(client)
     response = await client.post(f"{card_page}/card", data=card_form(token, "4000000000000002"))
 
-    assert response.status_code == 303
-    assert response.headers["location"].startswith("https://shop.example/no?billnumber=")
+    assert response.status_code == 303 and response.headers["location"] == card_page
+    again = await client.get(card_page)
+    assert "Payment declined" in again.text and "issued your card" in again.text
+    assert "Attempts left: 2." in again.text and 'action="' in again.text
     result = await client.get(f"{card_page}/result")
-    assert "declined" in result.text.lower() and "issued your card" in result.text
+    assert "Try again" in result.text
+    assert "https://shop.example/no?billnumber=" in result.text and "payerdenial=1" in result.text
 
 
 async def test_get_request_with_lowercase_names_creates_the_order(

@@ -173,7 +173,7 @@ async def test_3ds_failed_declines_with_as110_and_authorizes_nothing(
     back = await to_the_issuer(client, page)
     secure.outcomes["acs-1"] = AuthenticationStatus.FAILED
     returned = await client.get(f"{back}&transaction=acs-1")
-    assert returned.headers["location"].startswith("https://shop.example/no?")
+    assert returned.headers["location"] == page
     assert fake_processing.authorizations == []
     assert await state(database, bill(page)) is OrderState.DECLINED
     result = await client.get(f"/pay/{bill(page)}/result")
@@ -290,7 +290,7 @@ async def test_no_answer_from_the_directory_declines(
     secure.silent = True
     page = await order_page(client, YMPayment="0")
     sent = await client.post(f"{page}/card", data=card_form(await token_of(client, page)))
-    assert sent.headers["location"].startswith("https://shop.example/no?")
+    assert sent.headers["location"] == page
     assert await state(database, bill(page)) is OrderState.DECLINED
 
 

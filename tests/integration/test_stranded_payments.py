@@ -97,7 +97,7 @@ async def test_a_payment_left_with_no_exchange_expires_with_its_order(
     async with database() as uow:
         begun = await uow.orders.get(order.billnumber, lock=True)
         assert begun is not None and begun.id is not None
-        begun.begin_payment(PaymentMeans.CARD)
+        begun.begin_payment(PaymentMeans.CARD, clock())
         await uow.operations.add(
             Operation(begun.id, 1, OperationKind.PAYMENT, begun.amount, clock())
         )

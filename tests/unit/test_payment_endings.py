@@ -27,7 +27,7 @@ AMOUNT = Money(10000, currency("RUB"))
 def paying() -> tuple[Order, Operation]:
     order = Order("1000000000000001", "111111", "N-1", AMOUNT, NOW, id=7)
     order.means = frozenset(PaymentMeans)
-    order.begin_payment(PaymentMeans.CARD)
+    order.begin_payment(PaymentMeans.CARD, NOW)
     return order, Operation(7, 1, OperationKind.PAYMENT, AMOUNT, NOW, id=3)
 
 

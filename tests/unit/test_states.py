@@ -38,8 +38,9 @@ def payment(status: OperationStatus) -> Operation:
 
 def test_every_state_has_its_row_and_final_states_lead_nowhere() -> None:
     assert set(ORDER_TRANSITIONS) == set(OrderState)
-    for final in (OrderState.DECLINED, OrderState.TIMEOUT, OrderState.CANCELED):
+    for final in (OrderState.TIMEOUT, OrderState.CANCELED):
         assert ORDER_TRANSITIONS[final] == frozenset()
+    assert ORDER_TRANSITIONS[OrderState.DECLINED] == {OrderState.IN_PROCESS}
 
 
 @pytest.mark.parametrize(
@@ -47,7 +48,7 @@ def test_every_state_has_its_row_and_final_states_lead_nowhere() -> None:
 )
 def test_a_successful_payment_approves_or_holds(delay: bool, state: OrderState) -> None:
     o = order(delay)
-    o.begin_payment(PaymentMeans.CARD)
+    o.begin_payment(PaymentMeans.CARD, NOW)
     o.end_payment(payment(OperationStatus.SUCCESS), NOW)
     assert o.state is state and o.holds_ordernumber
     assert [(e.entity, e.old, e.new) for e in o.events] == [("order", "In Process", state.value)]
@@ -55,7 +56,7 @@ def test_a_successful_payment_approves_or_holds(delay: bool, state: OrderState) 
 
 def test_a_failed_payment_declines_and_gives_the_number_back() -> None:
     o = order()
-    o.begin_payment(PaymentMeans.CARD)
+    o.begin_payment(PaymentMeans.CARD, NOW)
     o.end_payment(payment(OperationStatus.TIMEOUT), NOW)
     assert o.state is OrderState.DECLINED and not o.holds_ordernumber
 
@@ -64,7 +65,7 @@ def test_a_decided_order_cannot_be_paid_or_moved_back() -> None:
     o = order()
     o.change_state(OrderState.APPROVED, NOW)
     with pytest.raises(Refused):
-        o.begin_payment(PaymentMeans.CARD)
+        o.begin_payment(PaymentMeans.CARD, NOW)
     with pytest.raises(InvalidTransition):
         o.change_state(OrderState.IN_PROCESS, NOW)
     with pytest.raises(InvalidTransition):

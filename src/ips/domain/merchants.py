@@ -12,7 +12,7 @@ from ips.domain.cards import Secret
 from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
-from ips.domain.orders import OperationKind, PaymentMeans
+from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
 
 _MERCHANT_ID = re.compile(r"[0-9]{1,12}")
 
@@ -98,6 +98,8 @@ class Merchant:
     ws_addresses: tuple[str, ...] = ()
     """Networks the web services may be called from (``addresses.parse_networks``); empty:
     any."""
+    payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
+    """How many payments the buyer may try on one order (``Order.may_be_paid``)."""
     credential_mac: str = field(default="", repr=False)
     credential_until: datetime | None = None
     """The web-service credential verified last, as a keyed hash over it and the password

@@ -12,7 +12,7 @@ import enum
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ips.domain.books import Books, CancelSplit
@@ -89,6 +89,8 @@ PROCESSING_KINDS = frozenset(
 
 
 MAX_ORDERNUMBER = 128
+DEFAULT_PAYMENT_ATTEMPTS = 3
+"""Payments a buyer may try on one order unless the merchant says otherwise."""
 
 
 def parse_ordernumber(text: str) -> str:
@@ -178,17 +180,42 @@ class Order:
         self.updated_at = at
 
     def awaits_payment(self, operations: list[Operation]) -> bool:
-        """Whether the buyer may pay now: the order is open and no payment is under way."""
+        """Whether the order is open and no payment is under way."""
         return self.state is OrderState.IN_PROCESS and not any(
             op.status is OperationStatus.IN_PROCESS for op in operations
         )
 
-    def begin_payment(self, means: PaymentMeans) -> None:
-        """Checks that the order may be paid now, and so, and takes its ordernumber."""
-        if self.state is not OrderState.IN_PROCESS:
+    def attempts_left(self, operations: list[Operation], limit: int) -> int:
+        """How many more payments the buyer may try, of ``limit`` per order."""
+        tried = sum(op.kind is OperationKind.PAYMENT for op in operations)
+        return max(limit - tried, 0)
+
+    def may_be_paid(
+        self, operations: list[Operation], limit: int, now: datetime, lifetime: timedelta
+    ) -> bool:
+        """Whether the buyer may begin a payment now. An order takes one successful payment
+        and, before it, up to ``limit`` attempts: after a declined one (the card refused, no
+        answer, 3-D Secure failed, the wallet refused) it is ``Declined`` — the last
+        attempt's state — and may be paid again while its ``lifetime`` lasts and attempts are
+        left. A recurring payment is the shop's, made once: no buyer tries it again."""
+        if self.state is OrderState.DECLINED:
+            return (
+                self.recurring_of is None
+                and now < self.created_at + lifetime
+                and self.attempts_left(operations, limit) > 0
+                and not any(op.status is OperationStatus.IN_PROCESS for op in operations)
+            )
+        return self.awaits_payment(operations) and self.attempts_left(operations, limit) > 0
+
+    def begin_payment(self, means: PaymentMeans, at: datetime) -> None:
+        """Checks that the order may be paid this way, and takes its ordernumber; a declined
+        order is ``In Process`` again for the new attempt (``may_be_paid`` says when)."""
+        if self.state not in (OrderState.IN_PROCESS, OrderState.DECLINED):
             raise Refused(f"the order is {self.state.value}, it cannot be paid")
         if means not in self.means:
             raise Refused("this way to pay is not offered for the order", field="means")
+        if self.state is OrderState.DECLINED:
+            self.change_state(OrderState.IN_PROCESS, at)
         self.holds_ordernumber = True
 
     def end_payment(self, payment: Operation, at: datetime) -> None:

@@ -52,7 +52,7 @@ ORDER_TRANSITIONS: dict[OrderState, frozenset[OrderState]] = {
     _O.APPROVED: frozenset({_O.CANCELED, _O.PARTIAL_CANCELED}),
     _O.PARTIAL_CANCELED: frozenset({_O.PARTIAL_CANCELED, _O.CANCELED}),
     _O.CANCELED: frozenset(),
-    _O.DECLINED: frozenset(),
+    _O.DECLINED: frozenset({_O.IN_PROCESS}),  # another attempt (``Order.begin_payment``)
     _O.TIMEOUT: frozenset(),
 }
 

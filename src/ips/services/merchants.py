@@ -26,7 +26,7 @@ from ips.domain.merchants import (
 )
 from ips.domain.money import currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
-from ips.domain.orders import OperationKind, PaymentMeans
+from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import Check
 from ips.services.gateway import Gateway
@@ -55,6 +55,7 @@ class AddMerchant:
     allow_disable_3ds: bool = False
     ws_addresses: tuple[str, ...] = ()
     """Addresses or networks allowed to call the web services; empty: any."""
+    payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
 
 
 async def add_merchant(
@@ -73,6 +74,8 @@ async def add_merchant(
         raise InvalidInput("the merchant needs a way to pay", field="means")
     if not cmd.secret_word:
         raise InvalidInput("the merchant needs a secret word", field="secret_word")
+    if cmd.payment_attempts < 1:
+        raise InvalidInput("a buyer needs at least one payment attempt", field="payment_attempts")
     callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
     merchant = Merchant(
         merchant_id=parse_merchant_id(cmd.merchant_id),
@@ -94,6 +97,7 @@ async def add_merchant(
         checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
         ws_addresses=parse_networks(cmd.ws_addresses),
+        payment_attempts=cmd.payment_attempts,
     )
     async with uow_factory() as uow:
         if await uow.merchants.get(merchant.merchant_id) is not None:

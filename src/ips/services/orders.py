@@ -86,6 +86,9 @@ class OrderView:
     operations: list[Operation] = field(default_factory=list)
     quote: Quote | None = None
     """What the buyer would pay now, while the order is not paid."""
+    payable: bool = False
+    """The buyer may begin a payment now (``Order.may_be_paid``)."""
+    attempts_left: int = 0
 
 
 async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
@@ -213,11 +216,15 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
         merchant = await uow.merchants.get(order.merchant_id)
         assert merchant is not None and order.id is not None
         operations = await uow.operations.of_order(order.id)
+        attempts = merchant.payment_attempts
+        lifetime = gateway.timings.order_lifetime
+        payable = order.may_be_paid(operations, attempts, gateway.clock(), lifetime)
         price = None
-        if order.state is OrderState.IN_PROCESS:
+        if payable or order.state is OrderState.IN_PROCESS:
             with contextlib.suppress(Refused):  # no rate now: the page says it cannot be paid
                 price = await quote(uow, order.amount, merchant, gateway)
-        return OrderView(order, merchant, operations, price)
+        left = order.attempts_left(operations, attempts)
+        return OrderView(order, merchant, operations, price, payable, left)
 
 
 @dataclass(frozen=True)

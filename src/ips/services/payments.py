@@ -178,22 +178,24 @@ async def begin_payment(
             raise NotFound("no such order", field="billnumber")
         assert order.id is not None
         earlier = await uow.operations.of_order(order.id)
-        if not order.awaits_payment(earlier):
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+        now = gateway.clock()
+        lifetime = gateway.timings.order_lifetime
+        if not order.may_be_paid(earlier, merchant.payment_attempts, now, lifetime):
             return order
         if await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
-        merchant = await uow.merchants.get(order.merchant_id)
-        assert merchant is not None
         order.buyer = completed_buyer(order.buyer, buyer, merchant)
         price = await quote(uow, order.amount, merchant, gateway)
-        order.begin_payment(means)
+        order.begin_payment(means, now)
         payment = Operation(
             order_id=order.id,
             number=len(earlier) + 1,
             kind=OperationKind.PAYMENT,
             amount=price.amount,
             rate=price.rate,
-            created_at=gateway.clock(),
+            created_at=now,
             means=means,
             card=card,
             sealed_pan=sealed_pan,

@@ -121,6 +121,7 @@ class MerchantRepository:
                 notify_kinds=_words(merchant.notify_kinds),
                 notify_answer=merchant.notify_answer.value,
                 ws_addresses=" ".join(merchant.ws_addresses),
+                payment_attempts=merchant.payment_attempts,
                 created_at=merchant.created_at,
             )
         )
@@ -197,6 +198,7 @@ class MerchantRepository:
             ),
             previous_secret_until=row.previous_secret_until,
             ws_addresses=tuple(row.ws_addresses.split()),
+            payment_attempts=row.payment_attempts,
             credential_mac=row.ws_credential_mac or "",
             credential_until=row.ws_credential_until,
             created_at=row.created_at,

@@ -107,7 +107,9 @@ merchants = Table(
     Column("ws_addresses", Text, nullable=False, server_default=""),
     Column("ws_credential_mac", String(64)),
     Column("ws_credential_until", UtcDateTime),
+    Column("payment_attempts", Integer, nullable=False, server_default="3"),
     Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint("payment_attempts >= 1", name="payment_attempts"),
 )
 
 orders = Table(

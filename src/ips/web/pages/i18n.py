@@ -80,6 +80,11 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
     },
     "back": {EN: "Back to {shop}", RU: "Вернуться в {shop}"},
     "pay_now": {EN: "Pay now", RU: "Оплатить"},
+    "pay_again": {EN: "Try again", RU: "Попробовать ещё раз"},
+    "attempts_left": {
+        EN: "Attempts left: {left}.",
+        RU: "Осталось попыток: {left}.",
+    },
     "error.title": {EN: "The payment cannot be made", RU: "Оплата невозможна"},
     "error.next": {
         EN: "Please return to the shop and try again, or contact the shop.",

@@ -9,6 +9,7 @@ link in one) asks the buyer to continue there, with a button, before anything is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -79,6 +80,7 @@ async def choice(request: Request, services: AppServices, view: PageOrder) -> Re
         quote=view.quote,
         means=[FORMS[m] for m in (PaymentMeans.CARD, PaymentMeans.WALLET) if m in view.order.means],
         refuse=_return_url(view.order, refused=True),
+        declined=_declined(view, language_of(request, view.order)),
     )
 
 
@@ -165,18 +167,24 @@ async def returned_from_wallet(
 
 @router.get("/pay/{billnumber}/result")
 async def result(request: Request, view: PageOrder) -> Response:
-    payments = [op for op in view.operations if op.kind is OperationKind.PAYMENT]
+    """The outcome of paying; after a decline, another attempt while one is left, else on to
+    the shop's page for an unpaid order (``URL_RETURN_NO``) when it gave one."""
     outcome = _outcome(view)
+    if outcome == "declined" and not view.payable and (shop := _return_url(view.order)):
+        return RedirectResponse(shop, status_code=303)
+    payment = _last_payment(view)
     return page(
         request,
         "result.html",
         language_of(request, view.order),
         order=view.order,
         merchant=view.merchant,
-        payment=payments[-1] if payments else None,
+        payment=payment,
         outcome=outcome,
-        reason=_reason(payments[-1] if payments else None, language_of(request, view.order)),
-        back=_return_url(view.order),
+        reason=_reason(payment, language_of(request, view.order)),
+        retry=view.payable and outcome == "declined",
+        attempts_left=view.attempts_left,
+        back=_return_url(view.order, refused=view.payable),
     )
 
 
@@ -219,7 +227,7 @@ async def _returned(
 def _unavailable(request: Request, view: OrderView) -> Response | None:
     """The page to show instead of a form: the result, once paying has begun or ended; an
     error, when the order's currency cannot be paid now."""
-    if not view.order.awaits_payment(view.operations):
+    if not view.payable:
         return RedirectResponse(f"/pay/{view.order.billnumber}/result", status_code=303)
     if view.quote is None:
         language = language_of(request, view.order)
@@ -298,6 +306,7 @@ def _form(
         asked=_asked(view),
         others=len(view.order.means) > 1,
         refuse=_return_url(view.order, refused=True),
+        declined=_declined(view, language),
     )
     return here.remember(request, response)
 
@@ -325,10 +334,14 @@ def _buyer(form: dict[str, str]) -> Buyer:
 
 
 def _go_on(step: PaymentStep) -> Response:
-    """Where the buyer goes after a step: another party's page, the shop, or the result."""
+    """Where the buyer goes after a step: another party's page, the shop, or the result. After
+    a decline, back to the choice of the way to pay, which shows why and offers another
+    attempt when one is left — or, when none is, sends the buyer on to the shop (``result``)."""
     if step.go_to:
         return RedirectResponse(step.go_to, status_code=303)
     order = step.order
+    if order.state is OrderState.DECLINED:
+        return RedirectResponse(f"/pay/{order.billnumber}", status_code=303)
     if order.state is OrderState.IN_PROCESS:
         return RedirectResponse(f"/pay/{order.billnumber}/result", status_code=303)
     return RedirectResponse(
@@ -346,6 +359,27 @@ def _outcome(view: OrderView) -> str:
     if state is OrderState.IN_PROCESS:
         return "unpaid" if view.order.awaits_payment(view.operations) else "waiting"
     return "expired" if state is OrderState.TIMEOUT else "declined"
+
+
+def _last_payment(view: OrderView) -> Operation | None:
+    payments = [op for op in view.operations if op.kind is OperationKind.PAYMENT]
+    return payments[-1] if payments else None
+
+
+@dataclass(frozen=True)
+class _Declined:
+    """What the payment pages say of the attempt declined before this one."""
+
+    reason: str
+    next: str
+    left: int
+
+
+def _declined(view: OrderView, language: Language) -> _Declined | None:
+    if view.order.state is not OrderState.DECLINED:
+        return None
+    reason, next_step = _reason(_last_payment(view), language)
+    return _Declined(reason, next_step, view.attempts_left)
 
 
 def _reason(payment: Operation | None, language: Language) -> tuple[str, str]:

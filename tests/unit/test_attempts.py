@@ -1,0 +1,84 @@
+"""An order takes further payment attempts after a declined one: while attempts are left and
+its lifetime lasts, one at a time, never after a success, never for a recurring payment."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ips.domain.errors import Refused
+from ips.domain.money import Money, currency
+from ips.domain.orders import Operation, OperationKind, Order, PaymentMeans
+from ips.domain.responses import ResponseCode
+from ips.domain.states import OperationStatus, OrderState
+
+CREATED = datetime(2026, 11, 30, tzinfo=UTC)
+LIFETIME = timedelta(hours=24)
+AMOUNT = Money(10000, currency("RUB"))
+
+
+def attempt(number: int, status: OperationStatus) -> Operation:
+    op = Operation(7, number, OperationKind.PAYMENT, AMOUNT, CREATED)
+    if status is not OperationStatus.IN_PROCESS:
+        op.finish(status, ResponseCode.DECLINED, CREATED)
+    return op
+
+
+def declined(*statuses: OperationStatus) -> tuple[Order, list[Operation]]:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
+    operations = [attempt(n, s) for n, s in enumerate(statuses, start=1)]
+    order.begin_payment(PaymentMeans.CARD, CREATED)
+    order.end_payment(attempt(1, OperationStatus.DECLINED), CREATED)
+    return order, operations
+
+
+def may(order: Order, operations: list[Operation], limit: int = 3, after: float = 1) -> bool:
+    return order.may_be_paid(operations, limit, CREATED + timedelta(hours=after), LIFETIME)
+
+
+def test_a_new_order_may_be_paid() -> None:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
+    assert may(order, []) and order.attempts_left([], 3) == 3
+
+
+def test_a_declined_order_may_be_paid_again_while_attempts_are_left() -> None:
+    order, operations = declined(OperationStatus.DECLINED)
+    assert order.state is OrderState.DECLINED and not order.holds_ordernumber
+    assert may(order, operations) and order.attempts_left(operations, 3) == 2
+
+    order.begin_payment(PaymentMeans.CARD, CREATED)
+
+    assert (order.state, order.holds_ordernumber) == (OrderState.IN_PROCESS, True)
+    assert [(e.old, e.new) for e in order.events][-1] == ("Declined", "In Process")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "limit", "after"),
+    [
+        ([OperationStatus.DECLINED] * 3, 3, 1),  # no attempt left
+        ([OperationStatus.DECLINED], 1, 1),  # the merchant allows one
+        ([OperationStatus.DECLINED], 3, 24),  # the lifetime has ended
+        ([OperationStatus.DECLINED, OperationStatus.IN_PROCESS], 3, 1),  # one under way
+    ],
+)
+def test_no_further_attempt(statuses: list[OperationStatus], limit: int, after: float) -> None:
+    order, operations = declined(*statuses)
+    assert not may(order, operations, limit, after)
+
+
+def test_a_recurring_payment_is_not_tried_again() -> None:
+    order, operations = declined(OperationStatus.DECLINED)
+    order.recurring_of = 1
+    assert not may(order, operations)
+
+
+def test_a_paid_order_takes_no_attempt() -> None:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
+    order.begin_payment(PaymentMeans.CARD, CREATED)
+    success = Operation(7, 1, OperationKind.PAYMENT, AMOUNT, CREATED)
+    success.finish(OperationStatus.SUCCESS, ResponseCode.SUCCESS, CREATED)
+    order.end_payment(success, CREATED)
+    assert not may(order, [success])
+    with pytest.raises(Refused):
+        order.begin_payment(PaymentMeans.CARD, CREATED)
