@@ -239,3 +239,27 @@ async def test_markup_in_names_is_shown_as_text(client: httpx.AsyncClient) -> No
     page = await client.get(response.headers["location"])
     assert "<script>alert(1)</script>" not in page.text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "not_said"),
+    [
+        ("RU", ["Оплата невозможна", "Сумма заказа не указана или указана неверно."], "amount"),
+        ("EN", ["The payment cannot be made", "is not a decimal number"], "Оплата"),
+    ],
+)
+async def test_a_refused_payment_request_is_told_in_its_own_language_only(
+    client: httpx.AsyncClient, database: Database, language: str, said: list[str], not_said: str
+) -> None:
+    request = {**REQUEST, "OrderAmount": "ten", "Language": language}
+    answer = await client.post(
+        "/pay/order.cfm", data=request, headers={"Accept-Language": "de-DE, fr"}
+    )
+
+    assert answer.status_code == 400
+    assert answer.headers["content-language"] == language.lower()
+    main = answer.text.split("<main", 1)[1]
+    for words in said:
+        assert words in main
+    assert not_said not in main.split("</main>", 1)[0].replace('lang="', "")
+    assert await count(database) == 0

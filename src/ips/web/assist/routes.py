@@ -42,11 +42,12 @@ PAYMENT_PAGE = "choice"
 @router.api_route("/pay/order.cfm", methods=["GET", "POST"], openapi_extra=schema.PAYMENT_REQUEST)
 async def order_cfm(request: Request, services: AppServices) -> Response:
     """The shop sends the buyer here with the order; the buyer goes on to the card page."""
+    params: dict[str, str] = {}
     try:
-        command = payment_request(await read_params(request))
-        order = await create_order(command, services.gateway)
+        params = await read_params(request)
+        order = await create_order(payment_request(params), services.gateway)
     except DomainError as exc:
-        return error_page(request, exc)
+        return error_page(request, exc, asked=language(params))
     return RedirectResponse(f"/pay/{order.billnumber}", status_code=303)
 
 

@@ -86,6 +86,10 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
         RU: "Осталось попыток: {left}.",
     },
     "error.title": {EN: "The payment cannot be made", RU: "Оплата невозможна"},
+    "error.request": {
+        EN: "The shop's payment request is not valid.",
+        RU: "Запрос магазина на оплату содержит ошибку.",
+    },
     "error.next": {
         EN: "Please return to the shop and try again, or contact the shop.",
         RU: "Вернитесь в магазин и попробуйте ещё раз или свяжитесь с магазином.",

@@ -34,14 +34,38 @@ FIELD_ERRORS: dict[str, dict[Language, str]] = {
     "phone": {i18n.EN: "Give your mobile phone number.", i18n.RU: "Укажите номер телефона."},
 }
 
+REQUEST_ERRORS_RU: dict[str, str] = {
+    "merchant_id": "Магазин не найден: проверьте Merchant_ID.",
+    "ordernumber": "Номер заказа не указан, слишком длинный или этот заказ уже оплачен.",
+    "amount": "Сумма заказа не указана или указана неверно.",
+    "currency": "Валюта заказа не поддерживается.",
+    "checkvalue": "Подпись запроса на оплату (checkvalue) неверна.",
+    "delay": "Магазин не может проводить двухстадийные платежи.",
+    "recurring": "Условия повторных платежей указаны неверно.",
+    "means": "Этот способ оплаты недоступен для заказа.",
+    "comment": "Комментарий к заказу слишком длинный.",
+    "url_return": "Адрес возврата в магазин указан неверно.",
+    "url_return_ok": "Адрес возврата в магазин указан неверно.",
+    "url_return_no": "Адрес возврата в магазин указан неверно.",
+    "ordermaxpoints": "Число баллов указано неверно.",
+    "customernumber": "Номер покупателя указан неверно.",
+}
+"""The payment pages' own words, in Russian, for what a refused payment request got wrong:
+the domain's messages are English, and a page is in one language."""
 
-def language_of(request: Request, order: Order | None = None) -> Language:
-    """``?lang=`` on the page, else the shop's choice, else the browser's, else Russian."""
-    asked = request.query_params.get("lang", "").upper()
-    if asked in Language.__members__:
-        return Language(asked)
+
+def language_of(
+    request: Request, order: Order | None = None, asked: Language | None = None
+) -> Language:
+    """``?lang=`` on the page, else the shop's choice (the order's, or ``asked`` by a payment
+    request that made no order), else the browser's, else Russian."""
+    chosen = request.query_params.get("lang", "").upper()
+    if chosen in Language.__members__:
+        return Language(chosen)
     if order is not None and order.language is not None:
         return order.language
+    if asked is not None:
+        return asked
     return i18n.preferred(request.headers.get("accept-language", "")) or i18n.RU
 
 
@@ -64,13 +88,23 @@ def page(
 def error_message(error: DomainError, language: Language) -> str:
     """The buyer's words for an error, by what it is about."""
     known = FIELD_ERRORS.get(error.field or "")
-    return known[language] if known else error.message
+    if known:
+        return known[language]
+    if language is i18n.RU:
+        return REQUEST_ERRORS_RU.get(error.field or "", i18n.text("error.request", language))
+    return error.message
 
 
 def error_page(
-    request: Request, error: DomainError, status: int = 400, order: Order | None = None
+    request: Request,
+    error: DomainError,
+    status: int = 400,
+    order: Order | None = None,
+    asked: Language | None = None,
 ) -> Response:
-    language = language_of(request, order)
+    """The error in the page's language; ``asked``: the language a refused payment request
+    asked for."""
+    language = language_of(request, order, asked)
     return page(
         request, "error.html", language, status=status, message=error_message(error, language)
     )
