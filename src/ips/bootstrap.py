@@ -149,6 +149,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         reversal_attempts=settings.reversal_attempts,
         profile=ProcessingProfile(
             double_stage=settings.processing_double_stage,
+            stored_card_double_stage=settings.processing_stored_card_double_stage,
             currencies=tuple(
                 currency(code) for code in settings.processing_currencies.split(",") if code.strip()
             ),

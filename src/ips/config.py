@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     acquirer_id: str = "10000000001"
     processing_double_stage: bool = True
     """Whether the processing center takes double-stage payments (hold, then confirm)."""
+    processing_stored_card_double_stage: bool = True
+    """Whether it takes them with a stored card too (recurring payments with ``Delay=1``);
+    some acquirers hold money only while the buyer is present."""
     processing_currencies: str = ""
     """Currencies the processing center takes, comma-separated; empty takes all. Orders in
     other currencies are paid in a taken one, converted at the operator's rate."""

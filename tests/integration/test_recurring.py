@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from datetime import UTC, datetime
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
 from ips.crypto.keyring import KeyRing
-from ips.services.gateway import Gateway
+from ips.services.gateway import Gateway, ProcessingProfile
 from ips.services.merchants import Credentials, add_merchant
 from ips.services.recurring import RecurringPayment, pay_recurring
 from ips.storage.unit_of_work import Database
@@ -183,3 +185,51 @@ async def test_a_declined_charge_does_not_count_and_json_is_flat_under_rp(
         data={**AUTH, "Format": "5", "Billnumber": bill, "OrderNumber": "R-1", "Amount": "50"},
     )
     assert again.json()["rp"]["orderstate"] == "Approved"
+
+
+async def test_delay_1_holds_the_recurring_payment_where_stored_cards_may_be_held(
+    client: httpx.AsyncClient, fake_processing: FakeProcessingCenter, database: Database
+) -> None:
+    bill = await first_payment(client)
+
+    result = await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="150", Delay="1")
+
+    assert codes(result) == ("0", "0")
+    order = {child.tag: child.text or "" for child in result.find("orders/order")}  # type: ignore[union-attr]
+    assert order["orderstate"] == "Delayed" and order["amount"] == "150.00"
+    assert fake_processing.authorizations[-1].recurring
+    async with database(readonly=True) as uow:
+        held = await uow.orders.get(order["billnumber"].split(".")[0])
+        assert held is not None and held.id is not None and held.books is not None
+        kinds = [t.kind.value for t in await uow.transactions.of_order(held.id)]
+    assert (held.books.held, held.books.confirmed) == (15000, 0)
+    assert kinds == ["authorization"]  # nothing to settle until the shop confirms
+
+
+@pytest.mark.parametrize(
+    ("delay", "stored_card_double_stage", "expected"),
+    [("1", False, ("15", "109")), ("2", True, ("4", "109"))],
+)
+async def test_delay_1_is_refused_before_any_money_moves_where_it_may_not_be_held(
+    gateway: Gateway,
+    merchant: object,
+    fake_processing: FakeProcessingCenter,
+    database: Database,
+    delay: str,
+    stored_card_double_stage: bool,
+    expected: tuple[str, str],
+) -> None:
+    profile = ProcessingProfile(stored_card_double_stage=stored_card_double_stage)
+    async with make_client(dataclasses.replace(gateway, profile=profile)) as client:
+        bill = await first_payment(client)
+        result = await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="150", Delay=delay)
+
+    assert codes(result) == expected
+    assert len(fake_processing.authorizations) == 1  # the first order's alone
+    async with database(readonly=True) as uow:
+        assert (
+            await uow.orders.of_ordernumber(
+                "111111", "R-1", datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+            )
+            == []
+        )

@@ -23,6 +23,8 @@ class ProcessingProfile:
     """What the processing center allows (its operator's settings)."""
 
     double_stage: bool = True
+    stored_card_double_stage: bool = True
+    """Double-stage payments with a stored card (a recurring payment with ``Delay=1``)."""
     currencies: tuple[Currency, ...] = ()
     """The currencies it takes; empty means all. Orders in others are converted."""
 

@@ -1,8 +1,9 @@
 """Recurring payments (``/recurrent/rp.cfm``): the merchant charges the card of a first order
 again, within the terms the buyer agreed to there (``domain/recurring.py``).
 
-Each payment is a new order, linked to the first one, paid single-stage with the stored card
-and no CVC. The first order stays locked while the terms are checked and the new order is
+Each payment is a new order, linked to the first one, paid with the stored card and no CVC:
+single-stage, or held (``Delay=1``) where the merchant, the processing center and its rule
+for stored cards allow it — refused before any money moves where they do not. The first order stays locked while the terms are checked and the new order is
 added, so two requests at once cannot both pass the period between payments.
 """
 
@@ -31,6 +32,7 @@ class RecurringPayment:
     currency: str = ""
     comment: str = ""
     client_ip: str = ""
+    delay: bool = False
 
 
 async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway) -> OperationResult:
@@ -39,6 +41,11 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
     if not cmd.amount.strip():
         raise MissingInput("Amount is required", field="amount")
     merchant = await identify(caller, gateway)
+    if cmd.delay and not gateway.profile.stored_card_double_stage:
+        raise Refused(
+            "the processing center takes no double-stage payment with a stored card",
+            field="delay",
+        )
     billnumber, _ = parse_billnumber(cmd.billnumber)
     async with gateway.uow_factory() as uow:
         first = await uow.orders.get(billnumber, lock=True)
@@ -60,6 +67,7 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
             language=first.language,
             comment=cmd.comment,
             buyer=first.buyer,
+            delay=cmd.delay,
         )
         order = await add_order(uow, merchant, request, request.ordernumber, gateway, first.id)
         await uow.commit()

@@ -101,6 +101,7 @@ def recurring_payment(params: Mapping[str, str], client_ip: str) -> RecurringPay
         currency=params.get("currency", "").strip(),
         comment=params.get("ordercomment", ""),
         client_ip=params.get("clientip", "") or client_ip,
+        delay=_flag(params, "delay", "delay"),
     )
 
 
