@@ -3,8 +3,9 @@ again, within the terms the buyer agreed to there (``domain/recurring.py``).
 
 Each payment is a new order, linked to the first one, paid with the stored card and no CVC:
 single-stage, or held (``Delay=1``) where the merchant, the processing center and its rule
-for stored cards allow it — refused before any money moves where they do not. The first order stays locked while the terms are checked and the new order is
-added, so two requests at once cannot both pass the period between payments.
+for stored cards allow it — refused before any money moves where they do not. The first
+order stays locked while the terms are checked and the new order is added, so two requests
+at once cannot both pass the period between payments.
 """
 
 from __future__ import annotations
