@@ -128,3 +128,24 @@ def test_the_previous_secret_word_still_verifies() -> None:
 def test_a_wrong_checkvalue_is_refused() -> None:
     with pytest.raises(AuthenticationFailed, match="does not match"):
         verify(SHOP, "0" * 32, ["secret"], RUB)
+
+
+@pytest.mark.parametrize(
+    ("extra", "customer"),
+    [
+        ({"ordermaxpoints": "5", "customernumber": "C-1", "disable3ds": "0"}, "C-1"),
+        ({"customernumber": "C-1"}, "C-1"),  # …;RUB;C-1 reads as a customer number alone
+        ({"customernumber": "7"}, ""),  # …;RUB;7 is OrderMaxPoints=7 too
+    ],
+)
+def test_the_customer_is_proved_only_when_every_reading_names_it(
+    extra: dict[str, str], customer: str
+) -> None:
+    values = SHOP | {"ordercurrency": "RUB"} | extra
+    assert verify(values, signed_by_shop(values), ["secret"], RUB).customer_number == customer
+
+
+def test_the_form_without_separators_proves_no_customer() -> None:
+    values = SHOP | {"ordercurrency": "RUB", "customernumber": "C-1"}
+    checkvalue = signed_by_shop(values, separator="")
+    assert verify(values, checkvalue, ["secret"], RUB, legacy_concat=True).customer_number == ""

@@ -165,6 +165,8 @@ class Order:
     """Terms of later payments with this order's card, when the buyer agreed to them."""
     recurring_of: int | None = None
     """The first order, when this one is a recurring payment."""
+    customer_number: str = ""
+    """The shop's customer, when the request's checkvalue covers it (``kept_cards``)."""
     books: Books | None = None
     """Where the order's money is, once it is paid (in the payment's currency)."""
     holds_ordernumber: bool = False
@@ -314,6 +316,8 @@ class Operation:
     card: CardSummary | None = None
     sealed_pan: str | None = field(default=None, repr=False)
     client_ip: str = ""
+    keep_card: bool = False
+    """The buyer asked to keep the card for the order's customer once the payment succeeds."""
     rate: Decimal | None = None
     """The exchange rate from the order's currency to ``amount``'s, when they differ."""
     cancel_reason: CancelReason | None = None

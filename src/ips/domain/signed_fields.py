@@ -23,6 +23,7 @@ and is accepted only from a merchant who opted in to it (``Merchant.checkvalue_l
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -123,13 +124,15 @@ def check_formats(values: Mapping[str, str]) -> None:
 
 @dataclass(frozen=True)
 class Terms:
-    """What signed fields ask of IPS: an order number, an amount, and whether 3-D Secure may
-    be skipped. (OrderMaxPoints, CustomerNumber and Prepayment ask nothing of IPS yet; a field
-    that starts to matter joins these terms.)"""
+    """What signed fields ask of IPS: an order number, an amount, whether 3-D Secure may be
+    skipped, and the shop's customer (whose kept cards the order may use; empty unless every
+    reading of the fields names the same one). (OrderMaxPoints and Prepayment ask nothing of
+    IPS yet; a field that starts to matter joins these terms.)"""
 
     ordernumber: str
     amount: Money
     disable_3ds: bool
+    customer_number: str = ""
 
 
 def terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
@@ -139,6 +142,7 @@ def terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
         ordernumber=values["ordernumber"].strip(),
         amount=Money.parse(values["orderamount"], cur),
         disable_3ds=values.get("disable3ds", "").strip() == "1",
+        customer_number=values.get("customernumber", "").strip(),
     )
 
 
@@ -184,8 +188,8 @@ def verify(
     if any(matches(payment_request_checkvalue(w, values), given) for w in words):
         return bound_terms(values, default_currency)
     if any(matches(payment_request_checkvalue(w, values, ""), given) for w in words):
-        if legacy_concat:
-            return terms(values, default_currency)
+        if legacy_concat:  # binds no value to its field: proves no customer
+            return dataclasses.replace(terms(values, default_currency), customer_number="")
         raise AuthenticationFailed(
             "the checkvalue signs the fields joined without separators, which binds no value "
             "to its field: join them with ';' (or ask the operator to accept the older form)",
@@ -198,13 +202,15 @@ def bound_terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
     """The terms every reading of the ``;``-joined text of ``values`` agrees on; ``Ambiguous``
     when a reading asks for another order number or amount."""
     sent = terms(values, default_currency)
-    disable_3ds = sent.disable_3ds
+    disable_3ds, customer = sent.disable_3ds, sent.customer_number
     for reading in _readings(signed_text(values), default_currency):
         other = terms(reading, default_currency)
         if (other.ordernumber, other.amount) != (sent.ordernumber, sent.amount):
             raise Ambiguous(reading)
         disable_3ds = disable_3ds and other.disable_3ds
-    return Terms(sent.ordernumber, sent.amount, disable_3ds)
+        if other.customer_number != customer:
+            customer = ""
+    return Terms(sent.ordernumber, sent.amount, disable_3ds, customer)
 
 
 def _readings(text: str, default_currency: Currency) -> Iterator[dict[str, str]]:

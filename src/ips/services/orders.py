@@ -18,6 +18,7 @@ from ips.domain.errors import (
     NotFound,
     Refused,
 )
+from ips.domain.kept_cards import KeptCard
 from ips.domain.merchants import Merchant, parse_merchant_id
 from ips.domain.money import Money, currency
 from ips.domain.orders import (
@@ -65,6 +66,8 @@ class CreateOrder:
     hidden_means: frozenset[PaymentMeans] = frozenset()
     """Ways to pay the request hid (``CardPayment=0``, ``YMPayment=0``…)."""
     disable_3ds: bool = False
+    customer_number: str = ""
+    """Set from the checkvalue's terms alone (``Terms.customer_number``)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class OrderView:
     payable: bool = False
     """The buyer may begin a payment now (``Order.may_be_paid``)."""
     attempts_left: int = 0
+    kept_cards: list[KeptCard] = field(default_factory=list)
+    """The cards kept for the order's customer that may pay it now."""
 
 
 async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
@@ -119,6 +124,8 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         signed = _signed_terms(cmd, merchant, gateway.clock())
         if signed and not signed.disable_3ds:
             cmd = dataclasses.replace(cmd, disable_3ds=False)
+        customer = signed.customer_number if signed else ""
+        cmd = dataclasses.replace(cmd, customer_number=customer)
         order = await add_order(uow, merchant, cmd, ordernumber, gateway)
         await uow.commit()
     return order
@@ -174,6 +181,7 @@ async def add_order(
         if terms
         else None,
         recurring_of=recurring_of,
+        customer_number=cmd.customer_number,
         means=frozenset(means),
         disable_3ds=cmd.disable_3ds and merchant.allow_disable_3ds,
     )
@@ -224,7 +232,11 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
             with contextlib.suppress(Refused):  # no rate now: the page says it cannot be paid
                 price = await quote(uow, order.amount, merchant, gateway)
         left = order.attempts_left(operations, attempts)
-        return OrderView(order, merchant, operations, price, payable, left)
+        kept = []
+        if payable and order.customer_number:
+            cards = await uow.kept_cards.of_customer(order.merchant_id, order.customer_number)
+            kept = [c for c in cards if c.usable_for(order, gateway.clock().date())]
+        return OrderView(order, merchant, operations, price, payable, left, kept)
 
 
 @dataclass(frozen=True)

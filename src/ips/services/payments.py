@@ -28,7 +28,8 @@ from datetime import datetime
 
 from ips.crypto.keyring import KeyRing
 from ips.domain.cards import Card, Expiry, Pan, Secret
-from ips.domain.errors import AlreadyPaid, MissingInput, NotFound
+from ips.domain.errors import AlreadyPaid, MissingInput, NotFound, Refused
+from ips.domain.kept_cards import kept_card_for
 from ips.domain.merchants import BuyerField, Merchant
 from ips.domain.money import Money
 from ips.domain.orders import (
@@ -50,6 +51,7 @@ from ips.processing.secure import Challenge
 from ips.services import cvc
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
+from ips.services.kept_cards import keep_if_asked
 from ips.services.notifications import enqueue
 from ips.services.rates import quote
 from ips.services.reversals import PAN_CONTEXT, message_id, open_reversal, send_reversal
@@ -69,6 +71,8 @@ class PayByCard:
     """What the buyer typed of the data the merchant requires."""
     recurring: bool = False
     """The merchant charges the card stored with the first order of recurring payments."""
+    keep_card: bool = False
+    """The buyer asks to keep the card for the order's customer (``kept_cards``)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
         sealed_pan=gateway.keyring.seal(card.pan.reveal(), PAN_CONTEXT),
         recurring=cmd.recurring,
         three_d_secure=await gateway.secure.may_take_part(card.pan),
+        keep_card=cmd.keep_card,
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
@@ -131,6 +136,43 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
         merchant=begun.merchant,
     )
     return PaymentStep(order)
+
+
+@dataclass(frozen=True)
+class PayWithKeptCard:
+    billnumber: str
+    card_id: int
+    cvc: str
+    client_ip: str = ""
+    return_url: str = ""
+    buyer: Buyer | None = None
+
+
+async def pay_with_kept_card(cmd: PayWithKeptCard, gateway: Gateway) -> PaymentStep:
+    """Pays the order with a card kept for its customer and the CVC the buyer typed. A
+    double-stage order is held on it only where the processing center holds money on stored
+    cards; else it is refused before anything is sent."""
+    today = gateway.clock().date()
+    async with gateway.uow_factory(readonly=True) as uow:
+        order = await uow.orders.get(cmd.billnumber)
+        if order is None:
+            raise NotFound("no such order", field="billnumber")
+        kept = kept_card_for(order, await uow.kept_cards.get(cmd.card_id), today)
+    if order.delay and not gateway.profile.stored_card_double_stage:
+        raise Refused(
+            "money cannot be held on a kept card here: type the card's number", field="kept_card"
+        )
+    month, year = kept.card.expiry.split("/")
+    card = Card.parse(
+        number=gateway.keyring.open(kept.sealed_pan, PAN_CONTEXT),
+        month=month,
+        year=year,
+        cvc=cmd.cvc,
+        holder=kept.card.holder,
+        today=today,
+    )
+    paying = PayByCard(cmd.billnumber, card, cmd.client_ip, cmd.return_url, cmd.buyer)
+    return await pay_by_card(paying, gateway)
 
 
 async def _enroll(
@@ -166,6 +208,7 @@ async def begin_payment(
     sealed_pan: str | None = None,
     recurring: bool = False,
     three_d_secure: bool = False,
+    keep_card: bool = False,
 ) -> Order | Begun:
     """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
     and creates the payment operation with its first exchange, sent — in one commit, so a
@@ -200,6 +243,7 @@ async def begin_payment(
             card=card,
             sealed_pan=sealed_pan,
             client_ip=client_ip,
+            keep_card=keep_card and bool(order.customer_number),
         )
         await uow.operations.add(payment)
         kind = first_exchange(order, merchant, means, three_d_secure, recurring=recurring)
@@ -400,6 +444,7 @@ async def _finish(
                 )
             return order, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
+        await keep_if_asked(uow, order, payment, gateway.keyring, gateway.clock())
         await _notify(uow, order, payment, gateway.clock(), merchant)
         fault("payment.answer.committing")
         await uow.commit()

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.money import Currency
@@ -244,6 +245,21 @@ class TerminalRepository(Protocol):
     async def forget_counts_before(self, day: date) -> None: ...
 
 
+class KeptCardRepository(Protocol):
+    """Cards kept for a shop's customer (``domain/kept_cards.py``)."""
+
+    async def keep(self, card: KeptCard) -> None:
+        """Keeps it, or keeps again the same card (by ``pan_mac``) removed before."""
+        ...
+
+    async def get(self, card_id: int) -> KeptCard | None: ...
+    async def of_customer(self, merchant_id: str, customer_number: str) -> list[KeptCard]:
+        """Not removed, the latest kept first."""
+        ...
+
+    async def remove(self, card_id: int, at: datetime) -> None: ...
+
+
 class MonitorQueries(Protocol):
     """The Order Monitor's reads; each scoped by the filter's merchant."""
 
@@ -285,6 +301,8 @@ class UnitOfWork(Protocol):
     def monitor(self) -> MonitorQueries: ...
     @property
     def cvcs(self) -> CvcRepository: ...
+    @property
+    def kept_cards(self) -> KeptCardRepository: ...
     @property
     def terminals(self) -> TerminalRepository: ...
 

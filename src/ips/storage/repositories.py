@@ -256,6 +256,7 @@ def _order(row: Row[Any]) -> Order:
         disable_3ds=row.disable_3ds,
         recurring=_terms(row.recurring, currency(row.currency)),
         recurring_of=row.recurring_of,
+        customer_number=row.customer_number or "",
         holds_ordernumber=row.holds_ordernumber,
         updated_at=row.updated_at,
     )
@@ -305,6 +306,7 @@ class OrderRepository(_Tracking):
                 disable_3ds=order.disable_3ds,
                 recurring=_terms_row(order.recurring),
                 recurring_of=order.recurring_of,
+                customer_number=order.customer_number or None,
                 created_at=order.created_at,
                 **_order_values(order),
             )
@@ -466,6 +468,7 @@ def _operation(row: Row[Any]) -> Operation:
         card=card,
         sealed_pan=row.sealed_pan,
         client_ip=row.client_ip,
+        keep_card=row.keep_card,
         rate=Decimal(row.rate) if row.rate is not None else None,
         cancel_reason=CancelReason(row.cancel_reason) if row.cancel_reason else None,
         external_refund_id=row.external_refund_id or "",
@@ -505,6 +508,7 @@ class OperationRepository(_Tracking):
                 cardholder=card.holder if card else None,
                 sealed_pan=operation.sealed_pan,
                 client_ip=operation.client_ip,
+                keep_card=operation.keep_card,
                 created_at=operation.created_at,
                 **_operation_values(operation),
             )

@@ -134,6 +134,7 @@ orders = Table(
     Column("disable_3ds", Boolean, nullable=False, server_default=text("false")),
     Column("recurring", JSON),
     Column("recurring_of", ForeignKey("orders.id")),
+    Column("customer_number", String(64)),
     Column("books_currency", String(3)),
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in BOOKS),
     Column("created_at", UtcDateTime, nullable=False),
@@ -193,6 +194,7 @@ operations = Table(
     Column("cardholder", String(26)),
     Column("sealed_pan", Text),
     Column("client_ip", String(45), nullable=False),
+    Column("keep_card", Boolean, nullable=False, server_default=text("false")),
     Column("rate", String(32)),
     Column("cancel_reason", String(1)),
     Column("external_refund_id", String(100)),
@@ -421,3 +423,22 @@ kept_cvcs = Table(
 )
 """The CVC of a payment whose buyer is at the issuer's 3-D Secure page, sealed with the key
 ring, until the check ends (at most 15 minutes): taken — read and deleted at once — then."""
+
+kept_cards = Table(
+    "kept_cards",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("customer_number", String(64), nullable=False),
+    Column("pan_mac", String(64), nullable=False),
+    Column("sealed_pan", Text, nullable=False),
+    Column("masked_pan", String(19), nullable=False),
+    Column("card_brand", String(30), nullable=False),
+    Column("card_expiry", String(7), nullable=False),
+    Column("cardholder", String(26), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime),
+    UniqueConstraint("merchant_id", "customer_number", "pan_mac"),
+)
+"""Cards kept for a shop's customer (``domain/kept_cards.py``): the number sealed, a keyed
+hash of it so that a card is kept once, what may be shown; never the CVC."""

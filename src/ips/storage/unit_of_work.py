@@ -23,6 +23,7 @@ from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
 from ips.storage.cvcs import CvcRepository
+from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     monitor: MonitorQueries
     cvcs: CvcRepository
     terminals: TerminalRepository
+    kept_cards: KeptCardRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
         self.monitor = MonitorQueries(conn)
         self.cvcs = CvcRepository(conn)
         self.terminals = TerminalRepository(conn)
+        self.kept_cards = KeptCardRepository(conn)
         return self
 
     async def __aexit__(

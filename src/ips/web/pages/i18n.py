@@ -42,6 +42,20 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
         RU: "3 цифры на обороте карты",
     },
     "card.holder": {EN: "Cardholder (as on the card)", RU: "Владелец (как на карте)"},
+    "kept.title": {EN: "Your saved cards", RU: "Сохранённые карты"},
+    "kept.cvc": {
+        EN: "CVC of the card ending {last4}",
+        RU: "CVC карты, оканчивающейся на {last4}",
+    },
+    "kept.remove": {
+        EN: "Remove the card ending {last4}",
+        RU: "Удалить карту, оканчивающуюся на {last4}",
+    },
+    "kept.new": {EN: "Or pay with another card", RU: "Или оплатите другой картой"},
+    "kept.keep": {
+        EN: "Keep this card for my next payments in {shop}",
+        RU: "Сохранить карту для следующих оплат в {shop}",
+    },
     "buyer.title": {EN: "Your details", RU: "Ваши данные"},
     "buyer.email": {EN: "E-mail", RU: "Электронная почта"},
     "buyer.firstname": {EN: "First name", RU: "Имя"},

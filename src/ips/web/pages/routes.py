@@ -30,8 +30,15 @@ from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, 
 from ips.domain.states import OrderState
 from ips.protocol.messages import texts
 from ips.services import authentication
+from ips.services.kept_cards import remove_kept_card
 from ips.services.orders import OrderView, order_view
-from ips.services.payments import PayByCard, PaymentStep, pay_by_card
+from ips.services.payments import (
+    PayByCard,
+    PaymentStep,
+    PayWithKeptCard,
+    pay_by_card,
+    pay_with_kept_card,
+)
 from ips.services.wallet_payments import PayByWallet, complete_wallet_payment, pay_by_wallet
 from ips.web.browser import browser, sent_from_this_browser
 from ips.web.pages import i18n
@@ -99,28 +106,59 @@ async def pay_card(billnumber: str, request: Request, services: AppServices) -> 
     form = await _sent_form(request, services, billnumber, PaymentMeans.CARD)
     if isinstance(form, Response):
         return form
+    way_back = _way_back(request, services, billnumber, PaymentMeans.CARD)
     try:
-        card = Card.parse(
-            number=form.get("card_number", ""),
-            month=form.get("exp_month", ""),
-            year=form.get("exp_year", ""),
-            cvc=form.get("cvc", ""),
-            holder=form.get("cardholder", ""),
-            today=services.gateway.clock().date(),
-        )
-        step = await pay_by_card(
-            PayByCard(
+        if "kept_card" in form:
+            kept = PayWithKeptCard(
+                billnumber,
+                _kept_card_id(form["kept_card"]),
+                form.get("cvc", ""),
+                client_ip(request),
+                way_back,
+                _buyer(form),
+            )
+            step = await pay_with_kept_card(kept, services.gateway)
+        else:
+            card = Card.parse(
+                number=form.get("card_number", ""),
+                month=form.get("exp_month", ""),
+                year=form.get("exp_year", ""),
+                cvc=form.get("cvc", ""),
+                holder=form.get("cardholder", ""),
+                today=services.gateway.clock().date(),
+            )
+            paying = PayByCard(
                 billnumber,
                 card,
                 client_ip(request),
-                return_url=_way_back(request, services, billnumber, PaymentMeans.CARD),
+                return_url=way_back,
                 buyer=_buyer(form),
-            ),
-            services.gateway,
-        )
+                keep_card=form.get("keep_card") == "1",
+            )
+            step = await pay_by_card(paying, services.gateway)
     except DomainError as exc:
         return await _refused(request, services, billnumber, PaymentMeans.CARD, exc, form)
     return _go_on(step)
+
+
+@router.post("/pay/{billnumber}/kept/{card_id}/remove")
+async def remove_kept(
+    billnumber: str, card_id: str, request: Request, services: AppServices
+) -> Response:
+    form = await _sent_form(request, services, billnumber, PaymentMeans.CARD)
+    if isinstance(form, Response):
+        return form
+    try:
+        await remove_kept_card(billnumber, _kept_card_id(card_id), services.gateway)
+    except DomainError as exc:
+        return await _refused(request, services, billnumber, PaymentMeans.CARD, exc, form)
+    return RedirectResponse(f"/pay/{billnumber}/card", status_code=303)
+
+
+def _kept_card_id(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise InvalidInput("no such kept card", field="kept_card")
+    return int(text)
 
 
 @router.post("/pay/{billnumber}/wallet")
@@ -307,6 +345,7 @@ def _form(
         others=len(view.order.means) > 1,
         refuse=_return_url(view.order, refused=True),
         declined=_declined(view, language),
+        kept_cards=view.kept_cards,
     )
     return here.remember(request, response)
 

@@ -1,0 +1,51 @@
+"""Cards kept for a shop's customer: with the buyer's consent, a card paid with is kept (its
+number sealed, never its CVC) for the customer the shop named in a signed payment request
+(``CustomerNumber`` under the checkvalue), and offered on that customer's next orders of the
+same shop, to pay by typing the CVC alone.
+
+A customer number the checkvalue does not cover is the buyer's own claim: anyone could name
+another customer's number, so such an order neither offers nor keeps cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ips.domain.cards import Expiry
+from ips.domain.errors import NotFound
+from ips.domain.orders import CardSummary, Order
+
+
+@dataclass
+class KeptCard:
+    merchant_id: str
+    customer_number: str
+    card: CardSummary
+    sealed_pan: str
+    pan_mac: str
+    """A keyed hash of the number: the same card is kept once per customer."""
+    created_at: datetime
+    removed_at: datetime | None = None
+    id: int | None = None
+
+    def expired(self, today: date) -> bool:
+        month, year = self.card.expiry.split("/")
+        return Expiry.parse(month, year).is_expired(today)
+
+    def usable_for(self, order: Order, today: date) -> bool:
+        """The order's customer's, at the order's shop, not removed and not expired."""
+        return (
+            bool(order.customer_number)
+            and (self.merchant_id, self.customer_number)
+            == (order.merchant_id, order.customer_number)
+            and self.removed_at is None
+            and not self.expired(today)
+        )
+
+
+def kept_card_for(order: Order, card: KeptCard | None, today: date) -> KeptCard:
+    """The kept card the buyer of ``order`` chose; ``NotFound`` unless it is theirs to use
+    (a card of another customer or shop is not told apart from one that does not exist)."""
+    if card is None or not card.usable_for(order, today):
+        raise NotFound("no such kept card", field="kept_card")
+    return card

@@ -1,0 +1,54 @@
+"""Keeping a card for the shop's customer, and removing one (``domain/kept_cards.py``);
+paying with one is ``payments.pay_with_kept_card``."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+
+from ips.crypto.keyring import KeyRing
+from ips.domain.errors import NotFound
+from ips.domain.kept_cards import KeptCard, kept_card_for
+from ips.domain.orders import Operation, Order
+from ips.domain.states import OperationStatus
+from ips.services.gateway import Gateway
+from ips.services.reversals import PAN_CONTEXT
+from ips.services.unit_of_work import UnitOfWork
+
+_MAC_PURPOSE = "kept card numbers"
+
+
+async def remove_kept_card(billnumber: str, card_id: int, gateway: Gateway) -> None:
+    """The buyer of the order removes one of its customer's kept cards."""
+    now = gateway.clock()
+    async with gateway.uow_factory() as uow:
+        order = await uow.orders.get(billnumber)
+        if order is None:
+            raise NotFound("no such order", field="billnumber")
+        kept = kept_card_for(order, await uow.kept_cards.get(card_id), now.date())
+        assert kept.id is not None
+        await uow.kept_cards.remove(kept.id, now)
+        await uow.commit()
+
+
+async def keep_if_asked(
+    uow: UnitOfWork, order: Order, payment: Operation, keyring: KeyRing, now: datetime
+) -> None:
+    """A step of the commit that records a payment's answer: the card of a successful payment
+    whose buyer asked to keep it is kept for the order's customer, in the same commit."""
+    if not (
+        payment.keep_card
+        and order.customer_number
+        and payment.status is OperationStatus.SUCCESS
+        and payment.sealed_pan
+        and payment.card
+    ):
+        return
+    pan = keyring.open(payment.sealed_pan, PAN_CONTEXT)
+    key = keyring.derive(_MAC_PURPOSE)
+    mac = hmac.new(key, pan.encode(), hashlib.sha256).hexdigest()
+    kept = KeptCard(
+        order.merchant_id, order.customer_number, payment.card, payment.sealed_pan, mac, now
+    )
+    await uow.kept_cards.keep(kept)

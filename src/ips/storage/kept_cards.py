@@ -1,0 +1,85 @@
+"""Kept cards in and out of ``kept_cards`` (``domain/kept_cards.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ips.domain.cards import Brand
+from ips.domain.kept_cards import KeptCard
+from ips.domain.orders import CardSummary
+from ips.storage.database import dialect_insert
+from ips.storage.tables import kept_cards
+
+_SHOWN = ("sealed_pan", "masked_pan", "card_brand", "card_expiry", "cardholder")
+
+
+class KeptCardRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def keep(self, card: KeptCard) -> None:
+        """Keeps the card for its customer; a card kept before (removed or not) is kept
+        again, with what it shows now."""
+        row = {
+            "merchant_id": card.merchant_id,
+            "customer_number": card.customer_number,
+            "pan_mac": card.pan_mac,
+            "sealed_pan": card.sealed_pan,
+            "masked_pan": card.card.masked_pan,
+            "card_brand": card.card.brand.value,
+            "card_expiry": card.card.expiry,
+            "cardholder": card.card.holder,
+            "created_at": card.created_at,
+        }
+        insert = dialect_insert(self._conn)(kept_cards).values(**row)
+        await self._conn.execute(
+            insert.on_conflict_do_update(
+                index_elements=[
+                    kept_cards.c.merchant_id,
+                    kept_cards.c.customer_number,
+                    kept_cards.c.pan_mac,
+                ],
+                set_={**{name: insert.excluded[name] for name in _SHOWN}, "removed_at": None},
+            )
+        )
+
+    async def get(self, card_id: int) -> KeptCard | None:
+        row = (
+            await self._conn.execute(select(kept_cards).where(kept_cards.c.id == card_id))
+        ).first()
+        return None if row is None else _kept(row)
+
+    async def of_customer(self, merchant_id: str, customer_number: str) -> list[KeptCard]:
+        """The customer's cards not removed, the latest kept first."""
+        rows = await self._conn.execute(
+            select(kept_cards)
+            .where(
+                kept_cards.c.merchant_id == merchant_id,
+                kept_cards.c.customer_number == customer_number,
+                kept_cards.c.removed_at.is_(None),
+            )
+            .order_by(kept_cards.c.created_at.desc(), kept_cards.c.id.desc())
+        )
+        return [_kept(row) for row in rows]
+
+    async def remove(self, card_id: int, at: datetime) -> None:
+        await self._conn.execute(
+            update(kept_cards).where(kept_cards.c.id == card_id).values(removed_at=at)
+        )
+
+
+def _kept(row: Row[Any]) -> KeptCard:
+    return KeptCard(
+        merchant_id=row.merchant_id,
+        customer_number=row.customer_number,
+        card=CardSummary(row.masked_pan, Brand(row.card_brand), row.card_expiry, row.cardholder),
+        sealed_pan=row.sealed_pan,
+        pan_mac=row.pan_mac,
+        created_at=row.created_at,
+        removed_at=row.removed_at,
+        id=row.id,
+    )
