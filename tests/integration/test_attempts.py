@@ -3,7 +3,6 @@ and a shop see them, up to the merchant's limit and the order's lifetime, and ra
 
 from __future__ import annotations
 
-import asyncio
 import re
 from xml.etree import ElementTree as ET
 
@@ -17,8 +16,8 @@ from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import REQUEST, card_form
-from tests.integration.test_payment_service import card, new_order, reload
-from tests.racing import ONE_AND_TWO_NODES, nodes
+from tests.integration.test_payment_service import card, new_order, pay_at_once, reload
+from tests.racing import ONE_AND_TWO_NODES
 
 DECLINED = "4000000000000002"
 AUTH = {"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password"}
@@ -116,21 +115,7 @@ async def test_concurrent_attempts_after_a_decline_make_one_payment(
     fake_processing.outcomes[DECLINED] = ResponseCode.DECLINED
     order = await new_order(gateway)
     await pay_by_card(PayByCard(order.billnumber, card(DECLINED)), gateway)
-    fake_processing.gate = asyncio.Event()
-    async with nodes(
-        database_url, database.keyring, node_count - 1, fake_processing, clock=gateway.clock
-    ) as others:
-        each = [gateway, *others]
-        attempts = [
-            asyncio.create_task(
-                pay_by_card(PayByCard(order.billnumber, card()), each[n % len(each)])
-            )
-            for n in range(6)
-        ]
-        await fake_processing.arrived.wait()
-        await asyncio.sleep(0.05)
-        fake_processing.gate.set()
-        await asyncio.gather(*attempts)
+    await pay_at_once(order, gateway, database, fake_processing, database_url, node_count)
 
     assert len(fake_processing.authorizations) == 2
     fresh, operations = await reload(database, order)
