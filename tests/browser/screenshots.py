@@ -72,9 +72,8 @@ class Camera:
         await phone.locator("#card_number").fill("")
         await fill_card(phone, TEST_CARDS["declined"])
         await phone.locator("#pay").click()
-        await phone.wait_for_url(f"{self.shop.origin}/no?*")
-        billnumber = phone.url.split("billnumber=")[1].split("&")[0]
-        await phone.goto(f"/pay/{billnumber}/result")
+        await phone.wait_for_url(re.compile(r".*/pay/[0-9]+$"))  # to try again, told why
+        await phone.locator(".declined").wait_for()
         await self.take(phone, "declined-ru-phone")
 
         issuer = await self.page()
