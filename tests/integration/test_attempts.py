@@ -3,17 +3,21 @@ and a shop see them, up to the merchant's limit and the order's lifetime, and ra
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
+from ips.domain.notifications import NotificationStatus
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, OrderState
 from ips.services.gateway import Gateway
+from ips.services.merchants import add_merchant
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
+from tests.conftest import MERCHANT
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import REQUEST, card_form
 from tests.integration.test_payment_service import card, new_order, pay_at_once, reload
@@ -121,3 +125,24 @@ async def test_concurrent_attempts_after_a_decline_make_one_payment(
     fresh, operations = await reload(database, order)
     assert fresh.state is OrderState.APPROVED
     assert [op.status for op in operations] == [OperationStatus.DECLINED, OperationStatus.SUCCESS]
+
+
+async def test_a_declined_attempt_s_notification_still_waiting_is_superseded_by_the_success(
+    gateway: Gateway, database: Database, fake_processing: FakeProcessingCenter
+) -> None:
+    await add_merchant(
+        dataclasses.replace(MERCHANT, callback_url="https://shop.example/notify"),
+        gateway.uow_factory,
+    )
+    fake_processing.outcomes[DECLINED] = ResponseCode.DECLINED
+    order = await new_order(gateway)
+    await pay_by_card(PayByCard(order.billnumber, card(DECLINED)), gateway)
+    await pay_by_card(PayByCard(order.billnumber, card()), gateway)
+
+    async with database(readonly=True) as uow:
+        assert order.id is not None
+        told = await uow.notifications.of_order(order.id)
+    assert [(n.fields["orderstate"], n.status) for n in told] == [
+        ("Declined", NotificationStatus.SUPERSEDED),
+        ("Approved", NotificationStatus.PENDING),
+    ]

@@ -82,3 +82,15 @@ def test_a_paid_order_takes_no_attempt() -> None:
     assert not may(order, [success])
     with pytest.raises(Refused):
         order.begin_payment(PaymentMeans.CARD, CREATED)
+
+
+def test_an_open_order_past_its_lifetime_takes_no_payment() -> None:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
+    assert may(order, [], after=23.9) and not may(order, [], after=24)
+
+
+def test_a_recurring_payment_is_the_shop_s_alone() -> None:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7, recurring_of=1)
+    later = CREATED + timedelta(hours=1)
+    assert not may(order, [])
+    assert order.may_be_paid([], 3, later, LIFETIME, by_the_shop=True)

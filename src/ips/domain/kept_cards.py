@@ -8,7 +8,7 @@ another customer's number, so such an order neither offers nor keeps cards."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ips.domain.cards import Expiry
@@ -21,11 +21,10 @@ class KeptCard:
     merchant_id: str
     customer_number: str
     card: CardSummary
-    sealed_pan: str
-    pan_mac: str
+    sealed_pan: str = field(repr=False)
+    pan_mac: str = field(repr=False)
     """A keyed hash of the number: the same card is kept once per customer."""
-    created_at: datetime
-    removed_at: datetime | None = None
+    created_at: datetime = field(repr=False)
     id: int | None = None
 
     def expired(self, today: date) -> bool:
@@ -33,19 +32,19 @@ class KeptCard:
         return Expiry.parse(month, year).is_expired(today)
 
     def usable_for(self, order: Order, today: date) -> bool:
-        """The order's customer's, at the order's shop, not removed and not expired."""
+        """The order's customer's, at the order's shop, and not expired."""
         return (
             bool(order.customer_number)
             and (self.merchant_id, self.customer_number)
             == (order.merchant_id, order.customer_number)
-            and self.removed_at is None
             and not self.expired(today)
         )
 
 
 def kept_card_for(order: Order, card: KeptCard | None, today: date) -> KeptCard:
     """The kept card the buyer of ``order`` chose; ``NotFound`` unless it is theirs to use
-    (a card of another customer or shop is not told apart from one that does not exist)."""
+    (a card of another customer or shop, or removed, is not told apart from one that never
+    was)."""
     if card is None or not card.usable_for(order, today):
         raise NotFound("no such kept card", field="kept_card")
     return card

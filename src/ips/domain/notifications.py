@@ -34,6 +34,9 @@ class NotificationStatus(enum.Enum):
     DELIVERED = "delivered"
     REFUSED = "refused"
     GAVE_UP = "gave_up"
+    SUPERSEDED = "superseded"
+    """Of a declined attempt, still waiting when a later payment of the order succeeded: a
+    shop told "Declined" after "Approved" could take a paid order for a failed one."""
 
 
 class Outcome(enum.Enum):

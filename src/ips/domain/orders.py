@@ -91,6 +91,8 @@ PROCESSING_KINDS = frozenset(
 MAX_ORDERNUMBER = 128
 DEFAULT_PAYMENT_ATTEMPTS = 3
 """Payments a buyer may try on one order unless the merchant says otherwise."""
+MAX_PAYMENT_ATTEMPTS = 10
+"""At most: each attempt on a kept card is a guess at its CVC."""
 
 
 def parse_ordernumber(text: str) -> str:
@@ -193,21 +195,30 @@ class Order:
         return max(limit - tried, 0)
 
     def may_be_paid(
-        self, operations: list[Operation], limit: int, now: datetime, lifetime: timedelta
+        self,
+        operations: list[Operation],
+        limit: int,
+        now: datetime,
+        lifetime: timedelta,
+        *,
+        by_the_shop: bool = False,
     ) -> bool:
-        """Whether the buyer may begin a payment now. An order takes one successful payment
-        and, before it, up to ``limit`` attempts: after a declined one (the card refused, no
-        answer, 3-D Secure failed, the wallet refused) it is ``Declined`` — the last
-        attempt's state — and may be paid again while its ``lifetime`` lasts and attempts are
-        left. A recurring payment is the shop's, made once: no buyer tries it again."""
-        if self.state is OrderState.DECLINED:
-            return (
-                self.recurring_of is None
-                and now < self.created_at + lifetime
-                and self.attempts_left(operations, limit) > 0
-                and not any(op.status is OperationStatus.IN_PROCESS for op in operations)
-            )
-        return self.awaits_payment(operations) and self.attempts_left(operations, limit) > 0
+        """Whether a payment may begin now. An order takes one successful payment and, before
+        it, up to ``limit`` attempts, one at a time, while its ``lifetime`` lasts: after a
+        declined one (the card refused, no answer, 3-D Secure failed, the wallet refused) it
+        is ``Declined`` — the last attempt's state — and may be paid again. A recurring
+        payment is the shop's (``by_the_shop``), made once: no buyer pays or retries it."""
+        if self.recurring_of is not None and not by_the_shop:
+            return False
+        open_ = self.state is OrderState.IN_PROCESS or (
+            self.state is OrderState.DECLINED and self.recurring_of is None
+        )
+        return (
+            open_
+            and now < self.created_at + lifetime
+            and self.attempts_left(operations, limit) > 0
+            and not any(op.status is OperationStatus.IN_PROCESS for op in operations)
+        )
 
     def begin_payment(self, means: PaymentMeans, at: datetime) -> None:
         """Checks that the order may be paid this way, and takes its ordernumber; a declined

@@ -8,7 +8,7 @@ import hmac
 from datetime import datetime
 
 from ips.crypto.keyring import KeyRing
-from ips.domain.errors import NotFound
+from ips.domain.errors import NotFound, Refused
 from ips.domain.kept_cards import KeptCard, kept_card_for
 from ips.domain.orders import Operation, Order
 from ips.domain.states import OperationStatus
@@ -20,15 +20,23 @@ _MAC_PURPOSE = "kept card numbers"
 
 
 async def remove_kept_card(billnumber: str, card_id: int, gateway: Gateway) -> None:
-    """The buyer of the order removes one of its customer's kept cards."""
+    """The buyer of an order that may be paid now removes one of its customer's kept cards
+    (the page of an order paid or expired changes nothing); the card is deleted."""
     now = gateway.clock()
     async with gateway.uow_factory() as uow:
         order = await uow.orders.get(billnumber)
         if order is None:
             raise NotFound("no such order", field="billnumber")
+        assert order.id is not None
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+        operations = await uow.operations.of_order(order.id)
+        limit, lifetime = merchant.payment_attempts, gateway.timings.order_lifetime
+        if not order.may_be_paid(operations, limit, now, lifetime):
+            raise Refused(f"the order is {order.state.value}: its page changes nothing")
         kept = kept_card_for(order, await uow.kept_cards.get(card_id), now.date())
         assert kept.id is not None
-        await uow.kept_cards.remove(kept.id, now)
+        await uow.kept_cards.remove(kept.id)
         await uow.commit()
 
 

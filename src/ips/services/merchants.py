@@ -26,7 +26,12 @@ from ips.domain.merchants import (
 )
 from ips.domain.money import currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
-from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
+from ips.domain.orders import (
+    DEFAULT_PAYMENT_ATTEMPTS,
+    MAX_PAYMENT_ATTEMPTS,
+    OperationKind,
+    PaymentMeans,
+)
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import Check
 from ips.services.gateway import Gateway
@@ -74,8 +79,10 @@ async def add_merchant(
         raise InvalidInput("the merchant needs a way to pay", field="means")
     if not cmd.secret_word:
         raise InvalidInput("the merchant needs a secret word", field="secret_word")
-    if cmd.payment_attempts < 1:
-        raise InvalidInput("a buyer needs at least one payment attempt", field="payment_attempts")
+    if not 1 <= cmd.payment_attempts <= MAX_PAYMENT_ATTEMPTS:
+        raise InvalidInput(
+            f"payment attempts are 1 to {MAX_PAYMENT_ATTEMPTS} an order", field="payment_attempts"
+        )
     callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
     merchant = Merchant(
         merchant_id=parse_merchant_id(cmd.merchant_id),

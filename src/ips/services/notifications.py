@@ -24,7 +24,7 @@ from ips.domain.notifications import (
     NotificationStatus,
     Outcome,
 )
-from ips.domain.orders import Operation, Order
+from ips.domain.orders import Operation, OperationKind, Order
 from ips.domain.states import OperationStatus
 from ips.faults import fault
 from ips.protocol.fields import notification_fields
@@ -81,6 +81,8 @@ async def enqueue(
             next_attempt_at=now,
         )
     )
+    if operation.kind is OperationKind.PAYMENT and operation.status is OperationStatus.SUCCESS:
+        await uow.notifications.supersede_pending(order.id, operation.id)
 
 
 @dataclass(frozen=True)

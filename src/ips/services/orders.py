@@ -233,9 +233,10 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
                 price = await quote(uow, order.amount, merchant, gateway)
         left = order.attempts_left(operations, attempts)
         kept = []
-        if payable and order.customer_number:
+        held_on_kept = gateway.profile.stored_card_double_stage or not order.delay
+        if payable and order.customer_number and held_on_kept:
             cards = await uow.kept_cards.of_customer(order.merchant_id, order.customer_number)
-            kept = [c for c in cards if c.usable_for(order, gateway.clock().date())]
+            kept = [c for c in cards if not c.expired(gateway.clock().date())]
         return OrderView(order, merchant, operations, price, payable, left, kept)
 
 

@@ -225,7 +225,8 @@ async def begin_payment(
         assert merchant is not None
         now = gateway.clock()
         lifetime = gateway.timings.order_lifetime
-        if not order.may_be_paid(earlier, merchant.payment_attempts, now, lifetime):
+        limit = merchant.payment_attempts
+        if not order.may_be_paid(earlier, limit, now, lifetime, by_the_shop=recurring):
             return order
         if await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")

@@ -169,6 +169,11 @@ class RateRepository(Protocol):
 
 class NotificationRepository(Protocol):
     async def add(self, notification: Notification) -> None: ...
+    async def supersede_pending(self, order_id: int, succeeded_id: int) -> None:
+        """The order's notifications still waiting, but ``succeeded_id``'s, are superseded
+        (``NotificationStatus.SUPERSEDED``)."""
+        ...
+
     async def claim_due(
         self, now: datetime, lease: timedelta, limit: int
     ) -> list[Notification]: ...
@@ -249,15 +254,15 @@ class KeptCardRepository(Protocol):
     """Cards kept for a shop's customer (``domain/kept_cards.py``)."""
 
     async def keep(self, card: KeptCard) -> None:
-        """Keeps it, or keeps again the same card (by ``pan_mac``) removed before."""
+        """Keeps it, or renews the same card (by ``pan_mac``) kept already."""
         ...
 
     async def get(self, card_id: int) -> KeptCard | None: ...
     async def of_customer(self, merchant_id: str, customer_number: str) -> list[KeptCard]:
-        """Not removed, the latest kept first."""
+        """The latest kept first."""
         ...
 
-    async def remove(self, card_id: int, at: datetime) -> None: ...
+    async def remove(self, card_id: int) -> None: ...
 
 
 class MonitorQueries(Protocol):

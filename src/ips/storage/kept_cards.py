@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.domain.cards import Brand
@@ -14,7 +13,7 @@ from ips.domain.orders import CardSummary
 from ips.storage.database import dialect_insert
 from ips.storage.tables import kept_cards
 
-_SHOWN = ("sealed_pan", "masked_pan", "card_brand", "card_expiry", "cardholder")
+_RENEWED = ("sealed_pan", "masked_pan", "card_brand", "card_expiry", "cardholder")
 
 
 class KeptCardRepository:
@@ -22,8 +21,8 @@ class KeptCardRepository:
         self._conn = conn
 
     async def keep(self, card: KeptCard) -> None:
-        """Keeps the card for its customer; a card kept before (removed or not) is kept
-        again, with what it shows now."""
+        """Keeps the card for its customer; a card kept already is renewed (its expiry and
+        holder as on this payment)."""
         row = {
             "merchant_id": card.merchant_id,
             "customer_number": card.customer_number,
@@ -43,7 +42,7 @@ class KeptCardRepository:
                     kept_cards.c.customer_number,
                     kept_cards.c.pan_mac,
                 ],
-                set_={**{name: insert.excluded[name] for name in _SHOWN}, "removed_at": None},
+                set_={name: insert.excluded[name] for name in _RENEWED},
             )
         )
 
@@ -54,22 +53,19 @@ class KeptCardRepository:
         return None if row is None else _kept(row)
 
     async def of_customer(self, merchant_id: str, customer_number: str) -> list[KeptCard]:
-        """The customer's cards not removed, the latest kept first."""
+        """The latest kept first."""
         rows = await self._conn.execute(
             select(kept_cards)
             .where(
                 kept_cards.c.merchant_id == merchant_id,
                 kept_cards.c.customer_number == customer_number,
-                kept_cards.c.removed_at.is_(None),
             )
             .order_by(kept_cards.c.created_at.desc(), kept_cards.c.id.desc())
         )
         return [_kept(row) for row in rows]
 
-    async def remove(self, card_id: int, at: datetime) -> None:
-        await self._conn.execute(
-            update(kept_cards).where(kept_cards.c.id == card_id).values(removed_at=at)
-        )
+    async def remove(self, card_id: int) -> None:
+        await self._conn.execute(delete(kept_cards).where(kept_cards.c.id == card_id))
 
 
 def _kept(row: Row[Any]) -> KeptCard:
@@ -80,6 +76,5 @@ def _kept(row: Row[Any]) -> KeptCard:
         sealed_pan=row.sealed_pan,
         pan_mac=row.pan_mac,
         created_at=row.created_at,
-        removed_at=row.removed_at,
         id=row.id,
     )

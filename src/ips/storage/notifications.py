@@ -47,6 +47,17 @@ class NotificationRepository:
         )
         notification.id = result.scalar_one()
 
+    async def supersede_pending(self, order_id: int, succeeded_id: int) -> None:
+        await self._conn.execute(
+            update(notifications)
+            .where(
+                notifications.c.order_id == order_id,
+                notifications.c.operation_id != succeeded_id,
+                notifications.c.status == NotificationStatus.PENDING.value,
+            )
+            .values(status=NotificationStatus.SUPERSEDED.value, next_attempt_at=None)
+        )
+
     async def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Notification]:
         """Due notifications, put aside for ``lease`` so that no other worker takes them
         while they are being sent (rows another worker holds are skipped)."""

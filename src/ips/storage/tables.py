@@ -109,7 +109,7 @@ merchants = Table(
     Column("ws_credential_until", UtcDateTime),
     Column("payment_attempts", Integer, nullable=False, server_default="3"),
     Column("created_at", UtcDateTime, nullable=False),
-    CheckConstraint("payment_attempts >= 1", name="payment_attempts"),
+    CheckConstraint("payment_attempts BETWEEN 1 AND 10", name="payment_attempts"),
 )
 
 orders = Table(
@@ -437,7 +437,6 @@ kept_cards = Table(
     Column("card_expiry", String(7), nullable=False),
     Column("cardholder", String(26), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("removed_at", UtcDateTime),
     UniqueConstraint("merchant_id", "customer_number", "pan_mac"),
 )
 """Cards kept for a shop's customer (``domain/kept_cards.py``): the number sealed, a keyed

@@ -28,7 +28,7 @@ from ips.web.assist.requests import (
     payment_request,
     recurring_payment,
 )
-from ips.web.pages.views import error_page
+from ips.web.pages.views import refused_request_page
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
@@ -47,7 +47,7 @@ async def order_cfm(request: Request, services: AppServices) -> Response:
         params = await read_params(request)
         order = await create_order(payment_request(params), services.gateway)
     except DomainError as exc:
-        return error_page(request, exc, asked=language(params))
+        return refused_request_page(request, exc, language(params))
     return RedirectResponse(f"/pay/{order.billnumber}", status_code=303)
 
 

@@ -88,23 +88,24 @@ def page(
 def error_message(error: DomainError, language: Language) -> str:
     """The buyer's words for an error, by what it is about."""
     known = FIELD_ERRORS.get(error.field or "")
-    if known:
-        return known[language]
-    if language is i18n.RU:
-        return REQUEST_ERRORS_RU.get(error.field or "", i18n.text("error.request", language))
-    return error.message
+    return known[language] if known else error.message
 
 
 def error_page(
-    request: Request,
-    error: DomainError,
-    status: int = 400,
-    order: Order | None = None,
-    asked: Language | None = None,
+    request: Request, error: DomainError, status: int = 400, order: Order | None = None
 ) -> Response:
-    """The error in the page's language; ``asked``: the language a refused payment request
-    asked for."""
-    language = language_of(request, order, asked)
+    language = language_of(request, order)
     return page(
         request, "error.html", language, status=status, message=error_message(error, language)
     )
+
+
+def refused_request_page(request: Request, error: DomainError, asked: Language | None) -> Response:
+    """A payment request refused, in the language it ``asked`` for (else the browser's), all
+    of it: the domain's messages are English, so a Russian page says what is wrong in its own
+    words."""
+    language = language_of(request, asked=asked)
+    message = error_message(error, language)
+    if language is i18n.RU and (error.field or "") not in FIELD_ERRORS:
+        message = REQUEST_ERRORS_RU.get(error.field or "", i18n.text("error.request", language))
+    return page(request, "error.html", language, status=400, message=message)

@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.Column("card_expiry", sa.String(length=7), nullable=False),
         sa.Column("cardholder", sa.String(length=26), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
             ["merchants.merchant_id"],
