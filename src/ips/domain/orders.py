@@ -183,12 +183,6 @@ class Order:
         self.state = new
         self.updated_at = at
 
-    def awaits_payment(self, operations: list[Operation]) -> bool:
-        """Whether the order is open and no payment is under way."""
-        return self.state is OrderState.IN_PROCESS and not any(
-            op.status is OperationStatus.IN_PROCESS for op in operations
-        )
-
     def attempts_left(self, operations: list[Operation], limit: int) -> int:
         """How many more payments the buyer may try, of ``limit`` per order."""
         tried = sum(op.kind is OperationKind.PAYMENT for op in operations)

@@ -396,7 +396,7 @@ def _outcome(view: OrderView) -> str:
     if state.is_paid:
         return "paid"
     if state is OrderState.IN_PROCESS:
-        return "unpaid" if view.order.awaits_payment(view.operations) else "waiting"
+        return "unpaid" if view.payable else "waiting"
     return "expired" if state is OrderState.TIMEOUT else "declined"
 
 
