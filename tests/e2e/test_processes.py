@@ -156,8 +156,9 @@ async def test_a_buyer_pays_and_the_shop_sees_it(installation: Installation) -> 
 
         again = await http.get(
             "/pay/order.cfm",
-            params={"Merchant_ID": "111111", "OrderNumber": "E2E-1", "OrderAmount": "100.00"},
-        )
+            params={"Merchant_ID": "111111", "OrderNumber": "E2E-1", "OrderAmount": "100.00",
+                    "Language": "EN"},
+        )  # fmt: skip
         assert again.status_code == 400 and "already paid" in again.text
 
     async with await Ledger.open(installation.store) as ledger:
