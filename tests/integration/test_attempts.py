@@ -146,3 +146,18 @@ async def test_a_declined_attempt_s_notification_still_waiting_is_superseded_by_
         ("Declined", NotificationStatus.SUPERSEDED),
         ("Approved", NotificationStatus.PENDING),
     ]
+
+
+async def test_the_result_page_offers_to_pay_only_while_the_order_may_be_paid(
+    client: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    page = (await client.post("/pay/order.cfm", data=REQUEST | {"Language": "EN"})).headers[
+        "location"
+    ]
+    assert "Pay now" in (await client.get(f"{page}/result")).text
+
+    clock.advance(hours=24, seconds=1)  # the lifetime is over; the janitor has not run yet
+
+    late = await client.get(f"{page}/result")
+    assert "Pay now" not in late.text and "Please wait" in late.text
+    assert (await client.get(page)).headers["location"] == f"{page}/result"
