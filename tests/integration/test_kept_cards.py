@@ -6,19 +6,24 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import select
 
+from ips.domain.cards import Brand
+from ips.domain.kept_cards import KeptCard
+from ips.domain.orders import CardSummary
 from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OrderState
+from ips.services import janitor
 from ips.services.gateway import Gateway, ProcessingProfile
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.tables import kept_cards
 from ips.storage.unit_of_work import Database
 from tests.conftest import make_client
-from tests.fakes import FakeProcessingCenter
+from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import card_form
 
 CARD = "4111111111111111"
@@ -201,3 +206,25 @@ async def test_a_double_stage_order_on_a_kept_card_follows_the_processing_center
         assert sent.status_code == 409 and "type the card" in sent.text
         assert order.state is OrderState.IN_PROCESS
         assert len(fake_processing.authorizations) == 1
+
+
+async def test_the_janitor_deletes_the_cards_past_their_expiry_month(
+    gateway: Gateway, database: Database, clock: ManualClock, merchant: object
+) -> None:
+    clock.now = datetime(2030, 12, 31, 23, 0, tzinfo=UTC)
+    async with database() as uow:
+        for n, expiry in enumerate(("12/2030", "01/2031")):
+            summary = CardSummary(f"411111****111{n}", Brand.VISA, expiry, "IVAN PETROV")
+            await uow.kept_cards.keep(KeptCard("111111", "C-1", summary, "s", f"m{n}", clock()))
+        await uow.commit()
+
+    assert await janitor.sweep(gateway, stale_after=timedelta(seconds=30)) == 0
+    assert len(await customer_cards(database)) == 2
+    clock.advance(hours=1)  # 1 January 2031: the first card expired with December
+    await janitor.sweep(gateway, stale_after=timedelta(seconds=30))
+    assert [c.card.expiry for c in await customer_cards(database)] == ["01/2031"]
+
+
+async def customer_cards(database: Database) -> list[KeptCard]:
+    async with database(readonly=True) as uow:
+        return await uow.kept_cards.of_customer("111111", "C-1")

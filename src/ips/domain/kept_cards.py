@@ -28,8 +28,14 @@ class KeptCard:
     id: int | None = None
 
     def expired(self, today: date) -> bool:
+        return today >= self.valid_until
+
+    @property
+    def valid_until(self) -> date:
+        """The first day it is no longer valid: the one after its expiry month."""
         month, year = self.card.expiry.split("/")
-        return Expiry.parse(month, year).is_expired(today)
+        expiry = Expiry.parse(month, year)
+        return date(expiry.year + expiry.month // 12, expiry.month % 12 + 1, 1)
 
     def usable_for(self, order: Order, today: date) -> bool:
         """The order's customer's, at the order's shop, and not expired."""

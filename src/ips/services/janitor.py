@@ -35,7 +35,7 @@ from ips.domain.errors import Refused
 from ips.domain.orders import CancelReason, OperationKind, Transaction, TransactionKind
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
-from ips.services import authentication, cvc, wallet_payments
+from ips.services import authentication, cvc, kept_cards, wallet_payments
 from ips.services.cancellations import cancel_locked
 from ips.services.claims import LEASE, claimant
 from ips.services.gateway import Gateway
@@ -70,6 +70,7 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
         except Exception:  # one transaction that fails must not hold up the others
             log.exception("the janitor could not settle transaction %s", transaction.id)
     await cvc.purge_expired(gateway)  # CVCs kept past their time (3-D Secure checks closed)
+    await kept_cards.purge_expired(gateway)
     return acted
 
 

@@ -40,6 +40,15 @@ async def remove_kept_card(billnumber: str, card_id: int, gateway: Gateway) -> N
         await uow.commit()
 
 
+async def purge_expired(gateway: Gateway) -> int:
+    """Deletes the kept cards past their expiry month (the janitor's): no sealed number is
+    kept longer than it can pay."""
+    async with gateway.uow_factory() as uow:
+        purged = await uow.kept_cards.purge(gateway.clock().date())
+        await uow.commit()
+    return purged
+
+
 async def keep_if_asked(
     uow: UnitOfWork, order: Order, payment: Operation, keyring: KeyRing, now: datetime
 ) -> None:

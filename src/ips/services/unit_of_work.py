@@ -263,6 +263,9 @@ class KeptCardRepository(Protocol):
         ...
 
     async def remove(self, card_id: int) -> None: ...
+    async def purge(self, today: date) -> int:
+        """Deletes the cards no longer valid on ``today``; how many."""
+        ...
 
 
 class MonitorQueries(Protocol):

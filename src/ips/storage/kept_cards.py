@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Row, delete, select
@@ -13,7 +14,7 @@ from ips.domain.orders import CardSummary
 from ips.storage.database import dialect_insert
 from ips.storage.tables import kept_cards
 
-_RENEWED = ("sealed_pan", "masked_pan", "card_brand", "card_expiry", "cardholder")
+_RENEWED = ("sealed_pan", "masked_pan", "card_brand", "card_expiry", "cardholder", "valid_until")
 
 
 class KeptCardRepository:
@@ -32,6 +33,7 @@ class KeptCardRepository:
             "card_brand": card.card.brand.value,
             "card_expiry": card.card.expiry,
             "cardholder": card.card.holder,
+            "valid_until": card.valid_until,
             "created_at": card.created_at,
         }
         insert = dialect_insert(self._conn)(kept_cards).values(**row)
@@ -66,6 +68,13 @@ class KeptCardRepository:
 
     async def remove(self, card_id: int) -> None:
         await self._conn.execute(delete(kept_cards).where(kept_cards.c.id == card_id))
+
+    async def purge(self, today: date) -> int:
+        """Deletes the cards no longer valid on ``today``; how many."""
+        purged = await self._conn.execute(
+            delete(kept_cards).where(kept_cards.c.valid_until <= today)
+        )
+        return purged.rowcount
 
 
 def _kept(row: Row[Any]) -> KeptCard:

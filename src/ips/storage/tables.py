@@ -436,8 +436,10 @@ kept_cards = Table(
     Column("card_brand", String(30), nullable=False),
     Column("card_expiry", String(7), nullable=False),
     Column("cardholder", String(26), nullable=False),
+    Column("valid_until", Date, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("merchant_id", "customer_number", "pan_mac"),
+    Index("ix_kept_cards_valid_until", "valid_until"),
 )
 """Cards kept for a shop's customer (``domain/kept_cards.py``): the number sealed, a keyed
 hash of it so that a card is kept once, what may be shown; never the CVC."""

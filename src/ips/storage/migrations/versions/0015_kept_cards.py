@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("card_brand", sa.String(length=30), nullable=False),
         sa.Column("card_expiry", sa.String(length=7), nullable=False),
         sa.Column("cardholder", sa.String(length=26), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["merchant_id"],
@@ -48,9 +49,11 @@ def upgrade() -> None:
             name=op.f("uq_kept_cards_merchant_id_customer_number_pan_mac"),
         ),
     )
+    op.create_index("ix_kept_cards_valid_until", "kept_cards", ["valid_until"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_kept_cards_valid_until", table_name="kept_cards")
     op.drop_table("kept_cards")
     with op.batch_alter_table("operations", schema=None) as batch_op:
         batch_op.drop_column("keep_card")
