@@ -96,6 +96,8 @@ POINTS: tuple[str, ...] = (
     "janitor.release.committed",
     "janitor.cvc_purge.committing",
     "janitor.cvc_purge.committed",
+    "janitor.kept_card_purge.committing",
+    "janitor.kept_card_purge.committed",
     "janitor.give_up.committing",
     "janitor.give_up.committed",
     "janitor.expiry.committing",

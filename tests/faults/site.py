@@ -660,6 +660,8 @@ FLOWS = {
                 "janitor.release.committed",
                 "janitor.cvc_purge.committing",
                 "janitor.cvc_purge.committed",
+                "janitor.kept_card_purge.committing",
+                "janitor.kept_card_purge.committed",
             ),
             served=False,
             later=True,

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from ips.domain.notifications import NotificationStatus
+from ips.domain.orders import Order
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, OrderState
 from ips.services.gateway import Gateway
@@ -25,6 +26,14 @@ from tests.racing import ONE_AND_TWO_NODES
 
 DECLINED = "4000000000000002"
 AUTH = {"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password"}
+
+
+async def declined_once(gateway: Gateway, fake_processing: FakeProcessingCenter) -> Order:
+    """A new order whose first payment the issuer declined."""
+    fake_processing.outcomes[DECLINED] = ResponseCode.DECLINED
+    order = await new_order(gateway)
+    await pay_by_card(PayByCard(order.billnumber, card(DECLINED)), gateway)
+    return order
 
 
 async def pay_on_page(client: httpx.AsyncClient, page: str, number: str) -> httpx.Response:
@@ -94,9 +103,7 @@ async def test_no_attempt_after_the_order_lifetime(
     fake_processing: FakeProcessingCenter,
     clock: ManualClock,
 ) -> None:
-    fake_processing.outcomes[DECLINED] = ResponseCode.DECLINED
-    order = await new_order(gateway)
-    await pay_by_card(PayByCard(order.billnumber, card(DECLINED)), gateway)
+    order = await declined_once(gateway, fake_processing)
     clock.advance(hours=24, seconds=1)
 
     step = await pay_by_card(PayByCard(order.billnumber, card()), gateway)
@@ -116,9 +123,7 @@ async def test_concurrent_attempts_after_a_decline_make_one_payment(
     database_url: str,
     node_count: int,
 ) -> None:
-    fake_processing.outcomes[DECLINED] = ResponseCode.DECLINED
-    order = await new_order(gateway)
-    await pay_by_card(PayByCard(order.billnumber, card(DECLINED)), gateway)
+    order = await declined_once(gateway, fake_processing)
     await pay_at_once(order, gateway, database, fake_processing, database_url, node_count)
 
     assert len(fake_processing.authorizations) == 2
@@ -134,9 +139,7 @@ async def test_a_declined_attempt_s_notification_still_waiting_is_superseded_by_
         dataclasses.replace(MERCHANT, callback_url="https://shop.example/notify"),
         gateway.uow_factory,
     )
-    fake_processing.outcomes[DECLINED] = ResponseCode.DECLINED
-    order = await new_order(gateway)
-    await pay_by_card(PayByCard(order.billnumber, card(DECLINED)), gateway)
+    order = await declined_once(gateway, fake_processing)
     await pay_by_card(PayByCard(order.billnumber, card()), gateway)
 
     async with database(readonly=True) as uow:

@@ -46,6 +46,12 @@ async def rp(client: httpx.AsyncClient, **params: str) -> ET.Element:
     return ET.fromstring((await client.post("/recurrent/rp.cfm", data={**AUTH, **params})).content)
 
 
+def first_order(result: ET.Element) -> dict[str, str]:
+    found = result.find("orders/order")
+    assert found is not None, ET.tostring(result)
+    return {child.tag: child.text or "" for child in found}
+
+
 def codes(result: ET.Element) -> tuple[str, str]:
     return result.attrib["firstcode"], result.attrib["secondcode"]
 
@@ -56,7 +62,7 @@ async def test_the_shop_charges_the_stored_card_within_the_terms(
     bill = await first_payment(client)
     result = await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="150", Currency="RUB")
     assert codes(result) == ("0", "0")
-    order = {child.tag: child.text or "" for child in result.find("orders/order")}  # type: ignore[union-attr]
+    order = first_order(result)
     assert order["orderstate"] == "Approved" and order["amount"] == "150.00"
     assert order["operationtype"] == "100" and order["ordernumber"] == "R-1"
     assert order["meannumber"] == "411111****1111"
@@ -195,7 +201,7 @@ async def test_delay_1_holds_the_recurring_payment_where_stored_cards_may_be_hel
     result = await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="150", Delay="1")
 
     assert codes(result) == ("0", "0")
-    order = {child.tag: child.text or "" for child in result.find("orders/order")}  # type: ignore[union-attr]
+    order = first_order(result)
     assert order["orderstate"] == "Delayed" and order["amount"] == "150.00"
     assert fake_processing.authorizations[-1].recurring
     async with database(readonly=True) as uow:

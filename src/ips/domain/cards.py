@@ -129,7 +129,12 @@ class Expiry:
 
     def is_expired(self, today: date) -> bool:
         """A card is valid through the last day of its expiry month."""
-        return (self.year, self.month) < (today.year, today.month)
+        return today >= self.ends
+
+    @property
+    def ends(self) -> date:
+        """The first day the card is no longer valid: the one after its expiry month."""
+        return date(self.year + self.month // 12, self.month % 12 + 1, 1)
 
     @property
     def yymm(self) -> str:

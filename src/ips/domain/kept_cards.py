@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from ips.domain.cards import Expiry
 from ips.domain.errors import NotFound
 from ips.domain.orders import CardSummary, Order
 
@@ -28,14 +27,12 @@ class KeptCard:
     id: int | None = None
 
     def expired(self, today: date) -> bool:
-        return today >= self.valid_until
+        return self.card.valid_thru.is_expired(today)
 
     @property
     def valid_until(self) -> date:
-        """The first day it is no longer valid: the one after its expiry month."""
-        month, year = self.card.expiry.split("/")
-        expiry = Expiry.parse(month, year)
-        return date(expiry.year + expiry.month // 12, expiry.month % 12 + 1, 1)
+        """The first day it is no longer valid."""
+        return self.card.valid_thru.ends
 
     def usable_for(self, order: Order, today: date) -> bool:
         """The order's customer's, at the order's shop, and not expired."""

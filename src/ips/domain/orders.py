@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from ips.domain.books import Books, CancelSplit
-from ips.domain.cards import Brand
+from ips.domain.cards import Brand, Expiry
 from ips.domain.errors import InvalidInput, MissingInput, Refused
 from ips.domain.money import Money
 from ips.domain.recurring import RecurringTerms
@@ -308,6 +308,11 @@ class CardSummary:
     brand: Brand
     expiry: str
     holder: str
+
+    @property
+    def valid_thru(self) -> Expiry:
+        month, year = self.expiry.split("/")
+        return Expiry.parse(month, year)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from ips.domain.errors import NotFound, Refused
 from ips.domain.kept_cards import KeptCard, kept_card_for
 from ips.domain.orders import Operation, Order
 from ips.domain.states import OperationStatus
+from ips.faults import fault
 from ips.services.gateway import Gateway
 from ips.services.reversals import PAN_CONTEXT
 from ips.services.unit_of_work import UnitOfWork
@@ -45,7 +46,9 @@ async def purge_expired(gateway: Gateway) -> int:
     kept longer than it can pay."""
     async with gateway.uow_factory() as uow:
         purged = await uow.kept_cards.purge(gateway.clock().date())
+        fault("janitor.kept_card_purge.committing")
         await uow.commit()
+    fault("janitor.kept_card_purge.committed")
     return purged
 
 

@@ -81,7 +81,11 @@ async def enqueue(
             next_attempt_at=now,
         )
     )
-    if operation.kind is OperationKind.PAYMENT and operation.status is OperationStatus.SUCCESS:
+    if (
+        operation.kind is OperationKind.PAYMENT
+        and operation.status is OperationStatus.SUCCESS
+        and operation.number > 1  # attempts before it may still be waiting to be told
+    ):
         await uow.notifications.supersede_pending(order.id, operation.id)
 
 

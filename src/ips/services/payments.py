@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ips.crypto.keyring import KeyRing
-from ips.domain.cards import Card, Expiry, Pan, Secret
+from ips.domain.cards import Card, Pan, Secret
 from ips.domain.errors import AlreadyPaid, MissingInput, NotFound, Refused
 from ips.domain.kept_cards import kept_card_for
 from ips.domain.merchants import BuyerField, Merchant
@@ -162,11 +162,11 @@ async def pay_with_kept_card(cmd: PayWithKeptCard, gateway: Gateway) -> PaymentS
         raise Refused(
             "money cannot be held on a kept card here: type the card's number", field="kept_card"
         )
-    month, year = kept.card.expiry.split("/")
+    expiry = kept.card.valid_thru
     card = Card.parse(
         number=gateway.keyring.open(kept.sealed_pan, PAN_CONTEXT),
-        month=month,
-        year=year,
+        month=str(expiry.month),
+        year=str(expiry.year),
         cvc=cmd.cvc,
         holder=kept.card.holder,
         today=today,
@@ -525,6 +525,5 @@ def stored_card(payment: Operation, keyring: KeyRing, card_code: Secret | None =
     """The card a payment was made with, from what IPS keeps of it (the CVC, if any, is the
     caller's: IPS keeps none past the authorization)."""
     assert payment.sealed_pan is not None and payment.card is not None
-    month, year = payment.card.expiry.split("/")
     pan = Pan(keyring.open(payment.sealed_pan, PAN_CONTEXT))
-    return Card(pan, Expiry.parse(month, year), card_code, payment.card.holder)
+    return Card(pan, payment.card.valid_thru, card_code, payment.card.holder)

@@ -28,6 +28,7 @@ from ips.domain.errors import (
 )
 from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, PaymentMeans
 from ips.domain.states import OrderState
+from ips.domain.text import is_digits
 from ips.protocol.messages import texts
 from ips.services import authentication
 from ips.services.kept_cards import remove_kept_card
@@ -156,7 +157,7 @@ async def remove_kept(
 
 
 def _kept_card_id(text: str) -> int:
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+    if not (is_digits(text) and len(text) <= 18):
         raise InvalidInput("no such kept card", field="kept_card")
     return int(text)
 
