@@ -1,5 +1,6 @@
-"""Keeping a card for the shop's customer, and removing one (``domain/kept_cards.py``);
-paying with one is ``payments.pay_with_kept_card``."""
+"""Keeping a card for the shop's customer or for the recurring payments of a first order, and
+removing one (``domain/kept_cards.py``); paying with one is ``payments.pay_with_kept_card``,
+charging one kept for recurring payments ``recurring.pay_recurring``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from ips.crypto.keyring import KeyRing
 from ips.domain.errors import NotFound, Refused
-from ips.domain.kept_cards import KeptCard, kept_card_for
+from ips.domain.kept_cards import KeptCard, kept_card_for, recurring_card
 from ips.domain.orders import Operation, Order
 from ips.domain.states import OperationStatus
 from ips.faults import fault
@@ -42,8 +43,9 @@ async def remove_kept_card(billnumber: str, card_id: int, gateway: Gateway) -> N
 
 
 async def purge_expired(gateway: Gateway) -> int:
-    """Deletes the kept cards past their expiry month (the janitor's): no sealed number is
-    kept longer than it can pay."""
+    """Deletes the kept cards past their expiry month, or past the last day of the recurring
+    payments they were kept for (the janitor's): no sealed number is kept longer than it can
+    pay."""
     async with gateway.uow_factory() as uow:
         purged = await uow.kept_cards.purge(gateway.clock().date())
         fault("janitor.kept_card_purge.committing")
@@ -56,14 +58,15 @@ async def keep_if_asked(
     uow: UnitOfWork, order: Order, payment: Operation, keyring: KeyRing, now: datetime
 ) -> None:
     """A step of the commit that records a payment's answer: the card of a successful payment
-    whose buyer asked to keep it is kept for the order's customer, in the same commit."""
-    if not (
-        payment.keep_card
-        and order.customer_number
-        and payment.status is OperationStatus.SUCCESS
-        and payment.sealed_pan
-        and payment.card
-    ):
+    is kept, in the same commit, for the order's customer when the buyer asked to keep it,
+    and for the order's recurring payments when it is their first order (the buyer's
+    agreement to the terms is the consent) — the same card twice when both."""
+    if not (payment.status is OperationStatus.SUCCESS and payment.sealed_pan and payment.card):
+        return
+    recurring = recurring_card(order, payment.card, payment.sealed_pan, now)
+    if recurring is not None:
+        await uow.kept_cards.keep(recurring)
+    if not (payment.keep_card and order.customer_number):
         return
     pan = keyring.open(payment.sealed_pan, PAN_CONTEXT)
     key = keyring.derive(_MAC_PURPOSE)

@@ -251,15 +251,21 @@ class TerminalRepository(Protocol):
 
 
 class KeptCardRepository(Protocol):
-    """Cards kept for a shop's customer (``domain/kept_cards.py``)."""
+    """Cards kept for a shop's customer or for the recurring payments of a first order
+    (``domain/kept_cards.py``)."""
 
     async def keep(self, card: KeptCard) -> None:
-        """Keeps it, or renews the same card (by ``pan_mac``) kept already."""
+        """Keeps it, or renews the same card kept already (for a customer: by ``pan_mac``; for
+        recurring payments: the first order's)."""
         ...
 
     async def get(self, card_id: int) -> KeptCard | None: ...
+    async def for_recurring(self, first_order_id: int) -> KeptCard | None:
+        """The card kept for the recurring payments of that first order."""
+        ...
+
     async def of_customer(self, merchant_id: str, customer_number: str) -> list[KeptCard]:
-        """The latest kept first."""
+        """The latest kept first (never one kept for recurring payments)."""
         ...
 
     async def remove(self, card_id: int) -> None: ...

@@ -22,8 +22,8 @@ class KeptCardRepository:
         self._conn = conn
 
     async def keep(self, card: KeptCard) -> None:
-        """Keeps the card for its customer; a card kept already is renewed (its expiry and
-        holder as on this payment)."""
+        """Keeps the card for its customer, or for the recurring payments of its first order;
+        a card kept already is renewed (its expiry and holder as on this payment)."""
         row = {
             "merchant_id": card.merchant_id,
             "customer_number": card.customer_number,
@@ -35,15 +35,17 @@ class KeptCardRepository:
             "cardholder": card.card.holder,
             "valid_until": card.valid_until,
             "created_at": card.created_at,
+            "recurring_order_id": card.recurring_order_id,
         }
         insert = dialect_insert(self._conn)(kept_cards).values(**row)
+        kept_for = (
+            [kept_cards.c.recurring_order_id]
+            if card.recurring_order_id is not None
+            else [kept_cards.c.merchant_id, kept_cards.c.customer_number, kept_cards.c.pan_mac]
+        )
         await self._conn.execute(
             insert.on_conflict_do_update(
-                index_elements=[
-                    kept_cards.c.merchant_id,
-                    kept_cards.c.customer_number,
-                    kept_cards.c.pan_mac,
-                ],
+                index_elements=kept_for,
                 set_={name: insert.excluded[name] for name in _RENEWED},
             )
         )
@@ -54,8 +56,17 @@ class KeptCardRepository:
         ).first()
         return None if row is None else _kept(row)
 
+    async def for_recurring(self, first_order_id: int) -> KeptCard | None:
+        """The card kept for the recurring payments of the first order, if any."""
+        row = (
+            await self._conn.execute(
+                select(kept_cards).where(kept_cards.c.recurring_order_id == first_order_id)
+            )
+        ).first()
+        return None if row is None else _kept(row)
+
     async def of_customer(self, merchant_id: str, customer_number: str) -> list[KeptCard]:
-        """The latest kept first."""
+        """The latest kept first (never one kept for recurring payments)."""
         rows = await self._conn.execute(
             select(kept_cards)
             .where(
@@ -86,4 +97,6 @@ def _kept(row: Row[Any]) -> KeptCard:
         pan_mac=row.pan_mac,
         created_at=row.created_at,
         id=row.id,
+        recurring_order_id=row.recurring_order_id,
+        kept_until=None if row.recurring_order_id is None else row.valid_until,
     )

@@ -424,13 +424,18 @@ kept_cvcs = Table(
 """The CVC of a payment whose buyer is at the issuer's 3-D Secure page, sealed with the key
 ring, until the check ends (at most 15 minutes): taken — read and deleted at once — then."""
 
+_KEPT_FOR = (
+    "(customer_number IS NOT NULL AND pan_mac IS NOT NULL AND recurring_order_id IS NULL)"
+    " OR (customer_number IS NULL AND pan_mac IS NULL AND recurring_order_id IS NOT NULL)"
+)
+
 kept_cards = Table(
     "kept_cards",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
-    Column("customer_number", String(64), nullable=False),
-    Column("pan_mac", String(64), nullable=False),
+    Column("customer_number", String(64)),
+    Column("pan_mac", String(64)),
     Column("sealed_pan", Text, nullable=False),
     Column("masked_pan", String(19), nullable=False),
     Column("card_brand", String(30), nullable=False),
@@ -438,8 +443,13 @@ kept_cards = Table(
     Column("cardholder", String(26), nullable=False),
     Column("valid_until", Date, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Column("recurring_order_id", ForeignKey("orders.id"), unique=True),
     UniqueConstraint("merchant_id", "customer_number", "pan_mac"),
+    CheckConstraint(_KEPT_FOR, name="kept_for"),
     Index("ix_kept_cards_valid_until", "valid_until"),
 )
-"""Cards kept for a shop's customer (``domain/kept_cards.py``): the number sealed, a keyed
-hash of it so that a card is kept once, what may be shown; never the CVC."""
+"""Cards kept (``domain/kept_cards.py``): the number sealed, what may be shown; never the CVC.
+Each is kept either for a shop's customer (``customer_number``, with a keyed hash of the number
+so that a card is kept once per customer) or for the recurring payments of a first order
+(``recurring_order_id``, one card per order; valid until the card's expiry or the terms' last
+day) — ``ck_kept_cards_kept_for``. Only the first are offered on the card page."""
