@@ -13,10 +13,12 @@ No PAN is stored in clear: a card is known by ``card_ref``, the HMAC-SHA256 of i
 under a random key created with the file and kept in it, and shown by its masked number.
 
 The same store keeps the books of the simulator's HTTP side: ``ledger.acs`` (3-D Secure
-authentications, ``acs``) and ``ledger.wallet`` (the Demo Wallet, ``wallet``)::
+authentications, ``acs``), ``ledger.wallet`` (the Demo Wallet, ``wallet``) and
+``ledger.loyalty`` (the Demo Points program, ``loyalty``)::
 
     authentications = await ledger.acs.transactions()
     payments, refunds = await ledger.wallet.payments(), await ledger.wallet.refunds()
+    points = await ledger.loyalty.account("7000000001")
 
 A card enrolled in 3-D Secure is held only with the CAVV of an authentication of that card
 not used before (``HoldRequest.cavv``); the hold and the use of the CAVV are one transaction.
@@ -58,6 +60,7 @@ from ips.domain.money import Currency, Money, currency
 from ips.processing.iso8583.messages import mask_pan
 from ips.processing.simulator import cards
 from ips.processing.simulator.acs import Acs
+from ips.processing.simulator.loyalty import LoyaltyBooks
 from ips.processing.simulator.store import Clock, Store, system_clock
 from ips.processing.simulator.wallet import WalletBooks
 
@@ -263,9 +266,10 @@ class CloseRequest:
 class Ledger:
     """Open with ``await Ledger.open(path)``; close with ``await ledger.close()``.
 
-    ``acs`` and ``wallet`` are the books of the 3-D Secure ACS and of the Demo Wallet, in the
-    same store; they take the time from ``open``'s ``clock`` (the expiry of challenges).
-    ``form_key`` is the store's key of their pages' form tokens (``forms``).
+    ``acs``, ``wallet`` and ``loyalty`` are the books of the 3-D Secure ACS, of the Demo
+    Wallet and of the Demo Points program, in the same store; they take the time from
+    ``open``'s ``clock`` (the expiry of challenges, locked PINs). ``form_key`` is the store's
+    key of their pages' form tokens (``forms``).
     """
 
     def __init__(self, store: Store) -> None:
@@ -274,6 +278,7 @@ class Ledger:
         self._lock = store.lock
         self.acs = Acs(store)
         self.wallet = WalletBooks(store)
+        self.loyalty = LoyaltyBooks(store)
 
     @classmethod
     async def open(cls, path: Path | str, *, clock: Clock = system_clock) -> Ledger:

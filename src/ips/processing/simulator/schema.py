@@ -5,8 +5,10 @@ gain ``captured`` (what posted debits took of them) and the status ``captured``;
 their advices (staged, then posted) get tables of their own. Version 2 adds the HTTP side's
 books: the 3-D Secure authentications of the ACS (``acs_transactions``) and the Demo Wallet's
 accounts, payments and refunds (``wallet_*``). Version 3 adds the failed sign-ins of the
-wallet's logins (``wallet_logins``). ``migrate`` brings any store to
-the current version in one transaction, so a store written by an older simulator opens with
+wallet's logins (``wallet_logins``). Version 4 adds the points program's books: accounts,
+reservations, give-backs, accruals, the references closed before anything came under them, and
+the reports received (``loyalty_*``). ``migrate`` brings any store to the current version in one
+transaction, so a store written by an older simulator opens with
 its books intact, and two processes opening the same store do not both migrate it.
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-VERSION = 3
+VERSION = 4
 
 
 def _holds(name: str) -> str:
@@ -176,6 +178,82 @@ CREATE TABLE IF NOT EXISTS wallet_logins (
     locked_until TEXT
 )"""
 
+_LOYALTY_ACCOUNTS = """
+CREATE TABLE IF NOT EXISTS loyalty_accounts (
+    number TEXT PRIMARY KEY,
+    pin_hash TEXT NOT NULL,
+    balance INTEGER NOT NULL CHECK (balance >= 0),
+    reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+    blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+    pin_failures INTEGER NOT NULL DEFAULT 0 CHECK (pin_failures >= 0),
+    locked_until TEXT,
+    CHECK (reserved <= balance)
+)"""
+
+_LOYALTY_RESERVATIONS = """
+CREATE TABLE IF NOT EXISTS loyalty_reservations (
+    reference TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    merchant_id TEXT NOT NULL,
+    points INTEGER NOT NULL CHECK (points > 0),
+    description TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('reserved', 'spent', 'released', 'refused')),
+    reason TEXT CHECK (
+        reason IN ('unknown_account', 'wrong_pin', 'insufficient_points', 'blocked', 'locked')
+    ),
+    given_back INTEGER NOT NULL DEFAULT 0 CHECK (given_back >= 0 AND given_back <= points),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    spent_at TEXT,
+    CHECK ((status = 'refused') = (reason IS NOT NULL)),
+    CHECK ((status = 'spent') = (spent_at IS NOT NULL)),
+    CHECK (status = 'spent' OR given_back = 0)
+)"""
+
+_LOYALTY_SPENDS_BY_DAY = (
+    "CREATE INDEX IF NOT EXISTS loyalty_spends_by_day"
+    " ON loyalty_reservations (merchant_id, spent_at)"
+)
+
+_LOYALTY_GIVE_BACKS = """
+CREATE TABLE IF NOT EXISTS loyalty_give_backs (
+    id INTEGER PRIMARY KEY,
+    reference TEXT NOT NULL UNIQUE,
+    reservation TEXT NOT NULL REFERENCES loyalty_reservations (reference),
+    points INTEGER NOT NULL CHECK (points > 0),
+    created_at TEXT NOT NULL
+)"""
+
+_LOYALTY_ACCRUALS = """
+CREATE TABLE IF NOT EXISTS loyalty_accruals (
+    reference TEXT PRIMARY KEY,
+    account TEXT NOT NULL REFERENCES loyalty_accounts (number),
+    merchant_id TEXT NOT NULL,
+    points INTEGER NOT NULL CHECK (points > 0),
+    taken_back INTEGER CHECK (taken_back >= 0 AND taken_back <= points),
+    created_at TEXT NOT NULL,
+    reversed_at TEXT,
+    CHECK ((reversed_at IS NULL) = (taken_back IS NULL))
+)"""
+
+_LOYALTY_CLOSED = """
+CREATE TABLE IF NOT EXISTS loyalty_closed (
+    kind TEXT NOT NULL CHECK (kind IN ('reservation', 'accrual')),
+    reference TEXT NOT NULL,
+    closed_at TEXT NOT NULL,
+    PRIMARY KEY (kind, reference)
+)"""
+
+_LOYALTY_REPORTS = """
+CREATE TABLE IF NOT EXISTS loyalty_reports (
+    id INTEGER PRIMARY KEY,
+    merchant_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    lines INTEGER NOT NULL CHECK (lines >= 0),
+    differences INTEGER NOT NULL CHECK (differences >= 0),
+    received_at TEXT NOT NULL
+)"""
+
 _HOLD_COLUMNS = (
     "id, terminal_id, rrn, stan, transmitted, card_ref, masked_pan, merchant_id, currency,"
     " amount, released, status, approval_code, answered, created_at, updated_at"
@@ -224,5 +302,12 @@ async def _upgrade(db: aiosqlite.Connection) -> None:
         _WALLET_PAYMENTS,
         _WALLET_REFUNDS,
         _WALLET_LOGINS,
+        _LOYALTY_ACCOUNTS,
+        _LOYALTY_RESERVATIONS,
+        _LOYALTY_SPENDS_BY_DAY,
+        _LOYALTY_GIVE_BACKS,
+        _LOYALTY_ACCRUALS,
+        _LOYALTY_CLOSED,
+        _LOYALTY_REPORTS,
     ):
         await db.execute(table)
