@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
+from ips.storage.tables import kept_cards
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC).replace(tzinfo=None)
+FINISHED = datetime(2026, 11, 30, 0, 1, tzinfo=UTC).replace(tzinfo=None)
 
 
 async def test_a_paid_order_of_revision_1_gets_its_books_and_its_debit(database_url: str) -> None:
@@ -65,4 +67,128 @@ async def test_a_paid_order_of_revision_1_gets_its_books_and_its_debit(database_
     assert tuple(debit) == (500, authorization)
     await migrate(engine, "base", down=True)
     await migrate(engine, "head")
+    await engine.dispose()
+
+
+TERMS = '{"min": 1000, "max": 20000, "period_days": 30, "until": "%s"}'
+INSERT_ORDER = (
+    "INSERT INTO orders (billnumber, merchant_id, ordernumber, amount_minor, currency, state,"
+    " delay, language, comment, buyer, url_return, url_return_ok, url_return_no,"
+    " holds_ordernumber, recurring, recurring_of, books_currency, held, confirmed, created_at,"
+    " updated_at) VALUES (:number, '1', :number, 500, 'RUB', :state, false, 'RU', '', '{}', '',"
+    " '', '', :paid, :recurring, :of, :books, :held, :held, :now, :now) RETURNING id"
+)
+
+
+async def test_0016_keeps_the_card_of_each_first_order_paid_before_it(database_url: str) -> None:
+    """The first orders of recurring payments paid by card before revision 0016 get their card
+    in kept_cards from their successful payment, as it is stored; no other order does."""
+    engine = create_engine(database_url)
+    await migrate(engine, "base", down=True)
+    await migrate(engine, "0001")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
+                " :now)"
+            ),
+            {"now": NOW},
+        )
+    await migrate(engine, "0015")
+    async with engine.begin() as conn:
+
+        async def order(number: str, state: str, recurring: str | None, of: int | None) -> int:
+            paid = state == "Approved"
+            return int(
+                (
+                    await conn.execute(
+                        text(INSERT_ORDER),
+                        {
+                            "number": number,
+                            "state": state,
+                            "paid": paid,
+                            "recurring": recurring,
+                            "of": of,
+                            "books": "RUB" if paid else None,
+                            "held": 500 if paid else 0,
+                            "now": NOW,
+                        },
+                    )
+                ).scalar_one()
+            )
+
+        async def payment(order_id: int, status: str, card: str | None, expiry: str) -> None:
+            await conn.execute(
+                text(
+                    "INSERT INTO operations (order_id, number, kind, status, amount_minor,"
+                    " currency, means, masked_pan, card_brand, card_expiry, cardholder,"
+                    " sealed_pan, client_ip, approval_code, created_at, finished_at) VALUES"
+                    " (:order, 1, '100', :status, 500, 'RUB', :means, :masked, :brand, :expiry,"
+                    " 'IVAN PETROV', :sealed, '', '', :now, :finished)"
+                ),
+                {
+                    "order": order_id,
+                    "status": status,
+                    "means": "card" if card else "wallet",
+                    "masked": card and f"411111****{card}",
+                    "brand": card and "VISA",
+                    "expiry": card and expiry,
+                    "sealed": card and f"sealed-{card}",
+                    "now": NOW,
+                    "finished": FINISHED,
+                },
+            )
+
+        first = await order("F-1", "Approved", TERMS % "2031-06-15", None)
+        await payment(first, "success", "1111", "12/2099")
+        soon = await order("F-2", "Approved", TERMS % "2099-12-31", None)
+        await payment(soon, "success", "2222", "02/2031")
+        declined = await order("F-3", "Declined", TERMS % "2031-06-15", None)
+        await payment(declined, "declined", "3333", "12/2099")
+        by_wallet = await order("F-4", "Approved", TERMS % "2031-06-15", None)
+        await payment(by_wallet, "success", None, "")
+        again = await order("R-1", "Approved", None, first)
+        await payment(again, "success", "4444", "12/2099")
+        plain = await order("P-1", "Approved", None, None)
+        await payment(plain, "success", "5555", "12/2099")
+        json_null = await order("P-2", "Approved", "null", None)
+        await payment(json_null, "success", "6666", "12/2099")
+        await conn.execute(
+            text(
+                "INSERT INTO kept_cards (merchant_id, customer_number, pan_mac, sealed_pan,"
+                " masked_pan, card_brand, card_expiry, cardholder, valid_until, created_at)"
+                " VALUES ('1', 'C-1', 'mac', 'sealed-5555', '411111****5555', 'VISA', '12/2099',"
+                " 'IVAN PETROV', :until, :now)"
+            ),
+            {"until": date(2100, 1, 1), "now": NOW},
+        )  # a customer's, kept with consent
+
+    await migrate(engine, "0016")
+    async with engine.connect() as conn:
+        kept = (
+            await conn.execute(select(kept_cards).order_by(kept_cards.c.recurring_order_id))
+        ).all()
+    customers = [row for row in kept if row.customer_number is not None]
+    kept = [row for row in kept if row.customer_number is None]
+    assert [(row.customer_number, row.pan_mac, row.recurring_order_id) for row in customers] == [
+        ("C-1", "mac", None)
+    ]
+    columns = ("recurring_order_id", "merchant_id", "customer_number", "pan_mac", "sealed_pan",
+               "masked_pan", "card_brand", "card_expiry", "cardholder", "valid_until")  # fmt: skip
+    assert [tuple(getattr(row, name) for name in columns) for row in kept] == [
+        (first, "1", None, None, "sealed-1111", "411111****1111", "VISA", "12/2099",
+         "IVAN PETROV", date(2031, 6, 16)),  # the terms end before the card
+        (soon, "1", None, None, "sealed-2222", "411111****2222", "VISA", "02/2031",
+         "IVAN PETROV", date(2031, 3, 1)),  # the card expires before the terms
+    ]  # fmt: skip
+    assert {row.created_at for row in kept} == {FINISHED.replace(tzinfo=UTC)}
+
+    await migrate(engine, "0015", down=True)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT customer_number FROM kept_cards"))).all() == [
+            ("C-1",)
+        ]
+    await migrate(engine, "head")
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM kept_cards"))).scalar_one() == 3
     await engine.dispose()
