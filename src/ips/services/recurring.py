@@ -1,9 +1,11 @@
 """Recurring payments (``/recurrent/rp.cfm``): the merchant charges the card of a first order
 again, within the terms the buyer agreed to there (``domain/recurring.py``).
 
-Each payment is a new order, linked to the first one, paid with the stored card and no CVC:
-single-stage, or held (``Delay=1``) where the merchant, the processing center and its rule
-for stored cards allow it — refused before any money moves where they do not. The first
+Each payment is a new order, linked to the first one, paid with no CVC by the card kept for
+these payments when the first order was paid (``domain/kept_cards.py``; once it expired or
+the terms ended it is gone, and the payment is refused): single-stage, or held (``Delay=1``)
+where the merchant, the processing center and its rule for stored cards allow it — refused
+before any money moves where they do not. The first
 order stays locked while the terms are checked and the new order is added, so two requests
 at once cannot both pass the period between payments.
 """
@@ -13,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ips.crypto.keyring import KeyRing
-from ips.domain.cards import Card
+from ips.domain.cards import Card, Pan
 from ips.domain.errors import MissingInput, NotFound, Refused
+from ips.domain.kept_cards import KeptCard, charged_card
 from ips.domain.money import Money, currency
 from ips.domain.orders import Operation, OperationKind
 from ips.domain.states import OperationStatus
@@ -22,7 +25,8 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.operations import OperationResult, parse_billnumber
 from ips.services.orders import CreateOrder, add_order
-from ips.services.payments import PayByCard, pay_by_card, stored_card
+from ips.services.payments import PayByCard, pay_by_card
+from ips.services.reversals import PAN_CONTEXT
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,15 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
         if first.recurring is None:
             raise Refused("this order did not set up recurring payments", field="billnumber")
         assert first.id is not None
-        card = _stored_card(await uow.operations.of_order(first.id), gateway.keyring)
+        kept = await uow.kept_cards.for_recurring(first.id)
+        if kept is None and not _paid_by_card(await uow.operations.of_order(first.id)):
+            raise Refused("the first order was not paid by card", field="billnumber")
         amount = Money.parse(
             cmd.amount, currency(cmd.currency) if cmd.currency else first.amount.currency
         )
-        first.recurring.check(amount, gateway.clock(), await uow.orders.last_recurring(first.id))
+        now = gateway.clock()
+        first.recurring.check(amount, now, await uow.orders.last_recurring(first.id))
+        card = _card(charged_card(first, kept, now.date()), gateway.keyring)
         request = CreateOrder(
             merchant_id=merchant.merchant_id,
             ordernumber=cmd.ordernumber.strip(),
@@ -82,16 +90,16 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
     return OperationResult(merchant, paid, payment, payment)
 
 
-def _stored_card(operations: list[Operation], keyring: KeyRing) -> Card:
-    """The card of the first order's payment, as the merchant may charge it: no CVC."""
-    payment = next(
-        (
-            op
-            for op in operations
-            if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.SUCCESS
-        ),
-        None,
+def _paid_by_card(operations: list[Operation]) -> bool:
+    return any(
+        op.kind is OperationKind.PAYMENT
+        and op.status is OperationStatus.SUCCESS
+        and op.sealed_pan is not None
+        for op in operations
     )
-    if payment is None or payment.sealed_pan is None or payment.card is None:
-        raise Refused("the first order was not paid by card", field="billnumber")
-    return stored_card(payment, keyring)
+
+
+def _card(kept: KeptCard, keyring: KeyRing) -> Card:
+    """The kept card as the merchant may charge it: no CVC."""
+    pan = Pan(keyring.open(kept.sealed_pan, PAN_CONTEXT))
+    return Card(pan, kept.card.valid_thru, None, kept.card.holder)
