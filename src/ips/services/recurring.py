@@ -5,9 +5,9 @@ Each payment is a new order, linked to the first one, paid with no CVC by the ca
 these payments when the first order was paid (``domain/kept_cards.py``; once it expired or
 the terms ended it is gone, and the payment is refused): single-stage, or held (``Delay=1``)
 where the merchant, the processing center and its rule for stored cards allow it — refused
-before any money moves where they do not. The first
-order stays locked while the terms are checked and the new order is added, so two requests
-at once cannot both pass the period between payments.
+before any money moves where they do not. The first order stays locked while the terms are
+checked and the new order is added, so two requests at once cannot both pass the period
+between payments.
 """
 
 from __future__ import annotations
