@@ -54,7 +54,7 @@ class Camera:
         await page.goto(self.order(Language="EN"))
         await self.take(page, "choice-en")
 
-        await page.get_by_role("link", name=re.compile("Bank card")).click()
+        await page.get_by_role("button", name=re.compile("Bank card")).click()
         await fill_card(page, TEST_CARDS["approved"])
         await self.take(page, "card-en")
         await page.locator("#pay").click()

@@ -111,7 +111,7 @@ async def test_3ds_passed_in_one_browser_and_returned_to_another_asks_to_continu
 
 async def _to_the_wallet(page: Page, url: str, ips: IpsServer) -> None:
     await page.goto(url)
-    await page.get_by_role("link", name=re.compile("Demo Wallet")).click()
+    await page.get_by_role("button", name=re.compile("Demo Wallet")).click()
     await expect(page.get_by_role("heading", name="Pay with Demo Wallet")).to_be_visible()
     await page.get_by_role("button", name=re.compile("Continue to Demo Wallet")).click()
     await page.wait_for_url(f"{ips.simulator_url}/wallet/pay/*")

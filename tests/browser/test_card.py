@@ -37,7 +37,7 @@ async def test_an_approved_card_returns_the_buyer_to_the_shop_s_ok_page(
 ) -> None:
     page = await new_page()
     await page.goto(order_url(Language="EN"))
-    await page.get_by_role("link", name=re.compile("Bank card")).click()
+    await page.get_by_role("button", name=re.compile("Bank card")).click()
     await expect(page.get_by_role("heading", name="Pay by card")).to_be_visible()
     await expect(page.locator(".order .amount")).to_have_text("100.00\u00a0RUB")
     await expect(page.locator(".order .shop")).to_have_text("Demo Shop")
@@ -96,7 +96,7 @@ async def test_a_page_without_javascript_still_pays(
 ) -> None:
     page = await new_page(java_script_enabled=False)
     await page.goto(order_url(Language="EN"))
-    await page.get_by_role("link", name=re.compile("Bank card")).click()
+    await page.get_by_role("button", name=re.compile("Bank card")).click()
     await fill_card(page, "4111 1111 1111 1111")
     await expect(page.locator("#brand")).to_have_text("")  # no script: nothing shown as typed
     back = await lands_on(page, f"{shop.origin}/ok?*", page.locator("#pay").click())

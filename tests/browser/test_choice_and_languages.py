@@ -25,7 +25,7 @@ from ips.protocol.messages import texts
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 
 
-async def test_both_ways_to_pay_are_offered_and_choosing_one_pays_nothing_yet(
+async def test_both_ways_to_pay_are_offered_and_the_choice_makes_the_payment_in_process(
     new_page: NewPage,
     order_url: Callable[..., str],
     ordernumber: str,
@@ -36,7 +36,7 @@ async def test_both_ways_to_pay_are_offered_and_choosing_one_pays_nothing_yet(
     await page.goto(order_url(Language="EN"))
     bill = page.url.rsplit("/", 1)[1]
     await expect(page.get_by_role("heading", name="How would you like to pay?")).to_be_visible()
-    means = page.locator("ul.means a")
+    means = page.locator("ul.means button")
     await expect(means).to_have_count(2)
     await expect(means.nth(0)).to_contain_text("Bank card")
     await expect(means.nth(0)).to_contain_text("VISA, MasterCard, Mir and others")
@@ -46,10 +46,11 @@ async def test_both_ways_to_pay_are_offered_and_choosing_one_pays_nothing_yet(
     await expect(page).to_have_url(f"{ips.url}/pay/{bill}/card")
     await expect(page.locator("form.card")).to_be_visible()
     await page.get_by_role("link", name="Another way to pay").click()
-    await page.get_by_role("link", name=re.compile("Demo Wallet")).click()
+    await page.get_by_role("button", name=re.compile("Demo Wallet")).click()
     await expect(page).to_have_url(f"{ips.url}/pay/{bill}/wallet")
     await expect(page.get_by_role("heading", name="Pay with Demo Wallet")).to_be_visible()
-    assert await ips.operations(ordernumber) == []  # looking at a form commits to nothing
+    [chosen] = await ips.operations(ordernumber)  # one payment, its way changed: no money
+    assert (chosen["operationtype"], chosen["responsecode"]) == ("100", "AS300")
     assert (await ips.orderstate(ordernumber))["orderstate"] == "In Process"
 
     back = await lands_on(
@@ -91,10 +92,10 @@ async def test_language_ru_shows_the_pages_in_russian(
     await expect(page.locator("html")).to_have_attribute("lang", "ru")
     await expect(page.get_by_role("heading", name="Как вы хотите оплатить?")).to_be_visible()
     await expect(page.locator(".order .amount")).to_have_text("1\u00a0234,56\u00a0RUB")
-    await expect(page.locator("ul.means a").nth(0)).to_contain_text("Банковская карта")
+    await expect(page.locator("ul.means button").nth(0)).to_contain_text("Банковская карта")
     await expect(page.locator(".footer")).to_contain_text("Безопасная оплата через IPS")
 
-    await page.get_by_role("link", name=re.compile("Банковская карта")).click()
+    await page.get_by_role("button", name=re.compile("Банковская карта")).click()
     await expect(page).to_have_title("Оплата картой — IPS")
     await expect(page.get_by_label("Номер карты")).to_be_visible()
     await expect(page.get_by_label("Владелец (как на карте)")).to_be_visible()
@@ -131,7 +132,7 @@ async def test_language_en_shows_the_pages_in_english(
     await expect(page.locator(".order .amount")).to_have_text("1,234.56\u00a0RUB")
     await expect(page.locator(".footer")).to_contain_text("Secure payment by IPS")
 
-    await page.get_by_role("link", name=re.compile("Bank card")).click()
+    await page.get_by_role("button", name=re.compile("Bank card")).click()
     await expect(page).to_have_title("Pay by card — IPS")
     await expect(page.get_by_label("Card number")).to_be_visible()
     await expect(page.get_by_label("Cardholder (as on the card)")).to_be_visible()

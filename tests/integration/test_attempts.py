@@ -3,6 +3,7 @@ and a shop see them, up to the merchant's limit and the order's lifetime, and ra
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from xml.etree import ElementTree as ET
@@ -11,9 +12,10 @@ import httpx
 import pytest
 
 from ips.domain.notifications import NotificationStatus
-from ips.domain.orders import Order
+from ips.domain.orders import Order, PaymentMeans
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, OrderState
+from ips.services.choice import ChooseMeans, choose_means
 from ips.services.gateway import Gateway
 from ips.services.merchants import add_merchant
 from ips.services.payments import PayByCard, pay_by_card
@@ -22,7 +24,7 @@ from tests.conftest import MERCHANT
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import REQUEST, card_form
 from tests.integration.test_payment_service import card, new_order, pay_at_once, reload
-from tests.racing import ONE_AND_TWO_NODES
+from tests.racing import ONE_AND_TWO_NODES, nodes
 
 DECLINED = "4000000000000002"
 AUTH = {"Merchant_ID": "111111", "Login": "shop", "Password": "shop-password"}
@@ -125,6 +127,39 @@ async def test_concurrent_attempts_after_a_decline_make_one_payment(
 ) -> None:
     order = await declined_once(gateway, fake_processing)
     await pay_at_once(order, gateway, database, fake_processing, database_url, node_count)
+
+    assert len(fake_processing.authorizations) == 2
+    fresh, operations = await reload(database, order)
+    assert fresh.state is OrderState.APPROVED
+    assert [op.status for op in operations] == [OperationStatus.DECLINED, OperationStatus.SUCCESS]
+
+
+@ONE_AND_TWO_NODES
+@pytest.mark.usefixtures("merchant")
+async def test_choices_raced_with_payments_leave_one_payment_and_nothing_in_process(
+    gateway: Gateway,
+    database: Database,
+    fake_processing: FakeProcessingCenter,
+    database_url: str,
+    node_count: int,
+) -> None:
+    order = await declined_once(gateway, fake_processing)
+    fake_processing.gate = asyncio.Event()
+    async with nodes(
+        database_url, database.keyring, node_count - 1, fake_processing, clock=gateway.clock
+    ) as others:
+        each = [gateway, *others]
+        choosing = ChooseMeans(order.billnumber, PaymentMeans.CARD)
+        racers = [
+            choose_means(choosing, each[n % len(each)])
+            if n % 2
+            else pay_by_card(PayByCard(order.billnumber, card()), each[n % len(each)])
+            for n in range(12)
+        ]
+        tasks = [asyncio.create_task(racer) for racer in racers]
+        await fake_processing.arrived.wait()
+        fake_processing.gate.set()
+        await asyncio.gather(*tasks)
 
     assert len(fake_processing.authorizations) == 2
     fresh, operations = await reload(database, order)

@@ -14,8 +14,11 @@ import httpx
 import pytest
 
 from ips.crypto.keyring import KeyRing
+from ips.domain.orders import PaymentMeans
 from ips.services import monitor
+from ips.services.choice import ChooseMeans, choose_means
 from ips.services.monitor import OrderFilter
+from ips.services.orders import CreateOrder, create_order
 from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, orderstate, paid_order, sign_in
@@ -301,6 +304,16 @@ async def test_the_order_page_lists_a_3ds_check_without_a_stan_and_the_authoriza
     )
     stans = dict(rows)
     assert stans["authentication"] == "" and re.fullmatch(r"\d{6}", stans["authorization"])
+
+
+async def test_the_order_page_shows_the_payment_the_buyer_chose_to_make(
+    cabinet: Cabinet, anna: httpx.AsyncClient
+) -> None:
+    order = await create_order(CreateOrder("111111", "chosen-1", "100.00", "RUB"), cabinet.gateway)
+    await choose_means(ChooseMeans(order.billnumber, PaymentMeans.CARD), cabinet.gateway)
+    page = await anna.get(f"/cabinet/orders/{order.billnumber}")
+    assert re.search(r"1\. payment 100\.00\sRUB — in_process", page.text)
+    assert "· bank card" in page.text
 
 
 async def test_a_partial_confirmation_and_a_cancellation_of_the_rest(

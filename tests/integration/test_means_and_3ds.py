@@ -9,12 +9,14 @@ import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
 from ips.domain.merchants import BuyerField
 from ips.domain.orders import PaymentMeans, TransactionKind
+from ips.domain.responses import ResponseCode
 from ips.domain.states import OrderState
 from ips.processing.secure import AuthenticationStatus
 from ips.processing.wallet import WalletStatus
@@ -108,10 +110,121 @@ async def test_the_buyer_chooses_between_card_and_wallet(
     await shop(full)
     page = await order_page(client)
     choice = (await client.get(page)).text
-    assert (
-        f'href="/pay/{bill(page)}/card"' in choice and f'href="/pay/{bill(page)}/wallet"' in choice
-    )
+    assert f'action="/pay/{bill(page)}/choose"' in choice
+    assert 'name="means" value="card"' in choice and 'name="means" value="wallet"' in choice
     assert "payerdenial=1" in choice  # the way back to the shop without paying
+
+
+async def choose(client: httpx.AsyncClient, page: str, means: str, token: str = "") -> str:
+    """Chooses ``means`` on the order's page; returns where the buyer is sent."""
+    token = token or await token_of(client, page)
+    chosen = await client.post(f"{page}/choose", data={"token": token, "means": means})
+    assert chosen.status_code == 303, chosen.text
+    return str(chosen.headers["location"])
+
+
+async def payments_of(database: Database, billnumber: str) -> list[tuple[int, str, str]]:
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(billnumber)
+        assert order is not None and order.id is not None
+        return [
+            (op.number, op.means.value, op.status.value)
+            for op in await uow.operations.of_order(order.id)
+        ]
+
+
+async def ask(client: httpx.AsyncClient, service: str) -> str:
+    answer = await client.post(
+        f"/{service}/{service}.cfm",
+        data={"Merchant_ID": SHOP, "Login": "means", "Password": "means-password",
+              "OrderNumber": REQUEST["OrderNumber"], "Format": "3"},
+    )  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+async def test_choosing_the_way_creates_the_payment_which_the_form_then_makes(
+    client: httpx.AsyncClient, full: Gateway, database: Database
+) -> None:
+    await shop(full)
+    page = await order_page(client)
+
+    assert await choose(client, page, "wallet") == f"{page}/wallet"
+    assert await payments_of(database, bill(page)) == [(1, "wallet", "in_process")]
+    assert "<orderstate>In Process</orderstate>" in await ask(client, "orderstate")
+    [operation] = ET.fromstring(await ask(client, "orderresult")).iter("operation")
+    assert operation.findtext("operationtype") == "100"
+    assert operation.findtext("responsecode") == "AS300"  # in process
+    assert await choose(client, page, "card") == f"{page}/card"
+    assert await choose(client, page, "card") == f"{page}/card"
+    assert await payments_of(database, bill(page)) == [(1, "card", "in_process")]
+
+    paid = await client.post(f"{page}/card", data=card_form(await token_of(client, page)))
+
+    assert paid.headers["location"].startswith("https://shop.example/ok")
+    assert await payments_of(database, bill(page)) == [(1, "card", "success")]
+
+
+async def test_a_choice_of_no_offered_way_or_from_another_browser_makes_nothing(
+    client: httpx.AsyncClient, full: Gateway, database: Database
+) -> None:
+    await shop(full)
+    page = await order_page(client, YMPayment="0")
+    async with make_client(full) as elsewhere:
+        theirs = await token_of(elsewhere, page)
+
+    assert await choose(client, page, "wallet") == page  # hidden by the request
+    assert await choose(client, page, "cash") == page
+    assert await choose(client, page, "card", token=theirs) == page
+    assert await payments_of(database, bill(page)) == []
+
+
+async def test_choices_after_a_decline_are_not_attempts(
+    client: httpx.AsyncClient,
+    full: Gateway,
+    database: Database,
+    fake_processing: FakeProcessingCenter,
+) -> None:
+    await shop(full, payment_attempts=2)
+    fake_processing.outcomes["4000000000000002"] = ResponseCode.DECLINED
+    page = await order_page(client)
+    await choose(client, page, "card")
+    token = await token_of(client, page)
+    await client.post(f"{page}/card", data=card_form(token, "4000000000000002"))
+
+    for means in ("wallet", "card", "wallet", "card"):
+        await choose(client, page, means)
+
+    assert await payments_of(database, bill(page)) == [
+        (1, "card", "declined"),
+        (2, "card", "in_process"),
+    ]
+    assert await state(database, bill(page)) is OrderState.IN_PROCESS
+    form = (await client.get(f"{page}/card")).text
+    assert "Attempts left: 1." in form  # the decline is still told, the choice took none
+    paid = await client.post(f"{page}/card", data=card_form(await token_of(client, page)))
+    assert paid.headers["location"].startswith("https://shop.example/ok")
+    assert await payments_of(database, bill(page)) == [
+        (1, "card", "declined"),
+        (2, "card", "success"),
+    ]
+
+
+async def test_an_order_left_at_its_form_ends_with_its_payment(
+    client: httpx.AsyncClient, full: Gateway, database: Database, clock: ManualClock
+) -> None:
+    await shop(full)
+    page = await order_page(client)
+    await choose(client, page, "wallet")
+
+    clock.advance(hours=23)
+    assert await janitor.expire_orders(full) == 0
+    clock.advance(hours=2)
+    assert await janitor.expire_orders(full) == 1
+
+    assert await state(database, bill(page)) is OrderState.TIMEOUT
+    assert await payments_of(database, bill(page)) == [(1, "wallet", "timeout")]
+    assert (await client.get(page)).headers["location"] == f"/pay/{bill(page)}/result"
 
 
 @pytest.mark.parametrize(

@@ -59,12 +59,45 @@ def test_a_declined_order_may_be_paid_again_while_attempts_are_left() -> None:
         ([OperationStatus.DECLINED] * 3, 3, 1),  # no attempt left
         ([OperationStatus.DECLINED], 1, 1),  # the merchant allows one
         ([OperationStatus.DECLINED], 3, 24),  # the lifetime has ended
-        ([OperationStatus.DECLINED, OperationStatus.IN_PROCESS], 3, 1),  # one under way
     ],
 )
 def test_no_further_attempt(statuses: list[OperationStatus], limit: int, after: float) -> None:
     order, operations = declined(*statuses)
     assert not may(order, operations, limit, after)
+
+
+def test_a_payment_under_way_takes_no_other() -> None:
+    order, operations = declined(OperationStatus.DECLINED, OperationStatus.IN_PROCESS)
+    order.begin_payment(PaymentMeans.CARD, CREATED)
+    assert order.chosen_payment(operations) is None
+    assert not may(order, operations)
+
+
+def test_a_way_to_pay_only_chosen_is_not_an_attempt() -> None:
+    order, operations = declined(OperationStatus.DECLINED, OperationStatus.IN_PROCESS)
+    order.choose(PaymentMeans.CARD, CREATED)
+
+    assert order.chosen_payment(operations) is operations[1]
+    assert (order.state, order.holds_ordernumber) == (OrderState.IN_PROCESS, False)
+    assert may(order, operations) and order.attempts_left(operations, 3) == 2
+    assert not may(order, operations, limit=1)
+
+
+def test_a_way_not_offered_is_not_chosen() -> None:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
+    with pytest.raises(Refused):
+        order.choose(PaymentMeans.WALLET, CREATED)
+    assert order.events == []
+
+
+def test_an_order_left_at_the_choice_expires_with_its_chosen_payment() -> None:
+    order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
+    chosen = attempt(1, OperationStatus.IN_PROCESS)
+    order.choose(PaymentMeans.CARD, CREATED)
+
+    assert order.expire(CREATED + LIFETIME, chosen) == []
+
+    assert (order.state, chosen.status) == (OrderState.TIMEOUT, OperationStatus.TIMEOUT)
 
 
 def test_a_recurring_payment_is_not_tried_again() -> None:

@@ -183,9 +183,19 @@ class Order:
         self.state = new
         self.updated_at = at
 
+    def chosen_payment(self, operations: Iterable[Operation]) -> Operation | None:
+        """The payment operation created when the buyer chose the way to pay, while its form
+        is not sent: a payment ``In Process`` that holds no ordernumber (one that began holds
+        it, ``begin_payment``). It moved nothing; the form's payment takes it over."""
+        if self.holds_ordernumber:
+            return None
+        return next((op for op in operations if _in_process_payment(op)), None)
+
     def attempts_left(self, operations: list[Operation], limit: int) -> int:
-        """How many more payments the buyer may try, of ``limit`` per order."""
+        """How many more payments the buyer may try, of ``limit`` per order: a way to pay only
+        chosen is not yet an attempt."""
         tried = sum(op.kind is OperationKind.PAYMENT for op in operations)
+        tried -= self.chosen_payment(operations) is not None
         return max(limit - tried, 0)
 
     def may_be_paid(
@@ -211,18 +221,26 @@ class Order:
             open_
             and now < self.created_at + lifetime
             and self.attempts_left(operations, limit) > 0
-            and not any(op.status is OperationStatus.IN_PROCESS for op in operations)
+            and (
+                self.chosen_payment(operations) is not None
+                or not any(op.status is OperationStatus.IN_PROCESS for op in operations)
+            )
         )
 
-    def begin_payment(self, means: PaymentMeans, at: datetime) -> None:
-        """Checks that the order may be paid this way, and takes its ordernumber; a declined
-        order is ``In Process`` again for the new attempt (``may_be_paid`` says when)."""
+    def choose(self, means: PaymentMeans, at: datetime) -> None:
+        """The buyer chose how to pay: checks that the order may be paid this way; a declined
+        order is ``In Process`` again for the new attempt (``may_be_paid`` says when). Nothing
+        is held yet: the order's number is taken only as the payment begins."""
         if self.state not in (OrderState.IN_PROCESS, OrderState.DECLINED):
             raise Refused(f"the order is {self.state.value}, it cannot be paid")
         if means not in self.means:
             raise Refused("this way to pay is not offered for the order", field="means")
         if self.state is OrderState.DECLINED:
             self.change_state(OrderState.IN_PROCESS, at)
+
+    def begin_payment(self, means: PaymentMeans, at: datetime) -> None:
+        """The buyer sent the form of ``means`` (``choose``): the order takes its number."""
+        self.choose(means, at)
         self.holds_ordernumber = True
 
     def end_payment(self, payment: Operation, at: datetime) -> None:
@@ -280,10 +298,10 @@ class Order:
         exchanges: Iterable[Transaction] = (),
     ) -> list[Transaction]:
         """The buyer never paid within the order's lifetime: the order is ``Timeout`` and its
-        number free. A ``payment`` still under way ends with it (``timeout``, its waiting
-        exchanges closed as declined) if it moved no money; ``Refused`` if it may have (or
-        when the order holds its number for a payment not given). Returns the exchanges it
-        closed."""
+        number free. A ``payment`` still under way, or only chosen, ends with it (``timeout``,
+        its waiting exchanges closed as declined) if it moved no money; ``Refused`` if it may
+        have (or when the order holds its number for a payment not given). Returns the
+        exchanges it closed."""
         waiting = []
         if payment is not None:
             waiting = _waiting_exchanges(payment, exchanges)
@@ -454,6 +472,12 @@ class Transaction:
         if self.kind is TransactionKind.WALLET_PAYMENT:
             return bool(self.reference)
         return self.kind is not TransactionKind.AUTHENTICATION
+
+
+def _in_process_payment(operation: Operation) -> bool:
+    return (
+        operation.kind is OperationKind.PAYMENT and operation.status is OperationStatus.IN_PROCESS
+    )
 
 
 def _waiting_exchanges(payment: Operation, exchanges: Iterable[Transaction]) -> list[Transaction]:

@@ -39,7 +39,6 @@ from ips.services import authentication, cvc, kept_cards, wallet_payments
 from ips.services.cancellations import cancel_locked
 from ips.services.claims import LEASE, claimant
 from ips.services.gateway import Gateway
-from ips.services.notifications import enqueue
 from ips.services.operations import paid_order
 from ips.services.payments import record_answer
 from ips.services.reversals import send_reversal
@@ -163,23 +162,23 @@ BATCH = 500
 
 async def expire_orders(gateway: Gateway) -> int:
     """Orders still unpaid after their lifetime become ``Timeout`` and free their number. A
-    payment still under way on one ends with it (``timeout``, AS998; the shop is notified)
-    unless money may have moved on it — an authorization awaiting its answer, a wallet
-    payment the provider named: ``sweep`` settles those, and the order by them."""
+    payment still under way on one, or only chosen (the buyer left the form), ends with it
+    (``timeout``, AS998; timeouts are not notified) unless money may have moved on it — an
+    authorization awaiting its answer, a wallet payment the provider named: ``sweep`` settles
+    those, and the order by them."""
     now = gateway.clock()
     async with gateway.uow_factory() as uow:
         candidates = await uow.orders.lock_unpaid_since_before(
             now - gateway.timings.order_lifetime, BATCH
         )
-        paying = [o.id for o in candidates if o.holds_ordernumber and o.id is not None]
         under_way = {
             op.order_id: op
-            for op in await uow.operations.of_orders(paying)
+            for op in await uow.operations.of_orders([o.id for o in candidates if o.id])
             if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.IN_PROCESS
         }
-        exchanges = await uow.transactions.of_orders(paying)
-        owners = {order.merchant_id for order in candidates if order.holds_ordernumber}
-        merchants = {m.merchant_id: m for m in await uow.merchants.many(owners)} if owners else {}
+        exchanges = await uow.transactions.of_orders(
+            [o.id for o in candidates if o.holds_ordernumber and o.id]
+        )
         expired = 0
         for order in candidates:
             payment = under_way.get(order.id) if order.id is not None else None
@@ -191,9 +190,8 @@ async def expire_orders(gateway: Gateway) -> int:
             for exchange in closed:
                 await uow.transactions.save(exchange)
             await uow.orders.save(order)
-            if payment is not None:
+            if payment is not None:  # no notification: timeouts are not told (Assist)
                 await uow.operations.save(payment)
-                await enqueue(uow, merchants[order.merchant_id], order, payment, payment, now)
             expired += 1
         if expired:
             fault("janitor.expiry.committing")

@@ -211,7 +211,8 @@ async def begin_payment(
     keep_card: bool = False,
 ) -> Order | Begun:
     """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
-    and creates the payment operation with its first exchange, sent — in one commit, so a
+    and begins the payment operation — the one created at the buyer's choice of the way to
+    pay (``choose_means``), else a new one — with its first exchange, sent: in one commit, so a
     process that dies after it leaves an exchange the janitor ends the payment by. Returns
     the order as it is when it may not be paid. ``three_d_secure``: the card may take part
     in it (``ThreeDSecure.may_take_part``)."""
@@ -232,21 +233,26 @@ async def begin_payment(
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
         order.buyer = completed_buyer(order.buyer, buyer, merchant)
         price = await quote(uow, order.amount, merchant, gateway)
+        chosen = order.chosen_payment(earlier)
         order.begin_payment(means, now)
         payment = Operation(
             order_id=order.id,
-            number=len(earlier) + 1,
+            number=chosen.number if chosen else len(earlier) + 1,
             kind=OperationKind.PAYMENT,
             amount=price.amount,
             rate=price.rate,
-            created_at=now,
+            created_at=chosen.created_at if chosen else now,
             means=means,
             card=card,
             sealed_pan=sealed_pan,
             client_ip=client_ip,
             keep_card=keep_card and bool(order.customer_number),
+            id=chosen.id if chosen else None,
         )
-        await uow.operations.add(payment)
+        if chosen:
+            await uow.operations.save(payment)
+        else:
+            await uow.operations.add(payment)
         kind = first_exchange(order, merchant, means, three_d_secure, recurring=recurring)
         first = await open_exchange(uow, payment, kind, gateway)
         await uow.orders.save(order, payment)

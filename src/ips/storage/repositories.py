@@ -437,7 +437,20 @@ class OrderRepository(_Tracking):
 
 
 def _operation_values(operation: Operation) -> dict[str, Any]:
+    """What may change of an operation: the payment's way, card and amount until it begins
+    (``Order.chosen_payment``), its outcome after."""
+    card = operation.card
     return {
+        "amount_minor": operation.amount.minor,
+        "currency": operation.amount.currency.code,
+        "means": operation.means.value,
+        "masked_pan": card.masked_pan if card else None,
+        "card_brand": card.brand.value if card else None,
+        "card_expiry": card.expiry if card else None,
+        "cardholder": card.holder if card else None,
+        "sealed_pan": operation.sealed_pan,
+        "client_ip": operation.client_ip,
+        "keep_card": operation.keep_card,
         "rate": str(operation.rate) if operation.rate is not None else None,
         "cancel_reason": operation.cancel_reason.value if operation.cancel_reason else None,
         "external_refund_id": operation.external_refund_id or None,
@@ -481,7 +494,7 @@ def _operation(row: Row[Any]) -> Operation:
 
 def payment_of_order(payment: Operation) -> dict[str, Any]:
     """What the order's row repeats of its latest payment operation (for the Order Monitor):
-    the way of paying and the card, which a payment operation never changes once added."""
+    the way of paying and the card, which a payment operation never changes once begun."""
     masked_pan = payment.card.masked_pan if payment.card else None
     return {
         "payment_means": payment.means.value,
@@ -492,23 +505,12 @@ def payment_of_order(payment: Operation) -> dict[str, Any]:
 
 class OperationRepository(_Tracking):
     async def add(self, operation: Operation) -> None:
-        card = operation.card
         result = await self._conn.execute(
             insert(operations)
             .values(
                 order_id=operation.order_id,
                 number=operation.number,
                 kind=operation.kind.value,
-                amount_minor=operation.amount.minor,
-                currency=operation.amount.currency.code,
-                means=operation.means.value,
-                masked_pan=card.masked_pan if card else None,
-                card_brand=card.brand.value if card else None,
-                card_expiry=card.expiry if card else None,
-                cardholder=card.holder if card else None,
-                sealed_pan=operation.sealed_pan,
-                client_ip=operation.client_ip,
-                keep_card=operation.keep_card,
                 created_at=operation.created_at,
                 **_operation_values(operation),
             )

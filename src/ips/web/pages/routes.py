@@ -27,10 +27,11 @@ from ips.domain.errors import (
     Refused,
 )
 from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, PaymentMeans
-from ips.domain.states import OrderState
+from ips.domain.states import OperationStatus, OrderState
 from ips.domain.text import is_digits
 from ips.protocol.messages import texts
 from ips.services import authentication
+from ips.services.choice import ChooseMeans, choose_means
 from ips.services.kept_cards import remove_kept_card
 from ips.services.orders import OrderView, order_view
 from ips.services.payments import (
@@ -79,7 +80,8 @@ async def choice(request: Request, services: AppServices, view: PageOrder) -> Re
     if len(view.order.means) == 1:
         [means] = view.order.means
         return _form(request, view, services, means)
-    return page(
+    here = browser(request)
+    response = page(
         request,
         "choice.html",
         language_of(request, view.order),
@@ -87,9 +89,31 @@ async def choice(request: Request, services: AppServices, view: PageOrder) -> Re
         merchant=view.merchant,
         quote=view.quote,
         means=[FORMS[m] for m in (PaymentMeans.CARD, PaymentMeans.WALLET) if m in view.order.means],
+        token=here.token(services.tokens, _form_subject(view.order.billnumber)),
         refuse=_return_url(view.order, refused=True),
         declined=_declined(view, language_of(request, view.order)),
     )
+    return here.remember(request, response)
+
+
+@router.post("/pay/{billnumber}/choose")
+async def choose(billnumber: str, request: Request, services: AppServices) -> Response:
+    """The buyer's choice of the way to pay: its payment operation is created, then its form
+    shown (or the result, when the order may not be paid now); a choice from another browser,
+    or of a way not offered, shows the choice again."""
+    try:
+        form = await read_params(request)
+    except InvalidInput:
+        form = {}
+    means = {name: m for m, name in FORMS.items()}.get(form.get("means", ""))
+    subject, token = _form_subject(billnumber), form.get("token", "")
+    if means is None or not sent_from_this_browser(request, services.tokens, subject, token):
+        return RedirectResponse(f"/pay/{billnumber}", status_code=303)
+    try:
+        await choose_means(ChooseMeans(billnumber, means, client_ip(request)), services.gateway)
+    except Refused:
+        return RedirectResponse(f"/pay/{billnumber}", status_code=303)
+    return RedirectResponse(f"/pay/{billnumber}/{FORMS[means]}", status_code=303)
 
 
 @router.get("/pay/{billnumber}/card")
@@ -402,7 +426,11 @@ def _outcome(view: OrderView) -> str:
 
 
 def _last_payment(view: OrderView) -> Operation | None:
-    payments = [op for op in view.operations if op.kind is OperationKind.PAYMENT]
+    """The last payment that began: one only chosen tells nothing yet."""
+    chosen = view.order.chosen_payment(view.operations)
+    payments = [
+        op for op in view.operations if op.kind is OperationKind.PAYMENT and op is not chosen
+    ]
     return payments[-1] if payments else None
 
 
@@ -416,9 +444,11 @@ class _Declined:
 
 
 def _declined(view: OrderView, language: Language) -> _Declined | None:
-    if view.order.state is not OrderState.DECLINED:
+    """After a declined attempt, also once the buyer chose the way of the next."""
+    last = _last_payment(view)
+    if view.order.state.is_paid or last is None or last.status is OperationStatus.IN_PROCESS:
         return None
-    reason, next_step = _reason(_last_payment(view), language)
+    reason, next_step = _reason(last, language)
     return _Declined(reason, next_step, view.attempts_left)
 
 
