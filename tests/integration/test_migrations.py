@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
@@ -191,4 +193,41 @@ async def test_0016_keeps_the_card_of_each_first_order_paid_before_it(database_u
     await migrate(engine, "head")
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM kept_cards"))).scalar_one() == 3
+    await engine.dispose()
+
+
+async def test_0017_keeps_the_books_and_holds_the_points_in_them(database_url: str) -> None:
+    """An order paid before revision 0017 paid nothing in points; from 0017 on, the books'
+    check also holds points (never more given back than paid, never more paid than presented);
+    and down again, the books are as they were."""
+    engine = create_engine(database_url)
+    await migrate(engine, "base", down=True)
+    await migrate(engine, "0001")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
+                " :now)"
+            ),
+            {"now": NOW},
+        )
+    await migrate(engine, "0016")
+    async with engine.begin() as conn:
+        values = {"state": "Approved", "paid": True, "recurring": None, "of": None}
+        values |= {"books": "RUB", "held": 500, "now": NOW}
+        await conn.execute(text(INSERT_ORDER), {"number": "P-1", **values})
+    await migrate(engine)
+    books = "SELECT held, confirmed, in_points, points_returned FROM orders"
+    async with engine.connect() as conn:
+        assert (await conn.execute(text(books))).all() == [(500, 500, 0, 0)]
+    for broken in ("in_points = 100", "presented = 100, in_points = 100, points_returned = 200"):
+        with pytest.raises(IntegrityError, match="books_balance"):
+            async with engine.begin() as conn:
+                await conn.execute(text(f"UPDATE orders SET {broken}"))
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE orders SET presented = 200, in_points = 200"))
+    await migrate(engine, "0016", down=True)
+    async with engine.connect() as conn:
+        held = "SELECT held, confirmed, presented FROM orders"
+        assert (await conn.execute(text(held))).all() == [(500, 500, 200)]
     await engine.dispose()

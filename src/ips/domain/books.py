@@ -10,13 +10,18 @@ The database repeats the same rules as check constraints (``storage/tables.py``)
     reversed      charged money cancelled before it was presented: a smaller presentment
     presented     charged money put into settlement batches (debits)
     refunded      presented money given back: credits
+    in_points     of ``held``, what bonus points paid: charged and presented at once (the
+                  points program settles them, not a batch)
+    points_returned  of ``refunded``, what was given back as points
 
 Rules: ``confirmed + released + hold_cancelled <= held``; ``reversed + presented <=
-confirmed``; ``refunded <= presented``; nothing negative.
+confirmed``; ``refunded <= presented``; ``points_returned <= in_points <= presented``;
+``points_returned <= refunded``; nothing negative.
 
-A cancel takes, in this order, from the unconfirmed hold, from charged money not yet
-presented (both by a reversal of the authorization), and from presented money (a refund):
-IPS chooses the cheapest transaction, the shop only says how much.
+A cancel gives back points and money in the shares they paid (``split_cancel``). The money's
+share takes, in this order, from the unconfirmed hold, from charged money not yet presented
+(both by a reversal of the authorization), and from presented money (a refund): IPS chooses
+the cheapest transaction, the shop only says how much.
 """
 
 from __future__ import annotations
@@ -35,6 +40,13 @@ class CancelSplit:
     from_hold: int
     from_unpresented: int
     refund: int
+    """Presented money given back: by the card's (or wallet's) refund, and ``in_points``."""
+    in_points: int = 0
+    """Of ``refund``, what goes back to the buyer as points: whole points only."""
+
+    @property
+    def money_refund(self) -> int:
+        return self.refund - self.in_points
 
     @property
     def reversal(self) -> int:
@@ -52,6 +64,8 @@ class Books:
     reversed: int = 0
     presented: int = 0
     refunded: int = 0
+    in_points: int = 0
+    points_returned: int = 0
 
     def __post_init__(self) -> None:
         amounts = (
@@ -62,12 +76,16 @@ class Books:
             self.reversed,
             self.presented,
             self.refunded,
+            self.in_points,
+            self.points_returned,
         )
         if (
             min(amounts) < 0
             or self.confirmed + self.released + self.hold_cancelled > self.held
             or self.reversed + self.presented > self.confirmed
             or self.refunded > self.presented
+            or not self.points_returned <= self.in_points <= self.presented
+            or self.points_returned > self.refunded
         ):
             raise Refused("the operation would leave the order's books out of balance")
 
@@ -105,11 +123,22 @@ class Books:
             return OrderState.PARTIAL_DELAYED if self.confirmed else OrderState.DELAYED
         return OrderState.APPROVED
 
-    def pay(self, amount: int, *, delay: bool) -> Books:
-        """The payment is authorized: held, and charged at once unless double-stage."""
+    @property
+    def points_left(self) -> int:
+        """What points paid and are not given back."""
+        return self.in_points - self.points_returned
+
+    def pay(self, amount: int, *, delay: bool, in_points: int = 0) -> Books:
+        """The payment is authorized: held, and charged at once unless double-stage.
+        ``in_points`` of ``amount`` was paid with points: charged and presented at once, so
+        a payment with points is never double-stage."""
         if self.held:
             raise Refused("the order is already paid")
-        return replace(self, held=amount, confirmed=0 if delay else amount)
+        if in_points and delay:
+            raise Refused("points pay no double-stage payment", field="points")
+        confirmed = 0 if delay else amount
+        return replace(self, held=amount, confirmed=confirmed, presented=in_points,
+                       in_points=in_points)  # fmt: skip
 
     def confirm(self, amount: int | None, *, release_rest: bool) -> Books:
         """Charges ``amount`` of the hold (all of it when ``None``); ``release_rest`` gives
@@ -126,8 +155,10 @@ class Books:
             confirmed = replace(confirmed, released=confirmed.released + confirmed.unconfirmed)
         return confirmed
 
-    def split_cancel(self, amount: int | None) -> CancelSplit:
-        """How a cancel of ``amount`` (all that is left when ``None``) is carried out."""
+    def split_cancel(self, amount: int | None, point: int = 1) -> CancelSplit:
+        """How a cancel of ``amount`` (all that is left when ``None``) is carried out. What
+        points paid goes back in its share of what is left — whole points of ``point`` minor
+        units each, rounded down, unless the money's part could not take the rest."""
         if not self.cancellable:
             raise Refused("nothing is left to cancel", field="cancel")
         amount = self.cancellable if amount is None else amount
@@ -135,9 +166,20 @@ class Books:
             raise LimitExceeded(
                 f"at most {self.money(self.cancellable)} can be cancelled", field="amount"
             )
-        from_hold = min(amount, self.unconfirmed)
-        from_unpresented = min(amount - from_hold, self.unpresented)
-        return CancelSplit(from_hold, from_unpresented, amount - from_hold - from_unpresented)
+        in_points = amount * self.points_left // self.cancellable // point * point
+        money_left = self.cancellable - self.points_left
+        if amount - in_points > money_left:
+            in_points = -(-(amount - money_left) // point) * point
+            if in_points > amount:
+                raise Refused(
+                    f"the rest was paid with points: cancel a multiple of {self.money(point)}",
+                    field="amount",
+                )
+        money = amount - in_points
+        from_hold = min(money, self.unconfirmed)
+        from_unpresented = min(money - from_hold, self.unpresented)
+        refund = amount - from_hold - from_unpresented
+        return CancelSplit(from_hold, from_unpresented, refund, in_points)
 
     def cancel(self, split: CancelSplit) -> Books:
         return replace(
@@ -145,6 +187,7 @@ class Books:
             hold_cancelled=self.hold_cancelled + split.from_hold,
             reversed=self.reversed + split.from_unpresented,
             refunded=self.refunded + split.refund,
+            points_returned=self.points_returned + split.in_points,
         )
 
     def present(self, amount: int) -> Books:

@@ -79,7 +79,17 @@ def _one_of(column: str, values: Any) -> str:
 
 _PAID = _one_of("state", sorted(PAID_STATES, key=lambda s: s.value))
 
-BOOKS = ("held", "confirmed", "released", "hold_cancelled", "reversed", "presented", "refunded")
+BOOKS = (
+    "held",
+    "confirmed",
+    "released",
+    "hold_cancelled",
+    "reversed",
+    "presented",
+    "refunded",
+    "in_points",
+    "points_returned",
+)
 """The order's books (``domain/books.py``), one column each, in minor units."""
 
 merchants = Table(
@@ -150,7 +160,9 @@ orders = Table(
         " AND ".join(f"{name} >= 0" for name in BOOKS)
         + " AND confirmed + released + hold_cancelled <= held"
         + " AND reversed + presented <= confirmed"
-        + " AND refunded <= presented",
+        + " AND refunded <= presented"
+        + " AND points_returned <= in_points AND in_points <= presented"
+        + " AND points_returned <= refunded",
         name="books_balance",
     ),
     Index(
