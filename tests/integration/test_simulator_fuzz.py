@@ -1,13 +1,14 @@
 """No byte sequence gets a 5xx from the simulator's HTTP side.
 
 Hypothesis drives each route — the ACS's API and pages, the wallet's API and pages, the
-stylesheet, unknown paths — with arbitrary bytes in the path (percent-encoded, as a server
-hands them on: NUL, invalid UTF-8), the query, the headers and the body, mixed with the real
-ids, fields, tokens and cookie so that requests get past the first check; and then each field
-of each form and JSON body in turn with junk (lone surrogates, control characters, other
-scripts' digits, numbers of any size, nested values) while the others stay good. Every answer
-must be below 500, and every refusal of the JSON API a JSON ``{"error": ...}``. Examples are
-derandomized (the same every run) and bounded in number.
+points program's API, the stylesheet, unknown paths — with arbitrary bytes in the path
+(percent-encoded, as a server hands them on: NUL, invalid UTF-8), the query, the headers and
+the body, mixed with the real ids, fields, tokens and cookie so that requests get past the
+first check; and then each field of each form and JSON body in turn with junk (lone
+surrogates, control characters, other scripts' digits, numbers of any size, nested values)
+while the others stay good. Every answer must be below 500, and every refusal of the JSON API
+a JSON ``{"error": ...}``. Examples are derandomized (the same every run) and bounded in
+number.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from ips.domain.money import Money, currency
 from ips.processing.simulator.acs import EnrollRequest
 from ips.processing.simulator.forms import FormGuard
 from ips.processing.simulator.ledger import Ledger
+from ips.processing.simulator.loyalty import AccrualRequest, ReserveRequest
 from ips.processing.simulator.store import system_clock
 from ips.processing.simulator.wallet import PaymentRequest
 from ips.processing.simulator.web import create_app
@@ -43,6 +45,8 @@ SHOP = "http://shop.example/back"
 
 API = re.compile(
     r"/3ds/ranges|/3ds/enroll|/3ds/result/[^/]+|/wallet/payments(?:/[^/]+(?:/refunds|/cancel)?)?"
+    r"|/loyalty/(?:rates/[^/]+|reservations(?:/[^/]+(?:/spend|/release|/give-backs)?)?"
+    r"|accruals(?:/[^/]+/reverse)?|reports)"
 )
 PAGES = re.compile(r"/3ds/challenge/[^/]+|/wallet/pay/[^/]+")
 
@@ -58,6 +62,15 @@ ROUTES = [
     ("POST", "/wallet/payments/{payment}/cancel"),
     ("GET", "/wallet/pay/{payment}"),
     ("POST", "/wallet/pay/{payment}"),
+    ("GET", "/loyalty/rates/{currency}"),
+    ("POST", "/loyalty/reservations"),
+    ("GET", "/loyalty/reservations/{reference}"),
+    ("POST", "/loyalty/reservations/{reference}/spend"),
+    ("POST", "/loyalty/reservations/{reference}/release"),
+    ("POST", "/loyalty/reservations/{reference}/give-backs"),
+    ("POST", "/loyalty/accruals"),
+    ("POST", "/loyalty/accruals/{reference}/reverse"),
+    ("POST", "/loyalty/reports"),
     ("GET", "/static/simulator.css"),
     ("GET", "/favicon.ico"),
     ("GET", "{anything}"),
@@ -71,6 +84,12 @@ FIELDS = {
     "/wallet/payments/{payment}/refunds": ("amount", "reference", "currency"),
     "/3ds/challenge/{challenge}": ("token", "code", "action"),
     "/wallet/pay/{payment}": ("token", "login", "password", "action"),
+    "/loyalty/reservations": (
+        "reference", "account", "pin", "points", "merchant_id", "description",
+    ),
+    "/loyalty/reservations/{reference}/give-backs": ("points", "reference"),
+    "/loyalty/accruals": ("reference", "account", "points", "merchant_id"),
+    "/loyalty/reports": ("day", "merchant_id", "lines"),
 }  # fmt: skip
 """The fields of each route that takes a body."""
 
@@ -81,12 +100,14 @@ async def _no_wait(seconds: float) -> None:
 
 @dataclass
 class Bank:
-    """The simulator's HTTP app on its own store, with a challenge and a payment to name."""
+    """The simulator's HTTP app on its own store, with a challenge, a payment and a spent
+    reservation of points (and an accrual under the same reference) to name."""
 
     ledger: Ledger
     http: httpx.AsyncClient
     challenge: str
     payment: str
+    reservation: str
     browser: str
     tokens: dict[str, str]
     """The token of each page's form for ``browser``, by the page's path template."""
@@ -95,12 +116,16 @@ class Bank:
     async def open(cls, path: Path) -> Bank:
         ledger = await Ledger.open(path)
         guard = FormGuard(ledger.form_key, system_clock)
-        app = create_app(ledger.acs, ledger.wallet, guard, sleep=_no_wait)
+        app = create_app(ledger.acs, ledger.wallet, guard, loyalty=ledger.loyalty, sleep=_no_wait)
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
         money = Money(100_00, currency("RUB"))
         started = await ledger.acs.enroll(EnrollRequest("4000000000003220", money, "111111", SHOP))
         assert started is not None
         payment = await ledger.wallet.create(PaymentRequest("ips-1", money, "111111", "", SHOP))
+        points = ReserveRequest("ips-1", "7000000001", "1111", 300, "111111", "")
+        await ledger.loyalty.reserve(points)
+        await ledger.loyalty.spend(points.reference)
+        await ledger.loyalty.accrue(AccrualRequest("ips-1", "7000000002", 10, "111111"))
         page = await http.get(f"/wallet/pay/{payment.id}")
         browser = page.cookies[COOKIE]
         http.cookies.clear()
@@ -115,7 +140,7 @@ class Bank:
             found = re.search(r'name="token" value="([^"]+)"', shown.text)
             assert found is not None
             tokens[template] = found[1]
-        return cls(ledger, http, started.id, payment.id, browser, tokens)
+        return cls(ledger, http, started.id, payment.id, points.reference, browser, tokens)
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -191,6 +216,11 @@ def _good_choices(bank: Bank, template: str) -> dict[str, list[object]]:
         "login": ["demo", "poor", "nobody"],
         "password": ["demo", "poor", "wrong"],
         "action": ["pay", "submit", "cancel"],
+        "account": ["7000000001", "7000000002", "7000000009"],
+        "pin": ["1111", "2222", "0000"],
+        "points": [1, 50, 10**12 - 1],
+        "day": ["2025-03-06", "1999-12-31"],
+        "lines": [[{"reference": "ips-1", "kind": "spend", "points": 300}], []],
     }
 
 
@@ -243,7 +273,12 @@ def _path(draw: st.DrawFn, bank: Bank, template: str, *, junk: bool) -> bytes:
     in the id, and any query."""
     if template == "{anything}":
         return _quoted(b"/" + draw(st.binary(max_size=60))).encode()
-    ids = {"challenge": bank.challenge, "payment": bank.payment}
+    ids = {
+        "challenge": bank.challenge,
+        "payment": bank.payment,
+        "reference": bank.reservation,
+        "currency": "RUB",
+    }
     name = re.search(r"\{(\w+)\}", template)
     value = b""
     if name is not None:
@@ -329,7 +364,9 @@ def _post(bank: Bank, template: str, fields: dict[str, object], *, ascii_only: b
         (b"content-type", _content_type(form=form)),
         (b"cookie", f"{COOKIE}={bank.browser}".encode()),
     ]
-    path = template.format(challenge=bank.challenge, payment=bank.payment)
+    path = template.format(
+        challenge=bank.challenge, payment=bank.payment, reference=bank.reservation
+    )
     return Sent("POST", path.encode(), headers, _encoded(fields, form=form, ascii_only=ascii_only))
 
 

@@ -9,13 +9,14 @@ back with ``reverse_accrual`` when that payment is cancelled. The points operati
 in any settlement batch: IPS ``report``s each day's to the program, which answers where its
 books differ.
 
-Every operation is named by IPS's own ``reference`` (a string IPS chooses), never by the
-program's ids, so IPS can end whatever a crash left open knowing only its own books; every
-call is idempotent per reference — a repeat answers what the first call did and changes
-nothing more. A reference that never reached the program can still be closed: ``release``
-(or ``reverse_accrual``) of it answers that nothing was held (or accrued), and a late request
-under it then holds (or accrues) nothing. A reference used again for another operation (other
-account, points or merchant) is an error of the caller, answered as ``NoAnswer``.
+Every operation is named by IPS's own ``reference`` (a string IPS chooses: 1 to 64 printable
+ASCII characters, no space, no ``/``), never by the program's ids, so IPS can end whatever a
+crash left open knowing only its own books; every call is idempotent per reference — a repeat
+answers what the first call did and changes nothing more. A reference that never reached the
+program can still be closed: ``release`` (or ``reverse_accrual``) of it answers that nothing
+was held (or accrued), and a late request under it then holds (or accrues) nothing. A
+reference used again for another operation (other account, points or merchant) is an error of
+the caller, answered as ``NoAnswer``.
 
 Points are whole numbers. A refusal (wrong PIN, too few points…) is an answer, not an error.
 Every method raises ``NoAnswer`` when the program cannot be reached or its answer cannot be

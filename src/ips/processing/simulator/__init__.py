@@ -1,6 +1,7 @@
 """The acquirer host simulator: a TCP server speaking ISO 8583 with its own ledger (see
 ``server``, ``ledger``), and beside it an HTTP side (``web``) with the issuer's 3-D Secure ACS
-(``acs``) and the Demo Wallet (``wallet``), all on one SQLite store (``store``, ``schema``)."""
+(``acs``), the Demo Wallet (``wallet``) and the Demo Points program (``loyalty``), all on one
+SQLite store (``store``, ``schema``)."""
 
 from ips.processing.simulator.acs import Acs, AcsOutcome, AcsStatus, AcsTransaction
 from ips.processing.simulator.ledger import (
@@ -13,6 +14,7 @@ from ips.processing.simulator.ledger import (
     PostingKind,
     Reversal,
 )
+from ips.processing.simulator.loyalty import LoyaltyBooks
 from ips.processing.simulator.server import Simulator, run
 from ips.processing.simulator.wallet import WalletBooks
 
@@ -26,6 +28,7 @@ __all__ = [
     "Hold",
     "HoldStatus",
     "Ledger",
+    "LoyaltyBooks",
     "Posting",
     "PostingKind",
     "Reversal",

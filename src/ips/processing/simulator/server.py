@@ -22,7 +22,8 @@ It answers
 The card of 3-D Secure (4000000000003220) is held only when field 48 carries the CAVV
 (subelement 93) of a passed challenge of that card not used before; else it is answered
 ``A3``. Beside the TCP server the simulator serves its HTTP side on a port of its own
-(``web``): the issuer's 3-D Secure ACS and the Demo Wallet, on the same store.
+(``web``): the issuer's 3-D Secure ACS, the Demo Wallet and the Demo Points program, on the
+same store.
 
 A request with a readable MTI but unusable fields is answered ``30``; a message that cannot be
 decoded at all is logged and dropped; a broken frame closes the connection. Requests are
@@ -128,7 +129,9 @@ class Simulator:
             self.port = self._server.sockets[0].getsockname()[1]
             ledger = self._ledger
             guard = FormGuard(ledger.form_key, self._clock)
-            app = create_app(ledger.acs, ledger.wallet, guard, sleep=self._sleep)
+            app = create_app(
+                ledger.acs, ledger.wallet, guard, loyalty=ledger.loyalty, sleep=self._sleep
+            )
             http = HttpServer(app, self.host, self.http_port)
             await http.start()
         except BaseException:
@@ -137,7 +140,7 @@ class Simulator:
         self._http, self.http_port = http, http.port
         log.info(
             "processing center simulator listening on %s:%s (ISO 8583) and %s (3-D Secure ACS,"
-            " Demo Wallet), store %s",
+            " Demo Wallet, Demo Points), store %s",
             self.host,
             self.port,
             self.http_url,

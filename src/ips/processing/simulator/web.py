@@ -1,5 +1,6 @@
-"""The simulator's HTTP side: the issuer's 3-D Secure ACS (``acs_web``) and the Demo Wallet
-(``wallet_web``), one Starlette app served by uvicorn beside the ISO 8583 server.
+"""The simulator's HTTP side: the issuer's 3-D Secure ACS (``acs_web``), the Demo Wallet
+(``wallet_web``) and the Demo Points program's API (``loyalty_web``), one Starlette app served
+by uvicorn beside the ISO 8583 server.
 
 Every answer carries the security headers of ``webio.SECURITY_HEADERS`` (pages their own
 Content-Security-Policy); an unknown path or method is answered in JSON
@@ -27,6 +28,8 @@ from ips.processing.simulator import pages, webio
 from ips.processing.simulator.acs import Acs
 from ips.processing.simulator.acs_web import AcsSite
 from ips.processing.simulator.forms import FormGuard
+from ips.processing.simulator.loyalty import LoyaltyBooks
+from ips.processing.simulator.loyalty_web import LoyaltySite
 from ips.processing.simulator.wallet import WalletBooks
 from ips.processing.simulator.wallet_web import Sleep, WalletSite
 
@@ -83,13 +86,19 @@ async def _failure(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    acs: Acs, wallet: WalletBooks, guard: FormGuard, *, sleep: Sleep = asyncio.sleep
+    acs: Acs,
+    wallet: WalletBooks,
+    guard: FormGuard,
+    *,
+    loyalty: LoyaltyBooks,
+    sleep: Sleep = asyncio.sleep,
 ) -> ASGIApp:
-    """The ASGI app of the ACS and the wallet, on their books; ``guard`` checks their pages'
-    forms, ``sleep`` keeps a buyer waiting after a wrong wallet password."""
+    """The ASGI app of the ACS, the wallet and the points program, on their books; ``guard``
+    checks the pages' forms, ``sleep`` keeps a buyer waiting after a wrong wallet password."""
     routes = [
         *AcsSite(acs, guard).routes,
         *WalletSite(wallet, guard, sleep).routes,
+        *LoyaltySite(loyalty).routes,
         Route(pages.STYLESHEET_PATH, _stylesheet, methods=["GET"]),
         Route("/favicon.ico", _no_icon, methods=["GET"]),
     ]

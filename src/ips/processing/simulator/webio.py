@@ -1,8 +1,8 @@
 """Reading requests and making answers on the simulator's HTTP side (``web``).
 
-Bodies are read up to ``MAX_BODY`` bytes. A JSON API answers a bad request with
-``{"error": "..."}`` (``Refused``); a page answers with HTML whose Content-Security-Policy
-allows no script and nothing from elsewhere, and no frame around it.
+Bodies are read up to ``MAX_BODY`` bytes (a route may allow more). A JSON API answers a bad
+request with ``{"error": "..."}`` (``Refused``); a page answers with HTML whose
+Content-Security-Policy allows no script and nothing from elsewhere, and no frame around it.
 """
 
 from __future__ import annotations
@@ -53,24 +53,24 @@ class Refused(Exception):
         self.message = message
 
 
-async def _body(request: Request) -> bytes:
-    """The body; a caller gone before all of it came is refused like a bad request (no one
-    reads the answer), not counted as the simulator's failure."""
+async def _body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The body, at most ``limit`` bytes; a caller gone before all of it came is refused like
+    a bad request (no one reads the answer), not counted as the simulator's failure."""
     body = bytearray()
     try:
         async for chunk in request.stream():
             body += chunk
-            if len(body) > MAX_BODY:
-                raise Refused(413, f"the body is larger than {MAX_BODY} bytes")
+            if len(body) > limit:
+                raise Refused(413, f"the body is larger than {limit} bytes")
     except ClientDisconnect:
         raise Refused(400, "the caller went away before its request was read") from None
     return bytes(body)
 
 
-async def json_object(request: Request) -> dict[str, object]:
-    """The JSON object of the request's body."""
+async def json_object(request: Request, limit: int = MAX_BODY) -> dict[str, object]:
+    """The JSON object of the request's body (of at most ``limit`` bytes)."""
     try:
-        data = json.loads(await _body(request))
+        data = json.loads(await _body(request, limit))
     except (ValueError, UnicodeDecodeError):
         raise Refused(400, "the body is not JSON") from None
     if not isinstance(data, dict):
