@@ -16,6 +16,7 @@ from ips.crypto.tokens import FormTokens
 from ips.domain.money import currency
 from ips.domain.text import is_digits
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
+from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.secure import NoThreeDSecure
 from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator.embedded import EmbeddedSimulator
@@ -142,6 +143,8 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         else None
     )
     wallet = HttpWallet(wallet_url, settings.processing_timeout) if wallet_url else None
+    loyalty_url = settings.loyalty_url or http_side
+    loyalty = HttpLoyalty(loyalty_url, settings.processing_timeout) if loyalty_url else None
     gateway = Gateway(
         uow_factory=database,
         processing=processing,
@@ -157,6 +160,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         timings=Timings(order_lifetime=settings.order_lifetime, hold_period=settings.hold_period),
         secure=secure or NoThreeDSecure(),
         wallet=wallet,
+        loyalty=loyalty,
         credentials=CredentialCache(timedelta(seconds=settings.credential_cache_seconds)),
         terminal=terminal,
     )
@@ -178,7 +182,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         finally:
             await processing.close()
             await runtime.sender.close()
-            for client in (secure, wallet):
+            for client in (secure, wallet, loyalty):
                 if client is not None:
                     await client.close()
             if simulator is not None:

@@ -107,7 +107,7 @@ ProcessingHttp = Annotated[
     str | None,
     typer.Option(
         "--processing-http",
-        help="Base URL of the simulator's 3-D Secure and wallet pages (with --processing).",
+        help="Base URL of the simulator's 3-D Secure, wallet and points (with --processing).",
     ),
 ]
 
@@ -221,6 +221,7 @@ def _serve_processes(
             "IPS_PROCESSING": f"127.0.0.1:{simulator.port}" if simulator else settings.processing,
             "IPS_THREEDS_URL": settings.threeds_url or http_side,
             "IPS_WALLET_URL": settings.wallet_url or http_side,
+            "IPS_LOYALTY_URL": settings.loyalty_url or http_side,
         }
         try:
             said(simulator)
@@ -278,6 +279,7 @@ def _node_settings(
         processing=processing,
         threeds_url=processing_http,
         wallet_url=processing_http,
+        loyalty_url=processing_http,
     )
 
 

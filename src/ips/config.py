@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     wallet_url: str = ""
     """Base URL of the e-wallet provider; empty: the embedded simulator's when it runs,
     else no wallet is offered."""
+    loyalty_url: str = ""
+    """Base URL of the bonus-points program; empty: the embedded simulator's when it runs,
+    else no points program."""
     processing_timeout: float = 15.0
     """Seconds to wait for an answer before the authorization counts as unanswered."""
     terminal_id: str = "IPS00001"

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from ips.crypto.keyring import KeyRing
 from ips.domain.money import Currency
+from ips.processing.loyalty import Loyalty
 from ips.processing.port import ProcessingCenter
 from ips.processing.secure import NoThreeDSecure, ThreeDSecure
 from ips.processing.wallet import Wallet
@@ -55,6 +56,8 @@ class Gateway:
     secure: ThreeDSecure = field(default_factory=NoThreeDSecure)
     wallet: Wallet | None = None
     """The e-wallet provider; without one, no order offers the wallet."""
+    loyalty: Loyalty | None = None
+    """The bonus-points program; without one, no order offers points."""
     terminal: Terminal = field(default_factory=Terminal)
     """The terminal this node sends its authorizations under (and signs on as)."""
     credentials: CredentialCache = field(default_factory=CredentialCache)
