@@ -722,6 +722,11 @@ async def test_an_unreadable_reservation_is_no_answer(call: str, content: bytes)
     await no_answer_to(calls[call], 200, content)
 
 
+async def test_a_reservation_answered_unknown_is_no_answer() -> None:
+    content = b'{"reference": "ips-1", "status": "unknown", "points": 0, "reason": null}'
+    await no_answer_to(lambda client: reserve(client), 200, content)
+
+
 async def test_a_readable_refusal_is_read() -> None:
     client = mocked(
         200, b'{"reference": "ips-1", "status": "refused", "points": 3, "reason": "locked"}'

@@ -88,9 +88,11 @@ class HttpLoyalty:
             "merchant_id": merchant_id,
             "description": description,
         }
-        return _reservation(
-            reference, await self._api.exchange("POST", "/loyalty/reservations", body)
-        )
+        data = await self._api.exchange("POST", "/loyalty/reservations", body)
+        reservation = _reservation(reference, data)
+        if reservation.status is ReservationStatus.UNKNOWN:
+            raise NoAnswer("the points program answered a reservation with no reservation")
+        return reservation
 
     async def status(self, reference: str) -> ReservationStatus:
         path = f"/loyalty/reservations/{_segment(reference)}"
