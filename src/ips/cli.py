@@ -22,6 +22,7 @@ from ips.domain.errors import DomainError
 from ips.domain.merchants import BuyerField
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
+from ips.domain.points import DEFAULT_POINTS_SHARE
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
 from ips.processing.simulator.embedded import EmbeddedSimulator
@@ -360,7 +361,11 @@ def merchant_add(
     ] = False,
     currency: Annotated[str, typer.Option(help="Default currency of orders.")] = "RUB",
     means: Annotated[
-        str, typer.Option(help="Ways to pay the shop offers: card, wallet (comma-separated).")
+        str,
+        typer.Option(
+            help="Ways to pay the shop offers: card, wallet, points (comma-separated; points "
+            "pay part of an order beside a card or the wallet)."
+        ),
     ] = "card,wallet",
     require: Annotated[
         str,
@@ -410,6 +415,10 @@ def merchant_add(
             help="Payments a buyer may try on one order (another after a decline).",
         ),
     ] = DEFAULT_PAYMENT_ATTEMPTS,
+    points_share: Annotated[
+        int,
+        typer.Option("--points-share", help="Percent of an order bonus points may pay (1-100)."),
+    ] = DEFAULT_POINTS_SHARE,
     database: Database = None,
 ) -> None:
     """Register a merchant."""
@@ -433,6 +442,7 @@ def merchant_add(
         require_3ds=require_3ds,
         allow_disable_3ds=allow_disable_3ds,
         payment_attempts=payment_attempts,
+        points_share=points_share,
     )
 
     settings = _settings(database)
@@ -448,7 +458,7 @@ _KINDS = {
 }
 
 
-_MEANS = {"card": PaymentMeans.CARD, "wallet": PaymentMeans.WALLET}
+_MEANS = {means.value: means for means in PaymentMeans}
 _FIELDS = {field.value: field for field in BuyerField}
 
 T = TypeVar("T")

@@ -67,6 +67,8 @@ SILENT_CARD = "4000000000000119"
 ENROLLED_CARD = "4000000000003220"
 """The card of 3-D Secure: the issuer's page asks for a code (``1234``)."""
 CARDS = (APPROVED_CARD, SILENT_CARD, ENROLLED_CARD)
+POINTS_ACCOUNT = "7000000001"
+"""Demo Points' account with 100,000 points (PIN 1111)."""
 LATER = timedelta(minutes=20)
 """How far ahead the janitors of the cases run: past every lease, stale authorization and
 abandoned 3-D Secure check the kills before them left."""
@@ -121,6 +123,7 @@ class Site:
             "IPS_PROCESSING": f"127.0.0.1:{self.pc_port}",
             "IPS_THREEDS_URL": self.bank,
             "IPS_WALLET_URL": self.bank,
+            "IPS_LOYALTY_URL": self.bank,
             "IPS_SIMULATOR_STORE": str(self.store),
             "IPS_PROCESSING_TIMEOUT": "1",
             "IPS_ORDER_LIFETIME": "1800",  # over by the recovery's clock (40 minutes on)
@@ -197,7 +200,7 @@ class Site:
             "merchant", "add", "--merchant-id", MERCHANT, "--name", "Demo Shop", "--login",
             "shop", "--password", "shop-password", "--secret-word", "secret", "--double-stage",
             "--return-host", "shop.example", "--callback-url", self.shop.url,
-            "--notify", "payment,confirmation,cancel",
+            "--notify", "payment,confirmation,cancel", "--means", "card,wallet,points",
         )  # fmt: skip
         assert added.popen.returncode == 0, added.output()
         added = await self.ips(
@@ -460,6 +463,16 @@ async def card_3ds_required(run: Run) -> None:
     await run.armed("POST", f"/pay/{billnumber}/card", card_form(token, APPROVED_CARD))
 
 
+async def points(run: Run) -> None:
+    """50.00 of a 150.00 order paid with 50 bonus points (Demo Points), the rest by card."""
+    billnumber = await run.buyer.order(run.site.front, run.ordernumber, OrderAmount="150.00")
+    token = await run.buyer.token(run.site.front, billnumber)
+    await run.serve()
+    paying = card_form(token, APPROVED_CARD)
+    paying |= {"points": "50", "points_account": POINTS_ACCOUNT, "points_pin": "1111"}
+    await run.armed("POST", f"/pay/{billnumber}/card", paying)
+
+
 async def wallet(run: Run) -> None:
     """A payment with the Demo Wallet."""
     billnumber = await run.buyer.order(run.site.front, run.ordernumber)
@@ -578,6 +591,22 @@ FLOWS = {
             "card_3ds_required",
             card_3ds_required,
             (*BEGIN, "payment.decline.committing", "payment.decline.committed"),
+        ),
+        Flow(
+            "points",
+            points,
+            (
+                "points.begin.committing",
+                "points.begin.committed",
+                "points.reservation.sent",
+                "points.reservation.committing",
+                *DIRECT,
+                *AUTHORIZATION,
+                "points.follow.committing",
+                "points.follow.committed",
+                "points.exchange.sent",
+                "points.answer.committing",
+            ),
         ),
         Flow(
             "wallet",

@@ -66,8 +66,14 @@ UNFINISHED = {
 DISAGREEING = (
     "SELECT o.ordernumber, o.state, SUM(CASE WHEN p.status = 'success' THEN 1 ELSE 0 END) "
     "FROM orders o LEFT JOIN operations p ON p.order_id = o.id AND p.kind = '100' "
-    "GROUP BY o.id, o.ordernumber, o.state"
+    "AND p.means <> 'points' GROUP BY o.id, o.ordernumber, o.state"
 )
+POINTS_PAID = (
+    "SELECT t.reference, p.status FROM operations p JOIN transactions t "
+    "ON t.operation_id = p.id AND t.kind = 'points_reservation' WHERE p.means = 'points'"
+)
+"""Each points payment by its reservation's reference: spent at the program iff it
+succeeded."""
 PAID = {"Approved", "Delayed", "PartialDelayed", "Canceled", "PartialCanceled"}
 
 
@@ -180,6 +186,12 @@ async def check_books(site: Site) -> list[str]:
     async with await Ledger.open(site.store) as ledger:
         staged, postings = await ledger.staged(), await ledger.postings()
         batches = await ledger.batches()
+        held = {r.reference: r.status.value for r in await ledger.loyalty.reservations()}
+    for reference, status in await site.rows(POINTS_PAID):
+        spent = held.get(reference) == "spent"
+        if spent != (status == "success"):
+            problems.append(f"points {reference}: {status} at IPS, {held.get(reference)} there")
+    problems += [f"points {ref} still reserved" for ref, s in held.items() if s == "reserved"]
     problems += [f"advice {p.stan} of batch {p.batch} never closed" for p in staged]
     ours = await site.rows(
         "SELECT terminal_id, stan, batch_id FROM transactions "

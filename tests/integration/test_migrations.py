@@ -231,3 +231,60 @@ async def test_0017_keeps_the_books_and_holds_the_points_in_them(database_url: s
         held = "SELECT held, confirmed, presented FROM orders"
         assert (await conn.execute(text(held))).all() == [(500, 500, 200)]
     await engine.dispose()
+
+
+async def test_0018_tells_payments_begun_from_payments_only_chosen(database_url: str) -> None:
+    """A payment with an exchange, or over, began; one in process with none was only chosen.
+    Down again is refused while a payment in points is stored."""
+    engine = create_engine(database_url)
+    await migrate(engine, "base", down=True)
+    await migrate(engine, "0001")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
+                " :now)"
+            ),
+            {"now": NOW},
+        )
+    await migrate(engine, "0017")
+    insert_payment = (
+        "INSERT INTO operations (order_id, number, kind, status, amount_minor, currency, means,"
+        " client_ip, approval_code, created_at) VALUES (:order, :number, '100', :status, 500,"
+        " 'RUB', 'card', '', '', :now) RETURNING id"
+    )
+    async with engine.begin() as conn:
+        values = {"recurring": None, "of": None, "books": None, "held": 0, "now": NOW}
+        orders = {}
+        for number, state in (("chosen", "In Process"), ("sent", "In Process"), ("no", "Declined")):
+            found = await conn.execute(
+                text(INSERT_ORDER), {"number": number, "state": state, "paid": False, **values}
+            )
+            orders[number] = found.scalar_one()
+        payment = {}
+        for number, status in (("chosen", "in_process"), ("sent", "in_process"),
+                               ("no", "declined")):  # fmt: skip
+            found = await conn.execute(
+                text(insert_payment),
+                {"order": orders[number], "number": 1, "status": status, "now": NOW},
+            )
+            payment[number] = found.scalar_one()
+        await conn.execute(
+            text(
+                "INSERT INTO transactions (order_id, operation_id, kind, status, amount_minor,"
+                " currency, response, approval_code, attempts, created_at, updated_at) VALUES"
+                " (:order, :operation, 'authorization', 'sent', 500, 'RUB', '', '', 1, :now, :now)"
+            ),
+            {"order": orders["sent"], "operation": payment["sent"], "now": NOW},
+        )
+    await migrate(engine)
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT id, begun_at IS NOT NULL FROM operations"))
+        begun: dict[int, bool] = {row[0]: bool(row[1]) for row in rows}
+    assert begun == {payment["chosen"]: False, payment["sent"]: True, payment["no"]: True}
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE operations SET means = 'points' WHERE id = :id"),
+                           {"id": payment["no"]})  # fmt: skip
+    with pytest.raises(RuntimeError, match="paid with points"):
+        await migrate(engine, "0017", down=True)
+    await engine.dispose()

@@ -18,8 +18,9 @@ LIFETIME = timedelta(hours=24)
 AMOUNT = Money(10000, currency("RUB"))
 
 
-def attempt(number: int, status: OperationStatus) -> Operation:
+def attempt(number: int, status: OperationStatus, *, begun: bool = True) -> Operation:
     op = Operation(7, number, OperationKind.PAYMENT, AMOUNT, CREATED)
+    op.begun_at = CREATED if begun else None
     if status is not OperationStatus.IN_PROCESS:
         op.finish(status, ResponseCode.DECLINED, CREATED)
     return op
@@ -73,8 +74,19 @@ def test_a_payment_under_way_takes_no_other() -> None:
     assert not may(order, operations)
 
 
+def test_the_rest_of_an_order_is_paid_beside_its_points_in_process() -> None:
+    order, operations = declined(OperationStatus.DECLINED, OperationStatus.IN_PROCESS)
+    points = operations[1]
+    points.means = PaymentMeans.POINTS
+    order.begin_payment(PaymentMeans.CARD, CREATED)
+    assert not may(order, operations)
+    assert order.may_be_paid(operations, 3, CREATED, LIFETIME, beside=points)
+    assert order.attempts_left(operations, 3) == 2  # points beside a payment are not an attempt
+
+
 def test_a_way_to_pay_only_chosen_is_not_an_attempt() -> None:
     order, operations = declined(OperationStatus.DECLINED, OperationStatus.IN_PROCESS)
+    operations[1].begun_at = None
     order.choose(PaymentMeans.CARD, CREATED)
 
     assert order.chosen_payment(operations) is operations[1]
@@ -92,7 +104,7 @@ def test_a_way_not_offered_is_not_chosen() -> None:
 
 def test_an_order_left_at_the_choice_expires_with_its_chosen_payment() -> None:
     order = Order("1000000000000001", "111111", "N-1", AMOUNT, CREATED, id=7)
-    chosen = attempt(1, OperationStatus.IN_PROCESS)
+    chosen = attempt(1, OperationStatus.IN_PROCESS, begun=False)
     order.choose(PaymentMeans.CARD, CREATED)
 
     assert order.expire(CREATED + LIFETIME, chosen) == []

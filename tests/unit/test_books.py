@@ -18,7 +18,9 @@ POINT = 100
 
 
 def paid(amount: int, in_points: int = 0, *, delay: bool = False) -> Books:
-    return Books(RUB).pay(amount, delay=delay, in_points=in_points)
+    """``amount`` paid, ``in_points`` of it with points beside the payment."""
+    books = Books(RUB).pay(amount - in_points, delay=delay)
+    return books.add_points(in_points) if in_points else books
 
 
 def test_points_are_charged_and_presented_at_once() -> None:
@@ -29,9 +31,11 @@ def test_points_are_charged_and_presented_at_once() -> None:
     assert books.unpresented == 20000 and books.state() is OrderState.APPROVED
 
 
-def test_points_pay_no_double_stage_payment() -> None:
+def test_points_pay_no_double_stage_payment_and_pay_once() -> None:
     with pytest.raises(Refused):
         paid(30000, 10000, delay=True)
+    with pytest.raises(Refused):
+        paid(30000, 10000).add_points(100)
 
 
 def test_a_full_cancel_gives_back_all_points_and_all_money() -> None:

@@ -128,17 +128,25 @@ class Books:
         """What points paid and are not given back."""
         return self.in_points - self.points_returned
 
-    def pay(self, amount: int, *, delay: bool, in_points: int = 0) -> Books:
-        """The payment is authorized: held, and charged at once unless double-stage.
-        ``in_points`` of ``amount`` was paid with points: charged and presented at once, so
-        a payment with points is never double-stage."""
+    def pay(self, amount: int, *, delay: bool) -> Books:
+        """The payment is authorized: held, and charged at once unless double-stage."""
         if self.held:
             raise Refused("the order is already paid")
-        if in_points and delay:
+        return replace(self, held=amount, confirmed=0 if delay else amount)
+
+    def add_points(self, amount: int) -> Books:
+        """Points paid ``amount`` beside the payment: charged and presented at once."""
+        if self.in_points:
+            raise Refused("points already paid the order", field="points")
+        if self.unconfirmed:
             raise Refused("points pay no double-stage payment", field="points")
-        confirmed = 0 if delay else amount
-        return replace(self, held=amount, confirmed=confirmed, presented=in_points,
-                       in_points=in_points)  # fmt: skip
+        return replace(
+            self,
+            held=self.held + amount,
+            confirmed=self.confirmed + amount,
+            presented=self.presented + amount,
+            in_points=amount,
+        )
 
     def confirm(self, amount: int | None, *, release_rest: bool) -> Books:
         """Charges ``amount`` of the hold (all of it when ``None``); ``release_rest`` gives

@@ -13,6 +13,7 @@ from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
+from ips.domain.points import DEFAULT_POINTS_SHARE
 
 _MERCHANT_ID = re.compile(r"[0-9]{1,12}")
 
@@ -100,6 +101,8 @@ class Merchant:
     any."""
     payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
     """How many payments the buyer may try on one order (``Order.may_be_paid``)."""
+    points_share: int = DEFAULT_POINTS_SHARE
+    """The share of an order, in percent, bonus points may pay (``points.points_offer``)."""
     credential_mac: str = field(default="", repr=False)
     credential_until: datetime | None = None
     """The web-service credential verified last, as a keyed hash over it and the password

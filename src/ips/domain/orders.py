@@ -52,6 +52,8 @@ class PaymentMeans(enum.Enum):
 
     CARD = "card"
     WALLET = "wallet"
+    POINTS = "points"
+    """Bonus points, for part of an order beside a card or the wallet (``domain/points.py``)."""
 
 
 class CancelReason(enum.Enum):
@@ -69,6 +71,12 @@ class TransactionKind(enum.Enum):
     WALLET_PAYMENT = "wallet_payment"
     """A payment at the e-wallet provider (``reference``: the provider's id)."""
     WALLET_REFUND = "wallet_refund"
+    POINTS_RESERVATION = "points_reservation"
+    """Points held at the points program (``reference``: IPS's name of the reservation, which
+    the spend, the release and the give-backs that follow use too)."""
+    POINTS_SPEND = "points_spend"
+    POINTS_RELEASE = "points_release"
+    POINTS_GIVE_BACK = "points_give_back"
     AUTHORIZATION = "authorization"
     REVERSAL = "reversal"
     COMPLETION = "completion"
@@ -169,6 +177,8 @@ class Order:
     """The first order, when this one is a recurring payment."""
     customer_number: str = ""
     """The shop's customer, when the request's checkvalue covers it (``kept_cards``)."""
+    max_points: int | None = None
+    """``OrderMaxPoints``, when the request's checkvalue covers it (``points.points_offer``)."""
     books: Books | None = None
     """Where the order's money is, once it is paid (in the payment's currency)."""
     holds_ordernumber: bool = False
@@ -183,19 +193,22 @@ class Order:
         self.state = new
         self.updated_at = at
 
-    def chosen_payment(self, operations: Iterable[Operation]) -> Operation | None:
+    @staticmethod
+    def chosen_payment(operations: Iterable[Operation]) -> Operation | None:
         """The payment operation created when the buyer chose the way to pay, while its form
-        is not sent: a payment ``In Process`` that holds no ordernumber (one that began holds
-        it, ``begin_payment``). It moved nothing; the form's payment takes it over."""
-        if self.holds_ordernumber:
-            return None
-        return next((op for op in operations if _in_process_payment(op)), None)
+        is not sent (``Operation.begun_at`` unset). It moved nothing; the form's payment takes
+        it over."""
+        return next((op for op in operations if _in_process_payment(op) and not op.begun_at), None)
 
-    def attempts_left(self, operations: list[Operation], limit: int) -> int:
+    @staticmethod
+    def attempts_left(operations: list[Operation], limit: int) -> int:
         """How many more payments the buyer may try, of ``limit`` per order: a way to pay only
-        chosen is not yet an attempt."""
-        tried = sum(op.kind is OperationKind.PAYMENT for op in operations)
-        tried -= self.chosen_payment(operations) is not None
+        chosen is not yet an attempt, nor points paying beside one."""
+        tried = sum(
+            op.kind is OperationKind.PAYMENT and op.begun_at is not None
+            and op.means is not PaymentMeans.POINTS
+            for op in operations
+        )  # fmt: skip
         return max(limit - tried, 0)
 
     def may_be_paid(
@@ -206,12 +219,14 @@ class Order:
         lifetime: timedelta,
         *,
         by_the_shop: bool = False,
+        beside: Operation | None = None,
     ) -> bool:
         """Whether a payment may begin now. An order takes one successful payment and, before
         it, up to ``limit`` attempts, one at a time, while its ``lifetime`` lasts: after a
         declined one (the card refused, no answer, 3-D Secure failed, the wallet refused) it
         is ``Declined`` — the last attempt's state — and may be paid again. A recurring
-        payment is the shop's (``by_the_shop``), made once: no buyer pays or retries it."""
+        payment is the shop's (``by_the_shop``), made once: no buyer pays or retries it.
+        ``beside``: the points payment this one pays the rest beside, in process."""
         if self.recurring_of is not None and not by_the_shop:
             return False
         open_ = self.state is OrderState.IN_PROCESS or (
@@ -221,9 +236,11 @@ class Order:
             open_
             and now < self.created_at + lifetime
             and self.attempts_left(operations, limit) > 0
-            and (
-                self.chosen_payment(operations) is not None
-                or not any(op.status is OperationStatus.IN_PROCESS for op in operations)
+            and not any(
+                op.status is OperationStatus.IN_PROCESS
+                and (beside is None or op.id != beside.id)
+                and op is not self.chosen_payment(operations)
+                for op in operations
             )
         )
 
@@ -242,6 +259,10 @@ class Order:
         """The buyer sent the form of ``means`` (``choose``): the order takes its number."""
         self.choose(means, at)
         self.holds_ordernumber = True
+
+    def pay_in_points(self, points: Operation, at: datetime) -> None:
+        """Points paid beside the order's payment, which succeeded (``domain/points.py``)."""
+        self._keep(self.paid_books.add_points(points.amount.minor), at)
 
     def end_payment(self, payment: Operation, at: datetime) -> None:
         """Moves the order by the outcome of its payment operation."""
@@ -283,8 +304,10 @@ class Order:
         self._keep(before.confirm(amount, release_rest=release_rest), at)
         return self.paid_books.confirmed - before.confirmed
 
-    def cancel(self, amount: int | None, at: datetime) -> CancelSplit:
-        split = self.paid_books.split_cancel(amount)
+    def cancel(self, amount: int | None, at: datetime, point: int = 1) -> CancelSplit:
+        """Cancels ``amount`` (all that is left when ``None``); ``point``: what a point paid
+        is worth, when points paid part of the order."""
+        split = self.paid_books.split_cancel(amount, point)
         self._keep(self.paid_books.cancel(split), at)
         return split
 
@@ -346,6 +369,13 @@ class Operation:
     client_ip: str = ""
     keep_card: bool = False
     """The buyer asked to keep the card for the order's customer once the payment succeeds."""
+    points: int = 0
+    """Of a payment in bonus points: how many (``amount`` is what they are worth)."""
+    points_account: str = ""
+    """Of a payment in bonus points: the buyer's account at the points program."""
+    begun_at: datetime | None = None
+    """Of a payment: when its first exchange was opened; unset while the buyer has only
+    chosen its way to pay (``Order.chosen_payment``)."""
     rate: Decimal | None = None
     """The exchange rate from the order's currency to ``amount``'s, when they differ."""
     cancel_reason: CancelReason | None = None

@@ -125,14 +125,15 @@ def check_formats(values: Mapping[str, str]) -> None:
 @dataclass(frozen=True)
 class Terms:
     """What signed fields ask of IPS: an order number, an amount, whether 3-D Secure may be
-    skipped, and the shop's customer (whose kept cards the order may use; empty unless every
-    reading of the fields names the same one). (OrderMaxPoints and Prepayment ask nothing of
-    IPS yet; a field that starts to matter joins these terms.)"""
+    skipped, the shop's customer (whose kept cards the order may use; empty unless every
+    reading of the fields names the same one), and the most points the order takes.
+    (Prepayment asks nothing of IPS yet; a field that starts to matter joins these terms.)"""
 
     ordernumber: str
     amount: Money
     disable_3ds: bool
     customer_number: str = ""
+    max_points: int | None = None
 
 
 def terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
@@ -143,6 +144,7 @@ def terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
         amount=Money.parse(values["orderamount"], cur),
         disable_3ds=values.get("disable3ds", "").strip() == "1",
         customer_number=values.get("customernumber", "").strip(),
+        max_points=int(points) if (points := values.get("ordermaxpoints", "").strip()) else None,
     )
 
 
@@ -188,8 +190,10 @@ def verify(
     if any(matches(payment_request_checkvalue(w, values), given) for w in words):
         return bound_terms(values, default_currency)
     if any(matches(payment_request_checkvalue(w, values, ""), given) for w in words):
-        if legacy_concat:  # binds no value to its field: proves no customer
-            return dataclasses.replace(terms(values, default_currency), customer_number="")
+        if legacy_concat:  # binds no value to its field: proves no customer, grants no points
+            sent = terms(values, default_currency)
+            points = None if sent.max_points is None else 0
+            return dataclasses.replace(sent, customer_number="", max_points=points)
         raise AuthenticationFailed(
             "the checkvalue signs the fields joined without separators, which binds no value "
             "to its field: join them with ';' (or ask the operator to accept the older form)",
@@ -203,6 +207,7 @@ def bound_terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
     when a reading asks for another order number or amount."""
     sent = terms(values, default_currency)
     disable_3ds, customer = sent.disable_3ds, sent.customer_number
+    most = [sent.max_points] if sent.max_points is not None else []
     for reading in _readings(signed_text(values), default_currency):
         other = terms(reading, default_currency)
         if (other.ordernumber, other.amount) != (sent.ordernumber, sent.amount):
@@ -210,7 +215,9 @@ def bound_terms(values: Mapping[str, str], default_currency: Currency) -> Terms:
         disable_3ds = disable_3ds and other.disable_3ds
         if other.customer_number != customer:
             customer = ""
-    return Terms(sent.ordernumber, sent.amount, disable_3ds, customer)
+        if other.max_points is not None:
+            most.append(other.max_points)
+    return Terms(sent.ordernumber, sent.amount, disable_3ds, customer, min(most, default=None))
 
 
 def _readings(text: str, default_currency: Currency) -> Iterator[dict[str, str]]:

@@ -14,7 +14,8 @@ from datetime import datetime
 
 from ips.domain.checkvalue import answer_checkvalue
 from ips.domain.merchants import Merchant
-from ips.domain.orders import Language, Operation, OperationKind, Order
+from ips.domain.orders import Language, Operation, OperationKind, Order, PaymentMeans
+from ips.domain.points import masked_account
 from ips.domain.responses import ResponseCode
 from ips.protocol.messages import texts
 
@@ -92,10 +93,15 @@ def _order_values(order: Order, payment: Operation | None) -> dict[str, str]:
     }
 
 
+POINTS_NAME = "Bonus points"
+"""``meantypename`` of a payment in bonus points."""
+
+
 def _operation_values(
     order: Order, operation: Operation, payment: Operation | None, language: Language | None
 ) -> dict[str, str]:
-    card = operation.card or (payment.card if payment else None)
+    points = operation.means is PaymentMeans.POINTS
+    card = None if points else operation.card or (payment.card if payment else None)
     code = operation.response_code or ResponseCode.IN_PROCESS
     said = texts(code, language)
     return {
@@ -104,9 +110,13 @@ def _operation_values(
         "amount": operation.amount.format(),
         "currency": operation.amount.currency.code,
         "ipaddress": operation.client_ip,
-        "meantypename": card.brand.value if card else "",
+        "meantypename": POINTS_NAME if points else card.brand.value if card else "",
         "meansubtype": "",
-        "meannumber": card.masked_pan if card else "",
+        "meannumber": masked_account(operation.points_account)
+        if points
+        else card.masked_pan
+        if card
+        else "",
         "cardholder": card.holder if card else "",
         "cardexpirationdate": card.expiry if card else "",
         "issuebank": "",

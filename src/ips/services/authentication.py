@@ -33,6 +33,7 @@ from ips.services.payments import (
     open_exchange,
     stored_card,
 )
+from ips.services.points import after_rest
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ CHALLENGE_TIME = timedelta(minutes=15)
 
 
 async def complete(billnumber: str, reference: str, gateway: Gateway) -> PaymentStep:
-    """Carries on the payment whose 3-D Secure check ``reference`` names."""
+    """Carries on the payment whose 3-D Secure check ``reference`` names (and the points
+    paying beside it, if any: ``points.after_rest``)."""
+    return await after_rest(await _complete(billnumber, reference, gateway), gateway)
+
+
+async def _complete(billnumber: str, reference: str, gateway: Gateway) -> PaymentStep:
     found = await _pending(billnumber, reference, gateway)
     if isinstance(found, Order):
         return PaymentStep(found)

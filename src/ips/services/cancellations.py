@@ -10,6 +10,7 @@ paid. ``Externalrefundid`` makes a cancel idempotent: a repeat answers the first
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
 from ips.services.operations import OperationResult, PaidOrder, lock_paid_order, requested_amount
+from ips.services.points import open_points_exchange, send_points
 from ips.services.reversals import open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
 from ips.services.wallet_payments import open_wallet_refund, send_wallet_refund
@@ -88,7 +90,8 @@ async def cancel_locked(
     order = paid.order
     assert order.id is not None
     currency = order.paid_books.currency
-    split = order.cancel(amount, now)
+    points = paid.points
+    split = order.cancel(amount, now, points.amount.minor // points.points if points else 1)
     operation = Operation(
         order_id=order.id,
         number=paid.next_number,
@@ -111,23 +114,33 @@ async def cancel_locked(
                 uow, paid.authorization, operation, Money(split.reversal, currency), now
             )
         )
-    if split.refund and paid.payment.means is PaymentMeans.WALLET:
+    if split.money_refund and paid.payment.means is PaymentMeans.WALLET:
         after = AfterCommit(
             wallet_refund_id=await open_wallet_refund(
-                uow, paid.authorization, operation, Money(split.refund, currency)
+                uow, paid.authorization, operation, Money(split.money_refund, currency)
             )
         )
-    elif split.refund:
+    elif split.money_refund:
         await uow.transactions.add(
             Transaction(
                 order_id=order.id,
                 operation_id=operation.id,
                 kind=TransactionKind.REFUND,
-                amount=Money(split.refund, currency),
+                amount=Money(split.money_refund, currency),
                 created_at=now,
                 original_id=paid.authorization.id,
             )
         )
+    if split.in_points:
+        give_back = await open_points_exchange(
+            uow,
+            operation,
+            TransactionKind.POINTS_GIVE_BACK,
+            f"ips-{order.billnumber}.{operation.number}",
+            Money(split.in_points, currency),
+            now,
+        )
+        after = dataclasses.replace(after, points_give_back=give_back)
     await uow.orders.save(order)
     await enqueue(uow, merchant, order, operation, paid.payment, now)
     return operation, after
@@ -135,16 +148,20 @@ async def cancel_locked(
 
 @dataclass(frozen=True)
 class AfterCommit:
-    """What a cancel sends once it is committed: a reversal, or a refund at the wallet."""
+    """What a cancel sends once it is committed: a reversal, or a refund at the wallet; and
+    the points it gives back."""
 
     reversal_id: int | None = None
     wallet_refund_id: int | None = None
+    points_give_back: Transaction | None = None
 
     async def send(self, gateway: Gateway, *, attempts: int = 1) -> None:
         if self.reversal_id is not None:
             await send_reversal(self.reversal_id, gateway, attempts=attempts)
         if self.wallet_refund_id is not None:
             await send_wallet_refund(self.wallet_refund_id, gateway)
+        if self.points_give_back is not None:
+            await send_points(self.points_give_back, gateway)
 
 
 async def _withdraw_unpresented(uow: UnitOfWork, order_id: int, amount: int, now: datetime) -> None:

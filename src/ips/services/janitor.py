@@ -15,6 +15,12 @@ it). And when the order's lifetime passes, ``expire_orders`` ends whatever payme
 under way and moved no money — one left with no exchange at all, as IPS left them before it
 wrote the first exchange with the payment, included — so its number is free again.
 
+Points (``services/points.py``): a reservation whose answer never came is released; the
+spend, release or give-back the program has not answered is repeated, with the same growing
+pause; and points still reserved once the payment of the rest is over — its request died
+before it followed them — are spent or released by it (or released, when no payment of the
+rest ever began).
+
 It runs in the background workers of every node. Reversals are repeated with a growing
 pause (``backoff``) until the processing center answers.
 
@@ -35,7 +41,7 @@ from ips.domain.errors import Refused
 from ips.domain.orders import CancelReason, OperationKind, Transaction, TransactionKind
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
-from ips.services import authentication, cvc, kept_cards, wallet_payments
+from ips.services import authentication, cvc, kept_cards, points, wallet_payments
 from ips.services.cancellations import cancel_locked
 from ips.services.claims import LEASE, claimant
 from ips.services.gateway import Gateway
@@ -68,6 +74,11 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
             acted += await _claimed(transaction, gateway)
         except Exception:  # one transaction that fails must not hold up the others
             log.exception("the janitor could not settle transaction %s", transaction.id)
+    for billnumber in await _waiting_on_points(gateway, now - stale_after):
+        try:
+            await points.follow_points(billnumber, gateway, release_alone=True)
+        except Exception:
+            log.exception("the janitor could not settle the points of order %s", billnumber)
     await cvc.purge_expired(gateway)  # CVCs kept past their time (3-D Secure checks closed)
     await kept_cards.purge_expired(gateway)
     return acted
@@ -77,11 +88,15 @@ def _due(transaction: Transaction, now: datetime, stale_after: timedelta) -> boo
     """Whether the janitor acts on the transaction now."""
     updated = transaction.updated_at or transaction.created_at
     kind, sent = transaction.kind, transaction.status is TransactionStatus.SENT
-    if kind in (TransactionKind.AUTHORIZATION, TransactionKind.WALLET_PAYMENT):
+    if kind in (
+        TransactionKind.AUTHORIZATION,
+        TransactionKind.WALLET_PAYMENT,
+        TransactionKind.POINTS_RESERVATION,
+    ):
         return sent
     if kind is TransactionKind.AUTHENTICATION:
         return sent and updated + authentication.CHALLENGE_TIME <= now
-    repeated = kind in (TransactionKind.REVERSAL, TransactionKind.WALLET_REFUND)
+    repeated = kind in (TransactionKind.REVERSAL, TransactionKind.WALLET_REFUND, *POINTS_REPEATED)
     return repeated and updated + max(backoff(transaction.attempts), stale_after) <= now
 
 
@@ -120,6 +135,10 @@ async def _act(transaction: Transaction, gateway: Gateway) -> None:
         await settle_wallet_payment(transaction, gateway)
     elif kind is TransactionKind.WALLET_PAYMENT:
         await wallet_payments.give_up(transaction, gateway)
+    elif kind is TransactionKind.POINTS_RESERVATION:
+        await points.give_up_reservation(transaction, gateway)
+    elif kind in POINTS_REPEATED:
+        await points.repeat(transaction, gateway)
     else:
         assert transaction.id is not None
         await send_wallet_refund(transaction.id, gateway)
@@ -131,6 +150,19 @@ async def _release(transaction_id: int, holder: str, gateway: Gateway) -> None:
         fault("janitor.release.committing")
         await uow.commit()
     fault("janitor.release.committed")
+
+
+POINTS_REPEATED = (
+    TransactionKind.POINTS_SPEND,
+    TransactionKind.POINTS_RELEASE,
+    TransactionKind.POINTS_GIVE_BACK,
+)
+"""What the points program is asked again until it answers (``points.repeat``)."""
+
+
+async def _waiting_on_points(gateway: Gateway, before: datetime) -> list[str]:
+    async with gateway.uow_factory(readonly=True) as uow:
+        return await uow.orders.waiting_on_points(before)
 
 
 async def _open_transactions(gateway: Gateway, before: datetime) -> list[Transaction]:

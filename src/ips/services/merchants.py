@@ -32,6 +32,7 @@ from ips.domain.orders import (
     OperationKind,
     PaymentMeans,
 )
+from ips.domain.points import DEFAULT_POINTS_SHARE
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import Check
 from ips.services.gateway import Gateway
@@ -61,6 +62,7 @@ class AddMerchant:
     ws_addresses: tuple[str, ...] = ()
     """Addresses or networks allowed to call the web services; empty: any."""
     payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
+    points_share: int = DEFAULT_POINTS_SHARE
 
 
 async def add_merchant(
@@ -75,14 +77,16 @@ async def add_merchant(
         raise InvalidInput("the merchant needs a login", field="login")
     if len(cmd.password) < 8:
         raise InvalidInput("the password needs at least 8 characters", field="password")
-    if not cmd.means:
-        raise InvalidInput("the merchant needs a way to pay", field="means")
+    if not cmd.means - {PaymentMeans.POINTS}:
+        raise InvalidInput("the merchant needs a way to pay: a card or the wallet", field="means")
     if not cmd.secret_word:
         raise InvalidInput("the merchant needs a secret word", field="secret_word")
     if not 1 <= cmd.payment_attempts <= MAX_PAYMENT_ATTEMPTS:
         raise InvalidInput(
             f"payment attempts are 1 to {MAX_PAYMENT_ATTEMPTS} an order", field="payment_attempts"
         )
+    if not 1 <= cmd.points_share <= 100:
+        raise InvalidInput("the points' share is 1 to 100 percent", field="points_share")
     callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
     merchant = Merchant(
         merchant_id=parse_merchant_id(cmd.merchant_id),
@@ -105,6 +109,7 @@ async def add_merchant(
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
         ws_addresses=parse_networks(cmd.ws_addresses),
         payment_attempts=cmd.payment_attempts,
+        points_share=cmd.points_share,
     )
     async with uow_factory() as uow:
         if await uow.merchants.get(merchant.merchant_id) is not None:

@@ -10,7 +10,14 @@ from ips.domain.errors import InvalidInput, MissingInput, NotFound, Refused, Wro
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money
 from ips.domain.money import currency as to_currency
-from ips.domain.orders import Operation, OperationKind, Order, Transaction, TransactionKind
+from ips.domain.orders import (
+    Operation,
+    OperationKind,
+    Order,
+    PaymentMeans,
+    Transaction,
+    TransactionKind,
+)
 from ips.domain.states import OperationStatus
 from ips.services.unit_of_work import UnitOfWork
 
@@ -36,6 +43,8 @@ class PaidOrder:
     payment: Operation
     authorization: Transaction
     """The payment's own transaction: the card authorization, or the wallet payment."""
+    points: Operation | None = None
+    """The points payment beside ``payment``, when points paid part of the order."""
 
     @property
     def next_number(self) -> int:
@@ -68,14 +77,13 @@ async def paid_order(uow: UnitOfWork, order: Order) -> PaidOrder:
     """A locked order with its payment; ``Refused`` when it was not paid."""
     assert order.id is not None
     operations = await uow.operations.of_order(order.id)
-    payment = next(
-        (
-            op
-            for op in operations
-            if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.SUCCESS
-        ),
-        None,
-    )
+    paid = [
+        op
+        for op in operations
+        if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.SUCCESS
+    ]
+    payment = next((op for op in paid if op.means is not PaymentMeans.POINTS), None)
+    points = next((op for op in paid if op.means is PaymentMeans.POINTS), None)
     if payment is None:
         raise Refused(f"the order is {order.state.value}: it was not paid", field="orderstate")
     assert payment.id is not None
@@ -85,7 +93,7 @@ async def paid_order(uow: UnitOfWork, order: Order) -> PaidOrder:
         if tx.kind in (TransactionKind.AUTHORIZATION, TransactionKind.WALLET_PAYMENT)
         and tx.operation_id == payment.id
     )
-    return PaidOrder(order, operations, payment, authorization)
+    return PaidOrder(order, operations, payment, authorization, points)
 
 
 def requested_amount(amount: str, currency: str, books: Books) -> int | None:

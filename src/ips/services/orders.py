@@ -31,11 +31,13 @@ from ips.domain.orders import (
     new_billnumber,
     parse_ordernumber,
 )
+from ips.domain.points import PointsOffer
 from ips.domain.recurring import RecurringTerms
 from ips.domain.signed_fields import Terms
 from ips.domain.states import OrderState
 from ips.domain.text import is_digits
 from ips.processing.port import MAX_AMOUNT_MINOR
+from ips.services import points
 from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, authenticate
 from ips.services.rates import Quote, quote
@@ -68,6 +70,8 @@ class CreateOrder:
     disable_3ds: bool = False
     customer_number: str = ""
     """Set from the checkvalue's terms alone (``Terms.customer_number``)."""
+    max_points: int | None = None
+    """Set from the checkvalue's terms alone (``Terms.max_points``)."""
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,8 @@ class OrderView:
     """The buyer may begin a payment now (``Order.may_be_paid``)."""
     attempts_left: int = 0
     kept_cards: list[KeptCard] = field(default_factory=list)
+    points: PointsOffer | None = None
+    """What bonus points may pay of the order now, when it takes them."""
     """The cards kept for the order's customer that may pay it now."""
 
 
@@ -124,8 +130,11 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         signed = _signed_terms(cmd, merchant, gateway.clock())
         if signed and not signed.disable_3ds:
             cmd = dataclasses.replace(cmd, disable_3ds=False)
-        customer = signed.customer_number if signed else ""
-        cmd = dataclasses.replace(cmd, customer_number=customer)
+        cmd = dataclasses.replace(
+            cmd,
+            customer_number=signed.customer_number if signed else "",
+            max_points=signed.max_points if signed else None,
+        )
         order = await add_order(uow, merchant, cmd, ordernumber, gateway)
         await uow.commit()
     return order
@@ -157,7 +166,9 @@ async def add_order(
     means = merchant.means - cmd.hidden_means
     if cmd.delay or gateway.wallet is None:
         means -= {PaymentMeans.WALLET}  # a wallet pays at once: it cannot hold money
-    if not means:
+    if cmd.delay or gateway.loyalty is None or recurring_of is not None:
+        means -= {PaymentMeans.POINTS}  # points are spent at once, and by the buyer
+    if not means - {PaymentMeans.POINTS}:
         raise Refused("no way to pay is left for this order", field="means")
     order = Order(
         billnumber=new_billnumber(),
@@ -182,6 +193,7 @@ async def add_order(
         else None,
         recurring_of=recurring_of,
         customer_number=cmd.customer_number,
+        max_points=cmd.max_points,
         means=frozenset(means),
         disable_3ds=cmd.disable_3ds and merchant.allow_disable_3ds,
     )
@@ -237,7 +249,9 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
         if payable and order.customer_number and held_on_kept:
             cards = await uow.kept_cards.of_customer(order.merchant_id, order.customer_number)
             kept = [c for c in cards if not c.expired(gateway.clock().date())]
-        return OrderView(order, merchant, operations, price, payable, left, kept)
+    unconverted = payable and price is not None and price.rate is None
+    offered = await points.offer(order, merchant, gateway) if unconverted else None
+    return OrderView(order, merchant, operations, price, payable, left, kept, offered)
 
 
 @dataclass(frozen=True)

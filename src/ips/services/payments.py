@@ -73,6 +73,8 @@ class PayByCard:
     """The merchant charges the card stored with the first order of recurring payments."""
     keep_card: bool = False
     """The buyer asks to keep the card for the order's customer (``kept_cards``)."""
+    beside: Operation | None = None
+    """The points payment whose points are reserved: the card pays the rest (``points``)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
         recurring=cmd.recurring,
         three_d_secure=await gateway.secure.may_take_part(card.pan),
         keep_card=cmd.keep_card,
+        beside=cmd.beside,
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
@@ -209,30 +212,40 @@ async def begin_payment(
     recurring: bool = False,
     three_d_secure: bool = False,
     keep_card: bool = False,
+    beside: Operation | None = None,
 ) -> Order | Begun:
     """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
     and begins the payment operation — the one created at the buyer's choice of the way to
     pay (``choose_means``), else a new one — with its first exchange, sent: in one commit, so a
     process that dies after it leaves an exchange the janitor ends the payment by. Returns
     the order as it is when it may not be paid. ``three_d_secure``: the card may take part
-    in it (``ThreeDSecure.may_take_part``)."""
+    in it (``ThreeDSecure.may_take_part``). ``beside``: the points payment, in process, whose
+    points pay part of the order: this one pays the rest."""
     async with gateway.uow_factory() as uow:
         order = await uow.orders.get(billnumber, lock=True)
         if order is None:
             raise NotFound("no such order", field="billnumber")
         assert order.id is not None
         earlier = await uow.operations.of_order(order.id)
+        if beside is not None:  # its points may have been released meanwhile
+            beside = next((op for op in earlier if op.id == beside.id), None)
+            if beside is None or beside.status is not OperationStatus.IN_PROCESS:
+                return order
         merchant = await uow.merchants.get(order.merchant_id)
         assert merchant is not None
         now = gateway.clock()
         lifetime = gateway.timings.order_lifetime
         limit = merchant.payment_attempts
-        if not order.may_be_paid(earlier, limit, now, lifetime, by_the_shop=recurring):
+        may = order.may_be_paid(earlier, limit, now, lifetime, by_the_shop=recurring, beside=beside)
+        if not may:
             return order
-        if await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
+        holds = order.holds_ordernumber  # for the points beside this payment
+        if not holds and await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
         order.buyer = completed_buyer(order.buyer, buyer, merchant)
         price = await quote(uow, order.amount, merchant, gateway)
+        if beside is not None:
+            price = replace(price, amount=price.amount - beside.amount)
         chosen = order.chosen_payment(earlier)
         order.begin_payment(means, now)
         payment = Operation(
@@ -247,6 +260,7 @@ async def begin_payment(
             sealed_pan=sealed_pan,
             client_ip=client_ip,
             keep_card=keep_card and bool(order.customer_number),
+            begun_at=now,
             id=chosen.id if chosen else None,
         )
         if chosen:

@@ -69,6 +69,10 @@ class OrderRepository(Protocol):
         caller holds locked are skipped."""
         ...
 
+    async def waiting_on_points(self, before: datetime) -> list[str]:
+        """Billnumbers of orders with a points payment in process, begun before ``before``."""
+        ...
+
     async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
         """Ids of orders with money held unconfirmed since before ``moment``."""
         ...

@@ -34,6 +34,7 @@ from ips.processing.wallet import Wallet, WalletStatus
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
 from ips.services.payments import PaymentStep, begin_payment, fail_payment, give_up_locked
+from ips.services.points import after_rest
 from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class PayByWallet:
     """Where the wallet's page sends the buyer back to."""
     client_ip: str = ""
     buyer: Buyer | None = None
+    beside: Operation | None = None
+    """The points payment whose points are reserved: the wallet pays the rest (``points``)."""
 
 
 def _wallet(gateway: Gateway) -> Wallet:
@@ -60,7 +63,12 @@ def _wallet(gateway: Gateway) -> Wallet:
 async def pay_by_wallet(cmd: PayByWallet, gateway: Gateway) -> PaymentStep:
     wallet = _wallet(gateway)
     begun = await begin_payment(
-        cmd.billnumber, PaymentMeans.WALLET, gateway, client_ip=cmd.client_ip, buyer=cmd.buyer
+        cmd.billnumber,
+        PaymentMeans.WALLET,
+        gateway,
+        client_ip=cmd.client_ip,
+        buyer=cmd.buyer,
+        beside=cmd.beside,
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
@@ -113,7 +121,8 @@ async def give_up(sent: Transaction, gateway: Gateway) -> None:
 
 
 async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentStep:
-    """The buyer is back from the wallet: the payment as the provider sees it."""
+    """The buyer is back from the wallet: the payment as the provider sees it (and the points
+    paying beside it, if any)."""
     async with gateway.uow_factory(readonly=True) as uow:
         order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None or order.id is None:
@@ -125,7 +134,7 @@ async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentS
         ]
     if not pending:
         return PaymentStep(order)
-    return PaymentStep(await settle_wallet_payment(pending[-1], gateway))
+    return await after_rest(PaymentStep(await settle_wallet_payment(pending[-1], gateway)), gateway)
 
 
 async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:

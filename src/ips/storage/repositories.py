@@ -122,6 +122,7 @@ class MerchantRepository:
                 notify_answer=merchant.notify_answer.value,
                 ws_addresses=" ".join(merchant.ws_addresses),
                 payment_attempts=merchant.payment_attempts,
+                points_share=merchant.points_share,
                 created_at=merchant.created_at,
             )
         )
@@ -199,6 +200,7 @@ class MerchantRepository:
             previous_secret_until=row.previous_secret_until,
             ws_addresses=tuple(row.ws_addresses.split()),
             payment_attempts=row.payment_attempts,
+            points_share=row.points_share,
             credential_mac=row.ws_credential_mac or "",
             credential_until=row.ws_credential_until,
             created_at=row.created_at,
@@ -257,6 +259,7 @@ def _order(row: Row[Any]) -> Order:
         recurring=_terms(row.recurring, currency(row.currency)),
         recurring_of=row.recurring_of,
         customer_number=row.customer_number or "",
+        max_points=row.max_points,
         holds_ordernumber=row.holds_ordernumber,
         updated_at=row.updated_at,
     )
@@ -307,6 +310,7 @@ class OrderRepository(_Tracking):
                 recurring=_terms_row(order.recurring),
                 recurring_of=order.recurring_of,
                 customer_number=order.customer_number or None,
+                max_points=order.max_points,
                 created_at=order.created_at,
                 **_order_values(order),
             )
@@ -331,6 +335,20 @@ class OrderRepository(_Tracking):
     async def _by(self, by: str, key: str | int, lock: bool) -> Order | None:
         row = (await self._conn.execute(_ORDER[by, lock], {"key": key})).first()
         return None if row is None else self._tracked([_order(row)])[0]
+
+    async def waiting_on_points(self, before: datetime) -> list[str]:
+        rows = await self._conn.execute(
+            select(orders.c.billnumber)
+            .join(operations, operations.c.order_id == orders.c.id)
+            .where(
+                operations.c.kind == OperationKind.PAYMENT.value,
+                operations.c.means == PaymentMeans.POINTS.value,
+                operations.c.status == OperationStatus.IN_PROCESS.value,
+                operations.c.begun_at < before,
+            )
+            .order_by(orders.c.id)
+        )
+        return [row.billnumber for row in rows]
 
     async def lock_unpaid_since_before(self, moment: datetime, limit: int) -> list[Order]:
         """Orders created before ``moment`` still ``In Process``, locked, but those with an
@@ -451,6 +469,9 @@ def _operation_values(operation: Operation) -> dict[str, Any]:
         "sealed_pan": operation.sealed_pan,
         "client_ip": operation.client_ip,
         "keep_card": operation.keep_card,
+        "points": operation.points or None,
+        "points_account": operation.points_account or None,
+        "begun_at": operation.begun_at,
         "rate": str(operation.rate) if operation.rate is not None else None,
         "cancel_reason": operation.cancel_reason.value if operation.cancel_reason else None,
         "external_refund_id": operation.external_refund_id or None,
@@ -482,6 +503,9 @@ def _operation(row: Row[Any]) -> Operation:
         sealed_pan=row.sealed_pan,
         client_ip=row.client_ip,
         keep_card=row.keep_card,
+        points=row.points or 0,
+        points_account=row.points_account or "",
+        begun_at=row.begun_at,
         rate=Decimal(row.rate) if row.rate is not None else None,
         cancel_reason=CancelReason(row.cancel_reason) if row.cancel_reason else None,
         external_refund_id=row.external_refund_id or "",

@@ -5,7 +5,8 @@
   ordernumber (a payment under way or succeeded), and a paid order always holds it
   (``ck_orders_paid_holds_ordernumber``) — so at most one paid order per ordernumber.
 - ``uq_operations_live_payment``: at most one payment operation per order that is under way
-  or succeeded — so at most one successful payment per order.
+  or succeeded — so at most one successful payment per order; besides it, at most one in
+  bonus points (``uq_operations_live_points``), the seed's one exception.
 """
 
 from __future__ import annotations
@@ -118,8 +119,10 @@ merchants = Table(
     Column("ws_credential_mac", String(64)),
     Column("ws_credential_until", UtcDateTime),
     Column("payment_attempts", Integer, nullable=False, server_default="3"),
+    Column("points_share", Integer, nullable=False, server_default="50"),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("payment_attempts BETWEEN 1 AND 10", name="payment_attempts"),
+    CheckConstraint("points_share BETWEEN 1 AND 100", name="points_share"),
 )
 
 orders = Table(
@@ -145,6 +148,7 @@ orders = Table(
     Column("recurring", JSON),
     Column("recurring_of", ForeignKey("orders.id")),
     Column("customer_number", String(64)),
+    Column("max_points", BigInteger),
     Column("books_currency", String(3)),
     *(Column(name, BigInteger, nullable=False, server_default="0") for name in BOOKS),
     Column("created_at", UtcDateTime, nullable=False),
@@ -187,7 +191,9 @@ filters on them without a join; the ``ix_orders_merchant_*`` indexes serve its q
 on PostgreSQL so do the statistics ``st_orders_created_day`` (migration 0008; see
 ``docs/architecture.md``, *The Order Monitor's queries*)."""
 
-_LIVE_PAYMENT = text("kind = '100' AND status IN ('in_process', 'success')")
+_LIVE = "kind = '100' AND status IN ('in_process', 'success')"
+_LIVE_PAYMENT = text(f"{_LIVE} AND means <> 'points'")
+_LIVE_POINTS = text(f"{_LIVE} AND means = 'points'")
 
 operations = Table(
     "operations",
@@ -207,6 +213,9 @@ operations = Table(
     Column("sealed_pan", Text),
     Column("client_ip", String(45), nullable=False),
     Column("keep_card", Boolean, nullable=False, server_default=text("false")),
+    Column("points", BigInteger),
+    Column("points_account", String(32)),
+    Column("begun_at", UtcDateTime),
     Column("rate", String(32)),
     Column("cancel_reason", String(1)),
     Column("external_refund_id", String(100)),
@@ -224,6 +233,13 @@ operations = Table(
         unique=True,
         sqlite_where=_LIVE_PAYMENT,
         postgresql_where=_LIVE_PAYMENT,
+    ),
+    Index(
+        "uq_operations_live_points",
+        "order_id",
+        unique=True,
+        sqlite_where=_LIVE_POINTS,
+        postgresql_where=_LIVE_POINTS,
     ),
 )
 

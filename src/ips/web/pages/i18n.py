@@ -56,6 +56,34 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
         EN: "Keep this card for my next payments in {shop}",
         RU: "Сохранить карту для следующих оплат в {shop}",
     },
+    "points.title": {EN: "Pay part with bonus points", RU: "Оплатить часть бонусными баллами"},
+    "points.offer": {
+        EN: "Up to {most} points, {point} each; the card or the wallet pays the rest.",
+        RU: "До {most} баллов, {point} за балл; остальное — картой или кошельком.",
+    },
+    "points.account": {EN: "Points account number", RU: "Номер бонусного счёта"},
+    "points.pin": {EN: "PIN of the points account", RU: "PIN бонусного счёта"},
+    "points.count": {EN: "Points to use", RU: "Сколько баллов списать"},
+    "points.refused.AS101": {
+        EN: "The points account number or its PIN is wrong.",
+        RU: "Неверный номер бонусного счёта или PIN.",
+    },
+    "points.refused.AS102": {
+        EN: "The points account holds too few points.",
+        RU: "На бонусном счёте недостаточно баллов.",
+    },
+    "points.refused.AS100": {
+        EN: "The points program refused: the account is blocked or locked for a while.",
+        RU: "Бонусная программа отказала: счёт заблокирован или временно закрыт.",
+    },
+    "points.refused.AS998": {
+        EN: "The points program did not answer.",
+        RU: "Бонусная программа не ответила.",
+    },
+    "points.next": {
+        EN: "Pay again, with other points or without them.",
+        RU: "Оплатите ещё раз — другими баллами или без них.",
+    },
     "buyer.title": {EN: "Your details", RU: "Ваши данные"},
     "buyer.email": {EN: "E-mail", RU: "Электронная почта"},
     "buyer.firstname": {EN: "First name", RU: "Имя"},

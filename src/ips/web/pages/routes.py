@@ -9,7 +9,7 @@ link in one) asks the buyer to continue there, with a button, before anything is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from ips.domain.cards import Card
+from ips.domain.cards import Card, Secret
 from ips.domain.errors import (
     DomainError,
     InvalidCard,
@@ -27,6 +27,7 @@ from ips.domain.errors import (
     Refused,
 )
 from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, PaymentMeans
+from ips.domain.points import parse_account, parse_points
 from ips.domain.states import OperationStatus, OrderState
 from ips.domain.text import is_digits
 from ips.protocol.messages import texts
@@ -41,6 +42,7 @@ from ips.services.payments import (
     pay_by_card,
     pay_with_kept_card,
 )
+from ips.services.points import PointsPart, pay_with_points
 from ips.services.wallet_payments import PayByWallet, complete_wallet_payment, pay_by_wallet
 from ips.web.browser import browser, sent_from_this_browser
 from ips.web.pages import i18n
@@ -53,6 +55,9 @@ router = APIRouter()
 FORMS = {PaymentMeans.CARD: "card", PaymentMeans.WALLET: "wallet"}
 RETURNS = {PaymentMeans.CARD: "returned_from_3ds", PaymentMeans.WALLET: "returned_from_wallet"}
 """The route the issuer's 3-D Secure page, or the wallet's, sends the buyer back to."""
+
+
+POINTS_FIELDS = frozenset({"points", "points_account", "points_pin"})
 
 
 def _form_subject(billnumber: str) -> str:
@@ -77,8 +82,9 @@ async def choice(request: Request, services: AppServices, view: PageOrder) -> Re
     unavailable = _unavailable(request, view)
     if unavailable is not None:
         return unavailable
-    if len(view.order.means) == 1:
-        [means] = view.order.means
+    ways = view.order.means - {PaymentMeans.POINTS}  # points pay beside one of them
+    if len(ways) == 1:
+        [means] = ways
         return _form(request, view, services, means)
     here = browser(request)
     response = page(
@@ -160,7 +166,17 @@ async def pay_card(billnumber: str, request: Request, services: AppServices) -> 
                 buyer=_buyer(form),
                 keep_card=form.get("keep_card") == "1",
             )
-            step = await pay_by_card(paying, services.gateway)
+            part = _points_part(form)
+            if part is None:
+                step = await pay_by_card(paying, services.gateway)
+            else:
+                step = await pay_with_points(
+                    billnumber,
+                    part,
+                    lambda points: pay_by_card(replace(paying, beside=points), services.gateway),
+                    services.gateway,
+                    client_ip(request),
+                )
     except DomainError as exc:
         return await _refused(request, services, billnumber, PaymentMeans.CARD, exc, form)
     return _go_on(step)
@@ -191,16 +207,24 @@ async def pay_wallet(billnumber: str, request: Request, services: AppServices) -
     form = await _sent_form(request, services, billnumber, PaymentMeans.WALLET)
     if isinstance(form, Response):
         return form
+    paying = PayByWallet(
+        billnumber,
+        _way_back(request, services, billnumber, PaymentMeans.WALLET),
+        client_ip(request),
+        _buyer(form),
+    )
     try:
-        step = await pay_by_wallet(
-            PayByWallet(
+        part = _points_part(form)
+        if part is None:
+            step = await pay_by_wallet(paying, services.gateway)
+        else:
+            step = await pay_with_points(
                 billnumber,
-                _way_back(request, services, billnumber, PaymentMeans.WALLET),
+                part,
+                lambda points: pay_by_wallet(replace(paying, beside=points), services.gateway),
+                services.gateway,
                 client_ip(request),
-                _buyer(form),
-            ),
-            services.gateway,
-        )
+            )
     except DomainError as exc:
         return await _refused(request, services, billnumber, PaymentMeans.WALLET, exc, form)
     return _go_on(step)
@@ -334,7 +358,7 @@ async def _refused(
     if isinstance(error, Refused) and error.field == "means":
         return RedirectResponse(f"/pay/{billnumber}", status_code=303)
     view = await _order_view(billnumber, services)
-    if isinstance(error, InvalidCard | MissingInput):
+    if isinstance(error, InvalidCard | MissingInput) or error.field in POINTS_FIELDS:
         return _form(request, view, services, means, error, form)
     return error_page(request, error, 409, view.order)
 
@@ -352,7 +376,7 @@ def _form(
     kept = {
         name: (sent or {}).get(name, "")
         for name in ("exp_month", "exp_year", "cardholder", "email", "firstname", "lastname",
-                     "phone")
+                     "phone", "points_account", "points")
     }  # fmt: skip
     response = page(
         request,
@@ -371,6 +395,7 @@ def _form(
         refuse=_return_url(view.order, refused=True),
         declined=_declined(view, language),
         kept_cards=view.kept_cards,
+        points=view.points,
     )
     return here.remember(request, response)
 
@@ -386,6 +411,15 @@ def _asked(view: OrderView) -> list[str]:
     if "phone" in required and not buyer.mobile_phone:
         asked.append("phone")
     return asked
+
+
+def _points_part(form: dict[str, str]) -> PointsPart | None:
+    """The points the buyer pays part of the order with, if any."""
+    points = parse_points(form.get("points", ""))
+    if not points:
+        return None
+    account, pin = parse_account(form.get("points_account", ""), form.get("points_pin", ""))
+    return PointsPart(account, Secret(pin), points)
 
 
 def _buyer(form: dict[str, str]) -> Buyer:
@@ -426,12 +460,12 @@ def _outcome(view: OrderView) -> str:
 
 
 def _last_payment(view: OrderView) -> Operation | None:
-    """The last payment that began: one only chosen tells nothing yet."""
-    chosen = view.order.chosen_payment(view.operations)
-    payments = [
-        op for op in view.operations if op.kind is OperationKind.PAYMENT and op is not chosen
-    ]
-    return payments[-1] if payments else None
+    """The payment that began last (one only chosen tells nothing yet); of points and the
+    payment of the rest beside them, the latter."""
+    begun = [op for op in view.operations if op.kind is OperationKind.PAYMENT and op.begun_at]
+    return max(
+        begun, key=lambda op: (op.begun_at, op.means is not PaymentMeans.POINTS), default=None
+    )
 
 
 @dataclass(frozen=True)
@@ -456,6 +490,9 @@ def _reason(payment: Operation | None, language: Language) -> tuple[str, str]:
     """Why a payment was declined, and what to do next, in the buyer's words."""
     if payment is None or payment.response_code is None:
         return "", ""
+    refused = f"points.refused.{payment.response_code.value}"
+    if payment.means is PaymentMeans.POINTS and refused in i18n.TEXTS:
+        return i18n.text(refused, language), i18n.text("points.next", language)
     said = texts(payment.response_code, language)
     return said.customer_message, said.recommendation
 
