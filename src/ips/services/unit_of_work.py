@@ -11,7 +11,7 @@ one writer at a time. Lock the order first, then its operations and transactions
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
@@ -28,7 +28,9 @@ from ips.domain.terminals import Lease
 from ips.domain.users import Session, User
 
 if TYPE_CHECKING:
+    from ips.processing.loyalty import Difference
     from ips.services.monitor import OrderFilter, OrderRow, Position, Total, TurnoverDay
+    from ips.services.points_report import KeptDifference, PointsExchange
 
 
 class MerchantRepository(Protocol):
@@ -278,6 +280,30 @@ class KeptCardRepository(Protocol):
         ...
 
 
+class PointsQueries(Protocol):
+    """The points report's (``services/points_report.py``)."""
+
+    async def exchanges(self, start: datetime, end: datetime) -> list[PointsExchange]:
+        """The spends and give-backs of points under way or answered in [start, end) — made
+        before ``end``, last changed at or after ``start`` — whatever their status; in one
+        query, by merchant."""
+        ...
+
+    async def differences(self, day: date) -> list[KeptDifference]:
+        """The differences kept for ``day``, by merchant."""
+        ...
+
+    async def replace_differences(
+        self,
+        day: date,
+        merchant_id: str,
+        differences: Sequence[Difference],
+        reported_at: datetime,
+    ) -> None:
+        """The differences of ``day`` and ``merchant_id`` are now ``differences``."""
+        ...
+
+
 class MonitorQueries(Protocol):
     """The Order Monitor's reads; each scoped by the filter's merchant."""
 
@@ -323,6 +349,8 @@ class UnitOfWork(Protocol):
     def kept_cards(self) -> KeptCardRepository: ...
     @property
     def terminals(self) -> TerminalRepository: ...
+    @property
+    def points(self) -> PointsQueries: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -247,6 +247,8 @@ _OPEN_TRANSACTION = text(
     "status IN ('created', 'sent', 'unknown') AND kind NOT IN ('financial', 'refund')"
 )
 _UNBATCHED = text("status = 'created' AND kind IN ('financial', 'refund')")
+_POINTS_REPORTED = text("kind IN ('points_spend', 'points_give_back')")
+"""The exchanges a day's points report names (``services/points_report.py``)."""
 
 settlement_batches = Table(
     "settlement_batches",
@@ -313,6 +315,12 @@ transactions = Table(
         "updated_at",
         sqlite_where=_OPEN_TRANSACTION,
         postgresql_where=_OPEN_TRANSACTION,
+    ),
+    Index(
+        "ix_transactions_points_reported",
+        "updated_at",
+        sqlite_where=_POINTS_REPORTED,
+        postgresql_where=_POINTS_REPORTED,
     ),
 )
 
@@ -481,3 +489,28 @@ Each is kept either for a shop's customer (``customer_number``, with a keyed has
 so that a card is kept once per customer) or for the recurring payments of a first order
 (``recurring_order_id``, one card per order; valid until the card's expiry or the terms' last
 day) — ``ck_kept_cards_kept_for``. Only the first are offered on the card page."""
+
+_POINTS_DIFFERENCE = (
+    "(ips_points IS NOT NULL OR program_points IS NOT NULL)"
+    " AND (ips_points IS NULL OR program_points IS NULL OR ips_points <> program_points)"
+)
+
+points_differences = Table(
+    "points_differences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("day", Date, nullable=False),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("ips_points", BigInteger),
+    Column("program_points", BigInteger),
+    Column("reported_at", UtcDateTime, nullable=False),
+    UniqueConstraint("day", "merchant_id", "kind", "reference"),
+    CheckConstraint("kind IN ('spend', 'give_back', 'accrual', 'accrual_reversal')", name="kind"),
+    CheckConstraint(_POINTS_DIFFERENCE, name="differs"),
+)
+"""Where the points program's books of a day differ from IPS's report of it, by merchant, as
+the program answered the latest report (``services/points_report.py``): an operation missing
+on one side (its points ``NULL`` there) or with other points. ``kind`` is a
+``PointsOperation``; a report made again replaces its day's and merchant's rows."""

@@ -27,6 +27,7 @@ from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
+from ips.storage.points import PointsQueries
 from ips.storage.repositories import (
     BatchRepository,
     MerchantRepository,
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
     cvcs: CvcRepository
     terminals: TerminalRepository
     kept_cards: KeptCardRepository
+    points: PointsQueries
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -84,6 +86,7 @@ class SqlUnitOfWork:
         self.cvcs = CvcRepository(conn)
         self.terminals = TerminalRepository(conn)
         self.kept_cards = KeptCardRepository(conn)
+        self.points = PointsQueries(conn)
         return self
 
     async def __aexit__(

@@ -1,0 +1,170 @@
+"""Each day's points operations reported to the points program, and the differences it answers
+kept (issue 13: "The points operations are not in the processing center's settlement
+batches; they are reported to the program").
+
+A day is a UTC day. IPS's points operations of a day are its exchanges with the program that
+the program approved that day (``transactions.updated_at``, status ``approved``):
+
+- a spend (``points_spend``): ``PointsOperation.SPEND`` under the reservation's reference,
+  with the points of the points payment;
+- a give-back (``points_give_back``): ``PointsOperation.GIVE_BACK`` under its own reference,
+  with the points it gave back.
+
+Each counts its money value over what one point of its order's points payment is worth (a
+spend's value is the whole payment's: all its points). Releases move no points and are not
+reported. Accruals and their reversals (``PointsOperation.ACCRUAL``, ``ACCRUAL_REVERSAL``) are
+reported by the program's rules too, but IPS makes none yet: once it does, their exchanges
+join ``REPORTED`` and ``PointsExchange.points`` (see there).
+
+The merchants asked about: each with a spend or a give-back *under way or answered* that day
+(its exchange made before the day's end and last changed after its start, approved or not),
+so that an operation the program booked while IPS's books do not have it approved on that day
+shows as a difference; and each with differences kept for that day, so that they go once the
+books agree. Each merchant's report is one call; a merchant the program does not answer keeps
+the differences it had, the others go on.
+
+No unit of work is open while the program is asked: the day is read (one unit of work, one
+query for its exchanges), the program asked merchant by merchant, and each answer written in a
+unit of work of its own, replacing what was kept for that day and merchant
+(``points_differences``) — so a report made again is the latest word, and a difference
+resolved since is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from ips.domain.orders import TransactionKind
+from ips.domain.states import TransactionStatus
+from ips.processing.loyalty import Difference, Loyalty, PointsOperation, ReportLine
+from ips.processing.port import NoAnswer
+from ips.services.gateway import Gateway
+from ips.services.points import loyalty_of
+
+log = logging.getLogger(__name__)
+
+REPORTED = {
+    TransactionKind.POINTS_SPEND: PointsOperation.SPEND,
+    TransactionKind.POINTS_GIVE_BACK: PointsOperation.GIVE_BACK,
+    # Accruals (PointsOperation.ACCRUAL) and their reversals (ACCRUAL_REVERSAL) go here once
+    # IPS makes them, each under the accrual's reference with the points accrued (taken back).
+}
+"""The exchanges with the program that a report names, and as what."""
+
+
+@dataclass(frozen=True)
+class PointsExchange:
+    """A spend or give-back of points as IPS's books keep it (``uow.points``)."""
+
+    merchant_id: str
+    kind: TransactionKind
+    reference: str
+    status: TransactionStatus
+    updated_at: datetime
+    amount_minor: int
+    """What the exchange moved, in money."""
+    payment_minor: int
+    payment_points: int
+    """The order's points payment: what it was worth, and its points."""
+
+    @property
+    def points(self) -> int:
+        """The points it moved: its money over the worth of one point of the payment."""
+        return self.amount_minor // (self.payment_minor // self.payment_points)
+
+    def line(self) -> ReportLine:
+        return ReportLine(self.reference, REPORTED[self.kind], self.points)
+
+
+@dataclass(frozen=True)
+class KeptDifference:
+    """A difference the program answered for a day's report of a merchant, as kept."""
+
+    day: date
+    merchant_id: str
+    difference: Difference
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class MerchantReport:
+    merchant_id: str
+    operations: int
+    """The lines IPS reported."""
+    differences: list[Difference] | None
+    """What the program answered; ``None`` when it did not answer."""
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    day: date
+    merchants: list[MerchantReport]
+    """By merchant id."""
+
+    @property
+    def agreed(self) -> bool:
+        """Every merchant reported and answered with no difference."""
+        return all(m.differences == [] for m in self.merchants)
+
+
+def day_span(day: date) -> tuple[datetime, datetime]:
+    """The UTC day ``day`` as [start, end)."""
+    start = datetime.combine(day, time(), UTC)
+    return start, start + timedelta(days=1)
+
+
+async def report_points(day: date, gateway: Gateway) -> ReportResult:
+    """Reports ``day``'s points operations to the program, merchant by merchant, and keeps
+    the differences it answers (see the module). ``Refused`` when no program is connected."""
+    loyalty = loyalty_of(gateway)
+    start, end = day_span(day)
+    async with gateway.uow_factory(readonly=True) as uow:
+        exchanges = await uow.points.exchanges(start, end)
+        kept = await uow.points.differences(day)
+    lines = lines_by_merchant(exchanges, start, end)
+    for difference in kept:
+        lines.setdefault(difference.merchant_id, [])
+    reports = [
+        await _report(day, merchant_id, lines[merchant_id], loyalty, gateway)
+        for merchant_id in sorted(lines)
+    ]
+    return ReportResult(day, reports)
+
+
+def lines_by_merchant(
+    exchanges: Iterable[PointsExchange], start: datetime, end: datetime
+) -> dict[str, list[ReportLine]]:
+    """The lines of each merchant with an exchange among ``exchanges`` (none for a merchant
+    whose exchanges were not approved within [start, end))."""
+    lines: dict[str, list[ReportLine]] = {}
+    for exchange in exchanges:
+        of_merchant = lines.setdefault(exchange.merchant_id, [])
+        if exchange.status is TransactionStatus.APPROVED and start <= exchange.updated_at < end:
+            of_merchant.append(exchange.line())
+    return lines
+
+
+async def _report(
+    day: date, merchant_id: str, lines: list[ReportLine], loyalty: Loyalty, gateway: Gateway
+) -> MerchantReport:
+    try:
+        differences = await loyalty.report(day, merchant_id, lines)
+    except NoAnswer as exc:
+        log.warning(
+            "the points program did not answer the report of %s %s: %s", merchant_id, day, exc
+        )
+        return MerchantReport(merchant_id, len(lines), None)
+    async with gateway.uow_factory() as uow:
+        await uow.points.replace_differences(day, merchant_id, differences, gateway.clock())
+        await uow.commit()
+    if differences:
+        log.warning(
+            "the points program's books of %s differ from IPS's for merchant %s: %d",
+            day,
+            merchant_id,
+            len(differences),
+        )
+    return MerchantReport(merchant_id, len(lines), differences)
