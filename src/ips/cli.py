@@ -8,6 +8,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -30,6 +31,7 @@ from ips.services import settlement
 from ips.services.accounts import add_user
 from ips.services.clock import utc_now
 from ips.services.merchants import AddMerchant, add_merchant, list_merchants
+from ips.services.points_report import ReportResult, report_points
 from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import Difference
 from ips.services.reconciliation import reconcile as compare_books
@@ -584,3 +586,60 @@ def rate_list(database: Database = None) -> None:
 
     for r in _on_database(_settings(database), rate_history):
         typer.echo(f"{r.valid_from:%Y-%m-%d %H:%M:%S}  1 {r.source} = {r.value} {r.target}")
+
+
+points_app = typer.Typer(help="Bonus points paid through IPS.", no_args_is_help=True)
+app.add_typer(points_app, name="points")
+
+
+@points_app.command("report")
+def points_report(
+    day: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="The UTC day YYYY-MM-DD (default: yesterday)."),
+    ] = None,
+    database: Database = None,
+) -> None:
+    """Report a day's points operations to the points program, merchant by merchant, and
+    keep the differences it answers (exits 1 when there are any, or it does not answer)."""
+    _logging()
+    settings = _settings(database)
+    reported = day.date() if day is not None else utc_now().date() - timedelta(days=1)
+
+    async def run() -> ReportResult:
+        async with running(settings, workers=False) as runtime:
+            return await report_points(reported, runtime.services.gateway)
+
+    try:
+        result = asyncio.run(run())
+    except DomainError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    _said_points(result)
+    if not result.agreed:
+        raise typer.Exit(1)
+
+
+def _said_points(result: ReportResult) -> None:
+    if not result.merchants:
+        typer.echo(f"no points operations on {result.day.isoformat()}")
+    for report in result.merchants:
+        merchant, count = report.merchant_id, report.operations
+        reported = f"{merchant}: {count} operation{'' if count == 1 else 's'} reported"
+        if report.differences is None:
+            typer.echo(f"{reported}, the points program did not answer")
+            typer.echo(f"error: the points program did not answer for {merchant}", err=True)
+        elif not report.differences:
+            typer.echo(f"{reported}, no differences")
+        else:
+            many = len(report.differences)
+            typer.echo(f"{reported}, {many} difference{'' if many == 1 else 's'}:")
+            for d in report.differences:
+                ips, program = _points_or_none(d.ips_points), _points_or_none(d.program_points)
+                typer.echo(
+                    f"{merchant}: {d.kind.value} {d.reference}: IPS {ips}, program {program}"
+                )
+
+
+def _points_or_none(points: int | None) -> str:
+    return "none" if points is None else f"{points} points"
