@@ -153,9 +153,7 @@ async def _report(
     try:
         differences = await loyalty.report(day, merchant_id, lines)
     except NoAnswer as exc:
-        log.warning(
-            "the points program did not answer the report of %s %s: %s", merchant_id, day, exc
-        )
+        log.warning("the report of merchant %s for %s: %s", merchant_id, day, exc)
         return MerchantReport(merchant_id, len(lines), None)
     async with gateway.uow_factory() as uow:
         await uow.points.replace_differences(day, merchant_id, differences, gateway.clock())
