@@ -155,7 +155,7 @@ def running_ips(directory: Path, *, processing_timeout: float = 3) -> Iterator[I
             "merchant", "add", "--merchant-id", merchant_id, "--name", name,
             "--login", f"{LOGIN}-{merchant_id}", "--password", PASSWORD,
             "--secret-word", SECRET_WORD, "--return-host", "127.0.0.1",
-            "--means", "card,wallet", "--double-stage",
+            "--means", "card,wallet,points", "--double-stage",
             cwd=directory, env=env,
         )  # fmt: skip
         assert added.returncode == 0, added.stdout + added.stderr

@@ -43,7 +43,7 @@ async def test_every_page_and_file_of_ips_carries_the_security_headers(
     page = await new_page()
     requests, responses = _record(page)
     await page.goto(order_url(Language="EN"))
-    await page.get_by_role("link", name=re.compile("Bank card")).click()
+    await page.get_by_role("button", name=re.compile("Bank card")).click()
     await expect(page.locator("form.card")).to_be_visible()
     await fill_card(page, TEST_CARDS["declined"])
     await declined_and_gives_up(page, shop, page.locator("#pay").click())

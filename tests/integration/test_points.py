@@ -22,13 +22,15 @@ from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OperationStatus, OrderState
 from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.simulator import Simulator
-from ips.services import janitor
+from ips.services import janitor, monitor
 from ips.services.cancellations import Cancel, cancel
 from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, SignedIn, add_merchant
+from ips.services.monitor import OrderFilter
 from ips.services.payments import PayByCard, PaymentStep, pay_by_card
 from ips.services.points import PointsPart, pay_with_points
 from ips.storage.unit_of_work import Database
+from ips.web.cabinet import order_routes
 from tests.conftest import make_client
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import card_form
@@ -165,6 +167,9 @@ async def test_300_paid_as_100_points_and_200_by_card(
         )  # fmt: skip
         told = await uow.notifications.of_order(order.id)
     assert len(told) == 2  # a bonus-points payment sends both operations
+    rows = monitor.export_rows(OrderFilter(SHOP), database)
+    exported = b"".join([piece async for piece in order_routes.csv_pieces(rows)]).decode()
+    assert exported.splitlines()[1].endswith(",card,411111****1111,100.00")
 
 
 async def test_a_declined_card_releases_the_points_and_the_order_is_paid_again(

@@ -97,6 +97,8 @@ class OrderRow:
     the order's when the payment was converted (zero in the order's when it is unpaid)."""
     confirmed: Money
     cancelled: Money
+    in_points: Money
+    """Of ``paid``, what bonus points paid."""
     comment: str
 
 

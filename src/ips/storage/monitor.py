@@ -178,5 +178,6 @@ def _row(row: Sequence[Any]) -> OrderRow:
         paid=Money(shown.paid, money_cur),
         confirmed=Money(shown.confirmed, money_cur),
         cancelled=Money(shown.cancelled, money_cur),
+        in_points=Money(books.in_points if books else 0, money_cur),
         comment=comment,
     )

@@ -97,7 +97,7 @@ def _list_url(path: str, filters: Filters, after: str | None = None) -> str:
 
 
 EXPORT_COLUMNS = ("billnumber", "ordernumber", "created (UTC)", "state", "amount", "currency",
-                  "way of payment", "card")  # fmt: skip
+                  "way of payment", "card", "paid in points")  # fmt: skip
 
 
 @router.get("/orders.csv")
@@ -139,6 +139,7 @@ async def csv_pieces(rows: AsyncIterator[monitor.OrderRow]) -> AsyncIterator[byt
                 row.amount.currency.code,
                 row.means.value if row.means else "",
                 row.masked_pan,
+                row.in_points.format() if row.in_points.minor else "",
             )
         )
         if buffer.tell() >= CHUNK:

@@ -82,7 +82,7 @@ async def choice(request: Request, services: AppServices, view: PageOrder) -> Re
     unavailable = _unavailable(request, view)
     if unavailable is not None:
         return unavailable
-    ways = view.order.means - {PaymentMeans.POINTS}  # points pay beside one of them
+    ways = _ways(view.order)
     if len(ways) == 1:
         [means] = ways
         return _form(request, view, services, means)
@@ -391,7 +391,7 @@ def _form(
         error_field=error.field if error else None,
         kept=kept,
         asked=_asked(view),
-        others=len(view.order.means) > 1,
+        others=len(_ways(view.order)) > 1,
         refuse=_return_url(view.order, refused=True),
         declined=_declined(view, language),
         kept_cards=view.kept_cards,
@@ -411,6 +411,11 @@ def _asked(view: OrderView) -> list[str]:
     if "phone" in required and not buyer.mobile_phone:
         asked.append("phone")
     return asked
+
+
+def _ways(order: Order) -> frozenset[PaymentMeans]:
+    """The ways to pay the buyer chooses from: points pay beside one of them."""
+    return order.means - {PaymentMeans.POINTS}
 
 
 def _points_part(form: dict[str, str]) -> PointsPart | None:
