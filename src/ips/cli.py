@@ -348,7 +348,9 @@ def merchant_add(
     ] = "",
     notify: Annotated[
         str,
-        typer.Option(help="The results notified: payment, confirmation, cancel (comma-separated)."),
+        typer.Option(
+            help="The results notified: payment, confirmation, cancel, accrual (comma-separated)."
+        ),
     ] = "payment",
     notify_answer: Annotated[
         AnswerMode,
@@ -421,6 +423,13 @@ def merchant_add(
         int,
         typer.Option("--points-share", help="Percent of an order bonus points may pay (1-100)."),
     ] = DEFAULT_POINTS_SHARE,
+    points_accrual: Annotated[
+        int,
+        typer.Option(
+            "--points-accrual",
+            help="Percent of a card payment accrued to the buyer in bonus points (0-100; 0: none).",
+        ),
+    ] = 0,
     database: Database = None,
 ) -> None:
     """Register a merchant."""
@@ -445,6 +454,7 @@ def merchant_add(
         allow_disable_3ds=allow_disable_3ds,
         payment_attempts=payment_attempts,
         points_share=points_share,
+        points_accrual=points_accrual,
     )
 
     settings = _settings(database)
@@ -457,6 +467,7 @@ _KINDS = {
     "payment": OperationKind.PAYMENT,
     "confirmation": OperationKind.CONFIRMATION,
     "cancel": OperationKind.CANCEL,
+    "accrual": OperationKind.BONUS_ACCRUAL,
 }
 
 

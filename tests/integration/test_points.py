@@ -29,6 +29,7 @@ from ips.services.merchants import AddMerchant, SignedIn, add_merchant
 from ips.services.monitor import OrderFilter
 from ips.services.payments import PayByCard, PaymentStep, pay_by_card
 from ips.services.points import PointsPart, pay_with_points
+from ips.services.points_report import report_points
 from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.conftest import make_client
@@ -380,3 +381,88 @@ async def test_points_and_card_raced_on_one_order_pay_once(
 async def order_page_of(gateway: Gateway) -> str:
     async with make_client(gateway) as http:
         return await order_page(http)
+
+
+ACCRUING = "666666"
+
+
+async def accruing_order(client: httpx.AsyncClient, gateway: Gateway) -> str:
+    """An order of 300.00 at a shop that accrues 10 % of card payments in points."""
+    await add_merchant(
+        AddMerchant(
+            ACCRUING, "Accruing Shop", "accruing", "accruing-password", "salt",
+            means=frozenset({PaymentMeans.CARD}), points_accrual=10,
+            return_hosts=("shop.example",),
+        ),
+        gateway.uow_factory,
+    )  # fmt: skip
+    return await order_page(client, Merchant_ID=ACCRUING)
+
+
+async def test_a_card_payment_accrues_points_and_a_full_cancel_takes_them_back(
+    client: httpx.AsyncClient, points_gateway: Gateway, simulator: Simulator, database: Database
+) -> None:
+    page = await accruing_order(client, points_gateway)
+    form = (await client.get(page)).text
+    assert "10% of a card payment comes back to your points account." in form
+    assert 'name="points_pin"' not in form  # the shop takes no points: it only gives them
+
+    paid = await pay(client, page, points="", pin="")
+
+    assert paid.headers["location"].startswith("https://shop.example/ok")
+    assert await balance(simulator) == (100000 + 30, 0)
+    assert await payments(database, page) == [
+        ("card", "success", 30000, "AS000"),
+        ("points", "success", 3000, "AS000"),  # the accrual: 30 points, worth 30.00
+    ]
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(page.rsplit("/", 1)[1])
+        assert order is not None and order.id is not None
+        accrued = [op for op in await uow.operations.of_order(order.id) if op.kind.value == "500"]
+    assert [(op.points, op.status) for op in accrued] == [(30, OperationStatus.SUCCESS)]
+
+    caller = SignedIn(ACCRUING)
+    await cancel(Cancel(page.rsplit("/", 1)[1], "100.00", "RUB"), caller, points_gateway)
+    assert await balance(simulator) == (100000 + 30, 0)  # a part cancelled keeps them
+    await cancel(Cancel(page.rsplit("/", 1)[1]), caller, points_gateway)
+    assert await balance(simulator) == (100000, 0)
+
+    today = points_gateway.clock().date()
+    reported = await report_points(today, points_gateway)
+    assert [(m.merchant_id, m.operations, m.differences) for m in reported.merchants] == [
+        (ACCRUING, 2, [])
+    ]
+
+
+async def test_an_unknown_account_accrues_nothing_and_the_payment_stands(
+    client: httpx.AsyncClient, points_gateway: Gateway, database: Database
+) -> None:
+    page = await accruing_order(client, points_gateway)
+    paid = await pay(client, page, points="", pin="", account="7000000099")
+    assert paid.headers["location"].startswith("https://shop.example/ok")
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(page.rsplit("/", 1)[1])
+        assert order is not None and order.id is not None
+        kinds = [(op.kind.value, op.status) for op in await uow.operations.of_order(order.id)]
+    assert kinds == [("100", OperationStatus.SUCCESS), ("500", OperationStatus.DECLINED)]
+
+
+async def test_an_order_is_not_expired_while_its_points_are_reserved(
+    points_gateway: Gateway, simulator: Simulator, database: Database, clock: ManualClock
+) -> None:
+    billnumber = (await order_page_of(points_gateway)).rsplit("/", 1)[1]
+
+    async def die(points: Operation) -> PaymentStep:
+        raise asyncio.CancelledError
+
+    with pytest.raises(asyncio.CancelledError):
+        await pay_with_points(billnumber, PART, die, points_gateway)
+    clock.advance(hours=25)
+
+    assert await janitor.expire_orders(points_gateway) == 0  # the points come first
+    await janitor.sweep(points_gateway, stale_after=STALE)
+
+    assert await balance(simulator) == (100000, 0)
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(billnumber)
+        assert order is not None and order.state is OrderState.DECLINED

@@ -103,6 +103,9 @@ class Merchant:
     """How many payments the buyer may try on one order (``Order.may_be_paid``)."""
     points_share: int = DEFAULT_POINTS_SHARE
     """The share of an order, in percent, bonus points may pay (``points.points_offer``)."""
+    points_accrual: int = 0
+    """Percent of a card payment accrued to the buyer in bonus points (``services/accruals``);
+    0: none."""
     credential_mac: str = field(default="", repr=False)
     credential_until: datetime | None = None
     """The web-service credential verified last, as a keyed hash over it and the password

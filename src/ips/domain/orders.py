@@ -77,6 +77,9 @@ class TransactionKind(enum.Enum):
     POINTS_SPEND = "points_spend"
     POINTS_RELEASE = "points_release"
     POINTS_GIVE_BACK = "points_give_back"
+    POINTS_ACCRUAL = "points_accrual"
+    """Points credited to the buyer for a card payment (``reference``: the accrual's name)."""
+    POINTS_ACCRUAL_REVERSAL = "accrual_reversal"
     AUTHORIZATION = "authorization"
     REVERSAL = "reversal"
     COMPLETION = "completion"
@@ -438,6 +441,9 @@ class Transaction:
     one; always empty for exchanges with other parties than the processing center."""
     stan_taken: int | None = None
     """The STAN, once the unit of work took it (see ``needs_stan``)."""
+    points: int | None = None
+    """Of an exchange with the points program: the points it moved, as the program answered
+    (an accrual's, and what its reversal took back)."""
     id: int | None = None
     events: list[StateChanged] = field(default_factory=list, repr=False, compare=False)
 

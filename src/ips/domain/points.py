@@ -64,14 +64,20 @@ def parse_points(text: str) -> int:
 
 def parse_account(number: str, pin: str) -> tuple[str, str]:
     """A points account's number and PIN as the buyer typed them, spaces dropped."""
-    number, pin = number.replace(" ", ""), pin.strip()
+    number, pin = parse_account_number(number), pin.strip()
     if not number:
         raise MissingInput("the points account's number is required", field="points_account")
-    if not (is_digits(number) and ACCOUNT_DIGITS[0] <= len(number) <= ACCOUNT_DIGITS[1]):
-        raise InvalidInput("the points account's number is not valid", field="points_account")
     if not (is_digits(pin) and PIN_DIGITS[0] <= len(pin) <= PIN_DIGITS[1]):
         raise InvalidInput("the PIN is 4 to 12 digits", field="points_pin")
     return number, pin
+
+
+def parse_account_number(number: str) -> str:
+    """A points account's number as the buyer typed it, spaces dropped; empty when none."""
+    number = number.replace(" ", "")
+    if number and not (is_digits(number) and ACCOUNT_DIGITS[0] <= len(number) <= ACCOUNT_DIGITS[1]):
+        raise InvalidInput("the points account's number is not valid", field="points_account")
+    return number
 
 
 def masked_account(number: str) -> str:

@@ -29,11 +29,12 @@ from ips.domain.orders import (
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
+from ips.services.accruals import open_accrual_reversal
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
 from ips.services.operations import OperationResult, PaidOrder, lock_paid_order, requested_amount
-from ips.services.points import open_points_exchange, send_points
+from ips.services.points_exchanges import open_points_exchange, send_points
 from ips.services.reversals import open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
 from ips.services.wallet_payments import open_wallet_refund, send_wallet_refund
@@ -140,7 +141,10 @@ async def cancel_locked(
             Money(split.in_points, currency),
             now,
         )
-        after = dataclasses.replace(after, points_give_back=give_back)
+        after = dataclasses.replace(after, points=(give_back,))
+    reversal = await open_accrual_reversal(uow, order, operation, paid.operations, now)
+    if reversal is not None:
+        after = dataclasses.replace(after, points=(*after.points, reversal))
     await uow.orders.save(order)
     await enqueue(uow, merchant, order, operation, paid.payment, now)
     return operation, after
@@ -149,19 +153,20 @@ async def cancel_locked(
 @dataclass(frozen=True)
 class AfterCommit:
     """What a cancel sends once it is committed: a reversal, or a refund at the wallet; and
-    the points it gives back."""
+    the points it gives back, or the accrual it reverses."""
 
     reversal_id: int | None = None
     wallet_refund_id: int | None = None
-    points_give_back: Transaction | None = None
+    points: tuple[Transaction, ...] = ()
+    """Points given back, an accrual reversed."""
 
     async def send(self, gateway: Gateway, *, attempts: int = 1) -> None:
         if self.reversal_id is not None:
             await send_reversal(self.reversal_id, gateway, attempts=attempts)
         if self.wallet_refund_id is not None:
             await send_wallet_refund(self.wallet_refund_id, gateway)
-        if self.points_give_back is not None:
-            await send_points(self.points_give_back, gateway)
+        for exchange in self.points:
+            await send_points(exchange, gateway)
 
 
 async def _withdraw_unpresented(uow: UnitOfWork, order_id: int, amount: int, now: datetime) -> None:

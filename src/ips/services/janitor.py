@@ -38,7 +38,13 @@ import logging
 from datetime import datetime, timedelta
 
 from ips.domain.errors import Refused
-from ips.domain.orders import CancelReason, OperationKind, Transaction, TransactionKind
+from ips.domain.orders import (
+    CancelReason,
+    OperationKind,
+    PaymentMeans,
+    Transaction,
+    TransactionKind,
+)
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
 from ips.services import authentication, cvc, kept_cards, points, wallet_payments
@@ -156,6 +162,8 @@ POINTS_REPEATED = (
     TransactionKind.POINTS_SPEND,
     TransactionKind.POINTS_RELEASE,
     TransactionKind.POINTS_GIVE_BACK,
+    TransactionKind.POINTS_ACCRUAL,
+    TransactionKind.POINTS_ACCRUAL_REVERSAL,
 )
 """What the points program is asked again until it answers (``points.repeat``)."""
 
@@ -203,10 +211,13 @@ async def expire_orders(gateway: Gateway) -> int:
         candidates = await uow.orders.lock_unpaid_since_before(
             now - gateway.timings.order_lifetime, BATCH
         )
-        under_way = {
-            op.order_id: op
+        in_process = [
+            op
             for op in await uow.operations.of_orders([o.id for o in candidates if o.id])
             if op.kind is OperationKind.PAYMENT and op.status is OperationStatus.IN_PROCESS
+        ]
+        under_way = {  # points in process wait on the other payment (``points``)
+            op.order_id: op for op in in_process if op.means is not PaymentMeans.POINTS
         }
         exchanges = await uow.transactions.of_orders(
             [o.id for o in candidates if o.holds_ordernumber and o.id]

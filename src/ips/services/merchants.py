@@ -63,6 +63,7 @@ class AddMerchant:
     """Addresses or networks allowed to call the web services; empty: any."""
     payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
     points_share: int = DEFAULT_POINTS_SHARE
+    points_accrual: int = 0
 
 
 async def add_merchant(
@@ -87,6 +88,8 @@ async def add_merchant(
         )
     if not 1 <= cmd.points_share <= 100:
         raise InvalidInput("the points' share is 1 to 100 percent", field="points_share")
+    if not 0 <= cmd.points_accrual <= 100:
+        raise InvalidInput("the points accrued are 0 to 100 percent", field="points_accrual")
     callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
     merchant = Merchant(
         merchant_id=parse_merchant_id(cmd.merchant_id),
@@ -110,6 +113,7 @@ async def add_merchant(
         ws_addresses=parse_networks(cmd.ws_addresses),
         payment_attempts=cmd.payment_attempts,
         points_share=cmd.points_share,
+        points_accrual=cmd.points_accrual,
     )
     async with uow_factory() as uow:
         if await uow.merchants.get(merchant.merchant_id) is not None:

@@ -99,6 +99,8 @@ class OrderView:
     kept_cards: list[KeptCard] = field(default_factory=list)
     points: PointsOffer | None = None
     """What bonus points may pay of the order now, when it takes them."""
+    accrual: int = 0
+    """Percent of a card payment the merchant accrues in points (``accruals``); 0: none."""
     """The cards kept for the order's customer that may pay it now."""
 
 
@@ -251,7 +253,8 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
             kept = [c for c in cards if not c.expired(gateway.clock().date())]
     unconverted = payable and price is not None and price.rate is None
     offered = await points.offer(order, merchant, gateway) if unconverted else None
-    return OrderView(order, merchant, operations, price, payable, left, kept, offered)
+    accrual = merchant.points_accrual if gateway.loyalty is not None else 0
+    return OrderView(order, merchant, operations, price, payable, left, kept, offered, accrual)
 
 
 @dataclass(frozen=True)

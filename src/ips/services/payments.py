@@ -49,10 +49,12 @@ from ips.faults import fault
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
 from ips.processing.secure import Challenge
 from ips.services import cvc
+from ips.services.accruals import open_accrual
 from ips.services.clock import Clock
 from ips.services.gateway import Gateway
 from ips.services.kept_cards import keep_if_asked
 from ips.services.notifications import enqueue
+from ips.services.points_exchanges import send_points
 from ips.services.rates import quote
 from ips.services.reversals import PAN_CONTEXT, message_id, open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
@@ -75,6 +77,9 @@ class PayByCard:
     """The buyer asks to keep the card for the order's customer (``kept_cards``)."""
     beside: Operation | None = None
     """The points payment whose points are reserved: the card pays the rest (``points``)."""
+    points_account: str = ""
+    """The buyer's points account, where the merchant accrues points for a card payment
+    (``accruals``)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ async def pay_by_card(cmd: PayByCard, gateway: Gateway) -> PaymentStep:
         three_d_secure=await gateway.secure.may_take_part(card.pan),
         keep_card=cmd.keep_card,
         beside=cmd.beside,
+        points_account=cmd.points_account,
     )
     if isinstance(begun, Order):
         return PaymentStep(begun)
@@ -213,6 +219,7 @@ async def begin_payment(
     three_d_secure: bool = False,
     keep_card: bool = False,
     beside: Operation | None = None,
+    points_account: str = "",
 ) -> Order | Begun:
     """Phase 1 of every payment: under the order's lock, checks it may be paid now this way
     and begins the payment operation — the one created at the buyer's choice of the way to
@@ -260,6 +267,7 @@ async def begin_payment(
             sealed_pan=sealed_pan,
             client_ip=client_ip,
             keep_card=keep_card and bool(order.customer_number),
+            points_account=points_account,
             begun_at=now,
             id=chosen.id if chosen else None,
         )
@@ -407,10 +415,12 @@ async def authorize(
         log.warning("no answer to the authorization of order %s", order.billnumber)
         answer = None
     fault("payment.authorization.sent")
-    order, reversal_id = await _finish(authorization.id, answer, gateway, merchant)
+    order, reversal_id, accrual = await _finish(authorization.id, answer, gateway, merchant)
     fault("payment.answer.committed")
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
+    if accrual is not None:
+        await send_points(accrual, gateway)
     return order
 
 
@@ -448,9 +458,10 @@ async def give_up_locked(
 
 async def _finish(
     transaction_id: int, answer: Answer | None, gateway: Gateway, merchant: Merchant | None
-) -> tuple[Order, int | None]:
-    """Phase 3: records the answer (or its absence). Returns the order and, when the
-    authorization went unanswered, the reversal to send."""
+) -> tuple[Order, int | None, Transaction | None]:
+    """Phase 3: records the answer (or its absence). Returns the order, the reversal to send
+    when the authorization went unanswered, and the accrual of points to send when it was
+    approved and the merchant accrues them (``accruals``)."""
     async with gateway.uow_factory() as uow:
         order = await uow.orders.of_transaction(transaction_id, lock=True)
         authorization = await uow.transactions.get(transaction_id)
@@ -463,13 +474,18 @@ async def _finish(
                     order.billnumber,
                     answer.raw_code,
                 )
-            return order, None
+            return order, None, None
         reversal_id = await record_answer(uow, order, payment, authorization, answer, gateway.clock)
         await keep_if_asked(uow, order, payment, gateway.keyring, gateway.clock())
+        merchant = merchant or await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+        accrual = None
+        if payment.status is OperationStatus.SUCCESS and gateway.loyalty is not None:
+            accrual = await open_accrual(uow, order, payment, merchant, gateway.clock())
         await _notify(uow, order, payment, gateway.clock(), merchant)
         fault("payment.answer.committing")
         await uow.commit()
-    return order, reversal_id
+    return order, reversal_id, accrual
 
 
 async def _notify(

@@ -25,7 +25,6 @@ from datetime import datetime
 from ips.domain.cards import Secret
 from ips.domain.errors import DomainError, NotFound, Refused
 from ips.domain.merchants import Merchant
-from ips.domain.money import Money
 from ips.domain.orders import (
     Operation,
     OperationKind,
@@ -38,11 +37,18 @@ from ips.domain.points import PointsOffer, points_offer
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
 from ips.faults import fault
-from ips.processing.loyalty import Loyalty, RefusalReason, Reservation, ReservationStatus
+from ips.processing.loyalty import RefusalReason, Reservation, ReservationStatus
 from ips.processing.port import NoAnswer
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
 from ips.services.payments import PaymentStep, open_exchange
+from ips.services.points_exchanges import (
+    is_points_payment,
+    loyalty_of,
+    open_points_exchange,
+    reservation_of,
+    send_points,
+)
 from ips.services.rates import quote
 from ips.services.unit_of_work import UnitOfWork
 
@@ -65,12 +71,6 @@ class PointsPart:
     account: str
     pin: Secret
     points: int
-
-
-def loyalty_of(gateway: Gateway) -> Loyalty:
-    if gateway.loyalty is None:
-        raise Refused("no points program is connected", field="points")
-    return gateway.loyalty
 
 
 async def offer(order: Order, merchant: Merchant, gateway: Gateway) -> PointsOffer | None:
@@ -257,30 +257,6 @@ async def _close(
     )
 
 
-async def open_points_exchange(
-    uow: UnitOfWork,
-    operation: Operation,
-    kind: TransactionKind,
-    reference: str,
-    amount: Money,
-    now: datetime,
-) -> Transaction:
-    """An exchange with the program under ``operation``, recorded as sent: a spend or a
-    release named by the reservation's reference, a give-back by its own."""
-    assert operation.id is not None
-    exchange = Transaction(
-        order_id=operation.order_id,
-        operation_id=operation.id,
-        kind=kind,
-        amount=amount,
-        created_at=now,
-        reference=reference,
-    )
-    exchange.mark_sent(now)
-    await uow.transactions.add(exchange)
-    return exchange
-
-
 async def follow_points(billnumber: str, gateway: Gateway, *, release_alone: bool = False) -> None:
     """Step 3 for the order, when its points payment waits on the rest's payment and that
     is over: the points spent or released. ``release_alone``: no payment of the rest will
@@ -310,12 +286,7 @@ async def _follow_locked(
     release_alone: bool,
 ) -> Transaction | None:
     points = next(
-        (
-            op
-            for op in operations
-            if op.means is PaymentMeans.POINTS and op.status is OperationStatus.IN_PROCESS
-        ),
-        None,
+        (op for op in operations if is_points_payment(op, OperationStatus.IN_PROCESS)), None
     )
     if points is None:
         return None
@@ -345,14 +316,6 @@ async def _follow_locked(
     )
 
 
-def reservation_of(points: Operation, exchanges: list[Transaction]) -> Transaction:
-    return next(
-        t
-        for t in exchanges
-        if t.operation_id == points.id and t.kind is TransactionKind.POINTS_RESERVATION
-    )
-
-
 def _rest(points: Operation, operations: list[Operation]) -> Operation | None:
     """The payment of the rest beside ``points``: the one begun after them."""
     assert points.begun_at is not None
@@ -367,58 +330,6 @@ def _rest(points: Operation, operations: list[Operation]) -> Operation | None:
         ),
         None,
     )
-
-
-async def send_points(exchange: Transaction, gateway: Gateway) -> None:
-    """Sends a spend, a release or a give-back recorded as sent, and records the answer;
-    with no answer it stays sent, for the janitor to repeat."""
-    assert exchange.id is not None
-    loyalty = loyalty_of(gateway)
-    try:
-        if exchange.kind is TransactionKind.POINTS_SPEND:
-            done = await loyalty.spend(exchange.reference) is ReservationStatus.SPENT
-        elif exchange.kind is TransactionKind.POINTS_RELEASE:
-            done = await loyalty.release(exchange.reference) is not ReservationStatus.RESERVED
-        else:
-            reservation, points = await _give_back_of(exchange, gateway)
-            done = await loyalty.give_back(reservation, points, exchange.reference)
-    except NoAnswer:
-        log.warning("the points program did not answer %s %s", exchange.kind.value, exchange.id)
-        return
-    fault("points.exchange.sent")
-    async with gateway.uow_factory() as uow:
-        order = await uow.orders.of_transaction(exchange.id, lock=True)
-        current = await uow.transactions.get(exchange.id)
-        assert order is not None and current is not None
-        if not current.awaits_answer:
-            return
-        now = gateway.clock()
-        current.change_status(
-            TransactionStatus.APPROVED if done else TransactionStatus.DECLINED, now
-        )
-        if not done:
-            log.error(
-                "the points program refused %s of order %s: see the points report",
-                exchange.kind.value,
-                order.billnumber,
-            )
-        await uow.transactions.save(current)
-        fault("points.answer.committing")
-        await uow.commit()
-
-
-async def _give_back_of(exchange: Transaction, gateway: Gateway) -> tuple[str, int]:
-    """The reservation a give-back gives points back to, and how many points it gives."""
-    async with gateway.uow_factory(readonly=True) as uow:
-        operations = await uow.operations.of_order(exchange.order_id)
-        exchanges = await uow.transactions.of_order(exchange.order_id)
-    points = next(
-        op
-        for op in operations
-        if op.means is PaymentMeans.POINTS and op.status is OperationStatus.SUCCESS
-    )
-    point = points.amount.minor // points.points
-    return reservation_of(points, exchanges).reference, exchange.amount.minor // point
 
 
 async def give_up_reservation(reservation: Transaction, gateway: Gateway) -> None:

@@ -42,15 +42,15 @@ from ips.domain.states import TransactionStatus
 from ips.processing.loyalty import Difference, Loyalty, PointsOperation, ReportLine
 from ips.processing.port import NoAnswer
 from ips.services.gateway import Gateway
-from ips.services.points import loyalty_of
+from ips.services.points_exchanges import loyalty_of
 
 log = logging.getLogger(__name__)
 
 REPORTED = {
     TransactionKind.POINTS_SPEND: PointsOperation.SPEND,
     TransactionKind.POINTS_GIVE_BACK: PointsOperation.GIVE_BACK,
-    # Accruals (PointsOperation.ACCRUAL) and their reversals (ACCRUAL_REVERSAL) go here once
-    # IPS makes them, each under the accrual's reference with the points accrued (taken back).
+    TransactionKind.POINTS_ACCRUAL: PointsOperation.ACCRUAL,
+    TransactionKind.POINTS_ACCRUAL_REVERSAL: PointsOperation.ACCRUAL_REVERSAL,
 }
 """The exchanges with the program that a report names, and as what."""
 
@@ -66,13 +66,19 @@ class PointsExchange:
     updated_at: datetime
     amount_minor: int
     """What the exchange moved, in money."""
-    payment_minor: int
-    payment_points: int
+    payment_minor: int | None
+    payment_points: int | None
     """The order's points payment: what it was worth, and its points."""
+    recorded: int | None = None
+    """The points the program said it moved (an accrual's, its reversal's)."""
 
     @property
     def points(self) -> int:
-        """The points it moved: its money over the worth of one point of the payment."""
+        """The points it moved: as recorded, else its money over the worth of one point of
+        the payment."""
+        if self.recorded is not None:
+            return self.recorded
+        assert self.payment_minor and self.payment_points
         return self.amount_minor // (self.payment_minor // self.payment_points)
 
     def line(self) -> ReportLine:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Row, and_, bindparam, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ips.domain.orders import PaymentMeans, TransactionKind
+from ips.domain.orders import OperationKind, PaymentMeans, TransactionKind
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.processing.loyalty import Difference, PointsOperation
 from ips.services.points_report import REPORTED, KeptDifference, PointsExchange
@@ -39,13 +39,15 @@ class PointsQueries:
                 _t.amount_minor,
                 payment.c.amount_minor.label("payment_minor"),
                 payment.c.points.label("payment_points"),
+                _t.points,
             )
             .select_from(transactions)
             .join(orders, orders.c.id == _t.order_id)
-            .join(
+            .outerjoin(
                 payment,
                 and_(
                     payment.c.order_id == _t.order_id,
+                    payment.c.kind == OperationKind.PAYMENT.value,
                     payment.c.means == PaymentMeans.POINTS.value,
                     payment.c.status == OperationStatus.SUCCESS.value,
                 ),
@@ -106,6 +108,7 @@ def _exchange(row: Any) -> PointsExchange:
         amount_minor=row.amount_minor,
         payment_minor=row.payment_minor,
         payment_points=row.payment_points,
+        recorded=row.points,
     )
 
 

@@ -123,6 +123,7 @@ class MerchantRepository:
                 ws_addresses=" ".join(merchant.ws_addresses),
                 payment_attempts=merchant.payment_attempts,
                 points_share=merchant.points_share,
+                points_accrual=merchant.points_accrual,
                 created_at=merchant.created_at,
             )
         )
@@ -201,6 +202,7 @@ class MerchantRepository:
             ws_addresses=tuple(row.ws_addresses.split()),
             payment_attempts=row.payment_attempts,
             points_share=row.points_share,
+            points_accrual=row.points_accrual,
             credential_mac=row.ws_credential_mac or "",
             credential_until=row.ws_credential_until,
             created_at=row.created_at,
@@ -585,6 +587,7 @@ def _transaction_values(transaction: Transaction) -> dict[str, Any]:
         "attempts": transaction.attempts,
         "updated_at": transaction.updated_at or transaction.created_at,
         "terminal_id": transaction.terminal_id or None,
+        "points": transaction.points,
     }
 
 
@@ -607,6 +610,7 @@ def _transaction(row: Row[Any]) -> Transaction:
         updated_at=row.updated_at,
         terminal_id=row.terminal_id or "",
         stan_taken=row.stan,
+        points=row.points,
     )
 
 

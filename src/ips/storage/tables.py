@@ -120,9 +120,11 @@ merchants = Table(
     Column("ws_credential_until", UtcDateTime),
     Column("payment_attempts", Integer, nullable=False, server_default="3"),
     Column("points_share", Integer, nullable=False, server_default="50"),
+    Column("points_accrual", Integer, nullable=False, server_default="0"),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("payment_attempts BETWEEN 1 AND 10", name="payment_attempts"),
     CheckConstraint("points_share BETWEEN 1 AND 100", name="points_share"),
+    CheckConstraint("points_accrual BETWEEN 0 AND 100", name="points_accrual"),
 )
 
 orders = Table(
@@ -247,7 +249,9 @@ _OPEN_TRANSACTION = text(
     "status IN ('created', 'sent', 'unknown') AND kind NOT IN ('financial', 'refund')"
 )
 _UNBATCHED = text("status = 'created' AND kind IN ('financial', 'refund')")
-_POINTS_REPORTED = text("kind IN ('points_spend', 'points_give_back')")
+_POINTS_REPORTED = text(
+    "kind IN ('points_spend', 'points_give_back', 'points_accrual', 'accrual_reversal')"
+)
 """The exchanges a day's points report names (``services/points_report.py``)."""
 
 settlement_batches = Table(
@@ -298,6 +302,7 @@ transactions = Table(
     Column("terminal_id", String(8)),
     Column("stan", Integer),
     Column("stan_day", Date),
+    Column("points", BigInteger),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("status", TransactionStatus), name="status"),
     UniqueConstraint("terminal_id", "stan_day", "stan"),

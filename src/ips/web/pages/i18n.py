@@ -61,6 +61,11 @@ TEXTS: Mapping[str, Mapping[Language, str]] = {
         EN: "Up to {most} points, {point} each; the card or the wallet pays the rest.",
         RU: "До {most} баллов, {point} за балл; остальное — картой или кошельком.",
     },
+    "points.collect": {EN: "Collect bonus points", RU: "Копите бонусные баллы"},
+    "points.accrual": {
+        EN: "{percent}% of a card payment comes back to your points account.",
+        RU: "{percent}% оплаты картой вернётся баллами на ваш бонусный счёт.",
+    },
     "points.account": {EN: "Points account number", RU: "Номер бонусного счёта"},
     "points.pin": {EN: "PIN of the points account", RU: "PIN бонусного счёта"},
     "points.count": {EN: "Points to use", RU: "Сколько баллов списать"},

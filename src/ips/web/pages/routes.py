@@ -27,7 +27,7 @@ from ips.domain.errors import (
     Refused,
 )
 from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, PaymentMeans
-from ips.domain.points import parse_account, parse_points
+from ips.domain.points import parse_account, parse_account_number, parse_points
 from ips.domain.states import OperationStatus, OrderState
 from ips.domain.text import is_digits
 from ips.protocol.messages import texts
@@ -165,6 +165,7 @@ async def pay_card(billnumber: str, request: Request, services: AppServices) -> 
                 return_url=way_back,
                 buyer=_buyer(form),
                 keep_card=form.get("keep_card") == "1",
+                points_account=parse_account_number(form.get("points_account", "")),
             )
             part = _points_part(form)
             if part is None:
@@ -396,6 +397,7 @@ def _form(
         declined=_declined(view, language),
         kept_cards=view.kept_cards,
         points=view.points,
+        accrual=view.accrual if means is PaymentMeans.CARD else 0,
     )
     return here.remember(request, response)
 

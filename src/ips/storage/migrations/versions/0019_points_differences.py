@@ -16,7 +16,9 @@ down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-POINTS_REPORTED = "kind IN ('points_spend', 'points_give_back')"
+POINTS_REPORTED = (
+    "kind IN ('points_spend', 'points_give_back', 'points_accrual', 'accrual_reversal')"
+)
 DIFFERS = (
     "(ips_points IS NOT NULL OR program_points IS NOT NULL)"
     " AND (ips_points IS NULL OR program_points IS NULL OR ips_points <> program_points)"
