@@ -153,6 +153,7 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         profile=ProcessingProfile(
             double_stage=settings.processing_double_stage,
             stored_card_double_stage=settings.processing_stored_card_double_stage,
+            card_on_file=settings.processing_card_on_file,
             currencies=tuple(
                 currency(code) for code in settings.processing_currencies.split(",") if code.strip()
             ),

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     processing_stored_card_double_stage: bool = True
     """Whether it takes them with a stored card too (recurring payments with ``Delay=1``);
     some acquirers hold money only while the buyer is present."""
+    processing_card_on_file: bool = False
+    """Whether it takes a buyer's payment with a kept card without its CVC (card on file)."""
     processing_currencies: str = ""
     """Currencies the processing center takes, comma-separated; empty takes all. Orders in
     other currencies are paid in a taken one, converted at the operator's rate."""

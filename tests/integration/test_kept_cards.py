@@ -228,3 +228,26 @@ async def test_the_janitor_deletes_the_cards_past_their_expiry_month(
 async def customer_cards(database: Database) -> list[KeptCard]:
     async with database(readonly=True) as uow:
         return await uow.kept_cards.of_customer("111111", "C-1")
+
+
+@pytest.mark.parametrize("card_on_file", [True, False])
+async def test_a_kept_card_pays_without_its_cvc_only_where_the_card_on_file_is_taken(
+    gateway: Gateway,
+    merchant: object,
+    fake_processing: FakeProcessingCenter,
+    card_on_file: bool,
+) -> None:
+    profile = ProcessingProfile(card_on_file=card_on_file)
+    async with make_client(dataclasses.replace(gateway, profile=profile)) as client:
+        await pay_and_keep(client, "K-1", "C-1")
+        page, html = await card_page(client, signed_request("K-2", "C-1"))
+        [kept] = kept_ids(html)
+        assert ('id="kept-cvc-' in html) is not card_on_file
+        sent = await client.post(f"{page}/card", data={"token": token(html), "kept_card": kept})
+
+    if card_on_file:
+        assert sent.headers["location"].startswith("https://shop.example/ok?")
+        assert fake_processing.authorizations[-1].card.cvc is None
+    else:
+        assert sent.status_code == 400 and "CVC" in sent.text
+        assert len(fake_processing.authorizations) == 1

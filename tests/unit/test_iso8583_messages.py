@@ -353,3 +353,14 @@ async def test_a_length_no_message_can_have_breaks_the_framing() -> None:
 
     with pytest.raises(framing.FramingError):
         await framing.read_frame(reader)
+
+
+def test_a_card_without_its_cvc_goes_as_a_card_on_file_and_one_with_it_as_keyed() -> None:
+    keyed = authorization(cvc="987")
+    on_file = dataclasses.replace(keyed, card=dataclasses.replace(keyed.card, cvc=None))
+
+    assert messages.authorization_fields(keyed, terminal_id="T", acquirer_id="1")["22"] == (
+        messages.ECOMMERCE_ENTRY
+    )
+    fields = messages.authorization_fields(on_file, terminal_id="T", acquirer_id="1")
+    assert fields["22"] == messages.STORED_CARD_ENTRY and "48" not in fields

@@ -26,6 +26,8 @@ class ProcessingProfile:
     double_stage: bool = True
     stored_card_double_stage: bool = True
     """Double-stage payments with a stored card (a recurring payment with ``Delay=1``)."""
+    card_on_file: bool = False
+    """A buyer's payment with a kept card without its CVC (the card on file)."""
     currencies: tuple[Currency, ...] = ()
     """The currencies it takes; empty means all. Orders in others are converted."""
 

@@ -158,9 +158,10 @@ class PayWithKeptCard:
 
 
 async def pay_with_kept_card(cmd: PayWithKeptCard, gateway: Gateway) -> PaymentStep:
-    """Pays the order with a card kept for its customer and the CVC the buyer typed. A
-    double-stage order is held on it only where the processing center holds money on stored
-    cards; else it is refused before anything is sent."""
+    """Pays the order with a card kept for its customer and the CVC the buyer typed — or none,
+    where the processing center takes the card on file. A double-stage order is held on it
+    only where the processing center holds money on stored cards; else it is refused before
+    anything is sent."""
     today = gateway.clock().date()
     async with gateway.uow_factory(readonly=True) as uow:
         order = await uow.orders.get(cmd.billnumber)
@@ -172,14 +173,18 @@ async def pay_with_kept_card(cmd: PayWithKeptCard, gateway: Gateway) -> PaymentS
             "money cannot be held on a kept card here: type the card's number", field="kept_card"
         )
     expiry = kept.card.valid_thru
-    card = Card.parse(
-        number=gateway.keyring.open(kept.sealed_pan, PAN_CONTEXT),
-        month=str(expiry.month),
-        year=str(expiry.year),
-        cvc=cmd.cvc,
-        holder=kept.card.holder,
-        today=today,
-    )
+    number = gateway.keyring.open(kept.sealed_pan, PAN_CONTEXT)
+    if gateway.profile.card_on_file and not cmd.cvc.strip():
+        card = Card(Pan(number), expiry, None, kept.card.holder)
+    else:
+        card = Card.parse(
+            number=number,
+            month=str(expiry.month),
+            year=str(expiry.year),
+            cvc=cmd.cvc,
+            holder=kept.card.holder,
+            today=today,
+        )
     paying = PayByCard(cmd.billnumber, card, cmd.client_ip, cmd.return_url, cmd.buyer)
     return await pay_by_card(paying, gateway)
 

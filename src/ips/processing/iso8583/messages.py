@@ -44,7 +44,8 @@ BATCH = "60"
 ECOMMERCE_ENTRY = "812"
 """Field 22: an e-commerce transaction, the PAN keyed in by the cardholder."""
 STORED_CARD_ENTRY = "102"
-"""Field 22: a card on file charged by the merchant (a recurring payment): no CVC."""
+"""Field 22: a card on file, no CVC: charged by the merchant (a recurring payment), or by its
+holder where the acquirer takes that (``ProcessingProfile.card_on_file``)."""
 CVC_SUBELEMENT = "92"
 """The field 48 subelement that carries the CVC2."""
 CAVV_SUBELEMENT = "93"
@@ -229,7 +230,7 @@ def authorization_fields(
         "12": moment.strftime("%H%M%S"),
         "13": moment.strftime("%m%d"),
         "14": card.expiry.yymm,
-        "22": STORED_CARD_ENTRY if request.recurring else ECOMMERCE_ENTRY,
+        "22": STORED_CARD_ENTRY if request.recurring or not card.cvc else ECOMMERCE_ENTRY,
         "32": acquirer(acquirer_id),
         "37": text(request.id.rrn, 12, "the RRN"),
         "41": text(terminal_id, 8, "the terminal id"),
