@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
+from ips.domain.orders import PaymentMeans
+from ips.processing.loyalty_http import HttpLoyalty
+from ips.processing.simulator import Simulator
 from ips.services.gateway import Gateway
+from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.unit_of_work import Database
 from tests.cabinet import Cabinet, open_cabinet
 from tests.fakes import ManualClock
@@ -15,3 +23,30 @@ async def cabinet(gateway: Gateway, database: Database, clock: ManualClock) -> C
     """Merchants 111111 (``anna`` operator, ``vera`` viewer, ``adam`` admin) and 222222
     (``olga`` admin), each with a held order; the merchant fixture makes 111111."""
     return await open_cabinet(gateway, database, clock)
+
+
+POINTS_SHOP = "555555"
+
+
+@pytest.fixture
+async def simulator(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Simulator]:
+    async with Simulator(tmp_path / "bank.sqlite3", clock=clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def points_gateway(gateway: Gateway, simulator: Simulator) -> AsyncIterator[Gateway]:
+    """The gateway with the simulator's points program (Demo Points) over HTTP, and shop
+    ``POINTS_SHOP``, which offers points beside cards and is notified."""
+    loyalty = HttpLoyalty(simulator.http_url, timeout=5.0)
+    with_points = dataclasses.replace(gateway, loyalty=loyalty)
+    await add_merchant(
+        AddMerchant(
+            POINTS_SHOP, "Points Shop", "points", "points-password", "salt",
+            means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
+            return_hosts=("shop.example",), callback_url="https://shop.example/notify",
+        ),
+        gateway.uow_factory,
+    )  # fmt: skip
+    yield with_points
+    await loyalty.close()

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
@@ -14,6 +15,23 @@ from ips.storage.tables import kept_cards
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC).replace(tzinfo=None)
 FINISHED = datetime(2026, 11, 30, 0, 1, tzinfo=UTC).replace(tzinfo=None)
+
+
+async def with_a_merchant_at(database_url: str, revision: str) -> AsyncEngine:
+    """A database at ``revision`` with merchant ``1``, added at revision 0001."""
+    engine = create_engine(database_url)
+    await migrate(engine, "base", down=True)
+    await migrate(engine, "0001")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
+                " :now)"
+            ),
+            {"now": NOW},
+        )
+    await migrate(engine, revision)
+    return engine
 
 
 async def test_a_paid_order_of_revision_1_gets_its_books_and_its_debit(database_url: str) -> None:
@@ -85,18 +103,7 @@ INSERT_ORDER = (
 async def test_0016_keeps_the_card_of_each_first_order_paid_before_it(database_url: str) -> None:
     """The first orders of recurring payments paid by card before revision 0016 get their card
     in kept_cards from their successful payment, as it is stored; no other order does."""
-    engine = create_engine(database_url)
-    await migrate(engine, "base", down=True)
-    await migrate(engine, "0001")
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
-                " :now)"
-            ),
-            {"now": NOW},
-        )
-    await migrate(engine, "0015")
+    engine = await with_a_merchant_at(database_url, "0015")
     async with engine.begin() as conn:
 
         async def order(number: str, state: str, recurring: str | None, of: int | None) -> int:
@@ -200,18 +207,7 @@ async def test_0017_keeps_the_books_and_holds_the_points_in_them(database_url: s
     """An order paid before revision 0017 paid nothing in points; from 0017 on, the books'
     check also holds points (never more given back than paid, never more paid than presented);
     and down again, the books are as they were."""
-    engine = create_engine(database_url)
-    await migrate(engine, "base", down=True)
-    await migrate(engine, "0001")
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
-                " :now)"
-            ),
-            {"now": NOW},
-        )
-    await migrate(engine, "0016")
+    engine = await with_a_merchant_at(database_url, "0016")
     async with engine.begin() as conn:
         values = {"state": "Approved", "paid": True, "recurring": None, "of": None}
         values |= {"books": "RUB", "held": 500, "now": NOW}
@@ -236,18 +232,7 @@ async def test_0017_keeps_the_books_and_holds_the_points_in_them(database_url: s
 async def test_0018_tells_payments_begun_from_payments_only_chosen(database_url: str) -> None:
     """A payment with an exchange, or over, began; one in process with none was only chosen.
     Down again is refused while a payment in points is stored."""
-    engine = create_engine(database_url)
-    await migrate(engine, "base", down=True)
-    await migrate(engine, "0001")
-    async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO merchants VALUES ('1', 'Shop', 'l', 'h', 's', 'RUB', false, '', false,"
-                " :now)"
-            ),
-            {"now": NOW},
-        )
-    await migrate(engine, "0017")
+    engine = await with_a_merchant_at(database_url, "0017")
     insert_payment = (
         "INSERT INTO operations (order_id, number, kind, status, amount_minor, currency, means,"
         " client_ip, approval_code, created_at) VALUES (:order, :number, '100', :status, 500,"

@@ -9,7 +9,6 @@ import dataclasses
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import httpx
@@ -20,7 +19,6 @@ from ips.domain.orders import Operation, PaymentMeans, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OperationStatus, OrderState
-from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.simulator import Simulator
 from ips.services import janitor, monitor
 from ips.services.cancellations import Cancel, cancel
@@ -34,11 +32,12 @@ from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.conftest import make_client
 from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.integration.conftest import POINTS_SHOP
 from tests.integration.test_http_payment import card_form
 from tests.integration.test_payment_service import card
 from tests.racing import ONE_AND_TWO_NODES, nodes
 
-SHOP = "555555"
+SHOP = POINTS_SHOP
 RICH, POOR = "7000000001", "7000000002"
 REQUEST = {
     "Merchant_ID": SHOP,
@@ -53,28 +52,6 @@ DECLINED = "4000000000000002"
 PART = PointsPart(RICH, Secret("1111"), 100)
 STALE = timedelta(seconds=60)
 """The janitor's ``stale_after``: older than any request still under way."""
-
-
-@pytest.fixture
-async def simulator(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Simulator]:
-    async with Simulator(tmp_path / "bank.sqlite3", clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
-async def points_gateway(gateway: Gateway, simulator: Simulator) -> AsyncIterator[Gateway]:
-    loyalty = HttpLoyalty(simulator.http_url, timeout=5.0)
-    with_points = dataclasses.replace(gateway, loyalty=loyalty)
-    await add_merchant(
-        AddMerchant(
-            SHOP, "Points Shop", "points", "points-password", "salt",
-            means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
-            return_hosts=("shop.example",), callback_url="https://shop.example/notify",
-        ),
-        gateway.uow_factory,
-    )  # fmt: skip
-    yield with_points
-    await loyalty.close()
 
 
 @pytest.fixture

@@ -20,23 +20,24 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from ips.domain.errors import Refused
-from ips.domain.orders import PaymentMeans, TransactionKind
+from ips.domain.orders import TransactionKind
 from ips.domain.states import TransactionStatus
 from ips.processing.loyalty import Difference, PointsOperation
 from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.simulator import Simulator
 from ips.services.cancellations import Cancel, cancel
 from ips.services.gateway import Gateway
-from ips.services.merchants import AddMerchant, SignedIn, add_merchant
+from ips.services.merchants import SignedIn
 from ips.services.points_report import KeptDifference, MerchantReport, report_points
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
 from tests.conftest import make_client
 from tests.fakes import ManualClock
+from tests.integration.conftest import POINTS_SHOP
 from tests.integration.test_points import order_page, pay
 from tests.processes import free_port
 
-SHOP = "555555"
+SHOP = POINTS_SHOP
 START = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
 DAY = START.date()
 NEXT = DAY + timedelta(days=1)
@@ -46,28 +47,6 @@ NEXT = DAY + timedelta(days=1)
 def clock() -> ManualClock:
     """IPS's and the program's clock, at 10:00 UTC of ``DAY``."""
     return ManualClock(START)
-
-
-@pytest.fixture
-async def simulator(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Simulator]:
-    async with Simulator(tmp_path / "bank.sqlite3", clock=clock) as running:
-        yield running
-
-
-@pytest.fixture
-async def points_gateway(gateway: Gateway, simulator: Simulator) -> AsyncIterator[Gateway]:
-    loyalty = HttpLoyalty(simulator.http_url, timeout=5.0)
-    with_points = dataclasses.replace(gateway, loyalty=loyalty)
-    await add_merchant(
-        AddMerchant(
-            SHOP, "Points Shop", "points", "points-password", "salt",
-            means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
-            return_hosts=("shop.example",), callback_url="https://shop.example/notify",
-        ),
-        gateway.uow_factory,
-    )  # fmt: skip
-    yield with_points
-    await loyalty.close()
 
 
 @pytest.fixture

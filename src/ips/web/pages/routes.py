@@ -9,8 +9,9 @@ link in one) asks the buyer to continue there, with a button, before anything is
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from fastapi import APIRouter, Depends
@@ -33,6 +34,7 @@ from ips.domain.text import is_digits
 from ips.protocol.messages import texts
 from ips.services import authentication
 from ips.services.choice import ChooseMeans, choose_means
+from ips.services.gateway import Gateway
 from ips.services.kept_cards import remove_kept_card
 from ips.services.orders import OrderView, order_view
 from ips.services.payments import (
@@ -167,17 +169,7 @@ async def pay_card(billnumber: str, request: Request, services: AppServices) -> 
                 keep_card=form.get("keep_card") == "1",
                 points_account=parse_account_number(form.get("points_account", "")),
             )
-            part = _points_part(form)
-            if part is None:
-                step = await pay_by_card(paying, services.gateway)
-            else:
-                step = await pay_with_points(
-                    billnumber,
-                    part,
-                    lambda points: pay_by_card(replace(paying, beside=points), services.gateway),
-                    services.gateway,
-                    client_ip(request),
-                )
+            step = await _pay(paying, pay_by_card, form, request, services)
     except DomainError as exc:
         return await _refused(request, services, billnumber, PaymentMeans.CARD, exc, form)
     return _go_on(step)
@@ -215,17 +207,7 @@ async def pay_wallet(billnumber: str, request: Request, services: AppServices) -
         _buyer(form),
     )
     try:
-        part = _points_part(form)
-        if part is None:
-            step = await pay_by_wallet(paying, services.gateway)
-        else:
-            step = await pay_with_points(
-                billnumber,
-                part,
-                lambda points: pay_by_wallet(replace(paying, beside=points), services.gateway),
-                services.gateway,
-                client_ip(request),
-            )
+        step = await _pay(paying, pay_by_wallet, form, request, services)
     except DomainError as exc:
         return await _refused(request, services, billnumber, PaymentMeans.WALLET, exc, form)
     return _go_on(step)
@@ -414,6 +396,29 @@ def _asked(view: OrderView) -> list[str]:
     if "phone" in required and not buyer.mobile_phone:
         asked.append("phone")
     return asked
+
+
+Paying = TypeVar("Paying", PayByCard, PayByWallet)
+
+
+async def _pay(
+    paying: Paying,
+    pay: Callable[[Paying, Gateway], Awaitable[PaymentStep]],
+    form: dict[str, str],
+    request: Request,
+    services: AppServices,
+) -> PaymentStep:
+    """Pays as ``paying`` says — the rest of the order, beside the points the form names."""
+    part = _points_part(form)
+    if part is None:
+        return await pay(paying, services.gateway)
+    return await pay_with_points(
+        paying.billnumber,
+        part,
+        lambda points: pay(replace(paying, beside=points), services.gateway),
+        services.gateway,
+        client_ip(request),
+    )
 
 
 def _ways(order: Order) -> frozenset[PaymentMeans]:
