@@ -20,6 +20,7 @@ from ips.domain.responses import ResponseCode
 from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OperationStatus, OrderState
 from ips.processing.simulator import Simulator
+from ips.processing.wallet import WalletStatus
 from ips.services import janitor, monitor
 from ips.services.cancellations import Cancel, cancel
 from ips.services.gateway import Gateway
@@ -28,10 +29,11 @@ from ips.services.monitor import OrderFilter
 from ips.services.payments import PayByCard, PaymentStep, pay_by_card
 from ips.services.points import PointsPart, pay_with_points
 from ips.services.points_report import report_points
+from ips.services.settlement import settle
 from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
 from tests.conftest import make_client
-from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.fakes import FakeProcessingCenter, FakeWallet, ManualClock
 from tests.integration.conftest import POINTS_SHOP
 from tests.integration.test_http_payment import card_form
 from tests.integration.test_payment_service import card
@@ -443,3 +445,59 @@ async def test_an_order_is_not_expired_while_its_points_are_reserved(
     async with database(readonly=True) as uow:
         order = await uow.orders.get(billnumber)
         assert order is not None and order.state is OrderState.DECLINED
+
+
+async def test_points_beside_the_wallet_are_spent_once_the_buyer_is_back_from_it(
+    points_gateway: Gateway, simulator: Simulator, database: Database
+) -> None:
+    wallet = FakeWallet()
+    gateway = dataclasses.replace(points_gateway, wallet=wallet)
+    await add_merchant(
+        AddMerchant(
+            "777888", "Wallet Shop", "wallet", "wallet-password", "salt",
+            means=frozenset({PaymentMeans.WALLET, PaymentMeans.POINTS}),
+            return_hosts=("shop.example",),
+        ),
+        gateway.uow_factory,
+    )  # fmt: skip
+    async with make_client(gateway) as client:
+        page = await order_page(client, Merchant_ID="777888")
+        form = (await client.get(page)).text
+        token = re.search(r'name="token" value="([^"]+)"', form)
+        assert token is not None and 'action="/pay/' in form and "/wallet" in form
+        points = {"points": "100", "points_account": RICH, "points_pin": "1111"}
+        went = await client.post(f"{page}/wallet", data={"token": token.group(1), **points})
+        assert went.headers["location"].startswith("https://wallet.example/pay/")
+        [(_, amount)] = wallet.created
+        assert amount.minor == 20000 and await balance(simulator) == (100000, 100)
+
+        [payment_id] = wallet.payments
+        wallet.payments[payment_id] = WalletStatus.PAID
+        back = await client.get(f"{wallet.returns[payment_id]}&payment={payment_id}")
+
+    assert back.headers["location"].startswith("https://shop.example/ok")
+    assert await balance(simulator) == (100000 - 100, 0)
+    assert await payments(database, page) == [
+        ("points", "success", 10000, "AS000"),
+        ("wallet", "success", 20000, "AS000"),
+    ]
+
+
+async def test_after_settlement_a_cancel_refunds_the_money_and_gives_back_the_points(
+    client: httpx.AsyncClient, points_gateway: Gateway, simulator: Simulator, database: Database
+) -> None:
+    page = await order_page(client)
+    await pay(client, page)
+    [batch] = await settle(points_gateway)
+    assert [(m.debits, m.debit_total) for m in batch.merchants] == [(1, 20000)]  # no points
+
+    await cancel(Cancel(page.rsplit("/", 1)[1]), SignedIn(SHOP), points_gateway)
+
+    assert await balance(simulator) == (100000, 0)
+    async with database(readonly=True) as uow:
+        order = await uow.orders.get(page.rsplit("/", 1)[1])
+        assert order is not None and order.id is not None
+        exchanges = await uow.transactions.of_order(order.id)
+    back = (TransactionKind.REFUND, TransactionKind.POINTS_GIVE_BACK, TransactionKind.REVERSAL)
+    given = sorted((t.kind.value, t.amount.minor) for t in exchanges if t.kind in back)
+    assert given == [("points_give_back", 10000), ("refund", 20000)]
