@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from ips.domain.cards import Secret
+from ips.domain.merchants import BuyerField
 from ips.domain.orders import Operation, PaymentMeans, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.signed_fields import payment_request_checkvalue
@@ -501,3 +502,29 @@ async def test_after_settlement_a_cancel_refunds_the_money_and_gives_back_the_po
     back = (TransactionKind.REFUND, TransactionKind.POINTS_GIVE_BACK, TransactionKind.REVERSAL)
     given = sorted((t.kind.value, t.amount.minor) for t in exchanges if t.kind in back)
     assert given == [("points_give_back", 10000), ("refund", 20000)]
+
+
+async def test_data_the_shop_requires_is_asked_before_any_point_is_held(
+    points_gateway: Gateway, simulator: Simulator, database: Database
+) -> None:
+    await add_merchant(
+        AddMerchant(
+            "555666", "Asking Shop", "asking", "asking-password", "salt",
+            means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
+            required_fields=frozenset({BuyerField.EMAIL}), return_hosts=("shop.example",),
+        ),
+        points_gateway.uow_factory,
+    )  # fmt: skip
+    async with make_client(points_gateway) as client:
+        page = await order_page(client, Merchant_ID="555666")
+        asked = await pay(client, page)
+        assert asked.status_code == 400 and "e-mail" in asked.text.lower()
+        assert await payments(database, page) == []
+        assert await balance(simulator) == (100000, 0)
+        form = (await client.get(page)).text
+        token = re.search(r'name="token" value="([^"]+)"', form)
+        assert token is not None
+        points = {"points": "100", "points_account": RICH, "points_pin": "1111"}
+        data = card_form(token.group(1)) | points | {"email": "buyer@example.com"}
+        paid = await client.post(f"{page}/card", data=data)
+    assert paid.headers["location"].startswith("https://shop.example/ok")

@@ -26,6 +26,7 @@ from ips.domain.cards import Secret
 from ips.domain.errors import DomainError, NotFound, Refused
 from ips.domain.merchants import Merchant
 from ips.domain.orders import (
+    Buyer,
     Operation,
     OperationKind,
     Order,
@@ -41,7 +42,7 @@ from ips.processing.loyalty import RefusalReason, Reservation, ReservationStatus
 from ips.processing.port import NoAnswer
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
-from ips.services.payments import PaymentStep, open_exchange
+from ips.services.payments import PaymentStep, completed_buyer, open_exchange
 from ips.services.points_exchanges import (
     is_points_payment,
     loyalty_of,
@@ -94,11 +95,13 @@ async def pay_with_points(
     pay_rest: Callable[[Operation], Awaitable[PaymentStep]],
     gateway: Gateway,
     client_ip: str = "",
+    buyer: Buyer | None = None,
 ) -> PaymentStep:
     """Pays ``part`` of the order in points and the rest with ``pay_rest`` (given the points
     payment it pays beside): the points reserved first, then spent or released by how the
-    rest went — now, or once the buyer is back from 3-D Secure or the wallet."""
-    reserved = await reserve_points(billnumber, part, gateway, client_ip)
+    rest went — now, or once the buyer is back from 3-D Secure or the wallet. ``buyer``: what
+    the buyer typed of the data the merchant requires, checked before any point is held."""
+    reserved = await reserve_points(billnumber, part, gateway, client_ip, buyer)
     if isinstance(reserved, Order):
         return PaymentStep(reserved)
     try:
@@ -119,7 +122,11 @@ async def after_rest(step: PaymentStep, gateway: Gateway) -> PaymentStep:
 
 
 async def reserve_points(
-    billnumber: str, part: PointsPart, gateway: Gateway, client_ip: str = ""
+    billnumber: str,
+    part: PointsPart,
+    gateway: Gateway,
+    client_ip: str = "",
+    buyer: Buyer | None = None,
 ) -> Order | Operation:
     """Steps 1: the points payment, its points held — or the order as it is when they are
     not (refused, no answer, or the order may not be paid now)."""
@@ -135,7 +142,7 @@ async def reserve_points(
         raise Refused(message, field="points") from None
     if point is None:
         raise Refused(f"points pay nothing in {current.amount.currency}", field="points")
-    begun = await _begin(billnumber, part, point, gateway, client_ip)
+    begun = await _begin(billnumber, part, point, gateway, client_ip, buyer)
     if isinstance(begun, Order):
         return begun
     _, reservation = begun
@@ -156,7 +163,12 @@ async def reserve_points(
 
 
 async def _begin(
-    billnumber: str, part: PointsPart, point: int, gateway: Gateway, client_ip: str
+    billnumber: str,
+    part: PointsPart,
+    point: int,
+    gateway: Gateway,
+    client_ip: str,
+    buyer: Buyer | None,
 ) -> Order | tuple[Operation, Transaction]:
     async with gateway.uow_factory() as uow:
         order = await uow.orders.get(billnumber, lock=True)
@@ -170,6 +182,7 @@ async def _begin(
             return order
         if PaymentMeans.POINTS not in order.means:
             raise Refused("points pay nothing of this order", field="points")
+        completed_buyer(order.buyer, buyer, merchant)  # the rest's payment would refuse it
         if (await quote(uow, order.amount, merchant, gateway)).rate is not None:
             raise Refused("points pay no order paid in another currency", field="points")
         can = points_offer(order.amount, merchant.points_share, order.max_points, point)

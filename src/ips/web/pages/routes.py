@@ -418,6 +418,7 @@ async def _pay(
         lambda points: pay(replace(paying, beside=points), services.gateway),
         services.gateway,
         client_ip(request),
+        paying.buyer,
     )
 
 
