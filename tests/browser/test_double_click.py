@@ -53,6 +53,7 @@ async def _double_click(page: Page) -> None:
 async def _two_quick_clicks(page: Page) -> None:
     """Two clicks at the button as fast as a mouse sends them, not waiting for the button to
     be clickable again."""
+    await page.locator("#pay").scroll_into_view_if_needed()
     box = await page.locator("#pay").bounding_box()
     assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
