@@ -26,6 +26,7 @@ from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
 from ips.services import cvc
 from ips.services.gateway import Gateway
+from ips.services.operations import lock_exchange
 from ips.services.payments import (
     PaymentStep,
     authorize,
@@ -110,12 +111,8 @@ async def _close(
     follows: a failed check declines the payment (AS110; AS998 when it never got its
     reference), a passed one opens the authorization, to be sent with the CVC. The order as
     it is when the check failed or was recorded already."""
-    assert authentication.id is not None
     async with gateway.uow_factory() as uow:
-        order = await uow.orders.get_by_id(authentication.order_id, lock=True)
-        current = await uow.transactions.get(authentication.id)
-        payment = await uow.operations.get(authentication.operation_id)
-        assert order is not None and current is not None and payment is not None
+        order, current, payment = await lock_exchange(uow, authentication)
         if current.status is not TransactionStatus.SENT:
             return order
         now = gateway.clock()

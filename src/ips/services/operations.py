@@ -109,3 +109,16 @@ def requested_amount(amount: str, currency: str, books: Books) -> int | None:
     if to_currency(currency) != books.currency:
         raise WrongValue(f"the payment was made in {books.currency}", field="currency")
     return Money.parse(amount, books.currency).minor
+
+
+async def lock_exchange(
+    uow: UnitOfWork, exchange: Transaction
+) -> tuple[Order, Transaction, Operation]:
+    """An exchange as it is now, under its order's lock, with the order and its operation:
+    the first step of committing an answer."""
+    assert exchange.id is not None
+    order = await uow.orders.get_by_id(exchange.order_id, lock=True)
+    current = await uow.transactions.get(exchange.id)
+    operation = await uow.operations.get(exchange.operation_id)
+    assert order is not None and current is not None and operation is not None
+    return order, current, operation

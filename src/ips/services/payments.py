@@ -54,6 +54,7 @@ from ips.services.clock import Clock
 from ips.services.gateway import Gateway
 from ips.services.kept_cards import keep_if_asked
 from ips.services.notifications import enqueue
+from ips.services.operations import lock_exchange
 from ips.services.points_exchanges import send_points
 from ips.services.rates import quote
 from ips.services.reversals import PAN_CONTEXT, message_id, open_reversal, send_reversal
@@ -373,12 +374,8 @@ async def start_authentication(
 async def _pass_over(check: Transaction, gateway: Gateway) -> PaymentStep | Transaction:
     """The card takes no part in 3-D Secure: its check closes and the authorization opens,
     in one commit. A check given up meanwhile authorizes nothing."""
-    assert check.id is not None
     async with gateway.uow_factory() as uow:
-        order = await uow.orders.get_by_id(check.order_id, lock=True)
-        current = await uow.transactions.get(check.id)
-        payment = await uow.operations.get(check.operation_id)
-        assert order is not None and current is not None and payment is not None
+        order, current, payment = await lock_exchange(uow, check)
         if current.status is not TransactionStatus.SENT:
             return PaymentStep(order)
         current.response = NOT_ENROLLED

@@ -42,6 +42,7 @@ from ips.processing.loyalty import RefusalReason, Reservation, ReservationStatus
 from ips.processing.port import NoAnswer
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
+from ips.services.operations import lock_exchange
 from ips.services.payments import PaymentStep, completed_buyer, open_exchange
 from ips.services.points_exchanges import (
     is_points_payment,
@@ -218,12 +219,8 @@ async def _reserved(
 ) -> Order | Operation:
     """Step 1's answer. No answer: the reservation is released, which holds nothing more
     at the program whatever it did with the reservation."""
-    assert reservation.id is not None
     async with gateway.uow_factory() as uow:
-        order = await uow.orders.of_transaction(reservation.id, lock=True)
-        current = await uow.transactions.get(reservation.id)
-        payment = await uow.operations.get(reservation.operation_id)
-        assert order is not None and current is not None and payment is not None
+        order, current, payment = await lock_exchange(uow, reservation)
         if current.status is not TransactionStatus.SENT:
             return order
         now = gateway.clock()
