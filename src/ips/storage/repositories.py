@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -46,6 +46,13 @@ from ips.storage.tables import (
     settlement_batches,
     transactions,
 )
+
+_LIVE_POINTS_PAYMENT = text(
+    "operations.kind = '100' AND operations.status IN ('in_process', 'success')"
+    " AND operations.means = 'points'"
+)
+"""``uq_operations_live_points``'s condition, as it says it: so SQLite, which uses a partial
+index only for a query that repeats its terms, finds the points payments in process by it."""
 
 Track = Callable[[Any], None]
 E = TypeVar("E")
@@ -343,8 +350,7 @@ class OrderRepository(_Tracking):
             select(orders.c.billnumber)
             .join(operations, operations.c.order_id == orders.c.id)
             .where(
-                operations.c.kind == OperationKind.PAYMENT.value,
-                operations.c.means == PaymentMeans.POINTS.value,
+                _LIVE_POINTS_PAYMENT,
                 operations.c.status == OperationStatus.IN_PROCESS.value,
                 operations.c.begun_at < before,
             )
