@@ -47,7 +47,7 @@ async def test_an_administrator_changes_notifications_and_ways_to_pay(
         saved = await adam.post(
             "/cabinet/settings/notifications",
             data={"csrf": await csrf_of(adam), "callback_url": "https://shop.example/notify",
-                  "kind": ["100", "300"], "answer": "plain", "means": ["card"]},
+                  "kind": ["100", "300"], "answer": "plain", "means": ["card", "points"]},
         )  # fmt: skip
         assert saved.status_code == 303
         shown = await adam.get(saved.headers["location"])
@@ -56,7 +56,7 @@ async def test_an_administrator_changes_notifications_and_ways_to_pay(
     assert merchant.callback_url == "https://shop.example/notify"
     assert merchant.notify_kinds == {OperationKind.PAYMENT, OperationKind.CANCEL}
     assert merchant.notify_answer is AnswerMode.PLAIN
-    assert merchant.means == {PaymentMeans.CARD}
+    assert merchant.means == {PaymentMeans.CARD, PaymentMeans.POINTS}
 
 
 @pytest.mark.parametrize(
@@ -65,6 +65,7 @@ async def test_an_administrator_changes_notifications_and_ways_to_pay(
         ({"callback_url": "https://shop.example:25/notify", "kind": "100"}, "port"),
         ({"callback_url": "", "kind": "100"}, "need the URL"),
         ({"callback_url": "https://shop.example/n", "kind": "100", "means": []}, "a way to pay"),
+        ({"callback_url": "https://shop.example/n", "means": ["points"]}, "a card or the e-wallet"),
         ({"callback_url": "https://shop.example/n", "kind": "999"}, "options given"),
         ({"callback_url": "https://shop.example/n", "answer": "xml"}, "options given"),
         ({"callback_url": "http://127.0.0.1/notify", "kind": "100"}, "public address"),

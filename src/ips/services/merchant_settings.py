@@ -41,8 +41,8 @@ class Notifications:
 async def change_notifications(
     merchant_id: str, wanted: Notifications, uow_factory: UnitOfWorkFactory, ports: frozenset[int]
 ) -> Merchant:
-    if not wanted.means:
-        raise InvalidInput("the shop needs a way to pay", field="means")
+    if not wanted.means - {PaymentMeans.POINTS}:
+        raise InvalidInput("the shop needs a way to pay: a card or the e-wallet", field="means")
     url = parse_callback_url(wanted.callback_url, ports) if wanted.callback_url.strip() else ""
     if url:
         await _refuse_private(url)
