@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -19,8 +20,8 @@ from sqlalchemy.engine import make_url
 from ips import eventloop, node, supervisor
 from ips.bootstrap import Runtime, bank_figures, open_database, running
 from ips.config import Settings
-from ips.domain.errors import DomainError
-from ips.domain.merchants import BuyerField
+from ips.domain.errors import DomainError, NotFound
+from ips.domain.merchants import BuyerField, Merchant
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
 from ips.domain.points import DEFAULT_POINTS_SHARE
@@ -30,7 +31,13 @@ from ips.processing.simulator.embedded import EmbeddedSimulator
 from ips.services import settlement
 from ips.services.accounts import add_user
 from ips.services.clock import utc_now
-from ips.services.merchants import AddMerchant, add_merchant, list_merchants
+from ips.services.merchants import (
+    AddMerchant,
+    ChangeMerchant,
+    add_merchant,
+    change_merchant,
+    list_merchants,
+)
 from ips.services.points_report import ReportResult, report_points
 from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import Difference
@@ -494,7 +501,143 @@ def merchant_list(database: Database = None) -> None:
     for m in merchants:
         stage = "yes" if m.double_stage else "no"
         cur = m.default_currency.code
-        typer.echo(f"{m.merchant_id:<12} {m.login:<16} {cur:<4} {stage:<8} {m.name}")
+        name = f"{m.name} (disabled)" if m.disabled else m.name
+        typer.echo(f"{m.merchant_id:<12} {m.login:<16} {cur:<4} {stage:<8} {name}")
+
+
+MerchantId = Annotated[str, typer.Option("--merchant-id", help="Merchant_ID.")]
+
+
+@merchant_app.command("show")
+def merchant_show(merchant_id: MerchantId, database: Database = None) -> None:
+    """Show every setting of a merchant (the password and the secret word only as set)."""
+
+    async def read(db: StoredDatabase) -> Merchant:
+        async with db(readonly=True) as uow:
+            found = await uow.merchants.get(merchant_id)
+        if found is None:
+            raise NotFound(f"no merchant {merchant_id}", field="merchant_id")
+        return found
+
+    m = _on_database(_settings(database), read)
+    for name, value in (
+        ("merchant_id", m.merchant_id), ("name", m.name), ("login", m.login),
+        ("password", "set"), ("secret_word", "set"),
+        ("disabled", m.disabled), ("currency", m.default_currency.code),
+        ("double_stage", m.double_stage), ("callback_url", m.callback_url or "-"),
+        ("notify", ",".join(sorted(n for n, k in _KINDS.items() if k in m.notify_kinds)) or "-"),
+        ("notify_answer", m.notify_answer.value), ("means", _words(m.means)),
+        ("require", _words(m.required_fields)), ("require_3ds", m.require_3ds),
+        ("allow_disable_3ds", m.allow_disable_3ds),
+        ("return_hosts", " ".join(m.return_hosts) or "-"),
+        ("ws_addresses", " ".join(m.ws_addresses) or "any"),
+        ("require_checkvalue", m.require_checkvalue),
+        ("checkvalue_legacy_concat", m.checkvalue_legacy_concat),
+        ("payment_attempts", m.payment_attempts), ("points_share", m.points_share),
+        ("points_accrual", m.points_accrual),
+    ):  # fmt: skip
+        shown = ("yes" if value else "no") if isinstance(value, bool) else value
+        typer.echo(f"{name:<26} {shown}")
+
+
+def _words(values: Iterable[enum.Enum]) -> str:
+    return ",".join(sorted(str(v.value) for v in values)) or "-"
+
+
+def _flag(name: str, help_: str) -> Any:
+    return typer.Option(f"--{name}/--no-{name}", help=help_, show_default=False)
+
+
+@merchant_app.command("set")
+def merchant_set(
+    merchant_id: MerchantId,
+    name: Annotated[str | None, typer.Option(help="The shop's name.")] = None,
+    password: Annotated[str | None, typer.Option(help="A new web-service password.")] = None,
+    secret_word: Annotated[
+        str | None, typer.Option("--secret-word", help="A new secret word (at once).")
+    ] = None,
+    currency: Annotated[str | None, typer.Option(help="Default currency of orders.")] = None,
+    double_stage: Annotated[bool | None, _flag("double-stage", "Double-stage payments.")] = None,
+    callback_url: Annotated[
+        str | None, typer.Option("--callback-url", help="Where notifications go ('' none).")
+    ] = None,
+    notify: Annotated[str | None, typer.Option(help="The results notified.")] = None,
+    notify_answer: Annotated[
+        AnswerMode | None, typer.Option("--notify-answer", help="The shop's answer.")
+    ] = None,
+    means: Annotated[str | None, typer.Option(help="Ways to pay (comma-separated).")] = None,
+    require: Annotated[str | None, typer.Option(help="Buyer's data required.")] = None,
+    require_3ds: Annotated[bool | None, _flag("require-3ds", "Refuse cards without 3DS.")] = None,
+    allow_disable_3ds: Annotated[
+        bool | None, _flag("allow-disable-3ds", "Let requests skip 3-D Secure.")
+    ] = None,
+    return_host: Annotated[
+        list[str] | None, typer.Option("--return-host", help="The return hosts (replaced).")
+    ] = None,
+    ws_address: Annotated[
+        list[str] | None, typer.Option("--ws-address", help="Web-service addresses (replaced).")
+    ] = None,
+    require_checkvalue: Annotated[
+        bool | None, _flag("require-checkvalue", "Refuse requests without a checkvalue.")
+    ] = None,
+    checkvalue_legacy_concat: Annotated[
+        bool | None, _flag("checkvalue-legacy-concat", "Accept unseparated checkvalues.")
+    ] = None,
+    payment_attempts: Annotated[
+        int | None, typer.Option("--payment-attempts", help="Attempts an order.")
+    ] = None,
+    points_share: Annotated[
+        int | None, typer.Option("--points-share", help="Percent points may pay.")
+    ] = None,
+    points_accrual: Annotated[
+        int | None, typer.Option("--points-accrual", help="Percent accrued in points.")
+    ] = None,
+    database: Database = None,
+) -> None:
+    """Change a merchant's settings: those given, checked as at ``add``."""
+    command = ChangeMerchant(
+        name=name,
+        password=password,
+        secret_word=secret_word,
+        default_currency=currency,
+        double_stage=double_stage,
+        callback_url=callback_url,
+        notify_kinds=_choices(notify, _KINDS, "--notify") if notify is not None else None,
+        notify_answer=notify_answer,
+        means=_choices(means, _MEANS, "--means") if means is not None else None,
+        required_fields=_choices(require, _FIELDS, "--require") if require is not None else None,
+        require_3ds=require_3ds,
+        allow_disable_3ds=allow_disable_3ds,
+        return_hosts=tuple(return_host) if return_host is not None else None,
+        ws_addresses=tuple(ws_address) if ws_address is not None else None,
+        require_checkvalue=require_checkvalue,
+        checkvalue_legacy_concat=checkvalue_legacy_concat,
+        payment_attempts=payment_attempts,
+        points_share=points_share,
+        points_accrual=points_accrual,
+    )
+    _change(merchant_id, command, database)
+    typer.echo(f"merchant {merchant_id} changed")
+
+
+@merchant_app.command("disable")
+def merchant_disable(merchant_id: MerchantId, database: Database = None) -> None:
+    """Take no new orders for the merchant; its confirmations, cancels and web services go on."""
+    _change(merchant_id, ChangeMerchant(disabled=True), database)
+    typer.echo(f"merchant {merchant_id} disabled: it takes no new orders")
+
+
+@merchant_app.command("enable")
+def merchant_enable(merchant_id: MerchantId, database: Database = None) -> None:
+    """Take new orders for the merchant again."""
+    _change(merchant_id, ChangeMerchant(disabled=False), database)
+    typer.echo(f"merchant {merchant_id} enabled")
+
+
+def _change(merchant_id: str, command: ChangeMerchant, database: str | None) -> None:
+    settings = _settings(database)
+    ports = settings.allowed_notification_ports
+    _on_database(settings, lambda db: change_merchant(merchant_id, command, db, ports=ports))
 
 
 @app.command()

@@ -209,6 +209,52 @@ async def test_a_shop_confirms_cancels_settles_and_reconciles(installation: Inst
     assert "1 USD = 92.5 RUB" in listed.stdout
 
 
+async def test_an_operator_changes_disables_and_enables_a_merchant(
+    installation: Installation,
+) -> None:
+    """The seed's "consult support first": the operator switches double-stage payments off and
+    on for a shop; a disabled shop takes no new order while its orders' web services and
+    cancels go on."""
+    changed = installation.ips("merchant", "set", "--merchant-id", "111111", "--no-double-stage")
+    assert changed.returncode == 0, changed.stderr
+    shown = installation.ips("merchant", "show", "--merchant-id", "111111").stdout
+    assert re.search(r"^double_stage +no$", shown, re.M) and "shop-password" not in shown
+    async with httpx.AsyncClient(base_url=installation.url, timeout=30) as http:
+        refused = await http.get("/pay/order.cfm", params={
+            "Merchant_ID": "111111", "OrderNumber": "E2E-M1", "OrderAmount": "100.00",
+            "OrderCurrency": "RUB", "Delay": "1", "Language": "EN"})  # fmt: skip
+        assert refused.status_code == 400 and "double-stage" in refused.text
+        assert (
+            installation.ips(
+                "merchant", "set", "--merchant-id", "111111", "--double-stage"
+            ).returncode
+            == 0
+        )
+        held = await pay(http, "E2E-M1", "4111111111111111", Delay="1")
+        bill = parse_qs(urlsplit(held.headers["location"]).query)["billnumber"][0]
+        assert (await orderstate(http, "E2E-M1"))["orderstate"] == "Delayed"
+
+        disabled = installation.ips("merchant", "disable", "--merchant-id", "111111")
+        assert disabled.returncode == 0 and "takes no new orders" in disabled.stdout
+        closed = await http.get("/pay/order.cfm", params={
+            "Merchant_ID": "111111", "OrderNumber": "E2E-M2", "OrderAmount": "100.00",
+            "OrderCurrency": "RUB", "Language": "EN"})  # fmt: skip
+        assert closed.status_code == 400 and "takes no new orders" in closed.text
+        assert (await orderstate(http, "E2E-M1"))["orderstate"] == "Delayed"
+        cancelled = await web_service(http, "/cancel/cancel.cfm", Billnumber=bill)
+        assert cancelled["orderstate"] == "Canceled"
+
+        assert installation.ips("merchant", "enable", "--merchant-id", "111111").returncode == 0
+        paid = await pay(http, "E2E-M2", "4111111111111111")
+        assert paid.headers["location"].startswith("https://shop.example/ok")
+    wrong = installation.ips(
+        "merchant", "set", "--merchant-id", "111111", "--payment-attempts", "0"
+    )
+    assert wrong.returncode == 1 and "payment attempts are 1 to 10" in wrong.stderr
+    assert re.search(r"^payment_attempts +3$", installation.ips(
+        "merchant", "show", "--merchant-id", "111111").stdout, re.M)  # fmt: skip
+
+
 async def test_the_shop_is_notified_of_the_payment(installation: Installation) -> None:
     shop = Shop(port=installation.shop_port)
     await shop.open()

@@ -106,6 +106,8 @@ class Merchant:
     points_accrual: int = 0
     """Percent of a card payment accrued to the buyer in bonus points (``services/accruals``);
     0: none."""
+    disabled: bool = False
+    """Takes no new orders; its confirmations, cancels and web services go on."""
     credential_mac: str = field(default="", repr=False)
     credential_until: datetime | None = None
     """The web-service credential verified last, as a keyed hash over it and the password

@@ -151,6 +151,8 @@ async def add_order(
     recurring_of: int | None = None,
 ) -> Order:
     """Adds the order a checked request asks for, in the caller's unit of work."""
+    if merchant.disabled:
+        raise Refused("this shop takes no new orders", field="merchant")
     _check_return_urls(cmd.return_urls, merchant)
     amount = Money.parse(
         cmd.amount, currency(cmd.currency) if cmd.currency else merchant.default_currency

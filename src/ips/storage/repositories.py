@@ -111,52 +111,50 @@ class MerchantRepository:
         await self._conn.execute(
             insert(merchants).values(
                 merchant_id=merchant.merchant_id,
-                name=merchant.name,
-                login=merchant.login,
-                password_hash=merchant.password_hash,
-                sealed_secret_word=self._keyring.seal(merchant.secret_word.reveal(), _SEAL_CONTEXT),
-                default_currency=merchant.default_currency.code,
-                double_stage=merchant.double_stage,
-                callback_url=merchant.callback_url,
-                require_checkvalue=merchant.require_checkvalue,
-                checkvalue_legacy_concat=merchant.checkvalue_legacy_concat,
-                return_hosts=" ".join(merchant.return_hosts),
-                means=_words(merchant.means),
-                required_fields=_words(merchant.required_fields),
-                require_3ds=merchant.require_3ds,
-                allow_disable_3ds=merchant.allow_disable_3ds,
-                notify_kinds=_words(merchant.notify_kinds),
-                notify_answer=merchant.notify_answer.value,
-                ws_addresses=" ".join(merchant.ws_addresses),
-                payment_attempts=merchant.payment_attempts,
-                points_share=merchant.points_share,
-                points_accrual=merchant.points_accrual,
                 created_at=merchant.created_at,
+                **self._values(merchant),
             )
         )
 
     async def save(self, merchant: Merchant) -> None:
-        """Stores what the Personal Account's settings change."""
-        previous = merchant.previous_secret_word
+        """Stores every setting of the merchant as it is now."""
         await self._conn.execute(
             update(merchants)
             .where(merchants.c.merchant_id == merchant.merchant_id)
-            .values(
-                password_hash=merchant.password_hash,
-                sealed_secret_word=self._keyring.seal(merchant.secret_word.reveal(), _SEAL_CONTEXT),
-                sealed_previous_secret_word=(
-                    self._keyring.seal(previous.reveal(), _SEAL_CONTEXT) if previous else None
-                ),
-                previous_secret_until=merchant.previous_secret_until,
-                callback_url=merchant.callback_url,
-                means=_words(merchant.means),
-                notify_kinds=_words(merchant.notify_kinds),
-                notify_answer=merchant.notify_answer.value,
-                ws_addresses=" ".join(merchant.ws_addresses),
-                ws_credential_mac=merchant.credential_mac or None,
-                ws_credential_until=merchant.credential_until,
-            )
+            .values(**self._values(merchant))
         )
+
+    def _values(self, merchant: Merchant) -> dict[str, Any]:
+        previous = merchant.previous_secret_word
+        return {
+            "name": merchant.name,
+            "login": merchant.login,
+            "password_hash": merchant.password_hash,
+            "sealed_secret_word": self._keyring.seal(merchant.secret_word.reveal(), _SEAL_CONTEXT),
+            "sealed_previous_secret_word": (
+                self._keyring.seal(previous.reveal(), _SEAL_CONTEXT) if previous else None
+            ),
+            "previous_secret_until": merchant.previous_secret_until,
+            "default_currency": merchant.default_currency.code,
+            "double_stage": merchant.double_stage,
+            "callback_url": merchant.callback_url,
+            "require_checkvalue": merchant.require_checkvalue,
+            "checkvalue_legacy_concat": merchant.checkvalue_legacy_concat,
+            "return_hosts": " ".join(merchant.return_hosts),
+            "means": _words(merchant.means),
+            "required_fields": _words(merchant.required_fields),
+            "require_3ds": merchant.require_3ds,
+            "allow_disable_3ds": merchant.allow_disable_3ds,
+            "notify_kinds": _words(merchant.notify_kinds),
+            "notify_answer": merchant.notify_answer.value,
+            "ws_addresses": " ".join(merchant.ws_addresses),
+            "ws_credential_mac": merchant.credential_mac or None,
+            "ws_credential_until": merchant.credential_until,
+            "payment_attempts": merchant.payment_attempts,
+            "points_share": merchant.points_share,
+            "points_accrual": merchant.points_accrual,
+            "disabled": merchant.disabled,
+        }
 
     async def remember_credential(self, merchant: Merchant, mac: str, until: datetime) -> bool:
         """Remembers a web-service credential verified against the merchant's password hash,
@@ -210,6 +208,7 @@ class MerchantRepository:
             payment_attempts=row.payment_attempts,
             points_share=row.points_share,
             points_accrual=row.points_accrual,
+            disabled=row.disabled,
             credential_mac=row.ws_credential_mac or "",
             credential_until=row.ws_credential_until,
             created_at=row.created_at,

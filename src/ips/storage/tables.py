@@ -121,6 +121,7 @@ merchants = Table(
     Column("payment_attempts", Integer, nullable=False, server_default="3"),
     Column("points_share", Integer, nullable=False, server_default="50"),
     Column("points_accrual", Integer, nullable=False, server_default="0"),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("payment_attempts BETWEEN 1 AND 10", name="payment_attempts"),
     CheckConstraint("points_share BETWEEN 1 AND 100", name="points_share"),

@@ -36,6 +36,7 @@ FIELD_ERRORS: dict[str, dict[Language, str]] = {
 
 REQUEST_ERRORS_RU: dict[str, str] = {
     "merchant_id": "Магазин не найден: проверьте Merchant_ID.",
+    "merchant": "Магазин сейчас не принимает новые заказы.",
     "ordernumber": "Номер заказа не указан, слишком длинный или этот заказ уже оплачен.",
     "amount": "Сумма заказа не указана или указана неверно.",
     "currency": "Валюта заказа не поддерживается.",
