@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +21,7 @@ from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator import Simulator
 from ips.processing.simulator.acs import CHALLENGE_LIFETIME, AcsOutcome, AcsStatus
 from tests.fakes import ManualClock
+from tests.parties import answering, never_answering
 from tests.simulator_browser import COOKIE, Form, form_on, new_browser, open_form
 
 RUB = currency("RUB")
@@ -33,12 +34,6 @@ AMOUNT = Money(1234_50, RUB)
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
-
-
-@pytest.fixture
-async def simulator(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Simulator]:
-    async with Simulator(tmp_path / "bank.sqlite3", clock=clock) as running:
-        yield running
 
 
 @pytest.fixture
@@ -466,30 +461,13 @@ async def test_an_acs_that_is_down_is_no_answer(tmp_path: Path) -> None:
 
 
 async def test_an_acs_that_never_answers_is_no_answer() -> None:
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def hold_open(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
-
-    server = await asyncio.start_server(hold_open, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = HttpThreeDSecure(f"http://127.0.0.1:{port}", timeout=0.2)
-    try:
-        with pytest.raises(NoAnswer, match="Timeout"):
-            await client.enroll(ENROLLED, Money(100, RUB), MERCHANT, SHOP)
-    finally:
-        await client.close()
-        for writer in accepted:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-
-
-def answering(status: int, content: bytes) -> Callable[[httpx.Request], httpx.Response]:
-    def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=content)
-
-    return handle
+    async with never_answering() as url:
+        client = HttpThreeDSecure(url, timeout=0.2)
+        try:
+            with pytest.raises(NoAnswer, match="Timeout"):
+                await client.enroll(ENROLLED, Money(100, RUB), MERCHANT, SHOP)
+        finally:
+            await client.close()
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator import Simulator
 from ips.processing.simulator.cards import TEST_CARDS
 from tests.fakes import Monotonic
-from tests.integration.test_acs_http import answering
+from tests.parties import answering
 
 ENROLLED = "4000000000003220"
 NOT_ENROLLED = ["4111111111111111", "5555555555554444", "2200000000000004", "4000000000000002"]

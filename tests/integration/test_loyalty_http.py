@@ -27,6 +27,7 @@ from ips.processing.port import NoAnswer
 from ips.processing.simulator import Ledger, Simulator
 from ips.processing.simulator.loyalty import PointsAccount
 from tests.fakes import ManualClock
+from tests.parties import answering, never_answering
 
 RICH, POOR, BLOCKED = "7000000001", "7000000002", "7000000003"
 PINS = {RICH: "1111", POOR: "2222", BLOCKED: "3333"}
@@ -45,12 +46,6 @@ RESERVED, SPENT, RELEASED, REFUSED, UNKNOWN = (
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(datetime(2025, 3, 6, 12, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def simulator(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Simulator]:
-    async with Simulator(tmp_path / "bank.sqlite3", clock=clock) as running:
-        yield running
 
 
 @pytest.fixture
@@ -631,30 +626,13 @@ async def test_a_program_that_is_down_is_no_answer(tmp_path: Path) -> None:
 
 
 async def test_a_program_that_never_answers_is_no_answer() -> None:
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def hold_open(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
-
-    server = await asyncio.start_server(hold_open, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = HttpLoyalty(f"http://127.0.0.1:{port}", timeout=0.2)
-    try:
-        with pytest.raises(NoAnswer, match="Timeout"):
-            await client.status("ips-1")
-    finally:
-        await client.close()
-        for writer in accepted:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-
-
-def answering(status: int, content: bytes) -> Callable[[httpx.Request], httpx.Response]:
-    def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=content)
-
-    return handle
+    async with never_answering() as url:
+        client = HttpLoyalty(url, timeout=0.2)
+        try:
+            with pytest.raises(NoAnswer, match="Timeout"):
+                await client.status("ips-1")
+        finally:
+            await client.close()
 
 
 def mocked(status: int, content: bytes) -> HttpLoyalty:

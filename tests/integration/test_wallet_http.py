@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ from ips.processing.simulator.wallet import DeclineReason, PaymentStatus
 from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 from ips.processing.wallet_http import HttpWallet
 from tests.fakes import ManualClock
+from tests.parties import answering, never_answering
 from tests.simulator_browser import Form, form_on, new_browser, open_form
 
 RUB = currency("RUB")
@@ -606,30 +607,13 @@ async def test_a_wallet_that_is_down_is_no_answer(tmp_path: Path) -> None:
 
 
 async def test_a_wallet_that_never_answers_is_no_answer() -> None:
-    accepted: list[asyncio.StreamWriter] = []
-
-    async def hold_open(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(writer)
-
-    server = await asyncio.start_server(hold_open, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    client = HttpWallet(f"http://127.0.0.1:{port}", timeout=0.2)
-    try:
-        with pytest.raises(NoAnswer, match="Timeout"):
-            await client.status("any")
-    finally:
-        await client.close()
-        for writer in accepted:
-            writer.close()
-        server.close()
-        await server.wait_closed()
-
-
-def answering(status: int, content: bytes) -> Callable[[httpx.Request], httpx.Response]:
-    def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, content=content)
-
-    return handle
+    async with never_answering() as url:
+        client = HttpWallet(url, timeout=0.2)
+        try:
+            with pytest.raises(NoAnswer, match="Timeout"):
+                await client.status("any")
+        finally:
+            await client.close()
 
 
 def mocked(status: int, content: bytes) -> HttpWallet:
