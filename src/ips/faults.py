@@ -48,6 +48,8 @@ POINTS: tuple[str, ...] = (
     "payment.decline.committing",
     "payment.decline.committed",
     # a wallet payment and a refund at the wallet (services/wallet_payments.py)
+    "choice.committing",
+    "choice.committed",
     "wallet.create.sent",
     "wallet.reference.committing",
     "wallet.reference.committed",
@@ -64,6 +66,7 @@ POINTS: tuple[str, ...] = (
     "points.follow.committed",
     "points.exchange.sent",
     "points.answer.committing",
+    "points.repeat.committing",
     "wallet_refund.prepare.committing",
     "wallet_refund.prepare.committed",
     "wallet_refund.sent",

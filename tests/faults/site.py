@@ -473,6 +473,15 @@ async def points(run: Run) -> None:
     await run.armed("POST", f"/pay/{billnumber}/card", paying)
 
 
+async def choice(run: Run) -> None:
+    """The buyer chooses the card on the page of ways to pay: its payment is made, in
+    process, and left there (the janitor ends it with the order)."""
+    billnumber = await run.buyer.order(run.site.front, run.ordernumber)
+    token = await run.buyer.token(run.site.front, billnumber)
+    await run.serve()
+    await run.armed("POST", f"/pay/{billnumber}/choose", {"token": token, "means": "card"})
+
+
 async def wallet(run: Run) -> None:
     """A payment with the Demo Wallet."""
     billnumber = await run.buyer.order(run.site.front, run.ordernumber)
@@ -543,6 +552,13 @@ async def janitor_gives_up_wallet(run: Run) -> None:
     await run.command("worker", ahead=LATER)
 
 
+async def janitor_repeats_points(run: Run) -> None:
+    """A janitor later sends again the spend of points whose server died as it sent it (the
+    program spent them once), and records the answer."""
+    await run.site.kill_at("points.exchange.sent", FLOWS["points"])
+    await run.command("worker", ahead=LATER)
+
+
 async def janitor_expires(run: Run) -> None:
     """A janitor later expires an order nobody paid (a lifetime of 10 minutes)."""
     await run.buyer.order(run.site.front, run.ordernumber)
@@ -579,6 +595,7 @@ REVERSAL = (
     "reversal.record.committed",
 )
 CLAIM = ("janitor.claim.committing", "janitor.claim.committed")
+POINTS_ANSWER = ("points.exchange.sent", "points.answer.committing")
 FLOWS = {
     flow.name: flow
     for flow in (
@@ -604,10 +621,10 @@ FLOWS = {
                 *AUTHORIZATION,
                 "points.follow.committing",
                 "points.follow.committed",
-                "points.exchange.sent",
-                "points.answer.committing",
+                *POINTS_ANSWER,
             ),
         ),
+        Flow("choice", choice, ("choice.committing", "choice.committed")),
         Flow(
             "wallet",
             wallet,
@@ -699,6 +716,18 @@ FLOWS = {
             "janitor_gives_up_wallet",
             janitor_gives_up_wallet,
             (*CLAIM, "wallet.give_up.committing", "wallet.give_up.committed"),
+            served=False,
+            later=True,
+        ),
+        Flow(
+            "janitor_repeats_points",
+            janitor_repeats_points,
+            (
+                *CLAIM,
+                "points.repeat.committing",
+                "points.exchange.sent",
+                "points.answer.committing",
+            ),
             served=False,
             later=True,
         ),

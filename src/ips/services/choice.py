@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ips.domain.errors import NotFound
 from ips.domain.orders import Operation, OperationKind, Order, PaymentMeans
+from ips.faults import fault
 from ips.services.gateway import Gateway
 from ips.services.rates import quote
 
@@ -60,5 +61,7 @@ async def choose_means(cmd: ChooseMeans, gateway: Gateway) -> Order:
             chosen.means, chosen.amount, chosen.rate = cmd.means, price.amount, price.rate
             await uow.operations.save(chosen)
         await uow.orders.save(order, chosen)
+        fault("choice.committing")
         await uow.commit()
+    fault("choice.committed")
     return order

@@ -16,10 +16,10 @@ under way and moved no money — one left with no exchange at all, as IPS left t
 wrote the first exchange with the payment, included — so its number is free again.
 
 Points (``services/points.py``): a reservation whose answer never came is released; the
-spend, release or give-back the program has not answered is repeated, with the same growing
-pause; and points still reserved once the payment of the rest is over — its request died
-before it followed them — are spent or released by it (or released, when no payment of the
-rest ever began).
+spend, release, give-back or accrual the program has not answered is repeated, with the
+same growing pause; and points still reserved once the payment of the rest is over — its
+request died before it followed them — are spent or released by it (or released, when no
+payment of the rest ever began).
 
 It runs in the background workers of every node. Reversals are repeated with a growing
 pause (``backoff``) until the processing center answers.
@@ -47,7 +47,14 @@ from ips.domain.orders import (
 )
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
-from ips.services import authentication, cvc, kept_cards, points, wallet_payments
+from ips.services import (
+    authentication,
+    cvc,
+    kept_cards,
+    points,
+    points_exchanges,
+    wallet_payments,
+)
 from ips.services.cancellations import cancel_locked
 from ips.services.claims import LEASE, claimant
 from ips.services.gateway import Gateway
@@ -80,7 +87,8 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
             acted += await _claimed(transaction, gateway)
         except Exception:  # one transaction that fails must not hold up the others
             log.exception("the janitor could not settle transaction %s", transaction.id)
-    for billnumber in await _waiting_on_points(gateway, now - stale_after):
+    waiting = await _waiting_on_points(gateway, now - stale_after) if gateway.loyalty else []
+    for billnumber in waiting:
         try:
             await points.follow_points(billnumber, gateway, release_alone=True)
         except Exception:
@@ -144,7 +152,7 @@ async def _act(transaction: Transaction, gateway: Gateway) -> None:
     elif kind is TransactionKind.POINTS_RESERVATION:
         await points.give_up_reservation(transaction, gateway)
     elif kind in POINTS_REPEATED:
-        await points.repeat(transaction, gateway)
+        await points_exchanges.repeat(transaction, gateway)
     else:
         assert transaction.id is not None
         await send_wallet_refund(transaction.id, gateway)
@@ -165,7 +173,7 @@ POINTS_REPEATED = (
     TransactionKind.POINTS_ACCRUAL,
     TransactionKind.POINTS_ACCRUAL_REVERSAL,
 )
-"""What the points program is asked again until it answers (``points.repeat``)."""
+"""What the points program is asked again until it answers (``points_exchanges.repeat``)."""
 
 
 async def _waiting_on_points(gateway: Gateway, before: datetime) -> list[str]:

@@ -346,19 +346,3 @@ async def give_up_reservation(reservation: Transaction, gateway: Gateway) -> Non
     """The janitor's, for a reservation whose answer never came (its process died): it is
     released, which holds nothing more at the program whatever it did."""
     await _reserved(reservation, None, gateway)
-
-
-async def repeat(exchange: Transaction, gateway: Gateway) -> None:
-    """The janitor's, for a spend, release or give-back the program has not answered: sent
-    again (the same reference: the program does it once)."""
-    assert exchange.id is not None
-    async with gateway.uow_factory() as uow:
-        await uow.orders.of_transaction(exchange.id, lock=True)
-        current = await uow.transactions.get(exchange.id)
-        assert current is not None
-        if not current.awaits_answer:
-            return
-        current.mark_sent(gateway.clock())
-        await uow.transactions.save(current)
-        await uow.commit()
-    await send_points(current, gateway)

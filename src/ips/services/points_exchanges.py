@@ -19,6 +19,7 @@ from ips.processing.loyalty import Loyalty, ReservationStatus
 from ips.processing.port import NoAnswer
 from ips.services.gateway import Gateway
 from ips.services.notifications import enqueue
+from ips.services.operations import lock_exchange
 from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,7 @@ async def send_points(exchange: Transaction, gateway: Gateway) -> None:
     sent, and records the answer; with no answer it stays sent, for the janitor to repeat."""
     assert exchange.id is not None
     loyalty = loyalty_of(gateway)
-    accrual = None
-    points: int | None = None
+    points = 0
     try:
         if exchange.kind is TransactionKind.POINTS_SPEND:
             done = await loyalty.spend(exchange.reference) is ReservationStatus.SPENT
@@ -56,23 +56,18 @@ async def send_points(exchange: Transaction, gateway: Gateway) -> None:
         return
     fault("points.exchange.sent")
     async with gateway.uow_factory() as uow:
-        order = await uow.orders.of_transaction(exchange.id, lock=True)
-        current = await uow.transactions.get(exchange.id)
-        assert order is not None and current is not None
+        order, current, operation = await lock_exchange(uow, exchange)
         if not current.awaits_answer:
             return
         now = gateway.clock()
-        if points is not None:
-            accrued = await uow.operations.get(current.operation_id)
-            assert accrued is not None
-            if current.kind is TransactionKind.POINTS_ACCRUAL:
-                _record_accrual(current, accrued, done, points, now)
-                await uow.operations.save(accrued)
-                merchant = await uow.merchants.get(order.merchant_id)
-                assert merchant is not None
-                await enqueue(uow, merchant, order, accrued, accrued, now)
-            else:
-                _record_accrual(current, None, done, points, now)
+        if current.kind is TransactionKind.POINTS_ACCRUAL:
+            _record_accrual(current, operation, done, points, now)
+            await uow.operations.save(operation)
+            merchant = await uow.merchants.get(order.merchant_id)
+            assert merchant is not None
+            await enqueue(uow, merchant, order, operation, operation, now)
+        elif current.kind is TransactionKind.POINTS_ACCRUAL_REVERSAL:
+            _record_accrual(current, None, done, points, now)
         else:
             answered = TransactionStatus.APPROVED if done else TransactionStatus.DECLINED
             current.change_status(answered, now)
@@ -85,6 +80,20 @@ async def send_points(exchange: Transaction, gateway: Gateway) -> None:
         await uow.transactions.save(current)
         fault("points.answer.committing")
         await uow.commit()
+
+
+async def repeat(exchange: Transaction, gateway: Gateway) -> None:
+    """The janitor's, for an exchange with the program it has not answered: sent again under
+    the same reference, which the program does once."""
+    async with gateway.uow_factory() as uow:
+        _, current, _ = await lock_exchange(uow, exchange)
+        if not current.awaits_answer:
+            return
+        current.mark_sent(gateway.clock())
+        await uow.transactions.save(current)
+        fault("points.repeat.committing")
+        await uow.commit()
+    await send_points(current, gateway)
 
 
 async def _give_back_of(exchange: Transaction, gateway: Gateway) -> tuple[str, int]:
