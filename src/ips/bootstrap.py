@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
 from ips.callbacks import HttpCallbackSender
 from ips.config import Settings
 from ips.crypto.tokens import FormTokens
-from ips.domain.money import currency
-from ips.domain.text import is_digits
+from ips.domain.acquirers import Acquirer, processing_address
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.secure import NoThreeDSecure
@@ -22,8 +22,10 @@ from ips.processing.secure_http import HttpThreeDSecure
 from ips.processing.simulator.embedded import EmbeddedSimulator
 from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.wallet_http import HttpWallet
+from ips.services.acquirers import REFRESH as ACQUIRERS_REFRESH
+from ips.services.acquirers import list_acquirers
 from ips.services.credentials import CredentialCache
-from ips.services.gateway import Gateway, ProcessingProfile, Timings
+from ips.services.gateway import Gateway, Link, Links, Timings
 from ips.services.health import Health, Heartbeat
 from ips.services.notifications import Delivery
 from ips.services.reconciliation import Figures
@@ -34,6 +36,8 @@ from ips.storage.migrate import migrate, migration_lock, schema_state
 from ips.storage.unit_of_work import Database
 from ips.web.services import Services
 from ips.workers import janitor_loop, notification_loop, settlement_loop
+
+log = logging.getLogger(__name__)
 
 
 async def open_database(settings: Settings) -> Database:
@@ -53,11 +57,48 @@ async def open_database(settings: Settings) -> Database:
         raise
 
 
-def processing_address(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not is_digits(port):
-        raise ValueError(f"the processing center is HOST:PORT, not {value!r}")
-    return host, int(port)
+async def refresh_links(links: Links, database: Database, settings: Settings) -> None:
+    """Connects to the acquirers the operator added since the last look, and takes the
+    changed rules of those connected; one that cannot be connected now is tried again at the
+    next look, and stops none of the others."""
+    try:
+        acquirers = await list_acquirers(database)
+    except Exception:
+        log.exception("the acquirers could not be read")
+        return
+    for acquirer in acquirers:
+        link = links.get(acquirer.name)
+        if link is not None:
+            links.by_name[acquirer.name] = replace(link, acquirer=acquirer)
+            continue
+        try:
+            links.by_name[acquirer.name] = await _connect(acquirer, database, settings)
+        except Exception:
+            log.exception("acquirer %s is not connected; tried again later", acquirer.name)
+
+
+async def _connect(acquirer: Acquirer, database: Database, settings: Settings) -> Link:
+    pool = Pool(acquirer.terminal_id, acquirer.terminal_pool)
+    terminal = await Terminal.lease(database, pool)
+    host, port = processing_address(acquirer.processing)
+    processing = Iso8583ProcessingCenter(
+        host,
+        port,
+        terminal_id=terminal.id,
+        acquirer_id=acquirer.acquirer_id,
+        timeout=settings.processing_timeout,
+    )
+    await processing.start()
+    terminal.start_keeping(database, pool, processing.sign_on_as)
+    log.info("acquirer %s: processing center %s, terminal %s", acquirer.name,
+             acquirer.processing, terminal.id)  # fmt: skip
+    return Link(acquirer, processing, terminal)
+
+
+async def _keep_links(links: Links, database: Database, settings: Settings) -> None:
+    while True:
+        await asyncio.sleep(ACQUIRERS_REFRESH)
+        await refresh_links(links, database, settings)
 
 
 @dataclass
@@ -131,6 +172,9 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
     )
     await processing.start()
     terminal.start_keeping(database, pool, processing.sign_on_as)
+    links = Links()
+    await refresh_links(links, database, settings)
+    keeping_links = asyncio.create_task(_keep_links(links, database, settings))
     http_side = simulator.http_url if simulator else ""
     threeds_url, wallet_url = settings.threeds_url or http_side, settings.wallet_url or http_side
     secure = (
@@ -150,20 +194,14 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         processing=processing,
         keyring=database.keyring,
         reversal_attempts=settings.reversal_attempts,
-        profile=ProcessingProfile(
-            double_stage=settings.processing_double_stage,
-            stored_card_double_stage=settings.processing_stored_card_double_stage,
-            card_on_file=settings.processing_card_on_file,
-            currencies=tuple(
-                currency(code) for code in settings.processing_currencies.split(",") if code.strip()
-            ),
-        ),
+        rules=settings.rules,
         timings=Timings(order_lifetime=settings.order_lifetime, hold_period=settings.hold_period),
         secure=secure or NoThreeDSecure(),
         wallet=wallet,
         loyalty=loyalty,
         credentials=CredentialCache(timedelta(seconds=settings.credential_cache_seconds)),
         terminal=terminal,
+        links=links,
     )
     services = Services(
         gateway,
@@ -181,6 +219,12 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         try:
             await runtime.stop_workers()
         finally:
+            keeping_links.cancel()
+            await asyncio.gather(keeping_links, return_exceptions=True)
+            for link in links.by_name.values():
+                assert isinstance(link.processing, Iso8583ProcessingCenter)
+                await link.processing.close()
+                await link.terminal.stop(database)
             await processing.close()
             await runtime.sender.close()
             for client in (secure, wallet, loyalty):

@@ -8,7 +8,7 @@ import enum
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,8 +20,17 @@ from sqlalchemy.engine import make_url
 from ips import eventloop, node, supervisor
 from ips.bootstrap import Runtime, bank_figures, open_database, running
 from ips.config import Settings
+from ips.domain.acquirers import (
+    DEFAULT_ACQUIRER,
+    Acquirer,
+    Route,
+    format_routes,
+    parse_acquirer_name,
+    parse_brand,
+)
 from ips.domain.errors import DomainError, NotFound
 from ips.domain.merchants import BuyerField, Merchant
+from ips.domain.money import currency as parse_currency
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
 from ips.domain.points import DEFAULT_POINTS_SHARE
@@ -30,6 +39,13 @@ from ips.domain.users import Role
 from ips.processing.simulator.embedded import EmbeddedSimulator
 from ips.services import settlement
 from ips.services.accounts import add_user
+from ips.services.acquirers import (
+    AcquirerSettings,
+    add_acquirer,
+    change_acquirer,
+    get_acquirer,
+    list_acquirers,
+)
 from ips.services.clock import utc_now
 from ips.services.merchants import (
     AddMerchant,
@@ -94,8 +110,15 @@ def _on_database(settings: Settings, work: Callable[[StoredDatabase], Awaitable[
         finally:
             await db.dispose()
 
-    try:
+    with _refused():
         return asyncio.run(run())
+
+
+@contextlib.contextmanager
+def _refused() -> Iterator[None]:
+    """A refused command says why on stderr and exits 1."""
+    try:
+        yield
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
@@ -535,6 +558,7 @@ def merchant_show(merchant_id: MerchantId, database: Database = None) -> None:
         ("checkvalue_legacy_concat", m.checkvalue_legacy_concat),
         ("payment_attempts", m.payment_attempts), ("points_share", m.points_share),
         ("points_accrual", m.points_accrual),
+        ("acquirers", format_routes(m.routes) or DEFAULT_ACQUIRER),
     ):  # fmt: skip
         shown = ("yes" if value else "no") if isinstance(value, bool) else value
         typer.echo(f"{name:<26} {shown}")
@@ -556,7 +580,20 @@ def merchant_set(
     secret_word: Annotated[
         str | None, typer.Option("--secret-word", help="A new secret word (at once).")
     ] = None,
-    currency: Annotated[str | None, typer.Option(help="Default currency of orders.")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(help="Default currency of orders; with --acquirer, the route's currency."),
+    ] = None,
+    acquirer: Annotated[
+        str | None,
+        typer.Option(
+            help="Route the shop's card payments to this acquirer ('default': the settings'), "
+            "all of them or those of --currency and --brand; open holds stay where they are."
+        ),
+    ] = None,
+    brand: Annotated[
+        str | None, typer.Option(help="With --acquirer: the card brand the route is for (MIR).")
+    ] = None,
     double_stage: Annotated[bool | None, _flag("double-stage", "Double-stage payments.")] = None,
     callback_url: Annotated[
         str | None, typer.Option("--callback-url", help="Where notifications go ('' none).")
@@ -595,11 +632,22 @@ def merchant_set(
     database: Database = None,
 ) -> None:
     """Change a merchant's settings: those given, checked as at ``add``."""
+    route = None
+    if acquirer is not None:
+        with _refused():
+            route = Route(
+                parse_acquirer_name(acquirer),
+                parse_currency(currency) if currency else None,
+                parse_brand(brand) if brand else None,
+            )
+    elif brand is not None:
+        raise typer.BadParameter("--brand names the card brand of an --acquirer route")
     command = ChangeMerchant(
         name=name,
         password=password,
         secret_word=secret_word,
-        default_currency=currency,
+        default_currency=currency if route is None else None,
+        route=route,
         double_stage=double_stage,
         callback_url=callback_url,
         notify_kinds=_choices(notify, _KINDS, "--notify") if notify is not None else None,
@@ -640,22 +688,206 @@ def _change(merchant_id: str, command: ChangeMerchant, database: str | None) -> 
     _on_database(settings, lambda db: change_merchant(merchant_id, command, db, ports=ports))
 
 
+acquirer_app = typer.Typer(
+    help="Acquiring banks: the processing centers card payments go to.", no_args_is_help=True
+)
+app.add_typer(acquirer_app, name="acquirer")
+AcquirerName = Annotated[str, typer.Argument(help="The acquirer's name (BANK-A).")]
+ProcessingOption = Annotated[
+    str | None, typer.Option(help="HOST:PORT of its processing center (ISO 8583 over TCP).")
+]
+AcquirerHttp = Annotated[
+    str | None,
+    typer.Option("--processing-http", help="Base URL of its HTTP side (its settlement report)."),
+]
+TerminalId = Annotated[
+    str | None,
+    typer.Option("--terminal-id", help="The terminal id it issued (default: IPSA0001, IPSB0001…)."),
+]
+TerminalPool = Annotated[
+    str | None, typer.Option("--terminal-pool", help="Its terminal ids, comma-separated.")
+]
+AcquirerId = Annotated[
+    str | None, typer.Option("--acquirer-id", help="The acquirer id it issued (field 32).")
+]
+Currencies = Annotated[
+    str | None, typer.Option(help="The currencies it takes, comma-separated ('' all).")
+]
+DoubleStage = Annotated[bool | None, _flag("double-stage", "It takes double-stage payments.")]
+StoredCardDoubleStage = Annotated[
+    bool | None,
+    _flag("stored-card-double-stage", "It takes double-stage payments with a stored card."),
+]
+CardOnFile = Annotated[
+    bool | None, _flag("card-on-file", "It takes a buyer's kept card without its CVC.")
+]
+Require3ds = Annotated[bool | None, _flag("require-3ds", "It refuses cards without 3DS.")]
+Cutoff = Annotated[
+    str | None,
+    typer.Option("--settlement-cutoff", help="Daily time (UTC) its batches close (23:00)."),
+]
+
+
+@acquirer_app.command("add")
+def acquirer_add(
+    name: AcquirerName,
+    processing: ProcessingOption = None,
+    processing_http: AcquirerHttp = None,
+    terminal_id: TerminalId = None,
+    terminal_pool: TerminalPool = None,
+    acquirer_id: AcquirerId = None,
+    currencies: Currencies = None,
+    double_stage: DoubleStage = None,
+    stored_card_double_stage: StoredCardDoubleStage = None,
+    card_on_file: CardOnFile = None,
+    require_3ds: Require3ds = None,
+    settlement_cutoff: Cutoff = None,
+    database: Database = None,
+) -> None:
+    """Add an acquirer; the running nodes connect to it within 10 seconds."""
+    wanted = AcquirerSettings(
+        processing, processing_http, terminal_id, _ids(terminal_pool), acquirer_id, currencies,
+        double_stage, stored_card_double_stage, card_on_file, require_3ds, settlement_cutoff,
+    )  # fmt: skip
+    settings = _settings(database)
+    taken = _terminals_of_settings(settings)
+    added = _on_database(settings, lambda db: add_acquirer(name, wanted, db, taken_terminals=taken))
+    typer.echo(f"acquirer {added.name} added: {added.processing}, terminal {added.terminal_id}")
+
+
+@acquirer_app.command("set")
+def acquirer_set(
+    name: AcquirerName,
+    processing: ProcessingOption = None,
+    processing_http: AcquirerHttp = None,
+    terminal_id: TerminalId = None,
+    terminal_pool: TerminalPool = None,
+    acquirer_id: AcquirerId = None,
+    currencies: Currencies = None,
+    double_stage: DoubleStage = None,
+    stored_card_double_stage: StoredCardDoubleStage = None,
+    card_on_file: CardOnFile = None,
+    require_3ds: Require3ds = None,
+    settlement_cutoff: Cutoff = None,
+    database: Database = None,
+) -> None:
+    """Change an acquirer's settings: its rules hold on the running nodes within 10 seconds;
+    a new address, terminal or acquirer id when they restart."""
+    wanted = AcquirerSettings(
+        processing, processing_http, terminal_id, _ids(terminal_pool), acquirer_id, currencies,
+        double_stage, stored_card_double_stage, card_on_file, require_3ds, settlement_cutoff,
+    )  # fmt: skip
+    _set_acquirer(name, wanted, database)
+    typer.echo(f"acquirer {name} changed")
+
+
+@acquirer_app.command("disable")
+def acquirer_disable(name: AcquirerName, database: Database = None) -> None:
+    """Send no new payments to the acquirer; what follows from its holds still goes to it."""
+    _set_acquirer(name, AcquirerSettings(disabled=True), database)
+    typer.echo(f"acquirer {name} disabled: it takes no new payments")
+
+
+@acquirer_app.command("enable")
+def acquirer_enable(name: AcquirerName, database: Database = None) -> None:
+    """Send new payments to the acquirer again."""
+    _set_acquirer(name, AcquirerSettings(disabled=False), database)
+    typer.echo(f"acquirer {name} enabled")
+
+
+def _set_acquirer(name: str, wanted: AcquirerSettings, database: str | None) -> None:
+    settings = _settings(database)
+    taken = _terminals_of_settings(settings)
+    _on_database(settings, lambda db: change_acquirer(name, wanted, db, taken_terminals=taken))
+
+
+@acquirer_app.command("list")
+def acquirer_list(database: Database = None) -> None:
+    """List the acquirers: the default one (the settings') first."""
+    settings = _settings(database)
+    for a in [_default_acquirer(settings), *_on_database(settings, list_acquirers)]:
+        rules = a.rules
+        typer.echo(
+            f"{a.name:<16} {a.processing or 'simulator':<22} {','.join(a.terminal_ids):<10} "
+            f"{','.join(c.code for c in rules.currencies) or 'all':<12} "
+            f"double-stage {_yes(rules.double_stage)}/{_yes(rules.stored_card_double_stage)} "
+            f"cut-off {a.settlement_cutoff:%H:%M}{'  disabled' if a.disabled else ''}"
+        )
+
+
+@acquirer_app.command("show")
+def acquirer_show(name: AcquirerName, database: Database = None) -> None:
+    """Show every setting of an acquirer."""
+    settings = _settings(database)
+    a = (
+        _default_acquirer(settings)
+        if name == DEFAULT_ACQUIRER
+        else _on_database(settings, lambda db: get_acquirer(name, db))
+    )
+    rules = a.rules
+    for key, value in (
+        ("name", a.name), ("processing", a.processing or "the built-in simulator"),
+        ("processing_http", a.processing_http or "-"),
+        ("terminal_ids", ",".join(a.terminal_ids)), ("acquirer_id", a.acquirer_id),
+        ("currencies", ",".join(c.code for c in rules.currencies) or "all"),
+        ("double_stage", rules.double_stage),
+        ("stored_card_double_stage", rules.stored_card_double_stage),
+        ("card_on_file", rules.card_on_file), ("require_3ds", rules.require_3ds),
+        ("settlement_cutoff", f"{a.settlement_cutoff:%H:%M}"), ("disabled", a.disabled),
+    ):  # fmt: skip
+        typer.echo(f"{key:<26} {_yes(value) if isinstance(value, bool) else value}")
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _ids(text: str | None) -> tuple[str, ...] | None:
+    return None if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
+
+
+def _terminals_of_settings(settings: Settings) -> frozenset[str]:
+    return frozenset({settings.terminal_id, *settings.terminal_pool_ids})
+
+
+def _default_acquirer(settings: Settings) -> Acquirer:
+    """The acquirer of the settings, as ``ips acquirer`` shows it."""
+    return Acquirer(
+        DEFAULT_ACQUIRER,
+        processing=settings.processing,
+        terminal_id=settings.terminal_id,
+        terminal_pool=settings.terminal_pool_ids,
+        acquirer_id=settings.acquirer_id,
+        rules=settings.rules,
+        settlement_cutoff=settings.settlement_cutoff,
+    )
+
+
 @app.command()
-def settle(database: Database = None) -> None:
-    """Close the open settlement batch now and send it to the processing center."""
+def settle(
+    acquirer: Annotated[
+        str | None, typer.Option(help="Settle this acquirer's transactions only.")
+    ] = None,
+    database: Database = None,
+) -> None:
+    """Close the open settlement batches now and send them to their acquirers."""
     _logging()
     settings = _settings(database)
 
     async def run() -> list[BatchReport]:
         async with running(settings, workers=False) as runtime:
-            return await settlement.settle(runtime.services.gateway)
+            gateway = runtime.services.gateway
+            if acquirer is not None and gateway.acquirer(acquirer) is None:
+                raise NotFound(f"no acquirer {acquirer} is connected", field="acquirer")
+            return await settlement.settle(gateway, acquirer)
 
-    reports = asyncio.run(run())
+    with _refused():
+        reports = asyncio.run(run())
     if not reports:
         typer.echo("nothing to settle")
     for report in reports:
         batch = report.batch
-        typer.echo(f"batch {batch.id} {batch.currency} {batch.status.value}")
+        typer.echo(f"batch {batch.id} {batch.currency} {batch.status.value} {batch.acquirer}")
         for line in report.merchants:
             typer.echo(
                 f"  merchant {line.merchant_id:<12} debits {line.debits:>5} "

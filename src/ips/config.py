@@ -9,8 +9,10 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ips.domain.acquirers import Rules
 from ips.domain.addresses import Network, parse_network
 from ips.domain.errors import InvalidInput
+from ips.domain.money import currency
 
 
 def networks(text: str) -> tuple[Network, ...]:
@@ -80,6 +82,18 @@ class Settings(BaseSettings):
     notification_networks: str = ""
     """Networks besides public addresses that notifications may go to, comma-separated CIDRs
     (a shop on the operator's own network); empty: public addresses only."""
+
+    @property
+    def rules(self) -> Rules:
+        """The default acquirer's rules (``domain/acquirers.py``)."""
+        return Rules(
+            double_stage=self.processing_double_stage,
+            stored_card_double_stage=self.processing_stored_card_double_stage,
+            card_on_file=self.processing_card_on_file,
+            currencies=tuple(
+                currency(code) for code in self.processing_currencies.split(",") if code.strip()
+            ),
+        )
 
     @property
     def terminal_pool_ids(self) -> tuple[str, ...]:

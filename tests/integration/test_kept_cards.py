@@ -12,13 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from ips.domain.acquirers import Rules
 from ips.domain.cards import Brand
 from ips.domain.kept_cards import KeptCard
 from ips.domain.orders import CardSummary
 from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OrderState
 from ips.services import janitor
-from ips.services.gateway import Gateway, ProcessingProfile
+from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.tables import kept_cards
 from ips.storage.unit_of_work import Database
@@ -185,8 +186,8 @@ async def test_a_double_stage_order_on_a_kept_card_follows_the_processing_center
     stored_card_double_stage: bool,
     held: bool,
 ) -> None:
-    profile = ProcessingProfile(stored_card_double_stage=stored_card_double_stage)
-    async with make_client(dataclasses.replace(gateway, profile=profile)) as client:
+    rules = Rules(stored_card_double_stage=stored_card_double_stage)
+    async with make_client(dataclasses.replace(gateway, rules=rules)) as client:
         await pay_and_keep(client, "K-1", "C-1")
         page, html = await card_page(client, signed_request("K-2", "C-1", Delay="1"))
         assert len(kept_ids(html)) == (1 if held else 0)  # offered only where it may be held
@@ -237,8 +238,8 @@ async def test_a_kept_card_pays_without_its_cvc_only_where_the_card_on_file_is_t
     fake_processing: FakeProcessingCenter,
     card_on_file: bool,
 ) -> None:
-    profile = ProcessingProfile(card_on_file=card_on_file)
-    async with make_client(dataclasses.replace(gateway, profile=profile)) as client:
+    rules = Rules(card_on_file=card_on_file)
+    async with make_client(dataclasses.replace(gateway, rules=rules)) as client:
         await pay_and_keep(client, "K-1", "C-1")
         page, html = await card_page(client, signed_request("K-2", "C-1"))
         [kept] = kept_ids(html)

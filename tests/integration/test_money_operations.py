@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from ips.domain.acquirers import Rules
 from ips.domain.errors import LimitExceeded, NotFound, Refused, WrongValue
 from ips.domain.money import currency
 from ips.domain.orders import CancelReason, Order
@@ -18,7 +19,7 @@ from ips.domain.states import OrderState
 from ips.services import janitor
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
-from ips.services.gateway import Gateway, ProcessingProfile
+from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, Credentials, SignedIn, add_merchant
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
@@ -222,7 +223,7 @@ async def test_double_stage_needs_the_merchant_and_the_processing_center(
         await create_order(CreateOrder("333333", "D-1", "5.00", delay=True), gateway)
     no_double = Gateway(
         gateway.uow_factory, gateway.processing, gateway.keyring, gateway.clock,
-        profile=ProcessingProfile(double_stage=False),
+        rules=Rules(double_stage=False),
     )  # fmt: skip
     with pytest.raises(Refused, match="processing center does not take"):
         await create_order(CreateOrder("111111", "D-2", "5.00", delay=True), no_double)
@@ -274,7 +275,7 @@ async def test_order_in_a_currency_the_processing_center_does_not_take_is_conver
 ) -> None:
     rub_only = Gateway(
         gateway.uow_factory, gateway.processing, gateway.keyring, gateway.clock,
-        profile=ProcessingProfile(currencies=(currency("RUB"),)),
+        rules=Rules(currencies=(currency("RUB"),)),
     )  # fmt: skip
     with pytest.raises(Refused, match="no rate"):
         await create_order(CreateOrder("111111", "C-1", "10.00", "USD"), rub_only)

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text
 
+from ips.domain.acquirers import Rules
 from ips.domain.books import Books
 from ips.domain.cards import Brand
 from ips.domain.errors import InvalidInput
@@ -23,7 +24,7 @@ from ips.domain.states import OperationStatus, OrderState
 from ips.services import monitor
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
-from ips.services.gateway import Gateway, ProcessingProfile
+from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, SignedIn, add_merchant
 from ips.services.monitor import OrderFilter, OrderRow, Total, TurnoverDay
 from ips.services.orders import CreateOrder, create_order
@@ -573,7 +574,7 @@ async def test_real_payments_confirmations_and_cancels_make_the_turnover(
 async def test_a_converted_payment_shows_its_money_in_the_payments_currency(
     gateway: Gateway, database: Database, merchant: Any
 ) -> None:
-    rub_only = replace(gateway, profile=ProcessingProfile(currencies=(RUB,)))
+    rub_only = replace(gateway, rules=Rules(currencies=(RUB,)))
     await set_rate(SetRate("USD", "RUB", "90"), gateway.uow_factory, gateway.clock)
     order = await create_order(CreateOrder(SHOP, "C-1", "10.00", "USD"), rub_only)
     await pay_by_card(PayByCard(order.billnumber, card()), rub_only)

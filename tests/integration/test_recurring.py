@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import func, select, update
 
 from ips.crypto.keyring import KeyRing
+from ips.domain.acquirers import Rules
 from ips.domain.errors import Refused
 from ips.domain.kept_cards import KeptCard
 from ips.services import janitor
-from ips.services.gateway import Gateway, ProcessingProfile
+from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, add_merchant
 from ips.services.recurring import RecurringPayment, pay_recurring
 from ips.storage.migrate import migrate
@@ -233,8 +234,8 @@ async def test_delay_1_is_refused_before_any_money_moves_where_it_may_not_be_hel
     stored_card_double_stage: bool,
     expected: tuple[str, str],
 ) -> None:
-    profile = ProcessingProfile(stored_card_double_stage=stored_card_double_stage)
-    async with make_client(dataclasses.replace(gateway, profile=profile)) as client:
+    rules = Rules(stored_card_double_stage=stored_card_double_stage)
+    async with make_client(dataclasses.replace(gateway, rules=rules)) as client:
         bill = await first_payment(client)
         result = await rp(client, Billnumber=bill, OrderNumber="R-1", Amount="150", Delay=delay)
 

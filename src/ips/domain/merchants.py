@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from ips.domain.acquirers import Route
 from ips.domain.cards import Secret
 from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency
@@ -108,6 +109,8 @@ class Merchant:
     0: none."""
     disabled: bool = False
     """Takes no new orders; its confirmations, cancels and web services go on."""
+    routes: tuple[Route, ...] = ()
+    """The acquirers its card payments go to (``acquirers.route``); none: the default."""
     credential_mac: str = field(default="", repr=False)
     credential_until: datetime | None = None
     """The web-service credential verified last, as a keyed hash over it and the password

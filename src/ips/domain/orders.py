@@ -377,6 +377,8 @@ class Operation:
     points_account: str = ""
     """Of a payment in bonus points: the buyer's account at the points program."""
     begun_at: datetime | None = None
+    acquirer: str = ""
+    """Of a card payment: the acquirer it was routed to when it began (``domain/acquirers``)."""
     """Of a payment: when its first exchange was opened; unset while the buyer has only
     chosen its way to pay (``Order.chosen_payment``)."""
     rate: Decimal | None = None
@@ -444,6 +446,9 @@ class Transaction:
     points: int | None = None
     """Of an exchange with the points program: the points it moved, as the program answered
     (an accrual's, and what its reversal took back)."""
+    acquirer: str = ""
+    """Of an exchange with a processing center: its acquirer's (the payment's for an
+    authorization, the authorization's for what follows from one)."""
     id: int | None = None
     events: list[StateChanged] = field(default_factory=list, repr=False, compare=False)
 

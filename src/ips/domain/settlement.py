@@ -17,6 +17,7 @@ import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from ips.domain.acquirers import DEFAULT_ACQUIRER
 from ips.domain.money import Currency
 
 
@@ -39,6 +40,7 @@ class SettlementBatch:
     updated_at: datetime | None = None
     period: date | None = None
     """The settlement period it closes; None when it was closed by hand."""
+    acquirer: str = DEFAULT_ACQUIRER
     id: int | None = None
 
     def add(self, amount: int, *, credit: bool) -> None:

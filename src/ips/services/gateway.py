@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from ips.crypto.keyring import KeyRing
-from ips.domain.money import Currency
+from ips.domain.acquirers import DEFAULT_ACQUIRER, Acquirer, Rules
 from ips.processing.loyalty import Loyalty
-from ips.processing.port import ProcessingCenter
+from ips.processing.port import NoAnswer, ProcessingCenter
 from ips.processing.secure import NoThreeDSecure, ThreeDSecure
 from ips.processing.wallet import Wallet
 from ips.services.clock import Clock, utc_now
@@ -20,19 +20,27 @@ from ips.services.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
-class ProcessingProfile:
-    """What the processing center allows (its operator's settings)."""
+class Link:
+    """An acquirer the operator added, as this node reaches it: its processing center and the
+    terminal this node signs on to it as."""
 
-    double_stage: bool = True
-    stored_card_double_stage: bool = True
-    """Double-stage payments with a stored card (a recurring payment with ``Delay=1``)."""
-    card_on_file: bool = False
-    """A buyer's payment with a kept card without its CVC (the card on file)."""
-    currencies: tuple[Currency, ...] = ()
-    """The currencies it takes; empty means all. Orders in others are converted."""
+    acquirer: Acquirer
+    processing: ProcessingCenter
+    terminal: Terminal
 
-    def takes(self, cur: Currency) -> bool:
-        return not self.currencies or cur in self.currencies
+
+@dataclass
+class Links:
+    """The acquirers the operator added that this node is connected to, by name; kept up to
+    date while the node runs (``bootstrap``)."""
+
+    by_name: dict[str, Link] = field(default_factory=dict)
+
+    def get(self, name: str) -> Link | None:
+        return self.by_name.get(name)
+
+    def items(self) -> list[tuple[str, Link]]:
+        return list(self.by_name.items())
 
 
 @dataclass(frozen=True)
@@ -51,7 +59,8 @@ class Gateway:
     clock: Clock = utc_now
     reversal_attempts: int = 1
     """Reversals sent at once, while the caller waits; the janitor repeats them after that."""
-    profile: ProcessingProfile = field(default_factory=ProcessingProfile)
+    rules: Rules = field(default_factory=Rules)
+    """The default acquirer's (the settings')."""
     timings: Timings = field(default_factory=Timings)
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     """How a caller is kept waiting (slowed logins); tests pass one that does not wait."""
@@ -61,6 +70,30 @@ class Gateway:
     loyalty: Loyalty | None = None
     """The bonus-points program; without one, no order offers points."""
     terminal: Terminal = field(default_factory=Terminal)
-    """The terminal this node sends its authorizations under (and signs on as)."""
+    """The terminal this node sends the default acquirer's authorizations under (and signs
+    on as)."""
+    links: Links = field(default_factory=Links)
+    """The other acquirers."""
     credentials: CredentialCache = field(default_factory=CredentialCache)
     """Web-service credentials verified lately, and the checks under way."""
+
+    def acquirer(self, name: str) -> Acquirer | None:
+        """The acquirer of that name, if this node knows it."""
+        if name == DEFAULT_ACQUIRER:
+            return Acquirer(DEFAULT_ACQUIRER, rules=self.rules)
+        link = self.links.get(name)
+        return link.acquirer if link else None
+
+    def processing_of(self, name: str) -> ProcessingCenter:
+        """The processing center of the acquirer of that name; ``NoAnswer`` when this node is
+        not connected to it (what is to be sent stays to send)."""
+        if name in (DEFAULT_ACQUIRER, ""):
+            return self.processing
+        link = self.links.get(name)
+        if link is None:
+            raise NoAnswer(f"this node is not connected to acquirer {name}")
+        return link.processing
+
+    def terminal_of(self, name: str) -> Terminal:
+        link = self.links.get(name)
+        return link.terminal if link else self.terminal

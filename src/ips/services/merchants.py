@@ -7,6 +7,7 @@ import hmac
 from dataclasses import dataclass, field
 
 from ips.crypto.passwords import hash_password, verify_password
+from ips.domain.acquirers import DEFAULT_ACQUIRER, Route, with_route
 from ips.domain.addresses import parse_networks, within
 from ips.domain.cards import Secret
 from ips.domain.errors import (
@@ -135,6 +136,9 @@ class ChangeMerchant:
     points_share: int | None = None
     points_accrual: int | None = None
     disabled: bool | None = None
+    route: Route | None = None
+    """A route of its card payments to an acquirer, in place of the one for the same
+    currency and brand (``acquirers.with_route``)."""
 
 
 async def change_merchant(
@@ -146,8 +150,11 @@ async def change_merchant(
 ) -> Merchant:
     """Changes what ``cmd`` names of the merchant's settings, checked as ``add_merchant``
     checks them. A new password or secret word replaces the old one at once (the Personal
-    Account's rotation keeps the old word for a grace period)."""
+    Account's rotation keeps the old word for a grace period). A new route takes the
+    payments that begin from then on: what follows from the authorizations made before goes
+    to the acquirer that made them."""
     given = {name: value for name, value in vars(cmd).items() if value is not None}
+    route = given.pop("route", None)
     if "password" in given:
         _check_password(given["password"])
         given["password_hash"] = hash_password(given.pop("password"))
@@ -169,6 +176,10 @@ async def change_merchant(
             raise NotFound(f"no merchant {merchant_id}", field="merchant_id")
         if "password_hash" in given:
             merchant.change_ws_password(given.pop("password_hash"))
+        if route is not None:
+            if route.acquirer != DEFAULT_ACQUIRER and not await uow.acquirers.get(route.acquirer):
+                raise NotFound(f"no acquirer {route.acquirer}", field="acquirer")
+            given["routes"] = with_route(merchant.routes, route)
         merchant = dataclasses.replace(merchant, **given)
         _check_settings(merchant)
         await uow.merchants.save(merchant)

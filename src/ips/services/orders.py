@@ -41,6 +41,7 @@ from ips.services import points
 from ips.services.gateway import Gateway
 from ips.services.merchants import Credentials, authenticate
 from ips.services.rates import Quote, quote
+from ips.services.routing import acquirer_for, check_hold
 from ips.services.unit_of_work import UnitOfWork
 
 MAX_COMMENT = 4000
@@ -97,11 +98,13 @@ class OrderView:
     """The buyer may begin a payment now (``Order.may_be_paid``)."""
     attempts_left: int = 0
     kept_cards: list[KeptCard] = field(default_factory=list)
+    """The cards kept for the order's customer that may pay it now."""
     points: PointsOffer | None = None
     """What bonus points may pay of the order now, when it takes them."""
     accrual: int = 0
     """Percent of a card payment the merchant accrues in points (``accruals``); 0: none."""
-    """The cards kept for the order's customer that may pay it now."""
+    card_on_file: bool = False
+    """The acquirer takes a kept card without its CVC."""
 
 
 async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
@@ -161,9 +164,10 @@ async def add_order(
         raise InvalidAmount(f"the amount {cmd.amount} is above the largest payment")
     if cmd.delay and not merchant.double_stage:
         raise Refused("double-stage payments are not enabled for this shop", field="delay")
-    if cmd.delay and not gateway.profile.double_stage:
-        raise Refused("the processing center does not take double-stage payments", field="delay")
-    await quote(uow, amount, merchant, gateway)
+    acquirer = acquirer_for(gateway, merchant, amount.currency)
+    if cmd.delay:
+        check_hold(acquirer)
+    await quote(uow, amount, merchant, gateway, acquirer)
     if await uow.orders.ordernumber_taken(merchant.merchant_id, ordernumber):
         raise AlreadyPaid(f"order {ordernumber} is already paid", field="ordernumber")
     terms = cmd.recurring
@@ -243,20 +247,25 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
         attempts = merchant.payment_attempts
         lifetime = gateway.timings.order_lifetime
         payable = order.may_be_paid(operations, attempts, gateway.clock(), lifetime)
-        price = None
+        price, acquirer = None, None
         if payable or order.state is OrderState.IN_PROCESS:
-            with contextlib.suppress(Refused):  # no rate now: the page says it cannot be paid
-                price = await quote(uow, order.amount, merchant, gateway)
+            with contextlib.suppress(Refused):  # no acquirer or rate now: it cannot be paid
+                acquirer = acquirer_for(gateway, merchant, order.amount.currency)
+                price = await quote(uow, order.amount, merchant, gateway, acquirer)
         left = order.attempts_left(operations, attempts)
         kept = []
-        held_on_kept = gateway.profile.stored_card_double_stage or not order.delay
+        rules = acquirer.rules if acquirer else None
+        held_on_kept = rules is not None and (rules.stored_card_double_stage or not order.delay)
         if payable and order.customer_number and held_on_kept:
             cards = await uow.kept_cards.of_customer(order.merchant_id, order.customer_number)
             kept = [c for c in cards if not c.expired(gateway.clock().date())]
     unconverted = payable and price is not None and price.rate is None
     offered = await points.offer(order, merchant, gateway) if unconverted else None
     accrual = merchant.points_accrual if gateway.loyalty is not None else 0
-    return OrderView(order, merchant, operations, price, payable, left, kept, offered, accrual)
+    card_on_file = rules is not None and rules.card_on_file
+    return OrderView(
+        order, merchant, operations, price, payable, left, kept, offered, accrual, card_on_file
+    )
 
 
 @dataclass(frozen=True)

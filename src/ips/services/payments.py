@@ -58,6 +58,7 @@ from ips.services.operations import lock_exchange
 from ips.services.points_exchanges import send_points
 from ips.services.rates import quote
 from ips.services.reversals import PAN_CONTEXT, message_id, open_reversal, send_reversal
+from ips.services.routing import acquirer_for, check_hold
 from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -169,13 +170,16 @@ async def pay_with_kept_card(cmd: PayWithKeptCard, gateway: Gateway) -> PaymentS
         if order is None:
             raise NotFound("no such order", field="billnumber")
         kept = kept_card_for(order, await uow.kept_cards.get(cmd.card_id), today)
-    if order.delay and not gateway.profile.stored_card_double_stage:
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+    rules = acquirer_for(gateway, merchant, order.amount.currency, kept.card.brand).rules
+    if order.delay and not rules.stored_card_double_stage:
         raise Refused(
             "money cannot be held on a kept card here: type the card's number", field="kept_card"
         )
     expiry = kept.card.valid_thru
     number = gateway.keyring.open(kept.sealed_pan, PAN_CONTEXT)
-    if gateway.profile.card_on_file and not cmd.cvc.strip():
+    if rules.card_on_file and not cmd.cvc.strip():
         card = Card(Pan(number), expiry, None, kept.card.holder)
     else:
         card = Card.parse(
@@ -207,7 +211,7 @@ async def _enroll(
     fault("payment.enrollment.sent")
     if challenge is not None:
         return await start_authentication(begun.first, challenge, gateway, card.cvc)
-    if begun.merchant.require_3ds:
+    if requires_3ds(begun.merchant, begun.payment, gateway):
         return PaymentStep(await fail_payment(payment.id, ResponseCode.THREE_DS_REQUIRED, gateway))
     return await _pass_over(begun.first, gateway)
 
@@ -256,7 +260,13 @@ async def begin_payment(
         if not holds and await uow.orders.ordernumber_taken(order.merchant_id, order.ordernumber):
             raise AlreadyPaid(f"order {order.ordernumber} is already paid", field="ordernumber")
         order.buyer = completed_buyer(order.buyer, buyer, merchant)
-        price = await quote(uow, order.amount, merchant, gateway)
+        acquirer = None
+        if means is PaymentMeans.CARD:
+            brand = card.brand if card else None
+            acquirer = acquirer_for(gateway, merchant, order.amount.currency, brand)
+            if order.delay:
+                check_hold(acquirer, stored_card=recurring)
+        price = await quote(uow, order.amount, merchant, gateway, acquirer)
         if beside is not None:
             price = replace(price, amount=price.amount - beside.amount)
         chosen = order.chosen_payment(earlier)
@@ -275,13 +285,15 @@ async def begin_payment(
             keep_card=keep_card and bool(order.customer_number),
             points_account=points_account,
             begun_at=now,
+            acquirer=acquirer.name if acquirer else "",
             id=chosen.id if chosen else None,
         )
         if chosen:
             await uow.operations.save(payment)
         else:
             await uow.operations.add(payment)
-        kind = first_exchange(order, merchant, means, three_d_secure, recurring=recurring)
+        required = requires_3ds(merchant, payment, gateway)
+        kind = first_exchange(order, means, three_d_secure, required, recurring=recurring)
         first = await open_exchange(uow, payment, kind, gateway)
         await uow.orders.save(order, payment)
         fault("payment.begin.committing")
@@ -290,21 +302,28 @@ async def begin_payment(
     return Begun(order, merchant, payment, first)
 
 
+def requires_3ds(merchant: Merchant, payment: Operation, gateway: Gateway) -> bool:
+    """Whether the payment's cards must take part in 3-D Secure: the merchant or the
+    payment's acquirer requires it."""
+    acquirer = gateway.acquirer(payment.acquirer) if payment.acquirer else None
+    return merchant.require_3ds or (acquirer is not None and acquirer.rules.require_3ds)
+
+
 def first_exchange(
     order: Order,
-    merchant: Merchant,
     means: PaymentMeans,
     three_d_secure: bool,
+    required: bool,
     *,
     recurring: bool,
 ) -> TransactionKind:
     """What a payment begins with: the wallet payment; the card's 3-D Secure check, unless
     the payment is recurring, the shop skipped it, or the card is known to take no part in
-    it — no directory to ask, or outside every card range it publishes — and the merchant
-    does not require it (its payments then fail the check); else the authorization."""
+    it — no directory to ask, or outside every card range it publishes — and it is not
+    ``required`` (its payments then fail the check); else the authorization."""
     if means is PaymentMeans.WALLET:
         return TransactionKind.WALLET_PAYMENT
-    if not recurring and not order.disable_3ds and (three_d_secure or merchant.require_3ds):
+    if not recurring and not order.disable_3ds and (three_d_secure or required):
         return TransactionKind.AUTHENTICATION
     return TransactionKind.AUTHORIZATION
 
@@ -313,17 +332,19 @@ async def open_exchange(
     uow: UnitOfWork, payment: Operation, kind: TransactionKind, gateway: Gateway
 ) -> Transaction:
     """Adds an exchange of ``payment``, recorded as sent now, for the caller to send after
-    its commit; one with the processing center goes under this node's terminal (its STAN is
-    taken as the unit of work commits)."""
+    its commit; one with the processing center goes to the payment's acquirer, under this
+    node's terminal there (its STAN is taken as the unit of work commits)."""
     assert payment.id is not None
     now = gateway.clock()
+    processing = kind in PROCESSING_KINDS
     exchange = Transaction(
         order_id=payment.order_id,
         operation_id=payment.id,
         kind=kind,
         amount=payment.amount,
         created_at=now,
-        terminal_id=gateway.terminal.id if kind in PROCESSING_KINDS else "",
+        terminal_id=gateway.terminal_of(payment.acquirer).id if processing else "",
+        acquirer=payment.acquirer if processing else "",
     )
     exchange.mark_sent(now)
     await uow.transactions.add(exchange)
@@ -412,7 +433,8 @@ async def authorize(
         cavv=cavv,
     )
     try:
-        answer: Answer | None = await gateway.processing.authorize(request)
+        processing = gateway.processing_of(authorization.acquirer)
+        answer: Answer | None = await processing.authorize(request)
     except NoAnswer:
         log.warning("no answer to the authorization of order %s", order.billnumber)
         answer = None
@@ -555,6 +577,7 @@ async def present_later(
             created_at=now,
             original_id=authorization.id,
             terminal_id=authorization.terminal_id,
+            acquirer=authorization.acquirer,
         )
     )
 

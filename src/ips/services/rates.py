@@ -1,4 +1,4 @@
-"""Exchange rates: set by the operator, used when the processing center does not take the
+"""Exchange rates: set by the operator, used when the acquirer does not take the
 order's currency (the payment is then made in another one, converted at the rate)."""
 
 from __future__ import annotations
@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ips.domain.acquirers import Acquirer
 from ips.domain.errors import InvalidInput, Refused
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money, currency
 from ips.domain.rates import Rate, parse_rate
 from ips.services.clock import Clock, utc_now
 from ips.services.gateway import Gateway
+from ips.services.routing import acquirer_for
 from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
@@ -45,16 +47,21 @@ class Quote:
     rate: Decimal | None = None
 
 
-async def quote(uow: UnitOfWork, amount: Money, merchant: Merchant, gateway: Gateway) -> Quote:
-    """The payment for ``amount``: in its own currency when the processing center takes it,
-    else in the merchant's currency (or the processing center's first) at the current rate."""
-    profile = gateway.profile
-    if profile.takes(amount.currency):
+async def quote(
+    uow: UnitOfWork,
+    amount: Money,
+    merchant: Merchant,
+    gateway: Gateway,
+    acquirer: Acquirer | None = None,
+) -> Quote:
+    """The payment for ``amount``: in its own currency when the acquirer takes it, else in
+    the merchant's currency (or the acquirer's first) at the current rate. ``acquirer``: the
+    payment's; by default the one the merchant's routes give for the currency."""
+    rules = (acquirer or acquirer_for(gateway, merchant, amount.currency)).rules
+    if rules.takes(amount.currency):
         return Quote(amount)
     target = (
-        merchant.default_currency
-        if profile.takes(merchant.default_currency)
-        else profile.currencies[0]
+        merchant.default_currency if rules.takes(merchant.default_currency) else rules.currencies[0]
     )
     rate = await uow.rates.current(amount.currency, target, gateway.clock())
     if rate is None:

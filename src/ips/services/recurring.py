@@ -27,6 +27,7 @@ from ips.services.operations import OperationResult, parse_billnumber
 from ips.services.orders import CreateOrder, add_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.services.reversals import PAN_CONTEXT
+from ips.services.routing import acquirer_for, check_hold
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,6 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
     if not cmd.amount.strip():
         raise MissingInput("Amount is required", field="amount")
     merchant = await identify(caller, gateway)
-    if cmd.delay and not gateway.profile.stored_card_double_stage:
-        raise Refused(
-            "the processing center takes no double-stage payment with a stored card",
-            field="delay",
-        )
     billnumber, _ = parse_billnumber(cmd.billnumber)
     async with gateway.uow_factory() as uow:
         first = await uow.orders.get(billnumber, lock=True)
@@ -68,6 +64,9 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
         now = gateway.clock()
         first.recurring.check(amount, now, await uow.orders.last_recurring(first.id))
         card = _card(charged_card(first, kept, now.date()), gateway.keyring)
+        if cmd.delay:
+            acquirer = acquirer_for(gateway, merchant, amount.currency, card.pan.brand)
+            check_hold(acquirer, stored_card=True)
         request = CreateOrder(
             merchant_id=merchant.merchant_id,
             ordernumber=cmd.ordernumber.strip(),

@@ -69,14 +69,15 @@ async def send_reversal(
     holder = claim or claimant()
     for attempt in range(1, attempts + 1):
         try:
-            request = await _prepare(reversal_id, gateway, holder)
+            prepared = await _prepare(reversal_id, gateway, holder)
         except ClaimedElsewhere:
             log.info("reversal %s is being sent by another sender", reversal_id)
             return False
-        if request is None:
+        if prepared is None:
             return True
+        request, acquirer = prepared
         try:
-            answer: Answer | None = await gateway.processing.reverse(request)
+            answer: Answer | None = await gateway.processing_of(acquirer).reverse(request)
         except NoAnswer:
             log.warning("no answer to reversal %s", reversal_id)
             answer = None
@@ -86,7 +87,10 @@ async def send_reversal(
     return False
 
 
-async def _prepare(reversal_id: int, gateway: Gateway, holder: str) -> ReversalRequest | None:
+async def _prepare(
+    reversal_id: int, gateway: Gateway, holder: str
+) -> tuple[ReversalRequest, str] | None:
+    """The reversal to send, and the acquirer of its authorization, which takes it."""
     async with gateway.uow_factory() as uow:
         order = await uow.orders.of_transaction(reversal_id, lock=True)
         reversal = await uow.transactions.get(reversal_id)
@@ -105,7 +109,7 @@ async def _prepare(reversal_id: int, gateway: Gateway, holder: str) -> ReversalR
         fault("reversal.prepare.committing")
         await uow.commit()
     fault("reversal.prepare.committed")
-    return ReversalRequest(
+    request = ReversalRequest(
         id=message_id(reversal),
         original=message_id(original),
         pan=Pan(gateway.keyring.open(payment.sealed_pan, PAN_CONTEXT)),
@@ -113,6 +117,7 @@ async def _prepare(reversal_id: int, gateway: Gateway, holder: str) -> ReversalR
         merchant_id=order.merchant_id,
         repeat=reversal.attempts > 1,
     )
+    return request, original.acquirer
 
 
 async def _record(

@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
+from ips.domain.acquirers import DEFAULT_ACQUIRER
 from ips.domain.cards import Pan
 from ips.domain.errors import Conflict
 from ips.domain.money import Money
@@ -62,26 +63,35 @@ class BatchReport:
         return Money(minor, self.batch.currency)
 
 
-async def settle(gateway: Gateway) -> list[BatchReport]:
-    """``ips settle``: closes by hand what is unsent now (batches of no period), and sends
-    the batches no node is sending."""
-    await _close(gateway, None, None)
-    return await resend_unfinished(gateway)
+async def settle(gateway: Gateway, acquirer: str | None = None) -> list[BatchReport]:
+    """``ips settle``: closes by hand what is unsent now (batches of no period), of every
+    acquirer or of ``acquirer``, and sends the batches no node is sending."""
+    await _close(gateway, acquirer, None, None)
+    return await resend_unfinished(gateway, acquirer)
 
 
 async def settle_if_due(gateway: Gateway, cutoff: time) -> list[BatchReport]:
-    """The schedule: closes the latest period whose cut-off has passed, unless it is closed
-    already, with the transactions made before its cut-off; sends the batches no node is
-    sending (whose sending was interrupted, or whose sender's lease ran out)."""
-    period = due_period(gateway.clock(), cutoff)
-    await _close(gateway, period, closes_at(period, cutoff))
+    """The schedule: for each acquirer, closes the latest period whose cut-off has passed
+    (the default acquirer's ``cutoff``, the others' their own), unless it is closed already,
+    with the transactions made before its cut-off; sends the batches no node is sending
+    (whose sending was interrupted, or whose sender's lease ran out)."""
+    cutoffs = {DEFAULT_ACQUIRER: cutoff}
+    cutoffs |= {name: link.acquirer.settlement_cutoff for name, link in gateway.links.items()}
+    for acquirer, its_cutoff in cutoffs.items():
+        period = due_period(gateway.clock(), its_cutoff)
+        await _close(gateway, acquirer, period, closes_at(period, its_cutoff))
     return await resend_unfinished(gateway)
 
 
-async def resend_unfinished(gateway: Gateway) -> list[BatchReport]:
-    """Sends the batches still to send that no node is sending; reports those it sent."""
+async def resend_unfinished(gateway: Gateway, acquirer: str | None = None) -> list[BatchReport]:
+    """Sends the batches still to send (of ``acquirer``, or of all) that no node is sending;
+    reports those it sent."""
     async with gateway.uow_factory(readonly=True) as uow:
-        pending = [b.id for b in await uow.batches.unsent(gateway.clock()) if b.id is not None]
+        pending = [
+            b.id
+            for b in await uow.batches.unsent(gateway.clock())
+            if b.id is not None and acquirer in (None, b.acquirer)
+        ]
     reports = []
     for batch_id in pending:
         report = await _send(batch_id, gateway)
@@ -90,14 +100,19 @@ async def resend_unfinished(gateway: Gateway) -> list[BatchReport]:
     return reports
 
 
-async def _close(gateway: Gateway, period: date | None, before: datetime | None) -> None:
-    """Closes ``period`` (None: by hand) with the unsent transactions made before
-    ``before``, unless the period is closed already."""
+async def _close(
+    gateway: Gateway, acquirer: str | None, period: date | None, before: datetime | None
+) -> None:
+    """Closes the acquirer's ``period`` (None: by hand, of every acquirer when ``acquirer``
+    is None too) with its unsent transactions made before ``before``, unless the period is
+    closed already."""
     async with gateway.uow_factory(readonly=True) as uow:
-        latest = await uow.batches.latest_period() if period is not None else None
-        if period is not None and latest is not None and latest >= period:
-            return
-        candidates = await uow.transactions.unbatched(before)
+        if period is not None:
+            assert acquirer is not None
+            latest = await uow.batches.latest_period(acquirer)
+            if latest is not None and latest >= period:
+                return
+        candidates = _of(acquirer, await uow.transactions.unbatched(before))
     if not candidates:
         return
     try:
@@ -108,19 +123,28 @@ async def _close(gateway: Gateway, period: date | None, before: datetime | None)
             }
             # read again under the locks: a cancel, or another node's close, may have taken
             # some meanwhile
-            unsent = [t for t in await uow.transactions.unbatched(before) if t.order_id in orders]
+            unsent = [
+                t
+                for t in _of(acquirer, await uow.transactions.unbatched(before))
+                if t.order_id in orders
+            ]
             now = gateway.clock()
-            batches: dict[str, SettlementBatch] = {}
+            batches: dict[tuple[str, str], SettlementBatch] = {}
             for transaction in unsent:
-                code = transaction.amount.currency.code
                 batch = batches.setdefault(
-                    code, SettlementBatch(transaction.amount.currency, now, period=period)
+                    _batch_key(transaction),
+                    SettlementBatch(
+                        transaction.amount.currency,
+                        now,
+                        period=period,
+                        acquirer=transaction.acquirer or DEFAULT_ACQUIRER,
+                    ),
                 )
                 batch.add(transaction.amount.minor, credit=_is_credit(transaction))
             for batch in batches.values():
                 await uow.batches.add(batch)
             for transaction in unsent:
-                transaction.batch_id = batches[transaction.amount.currency.code].id
+                transaction.batch_id = batches[_batch_key(transaction)].id
                 transaction.mark_sent(now)
                 await uow.transactions.save(transaction)
                 if not _is_credit(transaction):
@@ -133,6 +157,17 @@ async def _close(gateway: Gateway, period: date | None, before: datetime | None)
         log.info("settlement period %s was closed by another node meanwhile", period)
     else:
         fault("settlement.batching.committed")
+
+
+def _of(acquirer: str | None, transactions: list[Transaction]) -> list[Transaction]:
+    if acquirer is None:
+        return transactions
+    return [t for t in transactions if (t.acquirer or DEFAULT_ACQUIRER) == acquirer]
+
+
+def _batch_key(transaction: Transaction) -> tuple[str, str]:
+    """A batch per acquirer and currency."""
+    return (transaction.acquirer or DEFAULT_ACQUIRER, transaction.amount.currency.code)
 
 
 def _is_credit(transaction: Transaction) -> bool:
@@ -200,17 +235,18 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
     )
     outcome: Answer | None = None
     try:
+        processing = gateway.processing_of(batch.acquirer)
         for attempt in range(RESENDS + 1):
             repeat = attempt > 0 or batch.attempts > 1
             for advice in advices:
                 await sending.keep()
-                answer = await gateway.processing.advise(replace(advice, repeat=repeat))
+                answer = await processing.advise(replace(advice, repeat=repeat))
                 fault("settlement.advice.sent")
                 if not answer.approved:
                     log.error("batch %s: advice %s refused (%s)", batch_id, advice.id.stan,
                               answer.raw_code)  # fmt: skip
             await sending.keep(check=True)
-            outcome = await close_batch(gateway.processing, totals, advices)
+            outcome = await close_batch(processing, totals, advices)
             fault("settlement.batch_close.sent")
             if outcome.approved:
                 break

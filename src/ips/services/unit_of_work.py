@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from ips.domain.acquirers import Acquirer
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
@@ -155,7 +156,7 @@ class BatchRepository(Protocol):
         """Batches still ``closing`` that no node is sending."""
         ...
 
-    async def latest_period(self) -> date | None: ...
+    async def latest_period(self, acquirer: str) -> date | None: ...
     async def claim(self, batch_id: int, claimant: str, now: datetime, until: datetime) -> bool:
         """Claims a ``closing`` batch for sending, unless another claimant's lease runs."""
         ...
@@ -242,6 +243,15 @@ class CvcRepository(Protocol):
     async def purge(self, now: datetime) -> int: ...
 
 
+class AcquirerRepository(Protocol):
+    """The acquirers the operator added; the default one is the settings'."""
+
+    async def all(self) -> list[Acquirer]: ...
+    async def get(self, name: str, *, lock: bool = False) -> Acquirer | None: ...
+    async def add(self, acquirer: Acquirer, now: datetime) -> None: ...
+    async def save(self, acquirer: Acquirer) -> None: ...
+
+
 class TerminalRepository(Protocol):
     """The pool of terminal ids nodes lease (``services/terminals.py``)."""
 
@@ -321,6 +331,8 @@ class MonitorQueries(Protocol):
 
 
 class UnitOfWork(Protocol):
+    @property
+    def acquirers(self) -> AcquirerRepository: ...
     @property
     def merchants(self) -> MerchantRepository: ...
     @property

@@ -13,6 +13,7 @@ from sqlalchemy import Row, and_, bindparam, exists, func, insert, or_, select, 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
+from ips.domain.acquirers import format_routes, parse_routes
 from ips.domain.books import Books
 from ips.domain.cards import Brand, Secret
 from ips.domain.merchants import BuyerField, Merchant
@@ -154,6 +155,7 @@ class MerchantRepository:
             "points_share": merchant.points_share,
             "points_accrual": merchant.points_accrual,
             "disabled": merchant.disabled,
+            "routes": format_routes(merchant.routes),
         }
 
     async def remember_credential(self, merchant: Merchant, mac: str, until: datetime) -> bool:
@@ -209,6 +211,7 @@ class MerchantRepository:
             points_share=row.points_share,
             points_accrual=row.points_accrual,
             disabled=row.disabled,
+            routes=parse_routes(row.routes),
             credential_mac=row.ws_credential_mac or "",
             credential_until=row.ws_credential_until,
             created_at=row.created_at,
@@ -479,6 +482,7 @@ def _operation_values(operation: Operation) -> dict[str, Any]:
         "points": operation.points or None,
         "points_account": operation.points_account or None,
         "begun_at": operation.begun_at,
+        "acquirer": operation.acquirer or None,
         "rate": str(operation.rate) if operation.rate is not None else None,
         "cancel_reason": operation.cancel_reason.value if operation.cancel_reason else None,
         "external_refund_id": operation.external_refund_id or None,
@@ -513,6 +517,7 @@ def _operation(row: Row[Any]) -> Operation:
         points=row.points or 0,
         points_account=row.points_account or "",
         begun_at=row.begun_at,
+        acquirer=row.acquirer or "",
         rate=Decimal(row.rate) if row.rate is not None else None,
         cancel_reason=CancelReason(row.cancel_reason) if row.cancel_reason else None,
         external_refund_id=row.external_refund_id or "",
@@ -616,6 +621,7 @@ def _transaction(row: Row[Any]) -> Transaction:
         terminal_id=row.terminal_id or "",
         stan_taken=row.stan,
         points=row.points,
+        acquirer=row.acquirer or "",
     )
 
 
@@ -631,6 +637,7 @@ class TransactionRepository(_Tracking):
                 currency=transaction.amount.currency.code,
                 original_id=transaction.original_id,
                 created_at=transaction.created_at,
+                acquirer=transaction.acquirer or None,
                 **_transaction_values(transaction),
             )
             .returning(transactions.c.id)
@@ -745,6 +752,7 @@ def _batch(row: Row[Any]) -> SettlementBatch:
         attempts=row.attempts,
         updated_at=row.updated_at,
         period=row.period,
+        acquirer=row.acquirer,
     )
 
 
@@ -758,6 +766,7 @@ class BatchRepository:
             .values(
                 currency=batch.currency.code,
                 period=batch.period,
+                acquirer=batch.acquirer,
                 created_at=batch.created_at,
                 **_batch_values(batch),
             )
@@ -789,8 +798,10 @@ class BatchRepository:
         )
         return [_batch(row) for row in rows]
 
-    async def latest_period(self) -> date | None:
-        query = select(func.max(settlement_batches.c.period))
+    async def latest_period(self, acquirer: str) -> date | None:
+        query = select(func.max(settlement_batches.c.period)).where(
+            settlement_batches.c.acquirer == acquirer
+        )
         period: date | None = (await self._conn.execute(query)).scalar()
         return period
 

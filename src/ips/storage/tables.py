@@ -93,6 +93,27 @@ BOOKS = (
 )
 """The order's books (``domain/books.py``), one column each, in minor units."""
 
+acquirers = Table(
+    "acquirers",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("processing", String(255), nullable=False),
+    Column("processing_http", Text, nullable=False, server_default=""),
+    Column("terminal_id", String(8), nullable=False),
+    Column("terminal_pool", Text, nullable=False, server_default=""),
+    Column("acquirer_id", String(11), nullable=False),
+    Column("currencies", String(200), nullable=False, server_default=""),
+    Column("double_stage", Boolean, nullable=False),
+    Column("stored_card_double_stage", Boolean, nullable=False),
+    Column("card_on_file", Boolean, nullable=False),
+    Column("require_3ds", Boolean, nullable=False),
+    Column("settlement_cutoff", String(8), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+"""The acquirers the operator added (``domain/acquirers.py``); the default one is the
+settings'."""
+
 merchants = Table(
     "merchants",
     metadata,
@@ -122,6 +143,7 @@ merchants = Table(
     Column("points_share", Integer, nullable=False, server_default="50"),
     Column("points_accrual", Integer, nullable=False, server_default="0"),
     Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    Column("routes", Text, nullable=False, server_default=""),
     Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint("payment_attempts BETWEEN 1 AND 10", name="payment_attempts"),
     CheckConstraint("points_share BETWEEN 1 AND 100", name="points_share"),
@@ -219,6 +241,7 @@ operations = Table(
     Column("points", BigInteger),
     Column("points_account", String(32)),
     Column("begun_at", UtcDateTime),
+    Column("acquirer", String(32)),
     Column("rate", String(32)),
     Column("cancel_reason", String(1)),
     Column("external_refund_id", String(100)),
@@ -271,13 +294,14 @@ settlement_batches = Table(
     Column("period", Date),
     Column("claimed_by", String(64)),
     Column("claimed_until", UtcDateTime),
+    Column("acquirer", String(32), nullable=False, server_default="default"),
     CheckConstraint(_one_of("status", BatchStatus), name="status"),
     CheckConstraint("debit_total >= 0 AND credit_total >= 0", name="totals"),
-    UniqueConstraint("period", "currency"),
+    UniqueConstraint("period", "acquirer", "currency"),
 )
-"""One batch per settlement period (the day of its cut-off) and currency: whichever node
-inserts it closes the period. ``claimed_by``/``claimed_until``: the lease of the node
-sending it (``services/settlement.py``)."""
+"""One batch per settlement period (the day of its cut-off), acquirer and currency: whichever
+node inserts it closes the acquirer's period. ``claimed_by``/``claimed_until``: the lease of
+the node sending it (``services/settlement.py``)."""
 
 transactions = Table(
     "transactions",
@@ -304,6 +328,7 @@ transactions = Table(
     Column("stan", Integer),
     Column("stan_day", Date),
     Column("points", BigInteger),
+    Column("acquirer", String(32)),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
     CheckConstraint(_one_of("status", TransactionStatus), name="status"),
     UniqueConstraint("terminal_id", "stan_day", "stan"),

@@ -96,11 +96,11 @@ async def allot_stans(conn: AsyncConnection, seen: Iterable[Transaction]) -> Non
     """Records the terminal and the STAN of the transactions a unit of work is committing.
 
     What follows from an authorization (a reversal, a debit, a credit) goes under the
-    authorization's terminal. A transaction first transmitted under a terminal takes the next
-    STAN of that terminal's count for the day (UTC) of the transmission. Each count is taken
-    once for all its transactions, in the order of (terminal, day), as the last thing before
-    the commit: its row is locked only while the commit ends, and two commits never wait for
-    each other's counts crosswise."""
+    authorization's terminal, to the authorization's acquirer. A transaction first
+    transmitted under a terminal takes the next STAN of that terminal's count for the day
+    (UTC) of the transmission. Each count is taken once for all its transactions, in the
+    order of (terminal, day), as the last thing before the commit: its row is locked only
+    while the commit ends, and two commits never wait for each other's counts crosswise."""
     seen = list(seen)
     heirs = [
         t
@@ -109,13 +109,13 @@ async def allot_stans(conn: AsyncConnection, seen: Iterable[Transaction]) -> Non
     ]
     if heirs:
         rows = await conn.execute(
-            select(transactions.c.id, transactions.c.terminal_id).where(
+            select(transactions.c.id, transactions.c.terminal_id, transactions.c.acquirer).where(
                 transactions.c.id.in_({t.original_id for t in heirs})
             )
         )
-        of_original = {row.id: row.terminal_id or "" for row in rows}
+        of_original = {row.id: (row.terminal_id or "", row.acquirer or "") for row in rows}
         for heir in heirs:
-            heir.terminal_id = of_original.get(heir.original_id, "")
+            heir.terminal_id, heir.acquirer = of_original.get(heir.original_id, ("", ""))
     due: dict[tuple[str, date], list[Transaction]] = defaultdict(list)
     for transaction in seen:
         if transaction.needs_stan and (day := transaction.stan_day) is not None:
@@ -133,6 +133,7 @@ async def allot_stans(conn: AsyncConnection, seen: Iterable[Transaction]) -> Non
             .where(transactions.c.id == bindparam("transaction_id"))
             .values(
                 terminal_id=bindparam("terminal"),
+                acquirer=bindparam("acquirer"),
                 stan=bindparam("number"),
                 stan_day=bindparam("day"),
             ),
@@ -140,6 +141,7 @@ async def allot_stans(conn: AsyncConnection, seen: Iterable[Transaction]) -> Non
                 {
                     "transaction_id": t.id,
                     "terminal": t.terminal_id or None,
+                    "acquirer": t.acquirer or None,
                     "number": t.stan_taken,
                     "day": t.stan_day if t.stan_taken is not None else None,
                 }

@@ -22,6 +22,7 @@ from ips.crypto.keyring import KeyRing
 from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
+from ips.storage.acquirers import AcquirerRepository
 from ips.storage.cvcs import CvcRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
@@ -42,6 +43,7 @@ from ips.storage.users import SessionRepository, UserRepository
 
 
 class SqlUnitOfWork:
+    acquirers: AcquirerRepository
     merchants: MerchantRepository
     orders: OrderRepository
     operations: OperationRepository
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
             conn = await conn.execution_options(**options)
         self._conn = conn
         await conn.begin()
+        self.acquirers = AcquirerRepository(conn)
         self.merchants = MerchantRepository(conn, self._keyring)
         self.orders = OrderRepository(conn, self._track)
         self.operations = OperationRepository(conn, self._track)

@@ -380,7 +380,7 @@ def _form(
         kept_cards=view.kept_cards,
         points=view.points,
         accrual=view.accrual if means is PaymentMeans.CARD else 0,
-        card_on_file=services.gateway.profile.card_on_file,
+        card_on_file=view.card_on_file,
     )
     return here.remember(request, response)
 

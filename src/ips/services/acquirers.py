@@ -1,0 +1,168 @@
+"""The operator's acquirers: added, changed, listed (``ips acquirer``).
+
+The nodes read them as they start and again every ``REFRESH`` seconds (``bootstrap``): a new
+acquirer is connected, a changed one's rules hold from then on. A new processing center
+address, terminal or acquirer id takes effect when the nodes restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from dataclasses import dataclass
+from datetime import time
+from urllib.parse import urlsplit
+
+from ips.domain.acquirers import (
+    DEFAULT_ACQUIRER,
+    Acquirer,
+    Rules,
+    parse_acquirer_name,
+    processing_address,
+)
+from ips.domain.errors import InvalidInput, NotFound, Refused
+from ips.domain.money import currency
+from ips.domain.terminals import MAX_LENGTH
+from ips.domain.text import is_digits
+from ips.services.clock import Clock, utc_now
+from ips.services.unit_of_work import UnitOfWorkFactory
+
+REFRESH = 10.0
+"""Seconds between a node's readings of the acquirers."""
+
+
+@dataclass(frozen=True)
+class AcquirerSettings:
+    """What ``ips acquirer add`` and ``set`` take; for ``set``, each ``None`` stays."""
+
+    processing: str | None = None
+    processing_http: str | None = None
+    terminal_id: str | None = None
+    terminal_pool: tuple[str, ...] | None = None
+    acquirer_id: str | None = None
+    currencies: str | None = None
+    double_stage: bool | None = None
+    stored_card_double_stage: bool | None = None
+    card_on_file: bool | None = None
+    require_3ds: bool | None = None
+    settlement_cutoff: str | None = None
+    disabled: bool | None = None
+
+
+async def add_acquirer(
+    name: str,
+    settings: AcquirerSettings,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+    *,
+    taken_terminals: frozenset[str] = frozenset(),
+) -> Acquirer:
+    """Adds an acquirer; without a terminal id it gets one of a form of its own (IPSA0001,
+    IPSB0001…), so no two acquirers' pools ever meet. ``taken_terminals``: the default
+    acquirer's (the settings')."""
+    name = parse_acquirer_name(name)
+    if name.casefold() == DEFAULT_ACQUIRER:
+        raise Refused(f"{DEFAULT_ACQUIRER!r} is the acquirer of the settings", field="acquirer")
+    async with uow_factory() as uow:
+        others = await uow.acquirers.all()
+        if any(a.name.casefold() == name.casefold() for a in others):
+            raise Refused(f"acquirer {name} exists", field="acquirer")
+        terminal = settings.terminal_id or _own_terminal_id(len(others))
+        acquirer = _changed(Acquirer(name, terminal_id=terminal), settings)
+        if not acquirer.processing:
+            raise InvalidInput(
+                "an acquirer needs its processing center (HOST:PORT)", field="processing"
+            )
+        _check_terminals(acquirer, others, taken_terminals)
+        await uow.acquirers.add(acquirer, clock())
+        await uow.commit()
+    return acquirer
+
+
+async def change_acquirer(
+    name: str,
+    settings: AcquirerSettings,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    taken_terminals: frozenset[str] = frozenset(),
+) -> Acquirer:
+    if name == DEFAULT_ACQUIRER:
+        raise Refused(
+            "the default acquirer is set by the IPS_PROCESSING* settings", field="acquirer"
+        )
+    async with uow_factory() as uow:
+        acquirer = await uow.acquirers.get(name, lock=True)
+        if acquirer is None:
+            raise NotFound(f"no acquirer {name}", field="acquirer")
+        acquirer = _changed(acquirer, settings)
+        others = [a for a in await uow.acquirers.all() if a.name != name]
+        _check_terminals(acquirer, others, taken_terminals)
+        await uow.acquirers.save(acquirer)
+        await uow.commit()
+    return acquirer
+
+
+async def list_acquirers(uow_factory: UnitOfWorkFactory) -> list[Acquirer]:
+    async with uow_factory(readonly=True) as uow:
+        return await uow.acquirers.all()
+
+
+async def get_acquirer(name: str, uow_factory: UnitOfWorkFactory) -> Acquirer:
+    async with uow_factory(readonly=True) as uow:
+        acquirer = await uow.acquirers.get(name)
+    if acquirer is None:
+        raise NotFound(f"no acquirer {name}", field="acquirer")
+    return acquirer
+
+
+def _own_terminal_id(added_before: int) -> str:
+    letters = string.ascii_uppercase
+    if added_before >= len(letters):
+        raise InvalidInput("give the acquirer its terminal id (--terminal-id)", field="terminal_id")
+    return f"IPS{letters[added_before]}0001"
+
+
+def _changed(acquirer: Acquirer, settings: AcquirerSettings) -> Acquirer:
+    """``acquirer`` with the settings given, each checked."""
+    given = {k: v for k, v in vars(settings).items() if v is not None}
+    if "processing" in given:
+        host, port = processing_address(given["processing"])
+        given["processing"] = f"{host}:{port}"
+    if given.get("processing_http"):
+        parts = urlsplit(given["processing_http"])
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput("--processing-http is an http(s) URL", field="processing_http")
+    for terminal in (given.get("terminal_id", ""), *given.get("terminal_pool", ())):
+        if terminal and not (len(terminal) <= MAX_LENGTH and terminal.isascii()):
+            raise InvalidInput("a terminal id is 1 to 8 ASCII characters", field="terminal_id")
+    if "acquirer_id" in given and not (
+        is_digits(given["acquirer_id"]) and len(given["acquirer_id"]) <= 11
+    ):
+        raise InvalidInput("an acquirer id is 1 to 11 digits", field="acquirer_id")
+    if "settlement_cutoff" in given:
+        try:
+            given["settlement_cutoff"] = time.fromisoformat(given["settlement_cutoff"])
+        except ValueError:
+            raise InvalidInput(
+                "the cut-off is a time (UTC) like 23:00", field="settlement_cutoff"
+            ) from None
+    rule_names = {f.name for f in dataclasses.fields(Rules)}
+    rules = {k: given.pop(k) for k in list(given) if k in rule_names}
+    if "currencies" in rules:
+        codes = [code.strip() for code in rules["currencies"].split(",") if code.strip()]
+        rules["currencies"] = tuple(currency(code) for code in codes)
+    return dataclasses.replace(
+        acquirer, rules=dataclasses.replace(acquirer.rules, **rules), **given
+    )
+
+
+def _check_terminals(acquirer: Acquirer, others: list[Acquirer], taken: frozenset[str]) -> None:
+    """Terminal ids are the acquirer's own: the leases and STAN counts of IPS are kept by
+    terminal id."""
+    theirs = set(taken).union(*(a.terminal_ids for a in others))
+    clash = sorted(theirs.intersection(acquirer.terminal_ids))
+    if clash:
+        raise Refused(
+            f"terminal {clash[0]} is another acquirer's: give this one ids of its own",
+            field="terminal_id",
+        )
