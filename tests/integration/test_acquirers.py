@@ -10,6 +10,8 @@ import dataclasses
 import pytest
 from sqlalchemy import select
 
+from ips.bootstrap import refresh_links
+from ips.config import Settings
 from ips.domain.acquirers import DEFAULT_ACQUIRER, Route, Rules
 from ips.domain.cards import Brand
 from ips.domain.errors import DomainError, NotFound, Refused
@@ -17,6 +19,7 @@ from ips.domain.money import currency
 from ips.domain.orders import Order
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import OrderState
+from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.services.acquirers import AcquirerSettings, add_acquirer, change_acquirer
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
@@ -234,3 +237,29 @@ async def test_acquirers_are_checked_as_they_are_added_and_changed(gateway: Gate
     assert changed.rules.double_stage and changed.settlement_cutoff.hour == 21
     async with gateway.uow_factory(readonly=True) as uow:
         assert await uow.acquirers.all() == [first, changed]
+
+
+async def test_a_node_connects_to_an_added_acquirer_and_takes_its_changed_rules(
+    database: Database,
+) -> None:
+    """What every node does every 10 seconds (``bootstrap.refresh_links``): an acquirer it
+    cannot reach now is still linked, and its connection tried on its own."""
+    settings = Settings(processing_timeout=1)
+    links = Links()
+    await add_acquirer("BANK-B", AcquirerSettings(processing="127.0.0.1:1"), database)
+    await refresh_links(links, database, settings)
+    link = links.by_name["BANK-B"]
+    try:
+        assert link.terminal.id == "IPSA0001" and link.acquirer.rules.double_stage
+        await change_acquirer("BANK-B", AcquirerSettings(double_stage=False), database)
+        await refresh_links(links, database, settings)
+        again = links.by_name["BANK-B"]
+        assert not again.acquirer.rules.double_stage
+        assert again.processing is link.processing and again.terminal is link.terminal
+        async with database(readonly=True) as uow:
+            leases = {lease.terminal_id: lease.owner for lease in await uow.terminals.all()}
+        assert leases["IPSA0001"] == link.terminal.owner
+    finally:
+        assert isinstance(link.processing, Iso8583ProcessingCenter)
+        await link.processing.close()
+        await link.terminal.stop(database)
