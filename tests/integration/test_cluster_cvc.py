@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -31,7 +32,7 @@ from ips.services.gateway import Gateway
 from ips.services.payments import fail_payment
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
-from ips.storage.tables import kept_cvcs, metadata
+from ips.storage.tables import kept_cvcs, metadata, orders
 from ips.storage.unit_of_work import Database
 from tests.fakes import FakeProcessingCenter, FakeThreeDSecure, ManualClock
 from tests.integration.test_http_payment import card_form
@@ -105,9 +106,15 @@ async def stored_anywhere(database_url: str, needle: str, *, files: bool = True)
     engine = create_engine(database_url)
     try:
         async with engine.connect() as conn:
+            # a random billnumber may hold the needle's digits: they are not the CVC
+            billnumbers = list((await conn.execute(select(orders.c.billnumber))).scalars())
             for table in metadata.sorted_tables:
                 rows = await conn.execute(select(table))
-                found += [f"{table.name}: {row}" for row in rows if needle in repr(tuple(row))]
+                found += [
+                    f"{table.name}: {row}"
+                    for row in rows
+                    if needle in _without(repr(tuple(row)), billnumbers)
+                ]
     finally:
         await engine.dispose()
     url = make_url(database_url)
@@ -116,7 +123,7 @@ async def stored_anywhere(database_url: str, needle: str, *, files: bool = True)
         if not files:
             return found
         for path in Path(url.database).parent.glob(Path(url.database).name + "*"):
-            if needle.encode() in path.read_bytes():
+            if needle.encode() in _without(path.read_bytes(), [b.encode() for b in billnumbers]):
                 found.append(str(path))
     else:
         dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -125,9 +132,18 @@ async def stored_anywhere(database_url: str, needle: str, *, files: bool = True)
         )
         out, _ = await dump.communicate()
         assert dump.returncode == 0 and b"COPY public.kept_cvcs" in out
-        if needle.encode() in out:
+        if needle.encode() in _without(out, [b.encode() for b in billnumbers]):
             found.append("pg_dump")
     return found
+
+
+T = TypeVar("T", str, bytes)
+
+
+def _without(text: T, parts: list[T]) -> T:
+    for part in parts:
+        text = text.replace(part, text[:0])
+    return text
 
 
 async def kept(database: Database) -> list[tuple[int, str]]:
