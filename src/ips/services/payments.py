@@ -410,6 +410,7 @@ async def authorize(
         merchant_id=order.merchant_id,
         recurring=recurring,
         cavv=cavv,
+        double_stage=order.delay,
     )
     try:
         answer: Answer | None = await gateway.processing.authorize(request)
