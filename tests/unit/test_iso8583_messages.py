@@ -124,6 +124,15 @@ def test_no_cvc_and_no_cavv_leave_field_48_out() -> None:
     assert "48" not in messages.authorization_fields(stored, terminal_id="T", acquirer_id="1")
 
 
+def test_a_double_stage_hold_is_a_pre_authorization_in_field_25() -> None:
+    single = authorization()
+    double = dataclasses.replace(single, double_stage=True)
+
+    assert "25" not in messages.authorization_fields(single, terminal_id="T", acquirer_id="1")
+    fields = round_trip(messages.authorization_fields(double, terminal_id="T", acquirer_id="1"))
+    assert fields["25"] == wire.PREAUTHORIZATION == "06"
+
+
 @pytest.mark.parametrize(
     "cavv", ["x" * 100, "café", "two\nlines"], ids=["long", "non-ascii", "control"]
 )
@@ -206,6 +215,9 @@ def test_network_message() -> None:
         ("25", ResponseCode.NO_SUCH_PAYMENT),
         ("91", ResponseCode.SYSTEM_ERROR),
         ("96", ResponseCode.SYSTEM_ERROR),
+        ("57", ResponseCode.DECLINED),
+        ("58", ResponseCode.DECLINED),
+        ("92", ResponseCode.SYSTEM_ERROR),
     ],
 )
 def test_response_codes(raw: str, code: ResponseCode) -> None:
