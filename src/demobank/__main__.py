@@ -24,14 +24,18 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 from demobank.ledger import Ledger
 from demobank.report import report_day, settlement_report
 from demobank.rules import Rules, currency_list
 from demobank.server import Simulator, run
 from paywire.messages import acquirer
+
+T = TypeVar("T")
 
 
 def _announce(simulator: Simulator) -> None:
@@ -60,38 +64,27 @@ async def _report(store: Path, rules: Rules, acquirer_id: str, day: date | None)
     sys.stdout.write("\n")
 
 
-def _acquirer_id(text: str) -> str:
-    try:
-        return acquirer(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _argument(read: Callable[[str], T]) -> Callable[[str], T]:
+    """``read`` as argparse takes it: its ``ValueError`` says what is wrong with the flag."""
+
+    def reading(text: str) -> T:
+        try:
+            return read(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return reading
 
 
 def _name(text: str) -> str:
-    try:
-        return Rules(name=text).name
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _currencies(text: str) -> frozenset[str] | None:
-    try:
-        return currency_list(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _day(text: str) -> date:
-    try:
-        return report_day(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a day is YYYY-MM-DD") from None
+    return Rules(name=text).name
 
 
 def parser() -> argparse.ArgumentParser:
+    acquirer_id = _argument(acquirer)
     found = argparse.ArgumentParser(prog="python -m demobank", description=__doc__.split("\n")[0])
     found.add_argument(
-        "--name", type=_name, default="DEMOBANK", help="The bank's name, in its report."
+        "--name", type=_argument(_name), default="DEMOBANK", help="The bank's name, in its report."
     )
     found.add_argument("--host", default="127.0.0.1")
     found.add_argument("--port", type=int, default=8583, help="TCP port for ISO 8583.")
@@ -99,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
     found.add_argument("--store", type=Path, default=Path("processing-center.sqlite3"))
     found.add_argument(
         "--acquirer-id",
-        type=_acquirer_id,
+        type=acquirer_id,
         help="The acquiring institution id it issued: messages naming another (field 32) are"
         " refused. Without it, any.",
     )
@@ -117,17 +110,19 @@ def parser() -> argparse.ArgumentParser:
     )
     found.add_argument(
         "--currencies",
-        type=_currencies,
+        type=_argument(currency_list),
         default=None,
         help="The currencies it takes, comma-separated (RUB,USD); without it, all.",
     )
     commands = found.add_subparsers(dest="command")
     report = commands.add_parser("report", help="Write the settlement report (JSON) to stdout.")
     report.add_argument("--store", type=Path, required=True, dest="report_store")
-    report.add_argument("--acquirer-id", type=_acquirer_id, required=True, dest="report_acquirer")
-    report.add_argument("--day", type=_day, help="Only the authorizations held that day (UTC).")
+    report.add_argument("--acquirer-id", type=acquirer_id, required=True, dest="report_acquirer")
     report.add_argument(
-        "--name", type=_name, dest="report_name", help="The bank's name in the report."
+        "--day", type=_argument(report_day), help="Only the authorizations held that day (UTC)."
+    )
+    report.add_argument(
+        "--name", type=_argument(_name), dest="report_name", help="The bank's name in the report."
     )
     return found
 

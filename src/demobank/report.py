@@ -70,9 +70,12 @@ async def settlement_report(
 
 def report_day(text: str) -> date:
     """``YYYY-MM-DD``; ``ValueError`` for anything else."""
-    if len(text) != 10:
-        raise ValueError("a day is YYYY-MM-DD")
-    return date.fromisoformat(text)
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} is not a day as YYYY-MM-DD")
 
 
 class ReportSite:
