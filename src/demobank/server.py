@@ -152,8 +152,8 @@ class Simulator:
             raise
         self._http, self.http_port = http, http.port
         log.info(
-            "bank %s listening on %s:%s (ISO 8583) and %s (3-D Secure ACS, Demo Wallet,"
-            " Demo Points, settlement report), store %s",
+            "bank %s: processing center simulator listening on %s:%s (ISO 8583) and %s"
+            " (3-D Secure ACS, Demo Wallet, Demo Points, settlement report), store %s",
             self.rules.name,
             self.host,
             self.port,
