@@ -89,7 +89,7 @@ def simulators(pid: int) -> list[int]:
     found = []
     for child in descendants(pid)[1:]:
         with contextlib.suppress(OSError):
-            if b"ips.processing.simulator" in Path(f"/proc/{child}/cmdline").read_bytes():
+            if b"demobank" in Path(f"/proc/{child}/cmdline").read_bytes():
                 found.append(child)
     return found
 

@@ -22,13 +22,13 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy.engine import make_url
 
+from demobank.server import Simulator
 from ips.config import Settings
 from ips.crypto import passwords
 from ips.crypto.keyring import KeyRing
 from ips.crypto.tokens import FormTokens
 from ips.domain.merchants import Merchant
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
-from ips.processing.simulator.server import Simulator
 from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.database import create_engine

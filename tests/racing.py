@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from demobank.server import Simulator
 from ips.crypto.keyring import KeyRing
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.port import ProcessingCenter
-from ips.processing.simulator.server import Simulator
 from ips.services.gateway import Gateway
 from ips.services.terminals import Terminal
 from ips.storage.database import create_engine

@@ -5,22 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from pathlib import Path
 
 from ips.callbacks import HttpCallbackSender
 from ips.config import Settings
 from ips.crypto.tokens import FormTokens
 from ips.domain.acquirers import Acquirer, processing_address
+from ips.processing.embedded_bank import EmbeddedSimulator
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.secure import NoThreeDSecure
 from ips.processing.secure_http import HttpThreeDSecure
-from ips.processing.simulator.embedded import EmbeddedSimulator
-from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.processing.wallet_http import HttpWallet
 from ips.services.acquirers import REFRESH as ACQUIRERS_REFRESH
 from ips.services.acquirers import list_acquirers
@@ -28,7 +25,6 @@ from ips.services.credentials import CredentialCache
 from ips.services.gateway import Gateway, Link, Links, Timings
 from ips.services.health import Health, Heartbeat
 from ips.services.notifications import Delivery
-from ips.services.reconciliation import Figures
 from ips.services.terminals import Pool, Terminal
 from ips.storage.database import create_engine
 from ips.storage.keys import bind_keyring
@@ -234,23 +230,3 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
                 await simulator.stop()
             await terminal.stop(database)
             await database.dispose()
-
-
-async def bank_figures(store: Path) -> dict[tuple[str, str], Figures]:
-    """The simulator's books, as reconciliation reads them: figures by terminal and RRN."""
-    async with await Ledger.open(store) as ledger:
-        holds = await ledger.holds()
-        credits: dict[tuple[str, str], int] = defaultdict(int)
-        for posting in await ledger.postings():
-            if posting.kind is PostingKind.CREDIT:
-                credits[posting.terminal_id, posting.rrn] += posting.amount.minor
-    return {
-        (h.terminal_id, h.rrn): Figures(
-            h.amount.currency.code,
-            h.amount.minor,
-            h.released.minor,
-            h.captured.minor,
-            credits[h.terminal_id, h.rrn],
-        )
-        for h in holds
-    }

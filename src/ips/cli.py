@@ -8,6 +8,7 @@ import enum
 import logging
 import os
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from ips import eventloop, node, supervisor
-from ips.bootstrap import Runtime, bank_figures, open_database, running
+from ips.bootstrap import Runtime, open_database, running
 from ips.config import Settings
 from ips.domain.acquirers import (
     DEFAULT_ACQUIRER,
@@ -36,7 +37,9 @@ from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMe
 from ips.domain.points import DEFAULT_POINTS_SHARE
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
-from ips.processing.simulator.embedded import EmbeddedSimulator
+from ips.processing import bank_report
+from ips.processing.bank_report import ReportRefused
+from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
 from ips.services import settlement
 from ips.services.accounts import add_user
 from ips.services.acquirers import (
@@ -348,20 +351,53 @@ def _run_node(
 def processing_center(
     port: Annotated[int, typer.Option(help="TCP port for ISO 8583.")] = 8583,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    store: Annotated[Path, typer.Option(help="The simulator's own books (SQLite file).")] = Path(
+    store: Annotated[Path, typer.Option(help="The bank's own books (SQLite file).")] = Path(
         "processing-center.sqlite3"
     ),
     http_port: Annotated[
-        int, typer.Option("--http-port", help="HTTP port of its 3-D Secure and wallet pages.")
+        int,
+        typer.Option("--http-port", help="HTTP port of its 3-D Secure, wallet and report."),
     ] = 8584,
+    name: Annotated[str, typer.Option(help="The bank's name, in its report.")] = "DEMOBANK",
+    acquirer_id: Annotated[
+        str | None,
+        typer.Option(
+            "--acquirer-id",
+            help="The acquirer id it issued: messages naming another are refused (92).",
+        ),
+    ] = None,
+    double_stage: Annotated[
+        bool,
+        typer.Option(
+            "--double-stage/--no-double-stage", help="Whether it takes pre-authorizations."
+        ),
+    ] = True,
+    stored_card_double_stage: Annotated[
+        bool,
+        typer.Option(
+            "--stored-card-double-stage/--no-stored-card-double-stage",
+            help="Whether it takes pre-authorizations of a stored card.",
+        ),
+    ] = True,
+    currencies: Annotated[
+        str,
+        typer.Option(help="The currencies it takes, comma-separated (RUB,USD); all when empty."),
+    ] = "",
 ) -> None:
-    """Run the processing-center simulator: an acquirer host speaking ISO 8583 over TCP, and
-    the issuer's 3-D Secure pages and an e-wallet over HTTP."""
-    from ips.processing.simulator.server import run
-
-    _logging()
-    with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(run(host, port, store, http_port=http_port))
+    """Run a simulated bank (``demobank``) as a process of its own: an acquirer host speaking
+    ISO 8583 over TCP with its own books and rules, and over HTTP the issuer's 3-D Secure
+    pages, an e-wallet, a points program and its settlement report. Several run side by side,
+    each with its own --name, ports and --store."""
+    argv = [sys.executable, "-m", "demobank", "--name", name, "--host", host]
+    argv += ["--port", str(port), "--http-port", str(http_port), "--store", str(store)]
+    argv += ["--acquirer-id", acquirer_id] if acquirer_id is not None else []
+    argv += [] if double_stage else ["--no-double-stage"]
+    argv += [] if stored_card_double_stage else ["--no-stored-card-double-stage"]
+    argv += ["--currencies", currencies] if currencies else []
+    path = os.pathsep.join(filter(None, [SOURCE, os.environ.get("PYTHONPATH")]))
+    sys.stdout.flush()
+    # The bank is a program apart, which IPS runs but does not import: it takes this process.
+    os.execve(sys.executable, argv, {**os.environ, "PYTHONPATH": path})  # noqa: S606
 
 
 @merchant_app.command("add")
@@ -900,20 +936,32 @@ def settle(
 
 @app.command()
 def reconcile(
-    store: Annotated[
+    report: Annotated[
         Path | None,
+        typer.Option(help="The bank's settlement report (JSON), as the bank handed it in."),
+    ] = None,
+    report_url: Annotated[
+        str | None,
         typer.Option(
-            help="The processing-center simulator's books (default: IPS_SIMULATOR_STORE)."
+            "--report-url",
+            help="Where to fetch the bank's report (default: IPS_PROCESSING_HTTP/report).",
         ),
     ] = None,
     database: Database = None,
 ) -> None:
-    """Compare IPS's books with the processing center's; list every difference."""
+    """Compare IPS's books with the bank's settlement report; list every difference (exit 1).
+    A report that cannot be read, or is another acquirer's, is refused (exit 2)."""
     settings = _settings(database)
+    try:
+        bank = bank_report.read_report(
+            _report_text(settings, report, report_url), settings.acquirer_id
+        )
+    except ReportRefused as exc:
+        typer.echo(f"error: {exc}; nothing compared", err=True)
+        raise typer.Exit(2) from None
 
     async def run(db: StoredDatabase) -> list[Difference]:
-        bank = await bank_figures(store or settings.simulator_store)
-        return await compare_books(db, bank)
+        return await compare_books(db, bank.figures)
 
     differences = _on_database(settings, run)
     for difference in differences:
@@ -922,6 +970,22 @@ def reconcile(
         typer.echo(f"{len(differences)} difference(s)")
         raise typer.Exit(1)
     typer.echo("no differences")
+
+
+def _report_text(settings: Settings, report: Path | None, url: str | None) -> bytes:
+    """The report's bytes: the file, else fetched from ``url``, else from the processing
+    center's HTTP side as the settings name it."""
+    if report is not None and url is not None:
+        raise ReportRefused("name the report once: --report or --report-url")
+    if report is not None:
+        try:
+            return report.read_bytes()
+        except OSError as exc:
+            raise ReportRefused(f"{report} cannot be read ({exc.strerror})") from None
+    if url is None and not settings.processing_http:
+        raise ReportRefused("no report: name it with --report FILE or --report-url URL")
+    base = settings.processing_http
+    return bank_report.fetch_report(url or bank_report.report_url(base), settings.acquirer_id)
 
 
 @user_app.command("add")

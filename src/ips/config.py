@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     processing: str = ""
     """``HOST:PORT`` of the processing center; empty: IPS starts the simulator itself."""
     simulator_store: Path = Path("processing-center.sqlite3")
+    processing_http: str = ""
+    """Base URL of the processing center's HTTP side, where ``ips reconcile`` fetches its
+    settlement report (``BASE/report``); empty: the report is named on the command line."""
     threeds_url: str = ""
     """Base URL of the 3-D Secure server (directory and ACS); empty: the embedded
     simulator's when it runs, else no 3-D Secure."""

@@ -15,7 +15,7 @@ from playwright.async_api import ConsoleMessage, Page, Request, expect
 from tests.browser.conftest import NewPage
 from tests.browser.harness import TEST_CARDS, IpsServer, ReturnShop, fill_card, lands_on
 
-from ips.processing.simulator.ledger import Ledger
+from demobank.ledger import Ledger
 
 pytestmark = pytest.mark.asyncio(loop_scope="package")
 

@@ -32,17 +32,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ips.bootstrap import bank_figures
+from demobank.ledger import Ledger, PostingKind
 from ips.domain.orders import CancelReason, Operation, OperationKind, Order, Transaction
 from ips.domain.orders import TransactionKind as Kind
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
-from ips.processing.simulator.ledger import Ledger, PostingKind
 from ips.services.authentication import CHALLENGE_TIME
 from ips.services.gateway import Timings
 from ips.services.reconciliation import reconcile
 from ips.storage.tables import notifications, orders, settlement_batches
 from ips.storage.unit_of_work import Database
+from tests.banks import bank_figures
 from tests.cluster.traffic import Deal
 
 Status = TransactionStatus

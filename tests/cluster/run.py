@@ -22,6 +22,7 @@ from ips.crypto.keyring import KeyRing
 from ips.services.gateway import Timings
 from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
+from tests.banks import handed_in_report
 from tests.cluster.books import Audit, audit
 from tests.cluster.fleet import Fleet
 from tests.cluster.traffic import CARD_NUMBERS, MERCHANT_ID, Tally, Traffic
@@ -143,7 +144,8 @@ async def run(database_url: str, workdir: Path, *, seed: int, seconds: float) ->
             if not process.running:
                 await fleet.start(name)
         await _quiet(fleet, shop, traffic, report)
-        status, report.reconciled = await fleet.ips("reconcile", "--store", str(fleet.store))
+        handed_in = handed_in_report(fleet.store, fleet.store.with_suffix(".report.json"))
+        status, report.reconciled = await fleet.ips("reconcile", "--report", str(handed_in))
     finally:
         fleet.stop_all()
         await shop.close()

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ips.processing.simulator.ledger import Ledger
+from demobank.ledger import Ledger
 from ips.storage.database import create_engine
 from ips.storage.migrate import MIGRATION_LOCK
 from tests.conftest import POSTGRES_URL

@@ -20,8 +20,9 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 
+from demobank.ledger import Ledger
 from ips.domain.checkvalue import answer_checkvalue
-from ips.processing.simulator.ledger import Ledger
+from tests.banks import handed_in_report
 from tests.processes import free_port, run_ips, wait_for_port
 from tests.shop import Shop
 
@@ -51,11 +52,11 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
     }
     processes: list[subprocess.Popen[str]] = []
     try:
-        pc_port, http_port = free_port(), free_port()
+        pc_port, http_port, bank_http = free_port(), free_port(), free_port()
         store = tmp_path / "bank.sqlite3"
         processing = subprocess.Popen(
             [sys.executable, "-m", "ips", "processing-center", "--port", str(pc_port),
-             "--http-port", str(free_port()), "--store", str(store)],
+             "--http-port", str(bank_http), "--store", str(store), "--name", "BANK-A"],
             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
         processes.append(processing)
@@ -78,7 +79,11 @@ def installation(tmp_path: Path, database_url: str) -> Iterator[Installation]:
             f"http://127.0.0.1:{http_port}",
             store,
             tmp_path,
-            env | {"IPS_PROCESSING": f"127.0.0.1:{pc_port}", "IPS_SIMULATOR_STORE": str(store)},
+            env
+            | {
+                "IPS_PROCESSING": f"127.0.0.1:{pc_port}",
+                "IPS_PROCESSING_HTTP": f"http://127.0.0.1:{bank_http}",
+            },
             shop_port,
         )
     finally:
@@ -200,9 +205,17 @@ async def test_a_shop_confirms_cancels_settles_and_reconciles(installation: Inst
         assert rest["orderstate"] == "Canceled" and rest["amount"] == "70.00"
         assert installation.ips("settle").returncode == 0
 
-    reconciled = installation.ips("reconcile", "--store", str(installation.store))
+    reconciled = installation.ips("reconcile")  # the report fetched from IPS_PROCESSING_HTTP
     assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
     assert "no differences" in reconciled.stdout
+    handed_in = handed_in_report(installation.store, installation.cwd / "report.json")
+    reconciled = installation.ips("reconcile", "--report", str(handed_in))
+    assert reconciled.returncode == 0, reconciled.stdout + reconciled.stderr
+    assert "no differences" in reconciled.stdout
+    others = handed_in_report(installation.store, installation.cwd / "other.json", "20000000002")
+    refused = installation.ips("reconcile", "--report", str(others))
+    assert refused.returncode == 2
+    assert "the report is for acquirer id 20000000002, not 10000000001" in refused.stderr
 
     assert installation.ips("rate", "set", "USD", "RUB", "92.5").returncode == 0
     listed = installation.ips("rate", "list")

@@ -40,7 +40,7 @@ START = 90.0
 """Seconds a test waits at most for processes to start (each imports IPS, on a busy machine)."""
 SETTLE = 30.0
 """Seconds a test waits at most for processes to do something on their own."""
-SIMULATOR = "ips.processing.simulator.embedded"
+SIMULATOR = "demobank.embedded"
 """In the command line of the embedded simulator's process."""
 NODE_PROCESS = "--supervisor-fd"
 """In the command line of a node process of ``ips serve --processes``."""

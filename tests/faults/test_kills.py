@@ -38,8 +38,9 @@ from pathlib import Path
 
 import pytest
 
+from demobank.ledger import Ledger
 from ips.faults import POINTS
-from ips.processing.simulator.ledger import Ledger
+from tests.banks import handed_in_report
 from tests.faults.site import CARDS, FLOWS, Flow, Site
 from tests.shop import Shop
 
@@ -206,7 +207,8 @@ async def check_books(site: Site) -> list[str]:
         problems.append(f"batches accepted: {sorted((b.terminal_id, b.number) for b in batches)}"
                         f" by the processing center, {sorted(accepted)} by IPS")  # fmt: skip
 
-    reconciled = await site.ips("reconcile", "--store", str(site.store))
+    report = handed_in_report(site.store, site.store.with_suffix(".report.json"))
+    reconciled = await site.ips("reconcile", "--report", str(report))
     if reconciled.popen.returncode != 0 or "no differences" not in reconciled.output():
         problems.append(f"ips reconcile:\n{reconciled.output()}")
     for process in site.processes:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from demobank import Simulator
 from ips.domain.orders import PaymentMeans
 from ips.processing.loyalty_http import HttpLoyalty
-from ips.processing.simulator import Simulator
 from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.unit_of_work import Database

@@ -13,13 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demobank import Simulator
+from demobank.acs import CHALLENGE_LIFETIME, AcsOutcome, AcsStatus
 from ips.domain.cards import Pan
 from ips.domain.money import Money, currency
 from ips.processing.port import NoAnswer
 from ips.processing.secure import Authentication, AuthenticationStatus, Challenge
 from ips.processing.secure_http import HttpThreeDSecure
-from ips.processing.simulator import Simulator
-from ips.processing.simulator.acs import CHALLENGE_LIFETIME, AcsOutcome, AcsStatus
 from tests.fakes import ManualClock
 from tests.parties import answering, never_answering
 from tests.simulator_browser import COOKIE, Form, form_on, new_browser, open_form
@@ -89,11 +89,11 @@ async def test_the_enrolled_card_gets_a_challenge_on_the_simulator(
     assert challenge.url == f"{simulator.http_url}/3ds/challenge/{challenge.transaction}"
     assert await acs.result(challenge.transaction) == Authentication(AuthenticationStatus.PENDING)
     [kept] = await simulator.ledger.acs.transactions()
-    assert (kept.id, kept.masked_pan, kept.merchant_id, kept.amount, kept.return_url) == (
+    assert (kept.id, kept.masked_pan, kept.merchant_id, str(kept.amount), kept.return_url) == (
         challenge.transaction,
         "400000****3220",
         MERCHANT,
-        AMOUNT,
+        str(AMOUNT),
         SHOP,
     )
     assert kept.card_ref == simulator.ledger.card_ref(ENROLLED)

@@ -15,13 +15,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demobank import Simulator
+from demobank.acs import CardRange as BankRange
+from demobank.cards import TEST_CARDS
 from ips.domain.cards import Pan
 from ips.domain.money import Money, currency
 from ips.processing.card_ranges import RETRY_AFTER, CardRange
 from ips.processing.port import NoAnswer
 from ips.processing.secure_http import HttpThreeDSecure
-from ips.processing.simulator import Simulator
-from ips.processing.simulator.cards import TEST_CARDS
 from tests.fakes import Monotonic
 from tests.parties import answering
 
@@ -127,7 +128,7 @@ async def test_the_serial_names_the_ranges(http: httpx.AsyncClient, simulator: S
 
     same = await http.get("/3ds/ranges", params={"serial": serial})
     other = await http.get("/3ds/ranges", params={"serial": "older"})
-    simulator.ledger.acs.publish([CardRange("4000000000003000", "4000000000003999")])
+    simulator.ledger.acs.publish([BankRange("4000000000003000", "4000000000003999")])
     changed = (await http.get("/3ds/ranges", params={"serial": serial})).json()
     await simulator.stop()
     await simulator.start()
@@ -143,7 +144,7 @@ async def test_the_serial_names_the_ranges(http: httpx.AsyncClient, simulator: S
 async def test_the_acs_enrolls_no_card_outside_its_ranges(
     http: httpx.AsyncClient, simulator: Simulator
 ) -> None:
-    simulator.ledger.acs.publish([CardRange("4111111111111111", "4111111111111111")])
+    simulator.ledger.acs.publish([BankRange("4111111111111111", "4111111111111111")])
     body = {"amount": 100, "currency": "RUB", "merchant_id": MERCHANT, "return_url": SHOP}
 
     for pan in (ENROLLED, "4111111111111111"):
@@ -175,7 +176,7 @@ async def test_a_card_inside_a_range_is_challenged_as_before(
 async def test_a_card_inside_a_range_the_acs_does_not_enroll_is_asked(
     client: Client, simulator: Simulator
 ) -> None:
-    simulator.ledger.acs.publish([CardRange("4000000000000000", "4999999999999999")])
+    simulator.ledger.acs.publish([BankRange("4000000000000000", "4999999999999999")])
 
     assert await client.enroll("4111111111111111") is False
     assert await client.enroll(ENROLLED) is True
@@ -189,7 +190,7 @@ async def test_ranges_are_loaded_again_after_the_refresh_and_pick_up_a_new_range
 ) -> None:
     simulator.ledger.acs.publish([])
     assert await client.enroll(ENROLLED) is False
-    simulator.ledger.acs.publish([CardRange(ENROLLED, ENROLLED)])
+    simulator.ledger.acs.publish([BankRange(ENROLLED, ENROLLED)])
 
     client.clock.advance(REFRESH - 1)
     assert await client.enroll(ENROLLED) is False
@@ -217,7 +218,7 @@ async def test_unchanged_ranges_are_not_sent_again_and_still_trusted(client: Cli
 async def test_a_range_the_server_stops_publishing_stops_being_trusted(
     client: Client, simulator: Simulator
 ) -> None:
-    simulator.ledger.acs.publish([CardRange("4111111111111111", "4111111111111111")])
+    simulator.ledger.acs.publish([BankRange("4111111111111111", "4111111111111111")])
     assert await client.enroll("4111111111111111") is False
     assert client.sent["/3ds/enroll"] == 1
 
@@ -236,7 +237,7 @@ async def test_an_enrolled_card_is_still_challenged_once_its_range_is_withdrawn_
     simulator.ledger.acs.publish([])
     client.clock.advance(REFRESH)
     assert await client.enroll(ENROLLED) is False
-    simulator.ledger.acs.publish([CardRange("4000000000003000", "4000000000003999")])
+    simulator.ledger.acs.publish([BankRange("4000000000003000", "4000000000003999")])
     client.clock.advance(REFRESH)
 
     assert await client.enroll(ENROLLED) is True
@@ -358,7 +359,7 @@ async def test_no_card_number_of_a_range_is_logged(
     client: Client, simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("DEBUG")
-    simulator.ledger.acs.publish([CardRange("4111111111111111", "4111111111111111")])
+    simulator.ledger.acs.publish([BankRange("4111111111111111", "4111111111111111")])
 
     await client.enroll("5555555555554444")
 

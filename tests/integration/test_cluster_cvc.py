@@ -20,13 +20,13 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from demobank import Simulator
 from ips.crypto.keyring import KeyRing
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OrderState
 from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.secure import AuthenticationStatus
 from ips.processing.secure_http import HttpThreeDSecure
-from ips.processing.simulator import Simulator
 from ips.services import cvc, janitor
 from ips.services.gateway import Gateway
 from ips.services.payments import fail_payment

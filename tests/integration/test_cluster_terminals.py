@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from ips.bootstrap import bank_figures
+from demobank import Simulator
 from ips.crypto.keyring import KeyRing
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import OrderState
 from ips.processing.iso8583 import Iso8583ProcessingCenter
-from ips.processing.simulator import Simulator
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
 from ips.services.gateway import Gateway
@@ -30,6 +29,7 @@ from ips.services.settlement import settle
 from ips.services.terminals import Pool, Terminal
 from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
+from tests.banks import bank_figures
 from tests.conftest import MERCHANT
 from tests.integration.test_payment_service import card
 

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from demobank.server import Simulator
 from ips.processing.port import Answer, NoAnswer
-from ips.processing.simulator.server import Simulator
 from ips.services.health import Health, Heartbeat, SchemaState
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate, schema_state

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from demobank import HoldStatus, Simulator
+from demobank.cards import behaviour
+from demobank.money import Money as BankMoney
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
 from ips.domain.responses import ResponseCode
 from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer, ReversalRequest
-from ips.processing.simulator import HoldStatus, Simulator
-from ips.processing.simulator.cards import behaviour
 
 TERMINAL = "IPS00001"
 MERCHANT = "100500"
@@ -102,8 +103,8 @@ async def test_approving_cards_hold_the_amount(
     hold = await simulator.ledger.hold(TERMINAL, request.id.rrn)
     assert hold is not None
     assert (hold.amount, hold.released, hold.status) == (
-        Money(150_75, RUB),
-        Money(0, RUB),
+        BankMoney(150_75, RUB),
+        BankMoney(0, RUB),
         HoldStatus.ACTIVE,
     )
     assert (hold.approval_code, hold.stan, hold.merchant_id, hold.masked_pan) == (
@@ -113,7 +114,7 @@ async def test_approving_cards_hold_the_amount(
         request.card.pan.masked,
     )
     assert hold.answered
-    assert await simulator.ledger.available(pan, "RUB") == Money(MILLION_RUB - 150_75, RUB)
+    assert await simulator.ledger.available(pan, "RUB") == BankMoney(MILLION_RUB - 150_75, RUB)
 
 
 @pytest.mark.parametrize(
@@ -150,8 +151,8 @@ async def test_the_card_with_ten_roubles(
 
     assert [too_much.raw_code, all_of_it.raw_code, one_more.raw_code] == ["51", "00", "51"]
     assert too_much.code is ResponseCode.INSUFFICIENT_FUNDS
-    assert await simulator.ledger.available(pan, RUB) == Money(0, RUB)
-    assert [hold.amount for hold in await simulator.ledger.holds()] == [Money(10_00, RUB)]
+    assert await simulator.ledger.available(pan, RUB) == BankMoney(0, RUB)
+    assert [hold.amount for hold in await simulator.ledger.holds()] == [BankMoney(10_00, RUB)]
 
 
 @pytest.mark.parametrize(
@@ -163,10 +164,12 @@ async def test_every_currency_opens_with_a_million(
     money = Money(7, currency(code))
 
     assert (await client.authorize(authorization("5555555555554444", money))).approved
-    assert await simulator.ledger.available("5555555555554444", code) == Money(
+    assert await simulator.ledger.available("5555555555554444", code) == BankMoney(
         opening - 7, currency(code)
     )
-    assert await simulator.ledger.available("5555555555554444", "RUB") == Money(MILLION_RUB, RUB)
+    assert await simulator.ledger.available("5555555555554444", "RUB") == BankMoney(
+        MILLION_RUB, RUB
+    )
 
 
 @pytest.mark.parametrize(
@@ -223,10 +226,10 @@ async def test_a_full_reversal_releases_the_hold_once(
     assert simulator.received["0401"] == 1
     hold = await simulator.ledger.hold(TERMINAL, request.id.rrn)
     assert hold is not None
-    assert (hold.status, hold.released) == (HoldStatus.RELEASED, Money(100_00, RUB))
+    assert (hold.status, hold.released) == (HoldStatus.RELEASED, BankMoney(100_00, RUB))
     assert await simulator.ledger.active_holds() == []
     assert len(await simulator.ledger.reversals()) == 1
-    assert await simulator.ledger.available("4111111111111111", RUB) == Money(MILLION_RUB, RUB)
+    assert await simulator.ledger.available("4111111111111111", RUB) == BankMoney(MILLION_RUB, RUB)
 
 
 async def test_partial_reversals_release_up_to_what_is_held(
@@ -239,9 +242,9 @@ async def test_partial_reversals_release_up_to_what_is_held(
     hold = await simulator.ledger.hold(TERMINAL, request.id.rrn)
     assert part.approved
     assert hold is not None
-    assert (hold.status, hold.outstanding) == (HoldStatus.ACTIVE, Money(70_00, RUB))
+    assert (hold.status, hold.outstanding) == (HoldStatus.ACTIVE, BankMoney(70_00, RUB))
     available = await simulator.ledger.available("4111111111111111", RUB)
-    assert available == Money(MILLION_RUB - 70_00, RUB)
+    assert available == BankMoney(MILLION_RUB - 70_00, RUB)
 
     rest = await client.reverse(reversal(request, Money(80_00, RUB)))
     after_all = await client.reverse(reversal(request, Money(5_00, RUB)))
@@ -250,7 +253,7 @@ async def test_partial_reversals_release_up_to_what_is_held(
     assert after_all.approved
     hold = await simulator.ledger.hold(TERMINAL, request.id.rrn)
     assert hold is not None
-    assert (hold.status, hold.released) == (HoldStatus.RELEASED, Money(100_00, RUB))
+    assert (hold.status, hold.released) == (HoldStatus.RELEASED, BankMoney(100_00, RUB))
     released = [(r.requested.minor, r.released.minor) for r in await simulator.ledger.reversals()]
     assert released == [(30_00, 30_00), (80_00, 70_00), (5_00, 0)]
 
@@ -288,14 +291,16 @@ async def test_a_lost_answer_times_out_and_the_reversal_releases_its_hold(
         assert hold is not None
         assert (hold.status, hold.amount, hold.answered) == (
             HoldStatus.ACTIVE,
-            Money(500_00, RUB),
+            BankMoney(500_00, RUB),
             False,
         )
         cancel = reversal(request)
         assert (await client.reverse(cancel)).approved
         assert (await client.reverse(replace(cancel, repeat=True))).approved
         assert await simulator.ledger.active_holds() == []
-        assert await simulator.ledger.available(request.card.pan, RUB) == Money(MILLION_RUB, RUB)
+        assert await simulator.ledger.available(request.card.pan, RUB) == BankMoney(
+            MILLION_RUB, RUB
+        )
     finally:
         await client.close()
 
@@ -330,7 +335,10 @@ async def test_many_requests_in_flight_on_one_connection_get_their_own_answers(
         assert answer.raw_code == behaviour(request.card.pan.reveal()).response
         if answer.approved:
             held = holds.pop(request.id.rrn)
-            assert (held.amount, held.approval_code) == (request.amount, answer.approval_code)
+            assert (held.amount.minor, held.approval_code) == (
+                request.amount.minor,
+                answer.approval_code,
+            )
             assert held.stan == f"{request.id.stan:06d}"
     assert holds == {}
     assert sum(answer.approved for answer in answers) == 30

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from demobank import protocol
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
-from ips.processing.iso8583 import Iso8583ProcessingCenter, framing, spec
-from ips.processing.iso8583.spec import Fields
+from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer
-from ips.processing.simulator import protocol
+from paywire import framing, spec
+from paywire.spec import Fields
 
 Answering = Callable[[Fields], Awaitable[list[bytes]]]
 

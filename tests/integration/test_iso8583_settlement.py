@@ -12,11 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from demobank import (
+    BatchStatus,
+    HoldStatus,
+    Ledger,
+    PostingKind,
+    Simulator,
+    protocol,
+)
+from demobank.money import Money as BankMoney
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Currency, Money, currency
 from ips.domain.responses import ResponseCode
-from ips.processing.iso8583 import Iso8583ProcessingCenter, messages
-from ips.processing.iso8583.spec import Fields
+from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import (
     AuthorizationRequest,
     BatchTotals,
@@ -25,14 +33,8 @@ from ips.processing.port import (
     NoAnswer,
     ReversalRequest,
 )
-from ips.processing.simulator import (
-    BatchStatus,
-    HoldStatus,
-    Ledger,
-    PostingKind,
-    Simulator,
-    protocol,
-)
+from paywire import messages as wire
+from paywire.spec import Fields
 from tests.integration.test_iso8583_faults import FakeHost, message
 
 TERMINAL = "IPS00001"
@@ -55,6 +57,10 @@ def message_id() -> MessageId:
 
 def rub(minor: int) -> Money:
     return Money(minor, RUB)
+
+
+def bank_rub(minor: int) -> BankMoney:
+    return BankMoney(minor, RUB)
 
 
 async def authorized(
@@ -123,11 +129,11 @@ async def test_advices_are_staged_and_posted_by_a_balanced_close(
 
     assert await ledger.postings() == []
     assert [(p.rrn, p.kind, p.amount) for p in await ledger.staged()] == [
-        (visa.id.rrn, PostingKind.DEBIT, rub(100_00)),
-        (mastercard.id.rrn, PostingKind.DEBIT, rub(200_00)),
+        (visa.id.rrn, PostingKind.DEBIT, bank_rub(100_00)),
+        (mastercard.id.rrn, PostingKind.DEBIT, bank_rub(200_00)),
     ]
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB)
-    assert await ledger.available(VISA, RUB) == rub(MILLION_RUB - 100_00)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB)
+    assert await ledger.available(VISA, RUB) == bank_rub(MILLION_RUB - 100_00)
 
     answer = await client.close_batch(totals(1, debits=(100_00, 200_00)))
 
@@ -135,26 +141,26 @@ async def test_advices_are_staged_and_posted_by_a_balanced_close(
     assert await ledger.staged() == []
     postings = await ledger.postings()
     assert [(p.terminal_id, p.rrn, p.kind, p.amount, p.batch) for p in postings] == [
-        (TERMINAL, visa.id.rrn, PostingKind.DEBIT, rub(100_00), 1),
-        (TERMINAL, mastercard.id.rrn, PostingKind.DEBIT, rub(200_00), 1),
+        (TERMINAL, visa.id.rrn, PostingKind.DEBIT, bank_rub(100_00), 1),
+        (TERMINAL, mastercard.id.rrn, PostingKind.DEBIT, bank_rub(200_00), 1),
     ]
     assert all(p.posted_at is not None and p.merchant_id == MERCHANT for p in postings)
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB - 100_00)
-    assert await ledger.available(VISA, RUB) == rub(MILLION_RUB - 100_00)
-    assert await ledger.balance(MASTERCARD, RUB) == rub(MILLION_RUB - 200_00)
-    assert await ledger.available(MASTERCARD, RUB) == rub(MILLION_RUB - 250_75)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB - 100_00)
+    assert await ledger.available(VISA, RUB) == bank_rub(MILLION_RUB - 100_00)
+    assert await ledger.balance(MASTERCARD, RUB) == bank_rub(MILLION_RUB - 200_00)
+    assert await ledger.available(MASTERCARD, RUB) == bank_rub(MILLION_RUB - 250_75)
     visa_hold = await ledger.hold(TERMINAL, visa.id.rrn)
     mastercard_hold = await ledger.hold(TERMINAL, mastercard.id.rrn)
     assert visa_hold is not None
     assert mastercard_hold is not None
     assert (visa_hold.captured, visa_hold.outstanding, visa_hold.status) == (
-        rub(100_00),
-        rub(0),
+        bank_rub(100_00),
+        bank_rub(0),
         HoldStatus.CAPTURED,
     )
     assert (mastercard_hold.captured, mastercard_hold.outstanding, mastercard_hold.status) == (
-        rub(200_00),
-        rub(50_75),
+        bank_rub(200_00),
+        bank_rub(50_75),
         HoldStatus.ACTIVE,
     )
     [batch] = await ledger.batches()
@@ -166,20 +172,20 @@ async def test_advices_are_staged_and_posted_by_a_balanced_close(
     )
     assert (batch.debits, batch.debit_total, batch.credits, batch.credit_total) == (
         2,
-        rub(300_00),
+        bank_rub(300_00),
         0,
-        rub(0),
+        bank_rub(0),
     )
 
     await advise_all(client, credit(visa, rub(30_00), batch=2))
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB - 100_00)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB - 100_00)
     assert (await client.close_batch(totals(2, credits=(30_00,)))).approved
 
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB - 70_00)
-    assert await ledger.available(VISA, RUB) == rub(MILLION_RUB - 70_00)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB - 70_00)
+    assert await ledger.available(VISA, RUB) == bank_rub(MILLION_RUB - 70_00)
     assert [(p.kind, p.amount, p.batch) for p in await ledger.postings()][-1] == (
         PostingKind.CREDIT,
-        rub(30_00),
+        bank_rub(30_00),
         2,
     )
 
@@ -204,9 +210,9 @@ async def test_an_out_of_balance_close_posts_nothing_and_a_retry_after_resending
     assert (batch.status, batch.debits, batch.debit_total) == (
         BatchStatus.STAGED,
         1,
-        rub(40_00),
+        bank_rub(40_00),
     )
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB)
 
     await advise_all(client, lost)
     too_little = await client.close_batch(totals(1, debits=(40_00,)))
@@ -215,9 +221,9 @@ async def test_an_out_of_balance_close_posts_nothing_and_a_retry_after_resending
     assert await ledger.postings() == []
 
     assert (await client.close_batch(replace(full, id=message_id()))).approved
-    assert [p.amount for p in await ledger.postings()] == [rub(40_00), rub(60_00)]
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB - 40_00)
-    assert await ledger.balance(MASTERCARD, RUB) == rub(MILLION_RUB - 60_00)
+    assert [p.amount for p in await ledger.postings()] == [bank_rub(40_00), bank_rub(60_00)]
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB - 40_00)
+    assert await ledger.balance(MASTERCARD, RUB) == bank_rub(MILLION_RUB - 60_00)
 
 
 async def test_repeated_advices_and_closes_post_once(
@@ -238,10 +244,10 @@ async def test_repeated_advices_and_closes_post_once(
     assert (await client.close_batch(replace(close, id=message_id()))).approved
 
     assert len(await ledger.postings()) == 1
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB - 100_00)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB - 100_00)
     hold = await ledger.hold(TERMINAL, payment.id.rrn)
     assert hold is not None
-    assert hold.captured == rub(100_00)
+    assert hold.captured == bank_rub(100_00)
 
     a_different_figure = await client.close_batch(totals(1, debits=(99_00,)))
     assert a_different_figure.raw_code == "95"
@@ -277,7 +283,7 @@ async def test_a_debit_above_the_hold_is_refused(
     assert (too_much.code, too_much.raw_code) == (ResponseCode.DECLINED, "13")
     assert [above_what_is_staged.raw_code, in_another_batch.raw_code] == ["13", "13"]
     assert nothing_left.raw_code == "13"
-    assert [p.amount for p in await simulator.ledger.staged()] == [rub(60_00), rub(40_00)]
+    assert [p.amount for p in await simulator.ledger.staged()] == [bank_rub(60_00), bank_rub(40_00)]
 
 
 async def test_a_credit_above_what_was_debited_is_refused(
@@ -300,8 +306,8 @@ async def test_a_credit_above_what_was_debited_is_refused(
     assert [too_much.raw_code, above_staged.raw_code, all_refunded.raw_code] == ["13"] * 3
     assert (await client.close_batch(totals(2, credits=(50_00,)))).approved
     assert (await client.close_batch(totals(3, credits=(10_00,)))).approved
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB)
-    assert await ledger.available(VISA, RUB) == rub(MILLION_RUB - 40_00)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB)
+    assert await ledger.available(VISA, RUB) == bank_rub(MILLION_RUB - 40_00)
 
 
 async def test_an_advice_needs_its_authorization(
@@ -335,8 +341,8 @@ async def test_a_batch_has_one_currency(
     assert mixed.raw_code == "12"
     await advise_all(client, debit(dollars, Money(1_00, USD), batch=2))
     assert (await client.close_batch(totals(2, debits=(1_00,), cur=USD))).approved
-    assert await simulator.ledger.balance(VISA, USD) == Money(MILLION_RUB - 1_00, USD)
-    assert await simulator.ledger.balance(VISA, RUB) == rub(MILLION_RUB)
+    assert await simulator.ledger.balance(VISA, USD) == BankMoney(MILLION_RUB - 1_00, USD)
+    assert await simulator.ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB)
 
 
 async def test_a_stan_of_another_advice_in_the_batch_is_refused(
@@ -351,7 +357,7 @@ async def test_a_stan_of_another_advice_in_the_batch_is_refused(
 
     assert (other_amount.code, other_amount.raw_code) == (ResponseCode.REPEAT_AUTHORIZATION, "94")
     assert other_kind.raw_code == "94"
-    assert [p.amount for p in await simulator.ledger.staged()] == [rub(10_00)]
+    assert [p.amount for p in await simulator.ledger.staged()] == [bank_rub(10_00)]
     await advise_all(client, replace(first, batch=2))
 
 
@@ -386,17 +392,17 @@ async def test_a_reversal_after_a_capture_releases_only_what_remains(
     hold = await ledger.hold(TERMINAL, payment.id.rrn)
     assert hold is not None
     assert (hold.released, hold.captured, hold.outstanding, hold.status) == (
-        rub(30_00),
-        rub(70_00),
-        rub(0),
+        bank_rub(30_00),
+        bank_rub(70_00),
+        bank_rub(0),
         HoldStatus.CAPTURED,
     )
     assert [(r.requested, r.released) for r in await ledger.reversals()] == [
-        (rub(100_00), rub(30_00))
+        (bank_rub(100_00), bank_rub(30_00))
     ]
     assert await ledger.active_holds() == []
-    assert await ledger.balance(VISA, RUB) == rub(MILLION_RUB - 70_00)
-    assert await ledger.available(VISA, RUB) == rub(MILLION_RUB - 70_00)
+    assert await ledger.balance(VISA, RUB) == bank_rub(MILLION_RUB - 70_00)
+    assert await ledger.available(VISA, RUB) == bank_rub(MILLION_RUB - 70_00)
     assert (await client.advise(debit(payment, rub(1), batch=2))).raw_code == "13"
 
 
@@ -412,8 +418,8 @@ async def test_a_reversal_does_not_release_what_a_staged_debit_takes(
     hold = await ledger.hold(TERMINAL, payment.id.rrn)
     assert hold is not None
     assert (hold.released, hold.outstanding, hold.status) == (
-        rub(40_00),
-        rub(60_00),
+        bank_rub(40_00),
+        bank_rub(60_00),
         HoldStatus.ACTIVE,
     )
 
@@ -421,11 +427,11 @@ async def test_a_reversal_does_not_release_what_a_staged_debit_takes(
     hold = await ledger.hold(TERMINAL, payment.id.rrn)
     assert hold is not None
     assert (hold.released, hold.captured, hold.status) == (
-        rub(40_00),
-        rub(60_00),
+        bank_rub(40_00),
+        bank_rub(60_00),
         HoldStatus.CAPTURED,
     )
-    assert await ledger.available(VISA, RUB) == rub(MILLION_RUB - 60_00)
+    assert await ledger.available(VISA, RUB) == bank_rub(MILLION_RUB - 60_00)
 
 
 async def test_concurrent_debits_never_take_more_than_the_hold(
@@ -445,7 +451,7 @@ async def test_concurrent_debits_never_take_more_than_the_hold(
         assert (await client.close_batch(totals(number, debits=amounts))).approved
     hold = await simulator.ledger.hold(TERMINAL, payment.id.rrn)
     assert hold is not None
-    assert (hold.captured, hold.status) == (rub(100_00), HoldStatus.CAPTURED)
+    assert (hold.captured, hold.status) == (bank_rub(100_00), HoldStatus.CAPTURED)
 
 
 async def test_the_books_are_right_to_the_cent_after_a_day_of_business(
@@ -480,10 +486,10 @@ async def test_the_books_are_right_to_the_cent_after_a_day_of_business(
     assert (await client.close_batch(totals(3, credits=(25_50, 10_00, 70_00)))).approved
 
     async with await Ledger.open(tmp_path / "bank.sqlite3") as books:
-        assert await books.balance(VISA, RUB) == rub(MILLION_RUB)
-        assert await books.balance(MASTERCARD, RUB) == rub(MILLION_RUB - 250_75 + 25_50)
-        assert await books.balance(TEN_ROUBLES, RUB) == rub(10_00)
-        assert await books.balance(MASTERCARD, USD) == Money(MILLION_RUB - 99_99, USD)
+        assert await books.balance(VISA, RUB) == bank_rub(MILLION_RUB)
+        assert await books.balance(MASTERCARD, RUB) == bank_rub(MILLION_RUB - 250_75 + 25_50)
+        assert await books.balance(TEN_ROUBLES, RUB) == bank_rub(10_00)
+        assert await books.balance(MASTERCARD, USD) == BankMoney(MILLION_RUB - 99_99, USD)
         for pan in (VISA, MASTERCARD, TEN_ROUBLES):
             assert await books.available(pan, RUB) == await books.balance(pan, RUB)
         assert await books.active_holds() == []
@@ -492,9 +498,9 @@ async def test_the_books_are_right_to_the_cent_after_a_day_of_business(
             (holds[r.id.rrn].released, holds[r.id.rrn].captured, holds[r.id.rrn].status)
             for r in (double, single, small)
         ] == [
-            (rub(30_00), rub(70_00), HoldStatus.CAPTURED),
-            (rub(0), rub(250_75), HoldStatus.CAPTURED),
-            (rub(0), rub(10_00), HoldStatus.CAPTURED),
+            (bank_rub(30_00), bank_rub(70_00), HoldStatus.CAPTURED),
+            (bank_rub(0), bank_rub(250_75), HoldStatus.CAPTURED),
+            (bank_rub(0), bank_rub(10_00), HoldStatus.CAPTURED),
         ]
         summary = [
             (b.number, b.currency.code, b.status, b.debits, b.debit_total.minor, b.credits,
@@ -540,7 +546,7 @@ async def test_advices_and_closes_that_get_no_answer_raise_no_answer() -> None:
 async def test_an_answer_for_another_batch_is_ignored() -> None:
     async def wrong_batch(request: Fields) -> list[bytes]:
         echo = protocol.RECONCILIATION_ECHO
-        return [message(protocol.reply(request, "00", echo) | {messages.BATCH: "000002"})]
+        return [message(protocol.reply(request, "00", echo) | {wire.BATCH: "000002"})]
 
     host = FakeHost(wrong_batch)
     await host.start()

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from demobank import Simulator
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
 from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import AuthorizationRequest, MessageId, ReversalRequest
-from ips.processing.simulator import Simulator
 from tests.integration.test_iso8583_faults import FakeHost, authorization
 
 RUB = currency("RUB")

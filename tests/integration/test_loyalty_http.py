@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demobank import Ledger, Simulator
+from demobank.loyalty import PointsAccount
 from ips.domain.money import currency
 from ips.processing.loyalty import (
     AccrualReversal,
@@ -24,8 +26,6 @@ from ips.processing.loyalty import (
 )
 from ips.processing.loyalty_http import HttpLoyalty
 from ips.processing.port import NoAnswer
-from ips.processing.simulator import Ledger, Simulator
-from ips.processing.simulator.loyalty import PointsAccount
 from tests.fakes import ManualClock
 from tests.parties import answering, never_answering
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from demobank import Ledger, Simulator
 from ips.bootstrap import running
 from ips.config import Settings
 from ips.domain.money import currency
 from ips.processing.loyalty import Reservation, ReservationStatus
-from ips.processing.simulator import Ledger, Simulator
 
 RUB = currency("RUB")
 

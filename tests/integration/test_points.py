@@ -14,13 +14,13 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 
+from demobank import Simulator
 from ips.domain.cards import Secret
 from ips.domain.merchants import BuyerField
 from ips.domain.orders import Operation, PaymentMeans, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.signed_fields import payment_request_checkvalue
 from ips.domain.states import OperationStatus, OrderState
-from ips.processing.simulator import Simulator
 from ips.processing.wallet import WalletStatus
 from ips.services import janitor, monitor
 from ips.services.cancellations import Cancel, cancel

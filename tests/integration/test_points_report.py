@@ -19,12 +19,12 @@ import httpx
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from demobank import Simulator
 from ips.domain.errors import Refused
 from ips.domain.orders import TransactionKind
 from ips.domain.states import TransactionStatus
 from ips.processing.loyalty import Difference, PointsOperation
 from ips.processing.loyalty_http import HttpLoyalty
-from ips.processing.simulator import Simulator
 from ips.services.cancellations import Cancel, cancel
 from ips.services.gateway import Gateway
 from ips.services.merchants import SignedIn

@@ -213,6 +213,8 @@ async def test_delay_1_holds_the_recurring_payment_where_stored_cards_may_be_hel
     order = first_order(result)
     assert order["orderstate"] == "Delayed" and order["amount"] == "150.00"
     assert fake_processing.authorizations[-1].recurring
+    assert fake_processing.authorizations[-1].double_stage  # a pre-authorization (field 25)
+    assert not fake_processing.authorizations[0].double_stage  # the first order's: Delay 0
     async with database(readonly=True) as uow:
         held = await uow.orders.get(order["billnumber"].split(".")[0])
         assert held is not None and held.id is not None and held.books is not None

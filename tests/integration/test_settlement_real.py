@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from ips.bootstrap import bank_figures
 from ips.config import Settings
 from ips.crypto.keyring import KeyRing
 from ips.domain.errors import DomainError
@@ -27,6 +26,7 @@ from ips.services.payments import PayByCard, pay_by_card
 from ips.services.reconciliation import reconcile
 from ips.services.settlement import settle
 from ips.storage.unit_of_work import Database
+from tests.banks import bank_figures
 from tests.conftest import MERCHANT, RealProcessing
 from tests.integration.test_payment_service import card
 from tests.racing import ONE_AND_TWO_NODES, nodes

@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demobank import Simulator
+from demobank.money import Money as BankMoney
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
 from ips.domain.responses import ResponseCode
@@ -20,7 +22,6 @@ from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import Answer, AuthorizationRequest, MessageId
 from ips.processing.secure import AuthenticationStatus
 from ips.processing.secure_http import HttpThreeDSecure
-from ips.processing.simulator import Simulator
 from tests.simulator_browser import new_browser, open_form
 
 RUB = currency("RUB")
@@ -89,7 +90,7 @@ async def test_the_authorization_with_its_cavv_is_approved(bank: Bank) -> None:
     [hold] = await bank.simulator.ledger.holds()
     assert (hold.rrn, hold.amount, hold.approval_code) == (
         request.id.rrn,
-        Money(500_00, RUB),
+        BankMoney(500_00, RUB),
         answer.approval_code,
     )
     [used] = await bank.simulator.ledger.acs.transactions()

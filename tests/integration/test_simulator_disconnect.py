@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ips.processing.simulator import Simulator
+from demobank import Simulator
 
 
 @pytest.mark.parametrize(

@@ -26,14 +26,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ips.domain.money import Money, currency
-from ips.processing.simulator.acs import EnrollRequest
-from ips.processing.simulator.forms import FormGuard
-from ips.processing.simulator.ledger import Ledger
-from ips.processing.simulator.loyalty import AccrualRequest, ReserveRequest
-from ips.processing.simulator.store import system_clock
-from ips.processing.simulator.wallet import PaymentRequest
-from ips.processing.simulator.web import create_app
+from demobank.acs import EnrollRequest
+from demobank.forms import FormGuard
+from demobank.ledger import Ledger
+from demobank.loyalty import AccrualRequest, ReserveRequest
+from demobank.money import Money, currency
+from demobank.store import system_clock
+from demobank.wallet import PaymentRequest
+from demobank.web import create_app
 from tests.simulator_browser import COOKIE
 
 EXAMPLES = 100

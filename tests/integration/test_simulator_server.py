@@ -14,19 +14,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ips.domain.cards import Card, Expiry, Pan, Secret
-from ips.domain.money import Money, currency
-from ips.processing.iso8583 import Iso8583ProcessingCenter, framing, spec
-from ips.processing.iso8583.spec import Fields
-from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer, ReversalRequest
-from ips.processing.simulator import HoldStatus, Ledger, Simulator, run, schema
-from ips.processing.simulator.ledger import (
+from demobank import HoldStatus, Ledger, Simulator, run, schema
+from demobank.ledger import (
     DuplicateHold,
     HoldRequest,
     InsufficientFunds,
     NoSuchHold,
     ReleaseRequest,
 )
+from demobank.money import Money as BankMoney
+from ips.domain.cards import Card, Expiry, Pan, Secret
+from ips.domain.money import Money, currency
+from ips.processing.iso8583 import Iso8583ProcessingCenter
+from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer, ReversalRequest
+from paywire import framing, spec
+from paywire.spec import Fields
 
 RUB = currency("RUB")
 PANS = ["4111111111111111", "4000000000009995", "4000000000000119", "5555555555554444"]
@@ -41,7 +43,7 @@ async def simulator(tmp_path: Path) -> AsyncIterator[Simulator]:
 def hold_request(pan: str = "4111111111111111", minor: int = 100_00, rrn: str = "1") -> HoldRequest:
     return HoldRequest(
         pan=pan,
-        amount=Money(minor, RUB),
+        amount=BankMoney(minor, RUB),
         terminal_id="T1",
         rrn=rrn,
         stan="000001",
@@ -55,7 +57,7 @@ def release_request(
 ) -> ReleaseRequest:
     return ReleaseRequest(
         pan=pan,
-        amount=Money(minor, RUB),
+        amount=BankMoney(minor, RUB),
         terminal_id="T1",
         rrn="1",
         original_stan="000001",
@@ -80,10 +82,10 @@ async def test_the_ledger_refuses_duplicates_and_overdrafts(tmp_path: Path) -> N
     [
         release_request(pan="5555555555554444"),
         ReleaseRequest(
-            "4111111111111111", Money(100, currency("USD")), "T1", "1", "000001", "2", ""
+            "4111111111111111", BankMoney(100, currency("USD")), "T1", "1", "000001", "2", ""
         ),
-        ReleaseRequest("4111111111111111", Money(100, RUB), "T2", "1", "000001", "2", ""),
-        ReleaseRequest("4111111111111111", Money(100, RUB), "T1", "1", "000009", "2", ""),
+        ReleaseRequest("4111111111111111", BankMoney(100, RUB), "T2", "1", "000001", "2", ""),
+        ReleaseRequest("4111111111111111", BankMoney(100, RUB), "T1", "1", "000009", "2", ""),
     ],
     ids=["card", "currency", "terminal", "original-stan"],
 )
@@ -114,12 +116,12 @@ async def test_available_by_card_number_or_reference(tmp_path: Path) -> None:
         pan = Pan.parse("4000000000009995")
         ref = ledger.card_ref(pan)
 
-        assert await ledger.available(pan, RUB) == Money(10_00, RUB)
+        assert await ledger.available(pan, RUB) == BankMoney(10_00, RUB)
         with pytest.raises(LookupError):
             await ledger.available(ref, RUB)
         await ledger.place_hold(hold_request("4000000000009995", 4_00))
-        assert await ledger.available(ref, "RUB") == Money(6_00, RUB)
-        assert await ledger.available("4000000000009995", RUB) == Money(6_00, RUB)
+        assert await ledger.available(ref, "RUB") == BankMoney(6_00, RUB)
+        assert await ledger.available("4000000000009995", RUB) == BankMoney(6_00, RUB)
 
 
 async def test_the_card_key_lives_in_the_store(tmp_path: Path) -> None:
@@ -254,7 +256,7 @@ async def test_the_simulator_runs_as_its_own_process(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "ips.processing.simulator",
+        "demobank",
         "--port",
         "0",
         "--http-port",
@@ -298,9 +300,9 @@ async def test_the_simulator_runs_as_its_own_process(tmp_path: Path) -> None:
         async with await Ledger.open(store) as books:
             holds = await books.active_holds()
             assert [(hold.rrn, hold.amount, hold.approval_code) for hold in holds] == [
-                ("000000000001", Money(250_00, RUB), answer.approval_code)
+                ("000000000001", BankMoney(250_00, RUB), answer.approval_code)
             ]
-            assert await books.available(card.pan, RUB) == Money(1_000_000_00 - 250_00, RUB)
+            assert await books.available(card.pan, RUB) == BankMoney(1_000_000_00 - 250_00, RUB)
     finally:
         if client is not None:
             await client.close()

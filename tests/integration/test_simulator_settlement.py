@@ -12,18 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from ips.domain.cards import Card, Expiry, Pan, Secret
-from ips.domain.money import Money, currency
-from ips.processing.iso8583 import Iso8583ProcessingCenter
-from ips.processing.port import AuthorizationRequest, BatchTotals, FinancialAdvice, MessageId
-from ips.processing.simulator import BatchStatus, HoldStatus, Ledger, PostingKind, Simulator, schema
-from ips.processing.simulator.ledger import (
+from demobank import BatchStatus, HoldStatus, Ledger, PostingKind, Simulator, schema
+from demobank.ledger import (
     AdviceRequest,
     AmountNotAvailable,
     CloseRequest,
     HoldRequest,
     OutOfBalance,
 )
+from demobank.money import Money as BankMoney
+from ips.domain.cards import Card, Expiry, Pan, Secret
+from ips.domain.money import Money, currency
+from ips.processing.iso8583 import Iso8583ProcessingCenter
+from ips.processing.port import AuthorizationRequest, BatchTotals, FinancialAdvice, MessageId
 
 RUB = currency("RUB")
 VISA = "4111111111111111"
@@ -114,9 +115,9 @@ async def test_a_store_of_the_first_simulator_opens_with_its_books_intact(tmp_pa
             ("1", 100_00, 30_00, 0, HoldStatus.ACTIVE),
             ("2", 5_00, 5_00, 0, HoldStatus.RELEASED),
         ]
-        assert holds[0].outstanding == Money(70_00, RUB)
+        assert holds[0].outstanding == BankMoney(70_00, RUB)
         assert len(await ledger.reversals()) == 1
-        assert await ledger.available(VISA, RUB) == Money(1_000_000_00 - 70_00, RUB)
+        assert await ledger.available(VISA, RUB) == BankMoney(1_000_000_00 - 70_00, RUB)
 
         await ledger.stage(advice("1", 70_00))
         batch = await ledger.close_batch(close(debits=1, debit_total=70_00))
@@ -125,7 +126,7 @@ async def test_a_store_of_the_first_simulator_opens_with_its_books_intact(tmp_pa
         hold = await ledger.hold("T1", "1")
         assert hold is not None
         assert (hold.captured.minor, hold.status) == (70_00, HoldStatus.CAPTURED)
-        assert await ledger.balance(VISA, RUB) == Money(1_000_000_00 - 70_00, RUB)
+        assert await ledger.balance(VISA, RUB) == BankMoney(1_000_000_00 - 70_00, RUB)
 
     with sqlite3.connect(store) as db:
         assert db.execute("PRAGMA user_version").fetchone() == (schema.VERSION,)
@@ -151,7 +152,7 @@ async def test_two_connections_opening_an_old_store_at_once_migrate_it_once(
 
 
 def hold(rrn: str = "1", minor: int = 100_00) -> HoldRequest:
-    return HoldRequest(VISA, Money(minor, RUB), "T1", rrn, "000001", "0306100000", "100500")
+    return HoldRequest(VISA, BankMoney(minor, RUB), "T1", rrn, "000001", "0306100000", "100500")
 
 
 def advice(
@@ -159,7 +160,7 @@ def advice(
 ) -> AdviceRequest:
     return AdviceRequest(
         pan=VISA,
-        amount=Money(minor, RUB),
+        amount=BankMoney(minor, RUB),
         kind=PostingKind.CREDIT if credit else PostingKind.DEBIT,
         terminal_id="T1",
         rrn=rrn,
@@ -233,7 +234,7 @@ async def test_readers_in_other_connections_see_the_settlement_of_the_running_se
             assert (batch.number, batch.status, batch.debit_total) == (
                 5,
                 BatchStatus.STAGED,
-                Money(50_00, RUB),
+                BankMoney(50_00, RUB),
             )
             assert await reader.postings() == []
 
@@ -241,9 +242,9 @@ async def test_readers_in_other_connections_see_the_settlement_of_the_running_se
             assert (await client.close_batch(closing)).approved
 
             assert [(p.rrn, p.amount) for p in await reader.postings()] == [
-                ("000000000001", Money(50_00, RUB))
+                ("000000000001", BankMoney(50_00, RUB))
             ]
-            assert await reader.balance(VISA, RUB) == Money(1_000_000_00 - 50_00, RUB)
+            assert await reader.balance(VISA, RUB) == BankMoney(1_000_000_00 - 50_00, RUB)
             accepted = await reader.batch("T1", 5)
             assert accepted is not None
             assert accepted.status is BatchStatus.ACCEPTED

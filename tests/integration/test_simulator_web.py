@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ips.processing.simulator import Simulator
+from demobank import Simulator
 from tests.simulator_browser import COOKIE, new_browser, open_form
 
 SHOP = "http://shop.example:8080/back?order=1"

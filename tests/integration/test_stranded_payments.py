@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from demobank.wallet import PaymentStatus
 from ips.domain.cards import Pan
 from ips.domain.money import Money
 from ips.domain.orders import CardSummary, Operation, OperationKind, Order, PaymentMeans
@@ -38,7 +39,6 @@ from ips.processing.secure import (
     ThreeDSecure,
 )
 from ips.processing.secure_http import HttpThreeDSecure
-from ips.processing.simulator.wallet import PaymentStatus
 from ips.processing.wallet import Wallet, WalletPayment, WalletState
 from ips.processing.wallet_http import HttpWallet
 from ips.services import authentication, janitor

@@ -11,10 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from demobank import Ledger, Simulator
+from demobank.money import Money as BankMoney
+from demobank.wallet import DeclineReason, PaymentStatus
 from ips.domain.money import Money, currency
 from ips.processing.port import NoAnswer
-from ips.processing.simulator import Ledger, Simulator
-from ips.processing.simulator.wallet import DeclineReason, PaymentStatus
 from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 from ips.processing.wallet_http import HttpWallet
 from tests.fakes import ManualClock
@@ -107,13 +108,13 @@ async def test_a_payment_is_created_pending_with_its_page(
         payment.id,
         "ips-1",
         MERCHANT,
-        Money(1234_56, RUB),
+        BankMoney(1234_56, RUB),
         "Order 7: two books",
     )
     assert (kept.status, kept.return_url, kept.refunded) == (
         PaymentStatus.PENDING,
         SHOP,
-        Money(0, RUB),
+        BankMoney(0, RUB),
     )
 
 
@@ -184,8 +185,10 @@ async def test_the_demo_wallet_pays(
     assert posted.status_code == 303
     assert posted.headers["location"] == back_to(payment)
     assert await wallet.status(payment.id) == WalletState(WalletStatus.PAID, "d***o")
-    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB - 1234_56, RUB)
-    assert await simulator.ledger.wallet.balance("demo", "USD") == Money(10_000_00, currency("USD"))
+    assert await simulator.ledger.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB - 1234_56, RUB)
+    assert await simulator.ledger.wallet.balance("demo", "USD") == BankMoney(
+        10_000_00, currency("USD")
+    )
     shown = await browser.get(payment.url)
     assert "Payment made" in shown.text
     assert "<form" not in shown.text
@@ -210,7 +213,7 @@ async def test_a_wrong_password_shows_the_page_again(
 
     assert posted.status_code == 303
     assert await wallet.status(payment.id) == WalletState(WalletStatus.PAID, "d***o")
-    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB - 1234_56, RUB)
+    assert await simulator.ledger.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB - 1234_56, RUB)
 
 
 async def test_a_poor_wallet_is_declined(
@@ -224,13 +227,13 @@ async def test_a_poor_wallet_is_declined(
     assert declined.status_code == 303
     assert declined.headers["location"] == back_to(too_much)
     assert await wallet.status(too_much.id) == WalletState(WalletStatus.DECLINED, "p***r")
-    assert await simulator.ledger.wallet.balance("poor", RUB) == Money(1_00, RUB)
+    assert await simulator.ledger.wallet.balance("poor", RUB) == BankMoney(1_00, RUB)
     assert "too little" in (await browser.get(too_much.url)).text
 
     await pay(browser, just_enough, "poor", "poor")
 
     assert await wallet.status(just_enough.id) == WalletState(WalletStatus.PAID, "p***r")
-    assert await simulator.ledger.wallet.balance("poor", RUB) == Money(0, RUB)
+    assert await simulator.ledger.wallet.balance("poor", RUB) == BankMoney(0, RUB)
     reasons = [p.reason for p in await simulator.ledger.wallet.payments()]
     assert reasons == [DeclineReason.INSUFFICIENT_FUNDS, None]
 
@@ -265,7 +268,7 @@ async def test_cancel_declines_for_good(
     assert late.status_code == 303
     assert late.headers["location"] == back_to(payment)
     assert await wallet.status(payment.id) == WalletState(WalletStatus.DECLINED, "")
-    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB, RUB)
+    assert await simulator.ledger.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB, RUB)
     assert "You cancelled" in (await browser.get(payment.url)).text
 
 
@@ -281,7 +284,7 @@ async def test_a_paid_payment_cannot_be_paid_or_cancelled_again(
 
     assert (again.status_code, cancel.status_code) == (303, 303)
     assert await wallet.status(payment.id) == WalletState(WalletStatus.PAID, "d***o")
-    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB - 1234_56, RUB)
+    assert await simulator.ledger.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB - 1234_56, RUB)
 
 
 def forged(token: str) -> str:
@@ -293,7 +296,7 @@ async def assert_untouched(
     wallet: HttpWallet, simulator: Simulator, payment: WalletPayment
 ) -> None:
     assert await wallet.status(payment.id) == WalletState(WalletStatus.PENDING, "")
-    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB, RUB)
+    assert await simulator.ledger.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB, RUB)
 
 
 @pytest.mark.parametrize(
@@ -440,16 +443,16 @@ async def test_refunds_give_back_at_most_what_was_paid(
 
     refunds = await simulator.ledger.wallet.refunds()
     assert [(r.payment_id, r.reference, r.amount) for r in refunds] == [
-        (payment.id, "refund-1", Money(30_00, RUB)),
-        (payment.id, "refund-3", Money(70_00, RUB)),
+        (payment.id, "refund-1", BankMoney(30_00, RUB)),
+        (payment.id, "refund-3", BankMoney(70_00, RUB)),
     ]
     [kept] = await simulator.ledger.wallet.payments()
     assert (kept.status, kept.refunded, kept.refundable) == (
         PaymentStatus.PAID,
-        Money(100_00, RUB),
-        Money(0, RUB),
+        BankMoney(100_00, RUB),
+        BankMoney(0, RUB),
     )
-    assert await simulator.ledger.wallet.balance("demo", RUB) == Money(DEMO_RUB, RUB)
+    assert await simulator.ledger.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB, RUB)
     assert await wallet.status(payment.id) == WalletState(WalletStatus.PAID, "d***o")
 
 
@@ -465,7 +468,7 @@ async def test_a_repeated_refund_reference_gives_nothing_more_even_with_another_
     )
 
     assert results == [True] * 6
-    assert [r.amount for r in await simulator.ledger.wallet.refunds()] == [Money(10_00, RUB)]
+    assert [r.amount for r in await simulator.ledger.wallet.refunds()] == [BankMoney(10_00, RUB)]
 
 
 async def test_only_paid_payments_are_refunded(
@@ -583,9 +586,9 @@ async def test_the_books_outlive_the_simulator(
             payment.id,
             PaymentStatus.PAID,
             "d***o",
-            Money(1_00, RUB),
+            BankMoney(1_00, RUB),
         )
-        assert await books.wallet.balance("demo", RUB) == Money(DEMO_RUB - 1234_56 + 1_00, RUB)
+        assert await books.wallet.balance("demo", RUB) == BankMoney(DEMO_RUB - 1234_56 + 1_00, RUB)
 
 
 # The client's own failures: a wallet that is down, silent, or answers what cannot be read.

@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from demobank import protocol
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
 from ips.domain.responses import ResponseCode
-from ips.processing.iso8583 import framing, messages, spec
-from ips.processing.iso8583.messages import MalformedMessage, NetworkCode, OriginalData
+from ips.processing.iso8583 import messages
 from ips.processing.port import AuthorizationRequest, MessageId, ReversalRequest
-from ips.processing.simulator import protocol
+from paywire import framing, spec
+from paywire import messages as wire
+from paywire.messages import MalformedMessage, NetworkCode, OriginalData
 
 MOSCOW = timezone(timedelta(hours=3))
 SENT_AT = datetime(2025, 3, 7, 1, 2, 3, tzinfo=MOSCOW)
@@ -83,7 +85,7 @@ def test_the_cvc_is_subelement_92_of_field_48() -> None:
         authorization(cvc="0123"), terminal_id="T", acquirer_id="1"
     )
 
-    assert messages.parse_private_data(fields["48"]) == {"92": "0123"}
+    assert wire.parse_private_data(fields["48"]) == {"92": "0123"}
 
 
 CAVV = "AAABBBCCCDDDEEEFFFGGGHHHIII="
@@ -100,7 +102,7 @@ def test_the_cavv_is_subelement_93_of_field_48_beside_the_cvc() -> None:
 
     assert round_trip(fields) == fields
     assert fields["48"] == "9203987" + "9328" + CAVV
-    assert messages.parse_private_data(fields["48"]) == {"92": "987", "93": CAVV}
+    assert wire.parse_private_data(fields["48"]) == {"92": "987", "93": CAVV}
 
 
 def test_a_cavv_without_a_cvc_is_field_48_alone() -> None:
@@ -111,8 +113,8 @@ def test_a_cavv_without_a_cvc_is_field_48_alone() -> None:
 
     fields = messages.authorization_fields(stored, terminal_id="T", acquirer_id="1")
 
-    assert messages.parse_private_data(fields["48"]) == {"93": CAVV}
-    assert fields["22"] == messages.STORED_CARD_ENTRY
+    assert wire.parse_private_data(fields["48"]) == {"93": CAVV}
+    assert fields["22"] == wire.STORED_CARD_ENTRY
 
 
 def test_no_cvc_and_no_cavv_leave_field_48_out() -> None:
@@ -120,6 +122,15 @@ def test_no_cvc_and_no_cavv_leave_field_48_out() -> None:
     stored = dataclasses.replace(request, card=dataclasses.replace(request.card, cvc=None))
 
     assert "48" not in messages.authorization_fields(stored, terminal_id="T", acquirer_id="1")
+
+
+def test_a_double_stage_hold_is_a_pre_authorization_in_field_25() -> None:
+    single = authorization()
+    double = dataclasses.replace(single, double_stage=True)
+
+    assert "25" not in messages.authorization_fields(single, terminal_id="T", acquirer_id="1")
+    fields = round_trip(messages.authorization_fields(double, terminal_id="T", acquirer_id="1"))
+    assert fields["25"] == wire.PREAUTHORIZATION == "06"
 
 
 @pytest.mark.parametrize(
@@ -150,7 +161,7 @@ def test_the_cavv_is_masked_in_logs() -> None:
         with_cavv(authorization(), CAVV), terminal_id="T", acquirer_id="1"
     )
 
-    shown = messages.masked(fields)
+    shown = wire.masked(fields)
 
     assert shown["48"] == "***"
     assert CAVV not in repr(shown)
@@ -176,11 +187,11 @@ def test_reversal_names_the_original_in_fields_37_and_90(repeat: bool) -> None:
 
 
 def test_a_naive_transmission_time_is_taken_as_utc() -> None:
-    assert messages.transmission_time(datetime(2025, 12, 31, 23, 59, 58)) == "1231235958"
+    assert wire.transmission_time(datetime(2025, 12, 31, 23, 59, 58)) == "1231235958"
 
 
 def test_network_message() -> None:
-    fields = messages.network_fields(NetworkCode.ECHO, number=7, at=SENT_AT)
+    fields = wire.network_fields(NetworkCode.ECHO, number=7, at=SENT_AT)
 
     assert round_trip(fields) == {"t": "0800", "7": "0306220203", "11": "000007", "70": "301"}
 
@@ -204,6 +215,9 @@ def test_network_message() -> None:
         ("25", ResponseCode.NO_SUCH_PAYMENT),
         ("91", ResponseCode.SYSTEM_ERROR),
         ("96", ResponseCode.SYSTEM_ERROR),
+        ("57", ResponseCode.DECLINED),
+        ("58", ResponseCode.DECLINED),
+        ("92", ResponseCode.SYSTEM_ERROR),
     ],
 )
 def test_response_codes(raw: str, code: ResponseCode) -> None:
@@ -251,11 +265,11 @@ def test_an_answer_must_echo_its_request() -> None:
     request = messages.authorization_fields(authorization(), terminal_id="T1", acquirer_id="1")
     answer = {"t": "0110", "11": "000042", "37": request["37"], "4": request["4"], "39": "00"}
 
-    assert messages.answers(request, answer)
-    assert not messages.answers(request, answer | {"t": "0410"})
-    assert not messages.answers(request, answer | {"11": "000043"})
-    assert not messages.answers(request, answer | {"37": "506512000099"})
-    assert not messages.answers(request, answer | {"4": "000000099999"})
+    assert wire.answers(request, answer)
+    assert not wire.answers(request, answer | {"t": "0410"})
+    assert not wire.answers(request, answer | {"11": "000043"})
+    assert not wire.answers(request, answer | {"37": "506512000099"})
+    assert not wire.answers(request, answer | {"4": "000000099999"})
 
 
 @pytest.mark.parametrize(
@@ -263,13 +277,13 @@ def test_an_answer_must_echo_its_request() -> None:
     [("0100", "0110"), ("0400", "0410"), ("0401", "0410"), ("0800", "0810")],
 )
 def test_answer_mti(request_mti: str, answer_mti: str) -> None:
-    assert messages.answer_mti(request_mti) == answer_mti
+    assert wire.answer_mti(request_mti) == answer_mti
 
 
 @pytest.mark.parametrize("mti", ["0110", "0410", "01", "ABCD"])
 def test_only_requests_have_an_answer_mti(mti: str) -> None:
     with pytest.raises(MalformedMessage):
-        messages.answer_mti(mti)
+        wire.answer_mti(mti)
 
 
 def test_values_that_do_not_fit_are_refused_before_sending() -> None:
@@ -287,7 +301,7 @@ def test_values_that_do_not_fit_are_refused_before_sending() -> None:
     with pytest.raises(ValueError, match="12 digits"):
         messages.authorization_fields(authorization(minor=10**12), terminal_id="T", acquirer_id="1")
     with pytest.raises(ValueError, match="STAN"):
-        messages.stan(1_000_000)
+        wire.stan(1_000_000)
     with pytest.raises(ValueError, match="terminal id"):
         messages.authorization_fields(authorization(), terminal_id="TOO-LONG-1", acquirer_id="1")
     with pytest.raises(ValueError, match="acquirer id"):
@@ -297,14 +311,14 @@ def test_values_that_do_not_fit_are_refused_before_sending() -> None:
 @pytest.mark.parametrize("field", ["9", "92", "9203", "920398", "92a3987"])
 def test_broken_private_data(field: str) -> None:
     with pytest.raises(MalformedMessage):
-        messages.parse_private_data(field)
+        wire.parse_private_data(field)
 
 
 def test_masked_hides_card_data_and_keeps_the_rest() -> None:
     fields = messages.authorization_fields(authorization(), terminal_id="T1", acquirer_id="1")
     fields |= {"35": "4111111111111111=3109", "45": "B4111111111111111^X", "52": "FFFF"}
 
-    shown = messages.masked(fields)
+    shown = wire.masked(fields)
 
     assert shown["2"] == "411111****1111"
     assert {shown[key] for key in ("14", "35", "45", "48", "52")} == {"***"}
@@ -320,7 +334,7 @@ def test_masked_hides_card_data_and_keeps_the_rest() -> None:
     [("4111111111111111", "411111****1111"), ("2200000000000004006", "220000****4006")],
 )
 def test_mask_pan_matches_pan_masked(pan: str, shown: str) -> None:
-    assert messages.mask_pan(pan) == shown == Pan.parse(pan).masked
+    assert wire.mask_pan(pan) == shown == Pan.parse(pan).masked
 
 
 def test_codec_errors_do_not_quote_the_message() -> None:
@@ -334,7 +348,7 @@ def test_codec_errors_do_not_quote_the_message() -> None:
 
 
 async def test_frames_carry_a_two_byte_big_endian_length() -> None:
-    body = spec.encode(messages.network_fields(NetworkCode.SIGN_ON, number=1, at=SENT_AT))
+    body = spec.encode(wire.network_fields(NetworkCode.SIGN_ON, number=1, at=SENT_AT))
     data = framing.frame(body)
     reader = asyncio.StreamReader()
     reader.feed_data(data + data)
@@ -360,7 +374,7 @@ def test_a_card_without_its_cvc_goes_as_a_card_on_file_and_one_with_it_as_keyed(
     on_file = dataclasses.replace(keyed, card=dataclasses.replace(keyed.card, cvc=None))
 
     assert messages.authorization_fields(keyed, terminal_id="T", acquirer_id="1")["22"] == (
-        messages.ECOMMERCE_ENTRY
+        wire.ECOMMERCE_ENTRY
     )
     fields = messages.authorization_fields(on_file, terminal_id="T", acquirer_id="1")
-    assert fields["22"] == messages.STORED_CARD_ENTRY and "48" not in fields
+    assert fields["22"] == wire.STORED_CARD_ENTRY and "48" not in fields

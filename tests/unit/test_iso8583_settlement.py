@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from demobank import PostingKind, protocol
+from demobank.money import Money as BankMoney
 from ips.domain.cards import Pan
 from ips.domain.money import Money, currency
 from ips.domain.responses import ResponseCode
-from ips.processing.iso8583 import messages, spec
-from ips.processing.iso8583.messages import MalformedMessage
+from ips.processing.iso8583 import messages
 from ips.processing.port import BatchTotals, FinancialAdvice, MessageId
-from ips.processing.simulator import PostingKind, protocol
+from paywire import messages as wire
+from paywire import spec
+from paywire.messages import MalformedMessage
 
 MOSCOW = timezone(timedelta(hours=3))
 RUB = currency("RUB")
@@ -175,22 +178,22 @@ def test_an_answer_must_echo_the_batch_and_its_figures() -> None:
     request = messages.reconciliation_fields(totals(), terminal_id="T", acquirer_id="1")
     answer = protocol.reply(request, "00", protocol.RECONCILIATION_ECHO)
 
-    assert messages.answers(request, answer)
+    assert wire.answers(request, answer)
     for key in ("41", "50", "60", "74", "76", "86", "88"):
         changed = answer | {key: "9" * len(answer[key])}
-        assert not messages.answers(request, changed), key
+        assert not wire.answers(request, changed), key
 
 
 def test_an_advice_answer_must_echo_kind_amount_authorization_and_batch() -> None:
     request = messages.advice_fields(advice(), terminal_id="T", acquirer_id="1")
     answer = protocol.reply(request, "00", protocol.ADVICE_ECHO)
 
-    assert messages.answers(request, answer)
-    assert not messages.answers(request, answer | {"3": "200000"})
-    assert not messages.answers(request, answer | {"4": "000000004001"})
-    assert not messages.answers(request, answer | {"37": "506512000043"})
-    assert not messages.answers(request, answer | {"60": "000013"})
-    assert not messages.answers(request, answer | {"t": "0210"})
+    assert wire.answers(request, answer)
+    assert not wire.answers(request, answer | {"3": "200000"})
+    assert not wire.answers(request, answer | {"4": "000000004001"})
+    assert not wire.answers(request, answer | {"37": "506512000043"})
+    assert not wire.answers(request, answer | {"60": "000013"})
+    assert not wire.answers(request, answer | {"t": "0210"})
 
 
 def test_the_simulator_reads_what_ips_sends() -> None:
@@ -206,7 +209,7 @@ def test_the_simulator_reads_what_ips_sends() -> None:
 
     assert debit == protocol.AdviceMessage(
         pan="4111111111111111",
-        amount=Money(40_00, RUB),
+        amount=BankMoney(40_00, RUB),
         kind=PostingKind.DEBIT,
         stan="000077",
         transmitted="0306220203",
@@ -262,7 +265,7 @@ def test_unusable_reconciliations_are_malformed(change: spec.Fields, reason: str
 
 
 def test_an_advice_is_logged_without_its_card_number() -> None:
-    shown = messages.masked(messages.advice_fields(advice(), terminal_id="T", acquirer_id="1"))
+    shown = wire.masked(messages.advice_fields(advice(), terminal_id="T", acquirer_id="1"))
 
     assert shown["2"] == "411111****1111"
     assert "4111111111111111" not in repr(shown)

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ips.domain.money import currency
-from ips.processing.simulator.ledger import Ledger
-from ips.processing.simulator.loyalty import (
+from demobank.ledger import Ledger
+from demobank.loyalty import (
     AccrualRequest,
     AccrualReversal,
     Difference,
@@ -29,6 +28,7 @@ from ips.processing.simulator.loyalty import (
     ReserveRequest,
     rate,
 )
+from ips.domain.money import currency
 from tests.fakes import ManualClock
 
 RICH, POOR, BLOCKED = "7000000001", "7000000002", "7000000003"

@@ -14,6 +14,7 @@ from datetime import date
 
 from ips.domain.errors import InvalidCard
 from ips.domain.text import is_digits
+from paywire.luhn import luhn_valid
 
 
 class Brand(enum.Enum):
@@ -49,16 +50,6 @@ def brand_of(digits: str) -> Brand:
         if len(digits) >= width and int(digits[:width]) in numbers:
             return brand
     return Brand.UNKNOWN
-
-
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """``HttpLoyalty``: the ``Loyalty`` port over a points program's JSON API (the simulator's Demo
-Points, ``processing/simulator/loyalty_web.py``). REF is IPS's reference, one segment of the
+Points, ``demobank/loyalty_web.py``). REF is IPS's reference, one segment of the
 path.
 
 - ``rate``: ``GET /loyalty/rates/CUR`` → ``{"currency": CUR, "minor_per_point": N | null}``.

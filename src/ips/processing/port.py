@@ -15,8 +15,9 @@ from typing import Protocol
 from ips.domain.cards import Card, Pan
 from ips.domain.money import Currency, Money
 from ips.domain.responses import ResponseCode
+from paywire import messages as wire
 
-MAX_AMOUNT_MINOR = 10**12 - 1
+MAX_AMOUNT_MINOR = wire.MAX_AMOUNT
 """The largest amount a processing center takes (ISO 8583 field 4: 12 digits of minor units).
 Orders above it are refused when they are created, so no payment can exceed it."""
 
@@ -44,6 +45,9 @@ class AuthorizationRequest:
     """The merchant charges a stored card (no CVC), not the buyer paying on the page."""
     cavv: str = ""
     """The issuer's proof that 3-D Secure authenticated the cardholder (``Authentication``)."""
+    double_stage: bool = False
+    """The hold of a double-stage payment (the order's ``delay``), confirmed later: sent as a
+    pre-authorization, which some acquirers refuse."""
 
 
 @dataclass(frozen=True)

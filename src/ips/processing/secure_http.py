@@ -1,5 +1,5 @@
 """``HttpThreeDSecure``: the ``ThreeDSecure`` port over an ACS's JSON API (the simulator's
-``/3ds`` endpoints, ``processing/simulator/acs_web.py``).
+``/3ds`` endpoints, ``demobank/acs_web.py``).
 
 - card ranges: ``GET /3ds/ranges`` (``?serial=S`` when ranges of serial ``S`` are held) →
   ``{"serial": S, "ranges": [{"start": PAN, "end": PAN}, ...]}``, or ``{"serial": S}`` alone

@@ -1,5 +1,5 @@
 """``HttpWallet``: the ``Wallet`` port over an e-wallet provider's JSON API (the simulator's
-Demo Wallet, ``processing/simulator/wallet_web.py``).
+Demo Wallet, ``demobank/wallet_web.py``).
 
 - ``create``: ``POST /wallet/payments`` with ``{"reference", "amount" (minor units),
   "currency" (letter code), "merchant_id", "description", "return_url"}`` →

@@ -431,6 +431,7 @@ async def authorize(
         merchant_id=order.merchant_id,
         recurring=recurring,
         cavv=cavv,
+        double_stage=order.delay,
     )
     try:
         processing = gateway.processing_of(authorization.acquirer)

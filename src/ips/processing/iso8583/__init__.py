@@ -1,4 +1,4 @@
-"""The ISO 8583 adapter of the ``ProcessingCenter`` port (see ``spec`` for the field layout)."""
+"""The ISO 8583 adapter of the ``ProcessingCenter`` port (the field layout: ``paywire.spec``)."""
 
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 

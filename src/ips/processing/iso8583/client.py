@@ -29,9 +29,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from ips.processing.iso8583 import framing, messages, spec
-from ips.processing.iso8583.messages import NetworkCode
-from ips.processing.iso8583.spec import Fields
+from ips.processing.iso8583 import messages
 from ips.processing.port import (
     Answer,
     AuthorizationRequest,
@@ -41,6 +39,10 @@ from ips.processing.port import (
     NoAnswer,
     ReversalRequest,
 )
+from paywire import framing, spec
+from paywire import messages as wire
+from paywire.messages import NetworkCode
+from paywire.spec import Fields
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ answers to network messages do not repeat a terminal."""
 
 
 def _key(mti: str, fields: Fields) -> _Key:
-    network = mti in (messages.NETWORK, messages.NETWORK_ANSWER)
+    network = mti in (wire.NETWORK, wire.NETWORK_ANSWER)
     terminal = "" if network else fields.get("41", "")
     return mti, fields.get("11", ""), fields.get("7", ""), terminal
 
@@ -92,8 +94,8 @@ class Iso8583ProcessingCenter:
         echo_interval: float = 30.0,
         connect_timeout: float = 5.0,
     ) -> None:
-        messages.text(terminal_id, 8, "the terminal id")
-        messages.acquirer(acquirer_id)
+        wire.text(terminal_id, 8, "the terminal id")
+        wire.acquirer(acquirer_id)
         self._host = host
         self._port = port
         self._terminal_id = terminal_id
@@ -123,7 +125,7 @@ class Iso8583ProcessingCenter:
     async def sign_on_as(self, terminal_id: str) -> None:
         """Takes another terminal id and signs the open link on again with it (a link not
         open signs on with it when it opens)."""
-        messages.text(terminal_id, 8, "the terminal id")
+        wire.text(terminal_id, 8, "the terminal id")
         self._terminal_id = terminal_id
         connection = self._connection
         if connection is None or connection.closed:
@@ -198,7 +200,7 @@ class Iso8583ProcessingCenter:
 
     def _network(self, code: NetworkCode) -> Fields:
         self._network_stan = self._network_stan % 999_999 + 1
-        return messages.network_fields(
+        return wire.network_fields(
             code,
             number=self._network_stan,
             at=datetime.now(UTC),
@@ -253,7 +255,7 @@ class Iso8583ProcessingCenter:
         self._retry_at = asyncio.get_running_loop().time() + self._backoff
 
     async def _exchange(self, connection: _Connection, fields: Fields) -> Answer:
-        key = _key(messages.answer_mti(fields["t"]), fields)
+        key = _key(wire.answer_mti(fields["t"]), fields)
         data = framing.frame(spec.encode(fields))
         if connection.closed:
             raise NoAnswer("the connection was lost")
@@ -263,7 +265,7 @@ class Iso8583ProcessingCenter:
         connection.waiting[key] = (fields, future)
         try:
             async with asyncio.timeout(self._timeout):
-                log.debug("sending %s", messages.masked(fields))
+                log.debug("sending %s", wire.masked(fields))
                 connection.writer.write(data)
                 self._touch()
                 try:
@@ -307,9 +309,9 @@ class Iso8583ProcessingCenter:
         except spec.CodecError as exc:
             log.warning("undecodable message from %s ignored: %s", self.address, exc)
             return
-        log.debug("received %s", messages.masked(fields))
+        log.debug("received %s", wire.masked(fields))
         mti, stan = fields.get("t", ""), fields.get("11", "")
-        if mti == messages.NETWORK:
+        if mti == wire.NETWORK:
             self._answer_network(connection, fields)
             return
         waiter = connection.waiting.get(_key(mti, fields))
@@ -317,12 +319,12 @@ class Iso8583ProcessingCenter:
             log.warning("answer %s with STAN %s matches no waiting request: ignored", mti, stan)
             return
         request, future = waiter
-        if not messages.answers(request, fields):
+        if not wire.answers(request, fields):
             log.warning("answer %s with STAN %s contradicts its request: ignored", mti, stan)
             return
         try:
             answer = messages.answer_from_fields(fields)
-        except messages.MalformedMessage as exc:
+        except wire.MalformedMessage as exc:
             log.warning("answer %s with STAN %s ignored: %s", mti, stan, exc)
             return
         if not future.done():
@@ -331,7 +333,7 @@ class Iso8583ProcessingCenter:
     def _answer_network(self, connection: _Connection, request: Fields) -> None:
         """The host may test the link too: answer its 0800 with 0810/00."""
         reply: Fields = {key: request[key] for key in ("7", "11", "70") if key in request}
-        reply |= {"t": messages.NETWORK_ANSWER, "39": messages.APPROVED}
+        reply |= {"t": wire.NETWORK_ANSWER, "39": wire.APPROVED}
         try:
             data = framing.frame(spec.encode(reply))
         except spec.CodecError as exc:

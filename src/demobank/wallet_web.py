@@ -49,10 +49,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ips.domain.money import Money
-from ips.processing.simulator import forms, pages, webio
-from ips.processing.simulator.forms import FormGuard
-from ips.processing.simulator.wallet import (
+from demobank import forms, pages, webio
+from demobank.forms import FormGuard
+from demobank.money import Money
+from demobank.wallet import (
     DeclineReason,
     Payment,
     PaymentRequest,

@@ -15,9 +15,8 @@ from collections.abc import Mapping
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from ips.domain.errors import UnknownCurrency
-from ips.domain.money import Currency, currency
-from ips.processing.port import MAX_AMOUNT_MINOR
+from demobank.money import Currency, UnknownCurrency, currency
+from paywire.messages import MAX_AMOUNT
 
 MAX_BODY = 16 * 1024
 MAX_URL = 2000
@@ -114,8 +113,8 @@ def token(data: Mapping[str, object], name: str, max_length: int) -> str:
 def amount(data: Mapping[str, object], name: str = "amount") -> int:
     """A positive integer of minor units that fits a processing center."""
     value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_AMOUNT_MINOR:
-        raise Refused(400, f"{name} is a whole number of minor units, 1 to {MAX_AMOUNT_MINOR}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_AMOUNT:
+        raise Refused(400, f"{name} is a whole number of minor units, 1 to {MAX_AMOUNT}")
     return value
 
 

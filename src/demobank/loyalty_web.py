@@ -64,8 +64,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ips.processing.simulator import webio
-from ips.processing.simulator.loyalty import (
+from demobank import webio
+from demobank.loyalty import (
     MAX_POINTS,
     RATES,
     AccrualRequest,

@@ -1,6 +1,6 @@
 """Pure mapping of the simulator's side: requests read from field dicts, answers built.
 
-The field layout is the one IPS sends (``ips.processing.iso8583.spec``); a request that lacks
+The field layout is the one IPS sends (``paywire.spec``); a request that lacks
 a field or holds a value of the wrong kind raises ``MalformedMessage`` (answered ``30``).
 """
 
@@ -9,18 +9,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ips.domain.errors import InvalidAmount, UnknownCurrency
-from ips.domain.money import Currency, Money, currency_by_numeric
-from ips.processing.iso8583 import messages
-from ips.processing.iso8583.messages import MalformedMessage, OriginalData
-from ips.processing.iso8583.spec import Fields
-from ips.processing.simulator.ledger import PostingKind
+from demobank.ledger import PostingKind
+from demobank.money import Currency, Money
+from paywire import messages
+from paywire.currencies import UnknownCurrency, by_numeric
+from paywire.messages import MalformedMessage, OriginalData
+from paywire.spec import Fields
 
 AUTHORIZATION_ECHO = ("2", "3", "4", "7", "11", "12", "13", "32", "37", "41", "42", "49")
 REVERSAL_ECHO = ("2", "3", "4", "7", "11", "32", "37", "41", "42", "49", "90")
 ADVICE_ECHO = ("2", "3", "4", "7", "11", "12", "13", "32", "37", "41", "42", "49", "60")
 RECONCILIATION_ECHO = ("7", "11", "32", "41", "50", "60", "74", "76", "86", "88")
 NETWORK_ECHO = ("7", "11", "70")
+ECHOES = {
+    messages.AUTHORIZATION: AUTHORIZATION_ECHO,
+    messages.REVERSAL: REVERSAL_ECHO,
+    messages.REVERSAL_REPEAT: REVERSAL_ECHO,
+    messages.ADVICE: ADVICE_ECHO,
+    messages.ADVICE_REPEAT: ADVICE_ECHO,
+    messages.RECONCILIATION: RECONCILIATION_ECHO,
+    messages.NETWORK: NETWORK_ECHO,
+}
+"""The fields each request's answer echoes, by the request's MTI."""
 
 _KINDS = {messages.PURCHASE: PostingKind.DEBIT, messages.REFUND: PostingKind.CREDIT}
 
@@ -93,16 +103,13 @@ def _text(fields: Mapping[str, str], key: str) -> str:
 
 def _currency(fields: Mapping[str, str], key: str) -> Currency:
     try:
-        return currency_by_numeric(fields.get(key, ""))
+        return by_numeric(fields.get(key, ""))
     except UnknownCurrency:
         raise MalformedMessage(f"field {key} is not a known currency") from None
 
 
 def _amount(fields: Mapping[str, str]) -> Money:
-    try:
-        return Money(int(_digits(fields, "4")), _currency(fields, "49"))
-    except InvalidAmount:
-        raise MalformedMessage("field 4 is not an amount") from None
+    return Money(int(_digits(fields, "4")), _currency(fields, "49"))
 
 
 def parse_authorization(fields: Mapping[str, str]) -> AuthorizationMessage:

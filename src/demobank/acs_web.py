@@ -39,11 +39,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ips.domain.cards import luhn_valid
-from ips.domain.money import Money
-from ips.processing.simulator import forms, pages, webio
-from ips.processing.simulator.acs import Acs, AcsOutcome, AcsStatus, AcsTransaction, EnrollRequest
-from ips.processing.simulator.forms import FormGuard
+from demobank import forms, pages, webio
+from demobank.acs import Acs, AcsOutcome, AcsStatus, AcsTransaction, EnrollRequest
+from demobank.forms import FormGuard
+from demobank.money import Money
+from paywire.luhn import luhn_valid
 
 log = logging.getLogger(__name__)
 

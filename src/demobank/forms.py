@@ -27,7 +27,7 @@ from datetime import timedelta
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ips.processing.simulator.store import Clock
+from demobank.store import Clock
 
 LIFETIME = timedelta(hours=1)
 """How long the form of a page shown is taken."""

@@ -1,6 +1,6 @@
 """The simulator's HTTP side: the issuer's 3-D Secure ACS (``acs_web``), the Demo Wallet
-(``wallet_web``) and the Demo Points program's API (``loyalty_web``), one Starlette app served
-by uvicorn beside the ISO 8583 server.
+(``wallet_web``), the Demo Points program's API (``loyalty_web``) and the settlement report
+(``report``), one Starlette app served by uvicorn beside the ISO 8583 server.
 
 Every answer carries the security headers of ``webio.SECURITY_HEADERS`` (pages their own
 Content-Security-Policy); an unknown path or method is answered in JSON
@@ -24,14 +24,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ips.processing.simulator import pages, webio
-from ips.processing.simulator.acs import Acs
-from ips.processing.simulator.acs_web import AcsSite
-from ips.processing.simulator.forms import FormGuard
-from ips.processing.simulator.loyalty import LoyaltyBooks
-from ips.processing.simulator.loyalty_web import LoyaltySite
-from ips.processing.simulator.wallet import WalletBooks
-from ips.processing.simulator.wallet_web import Sleep, WalletSite
+from demobank import pages, webio
+from demobank.acs import Acs
+from demobank.acs_web import AcsSite
+from demobank.forms import FormGuard
+from demobank.loyalty import LoyaltyBooks
+from demobank.loyalty_web import LoyaltySite
+from demobank.report import ReportSite
+from demobank.wallet import WalletBooks
+from demobank.wallet_web import Sleep, WalletSite
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +93,16 @@ def create_app(
     *,
     loyalty: LoyaltyBooks,
     sleep: Sleep = asyncio.sleep,
+    report: ReportSite | None = None,
 ) -> ASGIApp:
-    """The ASGI app of the ACS, the wallet and the points program, on their books; ``guard``
-    checks the pages' forms, ``sleep`` keeps a buyer waiting after a wrong wallet password."""
+    """The ASGI app of the ACS, the wallet and the points program, on their books, and of the
+    settlement report when given; ``guard`` checks the pages' forms, ``sleep`` keeps a buyer
+    waiting after a wrong wallet password."""
     routes = [
         *AcsSite(acs, guard).routes,
         *WalletSite(wallet, guard, sleep).routes,
         *LoyaltySite(loyalty).routes,
+        *(report.routes if report is not None else []),
         Route(pages.STYLESHEET_PATH, _stylesheet, methods=["GET"]),
         Route("/favicon.ico", _no_icon, methods=["GET"]),
     ]

@@ -46,14 +46,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from ips.domain.logins import LoginGuard
-from ips.domain.money import Currency
-from ips.processing.simulator.store import Store, stamp
+from demobank.lockout import LoginGuard
+from demobank.money import Currency
+from demobank.store import Store, stamp
 
 MAX_POINTS = 10**12 - 1
 """The most points one operation moves."""
 LOCK_AFTER = 10
-"""Wrong PINs in a row that lock an account (for ``ips.domain.logins.LOCK_FOR``)."""
+"""Wrong PINs in a row that lock an account (for ``lockout.LOCKED_FOR``)."""
 
 RATES: dict[str, int] = {"RUB": 100, "USD": 1, "EUR": 1}
 """Minor units of each currency the program takes that one point is worth."""

@@ -24,8 +24,8 @@ from typing import Any
 
 import aiosqlite
 
-from ips.domain.cards import Pan
-from ips.processing.simulator import schema
+from demobank import schema
+from demobank.cards import CardNumber
 
 Clock = Callable[[], datetime]
 """What the books take the time from: an aware datetime (UTC or not)."""
@@ -72,9 +72,9 @@ class Store:
     async def close(self) -> None:
         await self.db.close()
 
-    def card_ref(self, pan: Pan | str) -> str:
+    def card_ref(self, pan: CardNumber | str) -> str:
         """The name under which the store knows a card."""
-        digits = pan.reveal() if isinstance(pan, Pan) else pan
+        digits = pan if isinstance(pan, str) else pan.reveal()
         return hmac.new(self._key, digits.encode(), hashlib.sha256).hexdigest()
 
     def now(self) -> str:

@@ -35,9 +35,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ips.domain.logins import LoginGuard
-from ips.domain.money import Currency, Money, currency
-from ips.processing.simulator.store import Store, stamp
+from demobank.lockout import LoginGuard
+from demobank.money import Currency, Money, currency
+from demobank.store import Store, stamp
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
-from ips.domain.cards import luhn_valid
-from ips.domain.money import Currency
+from demobank.money import Currency
+from paywire.luhn import luhn_valid
+
+
+class CardNumber(Protocol):
+    """A card number kept out of logs (an acquirer's ``Pan``): its digits on ``reveal()``."""
+
+    def reveal(self) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,14 @@ It answers
   accepted (closing an accepted batch again with the same figures posts nothing and answers
   ``00``); ``95`` otherwise, posting nothing: the staged advices stay for another try;
 - 0800 with 0810: ``00`` for sign-on, sign-off and echo.
-The card of 3-D Secure (4000000000003220) is held only when field 48 carries the CAVV
-(subelement 93) of a passed challenge of that card not used before; else it is answered
-``A3``. Beside the TCP server the simulator serves its HTTP side on a port of its own
-(``web``): the issuer's 3-D Secure ACS, the Demo Wallet and the Demo Points program, on the
-same store.
+Before any of that the bank's own rules (``rules``) may refuse a request: ``92`` for an
+acquirer id (field 32) it did not issue, ``58`` for an authorization in a currency it does
+not take or a pre-authorization it does not take. The card of 3-D Secure (4000000000003220)
+is held only when field 48 carries the CAVV (subelement 93) of a passed challenge of that
+card not used before; else it is answered ``A3``. Beside the TCP server the simulator serves
+its HTTP side on a port of its own (``web``): the issuer's 3-D Secure ACS, the Demo Wallet
+and the Demo Points program, on the same store, and the bank's settlement report
+(``report``).
 
 A request with a readable MTI but unusable fields is answered ``30``; a message that cannot be
 decoded at all is logged and dropped; a broken frame closes the connection. Requests are
@@ -41,12 +44,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ips.processing.iso8583 import framing, messages, spec
-from ips.processing.iso8583.messages import MalformedMessage, NetworkCode
-from ips.processing.iso8583.spec import Fields
-from ips.processing.simulator import cards, protocol
-from ips.processing.simulator.forms import FormGuard
-from ips.processing.simulator.ledger import (
+from demobank import cards, protocol
+from demobank.forms import FormGuard
+from demobank.ledger import (
     AdviceRequest,
     AmountNotAvailable,
     CloseRequest,
@@ -61,9 +61,14 @@ from ips.processing.simulator.ledger import (
     OutOfBalance,
     ReleaseRequest,
 )
-from ips.processing.simulator.store import Clock, system_clock
-from ips.processing.simulator.wallet_web import Sleep
-from ips.processing.simulator.web import HttpServer, create_app
+from demobank.report import ReportSite
+from demobank.rules import ANY_RULES, Rules
+from demobank.store import Clock, system_clock
+from demobank.wallet_web import Sleep
+from demobank.web import HttpServer, create_app
+from paywire import framing, messages, spec
+from paywire.messages import MalformedMessage, NetworkCode
+from paywire.spec import Fields
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,8 @@ class Simulator:
     Also an async context manager. ``received`` counts the requests taken, by MTI, and
     ``connections`` the connections accepted. ``clock`` gives the time to the ACS (the expiry
     of challenges), the wallet and the pages' forms; ``sleep`` keeps a buyer waiting after a
-    wrong wallet password.
+    wrong wallet password. ``rules`` are the bank's own: its name, its acquirer id, what it
+    takes.
     """
 
     def __init__(
@@ -92,8 +98,10 @@ class Simulator:
         *,
         clock: Clock = system_clock,
         sleep: Sleep = asyncio.sleep,
+        rules: Rules = ANY_RULES,
     ) -> None:
         self.store_path = Path(store_path)
+        self.rules = rules
         self.host = host
         self.port = port
         self.http_port = http_port
@@ -130,7 +138,12 @@ class Simulator:
             ledger = self._ledger
             guard = FormGuard(ledger.form_key, self._clock)
             app = create_app(
-                ledger.acs, ledger.wallet, guard, loyalty=ledger.loyalty, sleep=self._sleep
+                ledger.acs,
+                ledger.wallet,
+                guard,
+                loyalty=ledger.loyalty,
+                sleep=self._sleep,
+                report=ReportSite(ledger, self.rules),
             )
             http = HttpServer(app, self.host, self.http_port)
             await http.start()
@@ -139,8 +152,9 @@ class Simulator:
             raise
         self._http, self.http_port = http, http.port
         log.info(
-            "processing center simulator listening on %s:%s (ISO 8583) and %s (3-D Secure ACS,"
-            " Demo Wallet, Demo Points), store %s",
+            "bank %s: processing center simulator listening on %s:%s (ISO 8583) and %s"
+            " (3-D Secure ACS, Demo Wallet, Demo Points, settlement report), store %s",
+            self.rules.name,
             self.host,
             self.port,
             self.http_url,
@@ -238,6 +252,10 @@ class Simulator:
 
     async def _answer(self, request: Fields) -> Fields | None:
         mti = request["t"]
+        refused = self.rules.refusal(request)
+        if refused is not None and mti in protocol.ECHOES:
+            log.info("%s refused %s by its rules: %s", self.rules.name, mti, refused)
+            return protocol.reply(request, refused, protocol.ECHOES[mti])
         if mti == messages.AUTHORIZATION:
             return await self._authorize(request)
         if mti in (messages.REVERSAL, messages.REVERSAL_REPEAT):
@@ -360,10 +378,12 @@ async def run(
     *,
     http_port: int = 0,
     on_ready: Callable[[Simulator], None] | None = None,
+    rules: Rules = ANY_RULES,
 ) -> None:
-    """Serve as the processing center until cancelled (``ips processing-center``): ISO 8583
-    on ``port``, the ACS and the wallet over HTTP on ``http_port`` (0: any free port).
+    """Serve as the processing center until cancelled (``python -m demobank``): ISO 8583
+    on ``port``, the ACS, the wallet and the report over HTTP on ``http_port`` (0: any free
+    port), under ``rules``.
 
     Logs the addresses it listens on; ``on_ready`` is called once it does.
     """
-    await Simulator(store_path, host, port, http_port).serve_forever(on_ready)
+    await Simulator(store_path, host, port, http_port, rules=rules).serve_forever(on_ready)

@@ -55,14 +55,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from ips.domain.cards import Pan
-from ips.domain.money import Currency, Money, currency
-from ips.processing.iso8583.messages import mask_pan
-from ips.processing.simulator import cards
-from ips.processing.simulator.acs import Acs
-from ips.processing.simulator.loyalty import LoyaltyBooks
-from ips.processing.simulator.store import Clock, Store, system_clock
-from ips.processing.simulator.wallet import WalletBooks
+from demobank import cards
+from demobank.acs import Acs
+from demobank.cards import CardNumber
+from demobank.loyalty import LoyaltyBooks
+from demobank.money import Currency, Money, currency
+from demobank.store import Clock, Store, system_clock
+from demobank.wallet import WalletBooks
+from paywire.messages import mask_pan
 
 _APPROVAL_ALPHABET = string.ascii_uppercase + string.digits
 _REVERSALS = "SELECT r.*, h.currency FROM reversals r JOIN holds h ON h.id = r.hold_id"
@@ -299,7 +299,7 @@ class Ledger:
     ) -> None:
         await self.close()
 
-    def card_ref(self, pan: Pan | str) -> str:
+    def card_ref(self, pan: CardNumber | str) -> str:
         """The name under which the store knows a card."""
         return self._store.card_ref(pan)
 
@@ -348,16 +348,16 @@ class Ledger:
             row = await self._batch_with_totals(terminal_id, number)
         return None if row is None else _batch(row)
 
-    async def available(self, card: Pan | str, in_currency: Currency | str) -> Money:
+    async def available(self, card: CardNumber | str, in_currency: Currency | str) -> Money:
         """What the card may still spend: balance less what active holds still hold.
 
-        ``card`` is a ``Pan``, the card number's digits, or a ``card_ref``. A card that has no
-        account in this currency yet has its opening balance (unknown for a bare
+        ``card`` is a ``CardNumber``, the card number's digits, or a ``card_ref``. A card that
+        has no account in this currency yet has its opening balance (unknown for a bare
         ``card_ref``: ``LookupError``).
         """
         return await self._account_figure(card, in_currency, _AVAILABLE)
 
-    async def balance(self, card: Pan | str, in_currency: Currency | str) -> Money:
+    async def balance(self, card: CardNumber | str, in_currency: Currency | str) -> Money:
         """The account's balance: the opening balance less posted debits plus posted credits
         (holds not deducted). ``card`` as for ``available``."""
         return await self._account_figure(card, in_currency, _BALANCE)
@@ -587,10 +587,10 @@ class Ledger:
         return self._store.transaction()
 
     async def _account_figure(
-        self, card: Pan | str, in_currency: Currency | str, sql: str
+        self, card: CardNumber | str, in_currency: Currency | str, sql: str
     ) -> Money:
         cur = in_currency if isinstance(in_currency, Currency) else currency(in_currency)
-        text = card.reveal() if isinstance(card, Pan) else card
+        text = card if isinstance(card, str) else card.reveal()
         digits = text if len(text) <= 19 and text.isdigit() else None
         async with self._lock:
             found = await self._figure(sql, text if digits is None else self.card_ref(digits), cur)

@@ -34,11 +34,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from ips.domain.money import Money, currency
-from ips.processing.card_ranges import CardRange, CardRanges
-from ips.processing.iso8583.messages import mask_pan
-from ips.processing.simulator import cards
-from ips.processing.simulator.store import Store, stamp
+from demobank import cards
+from demobank.money import Money, currency
+from demobank.store import Store, stamp
+from paywire.messages import mask_pan
 
 CHALLENGE_LIFETIME = timedelta(minutes=10)
 TEST_CODE = "1234"
@@ -105,9 +104,24 @@ def enrolled(pan: str) -> bool:
     return cards.behaviour(pan).three_d_secure
 
 
-def first_ranges() -> CardRanges:
+@dataclass(frozen=True, order=True)
+class CardRange:
+    """Card numbers of one length from ``start`` to ``end``, both included."""
+
+    start: str
+    end: str
+
+    def __post_init__(self) -> None:
+        if not (len(self.start) == len(self.end) and self.start <= self.end):
+            raise ValueError("a card range is two card numbers as long, the first not above")
+
+    def covers(self, pan: str) -> bool:
+        return len(pan) == len(self.start) and self.start <= pan <= self.end
+
+
+def first_ranges() -> list[CardRange]:
     """One range for each test card of 3-D Secure."""
-    return CardRanges(CardRange(pan, pan) for pan in cards.TEST_CARDS if enrolled(pan))
+    return [CardRange(pan, pan) for pan in cards.TEST_CARDS if enrolled(pan)]
 
 
 class Acs:
@@ -118,7 +132,7 @@ class Acs:
         self.publish(first_ranges())
 
     @property
-    def card_ranges(self) -> CardRanges:
+    def card_ranges(self) -> tuple[CardRange, ...]:
         return self._ranges
 
     @property
@@ -127,13 +141,13 @@ class Acs:
 
     def publish(self, ranges: Iterable[CardRange]) -> None:
         """The card ranges from now on: the ACS enrolls no card outside them."""
-        self._ranges = CardRanges(ranges)
+        self._ranges = tuple(sorted(set(ranges)))
         listed = ",".join(f"{r.start}-{r.end}" for r in self._ranges)
         self._serial = hashlib.sha256(listed.encode()).hexdigest()[:16]
 
     async def enroll(self, request: EnrollRequest) -> AcsTransaction | None:
         """Start an authentication for an enrolled card; ``None`` for any other card."""
-        if not (enrolled(request.pan) and self._ranges.covers(request.pan)):
+        if not (enrolled(request.pan) and any(r.covers(request.pan) for r in self._ranges)):
             return None
         store, transaction_id = self._store, str(uuid.uuid4())
         created = store.clock()

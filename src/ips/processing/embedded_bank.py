@@ -1,11 +1,12 @@
-"""The simulator a node starts itself when no processing center is named (``ips serve``
+"""The simulated bank a node starts itself when no processing center is named (``ips serve``
 without ``--processing``), in a process of its own: its work never waits behind the node's
-on one event loop, nor on one core.
+on one event loop, nor on one core. The bank is ``demobank``, a package IPS does not import:
+it reaches it over the wire only, as any bank.
 
-``EmbeddedSimulator.start`` runs ``python -m ips.processing.simulator.embedded``: the child
-opens its store, listens (ISO 8583 and the HTTP side) on ports it picks or is given, writes
-``ISO_PORT HTTP_PORT`` as the one line of its standard output once it does, and serves until
-its standard input ends — when the node stops it, or when the node dies however it dies
+``EmbeddedSimulator.start`` runs ``python -m demobank.embedded``: the child opens its store,
+listens (ISO 8583 and the HTTP side) on ports it picks or is given, writes ``ISO_PORT
+HTTP_PORT`` as the one line of its standard output once it does, and serves until its
+standard input ends — when the node stops it, or when the node dies however it dies
 (SIGKILL too), so it never outlives its node. It ignores SIGINT and SIGTERM: a Ctrl-C, or a
 process manager stopping every process of the node's group, reaches it as well, and the node
 needs its bank until the payments under way have finished. A child that ends while the node
@@ -14,26 +15,25 @@ runs is started again on the same ports.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
 import ips
-from ips import eventloop
-from ips.processing.simulator.server import Simulator
 
-log = logging.getLogger("ips.processing.simulator.embedded")  # also when run as __main__
+log = logging.getLogger(__name__)
+
+CHILD = "demobank.embedded"
+"""The module the child runs."""
 
 RESTART_PAUSE = 1.0
 """Seconds between tries to start a simulator again that will not start."""
 STOP_WAIT = 10.0
 """Seconds a stopping simulator has to end before it is killed."""
 SOURCE = str(Path(ips.__file__).resolve().parent.parent)
-"""Where the child imports ``ips`` from: where this process did."""
+"""Where the child imports ``demobank`` from: beside the ``ips`` this process runs."""
 
 
 class SimulatorFailed(Exception):
@@ -77,7 +77,7 @@ class EmbeddedSimulator:
     async def _spawn(self) -> None:
         path = os.pathsep.join(filter(None, [SOURCE, os.environ.get("PYTHONPATH")]))
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", __name__, "--store", str(self.store_path),
+            sys.executable, "-m", CHILD, "--store", str(self.store_path),
             "--host", self.host, "--port", str(self.port), "--http-port", str(self.http_port),
             "--log-level", str(logging.getLogger().getEffectiveLevel()),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -128,38 +128,3 @@ async def _end(process: asyncio.subprocess.Process) -> None:
             await process.wait()
         if not isinstance(exc, TimeoutError):
             raise
-
-
-# --- the child ------------------------------------------------------------------------------
-
-
-async def _serve(store: Path, host: str, port: int, http_port: int) -> None:
-    loop = asyncio.get_running_loop()
-    parent = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(parent), sys.stdin)
-    async with Simulator(store, host, port, http_port) as simulator:
-        os.write(1, f"{simulator.port} {simulator.http_port}\n".encode())
-        os.dup2(2, 1)  # nothing more for the node to read
-        while await parent.read(4096):  # until the node closes it, or is gone
-            pass
-        log.info("the node has stopped: the simulator stops")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog=f"python -m {__name__}")
-    parser.add_argument("--store", type=Path, required=True)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--http-port", type=int, default=0)
-    parser.add_argument("--log-level", type=int, default=logging.INFO)
-    arguments = parser.parse_args()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, signal.SIG_IGN)
-    logging.basicConfig(
-        level=arguments.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    eventloop.run(_serve(arguments.store, arguments.host, arguments.port, arguments.http_port))
-
-
-if __name__ == "__main__":
-    main()
