@@ -13,8 +13,8 @@ from demobank.ledger import Ledger
 from demobank.report import settlement_report
 from demobank.rules import ANY_RULES
 from ips.config import Settings
+from ips.domain.reconciliation import Authorization, Figures
 from ips.processing.bank_report import read_report
-from ips.services.reconciliation import Authorization, Figures
 
 ACQUIRER_ID = Settings.model_fields["acquirer_id"].default
 

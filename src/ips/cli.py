@@ -35,6 +35,7 @@ from ips.domain.money import currency as parse_currency
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
 from ips.domain.points import DEFAULT_POINTS_SHARE
+from ips.domain.reconciliation import Difference
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
 from ips.processing import bank_report
@@ -59,8 +60,7 @@ from ips.services.merchants import (
 )
 from ips.services.points_report import ReportResult, report_points
 from ips.services.rates import SetRate, rate_history, set_rate
-from ips.services.reconciliation import Difference
-from ips.services.reconciliation import reconcile as compare_books
+from ips.services.reconciliation import reconcile_and_keep
 from ips.services.settlement import BatchReport
 from ips.storage.unit_of_work import Database as StoredDatabase
 from ips.web.app import create_app
@@ -891,6 +891,7 @@ def _default_acquirer(settings: Settings) -> Acquirer:
     return Acquirer(
         DEFAULT_ACQUIRER,
         processing=settings.processing,
+        processing_http=settings.processing_http,
         terminal_id=settings.terminal_id,
         terminal_pool=settings.terminal_pool_ids,
         acquirer_id=settings.acquirer_id,
@@ -944,37 +945,46 @@ def reconcile(
         str | None,
         typer.Option(
             "--report-url",
-            help="Where to fetch the bank's report (default: IPS_PROCESSING_HTTP/report).",
+            help="Where to fetch the bank's report (default: the acquirer's --processing-http, "
+            "IPS_PROCESSING_HTTP for the default one, then /report).",
         ),
     ] = None,
+    acquirer: Annotated[
+        str, typer.Option(help="The acquirer whose report it is (its own books only).")
+    ] = DEFAULT_ACQUIRER,
     database: Database = None,
 ) -> None:
-    """Compare IPS's books with the bank's settlement report; list every difference (exit 1).
-    A report that cannot be read, or is another acquirer's, is refused (exit 2)."""
+    """Compare IPS's books of an acquirer with its settlement report; list every difference,
+    kept until a later reconciliation no longer finds it (exit 1). A report that cannot be
+    read, or is another acquirer's, is refused (exit 2)."""
     settings = _settings(database)
+    bank_of = (
+        _default_acquirer(settings)
+        if acquirer == DEFAULT_ACQUIRER
+        else _on_database(settings, lambda db: get_acquirer(acquirer, db))
+    )
     try:
-        bank = bank_report.read_report(
-            _report_text(settings, report, report_url), settings.acquirer_id
-        )
+        text = _report_text(bank_of, report, report_url)
+        bank = bank_report.read_report(text, bank_of.acquirer_id)
     except ReportRefused as exc:
         typer.echo(f"error: {exc}; nothing compared", err=True)
         raise typer.Exit(2) from None
 
     async def run(db: StoredDatabase) -> list[Difference]:
-        return await compare_books(db, bank.figures)
+        return await reconcile_and_keep(db, bank.figures, bank_of.name, utc_now(), day=bank.day)
 
     differences = _on_database(settings, run)
     for difference in differences:
-        typer.echo(str(difference))
+        typer.echo(f"{difference} (since {difference.found_at:%Y-%m-%d %H:%M})")
     if differences:
         typer.echo(f"{len(differences)} difference(s)")
         raise typer.Exit(1)
     typer.echo("no differences")
 
 
-def _report_text(settings: Settings, report: Path | None, url: str | None) -> bytes:
-    """The report's bytes: the file, else fetched from ``url``, else from the processing
-    center's HTTP side as the settings name it."""
+def _report_text(acquirer: Acquirer, report: Path | None, url: str | None) -> bytes:
+    """The report's bytes: the file, else fetched from ``url``, else from the acquirer's
+    HTTP side."""
     if report is not None and url is not None:
         raise ReportRefused("name the report once: --report or --report-url")
     if report is not None:
@@ -982,10 +992,10 @@ def _report_text(settings: Settings, report: Path | None, url: str | None) -> by
             return report.read_bytes()
         except OSError as exc:
             raise ReportRefused(f"{report} cannot be read ({exc.strerror})") from None
-    if url is None and not settings.processing_http:
+    if url is None and not acquirer.processing_http:
         raise ReportRefused("no report: name it with --report FILE or --report-url URL")
-    base = settings.processing_http
-    return bank_report.fetch_report(url or bank_report.report_url(base), settings.acquirer_id)
+    where = url or bank_report.report_url(acquirer.processing_http)
+    return bank_report.fetch_report(where, acquirer.acquirer_id)
 
 
 @user_app.command("add")

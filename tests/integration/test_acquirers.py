@@ -27,11 +27,12 @@ from ips.services.gateway import Gateway, Link, Links
 from ips.services.merchants import ChangeMerchant, SignedIn, change_merchant
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
+from ips.services.reconciliation import expected_figures, reconcile_and_keep
 from ips.services.settlement import settle
 from ips.services.terminals import Terminal
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
-from tests.fakes import FakeProcessingCenter
+from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
 SHOP = SignedIn("111111")
@@ -263,3 +264,27 @@ async def test_a_node_connects_to_an_added_acquirer_and_takes_its_changed_rules(
         assert isinstance(link.processing, Iso8583ProcessingCenter)
         await link.processing.close()
         await link.terminal.stop(database)
+
+
+async def test_differences_are_kept_per_acquirer_until_a_reconciliation_no_longer_finds_them(
+    two_banks: Gateway, database: Database, clock: ManualClock
+) -> None:
+    await pay(two_banks, "K-1", "10.00")
+    await route(two_banks, "BANK-B")
+    await pay(two_banks, "K-2", "20.00")
+    first = clock()
+    [missing] = await reconcile_and_keep(database, {}, DEFAULT_ACQUIRER, first)
+    assert (missing.what, missing.found_at) == ("no hold at the bank", first)
+    clock.advance(hours=1)
+    [again] = await reconcile_and_keep(database, {}, DEFAULT_ACQUIRER, clock())
+    assert again.found_at == first
+    [of_b] = await reconcile_and_keep(database, {}, "BANK-B", clock())
+    assert of_b.terminal_id == "IPSA0001" and of_b.rrn != missing.rrn
+
+    async with database(readonly=True) as uow:
+        booked = expected_figures(await uow.transactions.all())
+    clock.advance(hours=1)
+    assert await reconcile_and_keep(database, booked, DEFAULT_ACQUIRER, clock()) == []
+    async with database(readonly=True) as uow:
+        assert await uow.differences.open(DEFAULT_ACQUIRER) == {}
+        assert [d.key for d in (await uow.differences.open("BANK-B")).values()] == [of_b.key]

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from ips.domain.reconciliation import Figures
 from ips.processing.bank_report import ReportRefused, read_report
-from ips.services.reconciliation import Figures
 
 LINE = {
     "terminal": "IPS00001",

@@ -26,7 +26,7 @@ import httpx
 
 from ips.domain.errors import UnknownCurrency
 from ips.domain.money import currency
-from ips.services.reconciliation import Authorization, Figures
+from ips.domain.reconciliation import Authorization, Figures
 
 FIGURES = ("amount", "released", "captured", "credited")
 

@@ -13,46 +13,56 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import replace
+from datetime import UTC, date, datetime
 
+from ips.domain.acquirers import DEFAULT_ACQUIRER
 from ips.domain.orders import Transaction, TransactionKind
+from ips.domain.reconciliation import Authorization, Difference, Figures
 from ips.domain.states import TransactionStatus
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
-@dataclass(frozen=True)
-class Figures:
-    """What is known of one authorization's money, in minor units of ``currency``."""
-
-    currency: str
-    amount: int = 0
-    released: int = 0
-    captured: int = 0
-    credited: int = 0
-
-
-Authorization = tuple[str, str]
-"""(terminal id, RRN): how the bank and IPS name an authorization."""
-
-
-@dataclass(frozen=True)
-class Difference:
-    terminal_id: str
-    rrn: str
-    what: str
-    ips: str
-    bank: str
-
-    def __str__(self) -> str:
-        return f"{self.terminal_id} {self.rrn}: {self.what}: IPS {self.ips}, bank {self.bank}"
+async def reconcile_and_keep(
+    uow_factory: UnitOfWorkFactory,
+    bank: Mapping[Authorization, Figures],
+    acquirer: str,
+    now: datetime,
+    *,
+    day: date | None = None,
+) -> list[Difference]:
+    """``ips reconcile``: reconciles the acquirer's report and keeps what differs — a
+    difference found again stays as first found, one no longer found is resolved (the work
+    under way that made it has settled). Returns the acquirer's open differences."""
+    found = await reconcile(uow_factory, bank, acquirer=acquirer, day=day)
+    async with uow_factory() as uow:
+        kept = await uow.differences.open(acquirer, lock=True)
+        by_key = {d.key: i for i, d in kept.items()}
+        await uow.differences.resolve(set(kept) - {by_key.get(d.key) for d in found}, now)
+        await uow.differences.seen([by_key[d.key] for d in found if d.key in by_key], now)
+        await uow.differences.add(acquirer, [d for d in found if d.key not in by_key], now)
+        await uow.commit()
+    first_found = {d.key: d.found_at for d in kept.values()}
+    return [replace(d, found_at=first_found.get(d.key, now)) for d in found]
 
 
 async def reconcile(
-    uow_factory: UnitOfWorkFactory, bank: Mapping[Authorization, Figures]
+    uow_factory: UnitOfWorkFactory,
+    bank: Mapping[Authorization, Figures],
+    *,
+    acquirer: str | None = None,
+    day: date | None = None,
 ) -> list[Difference]:
-    """The differences between IPS's books and ``bank`` (figures by terminal and RRN)."""
+    """The differences between IPS's books and ``bank`` (figures by terminal and RRN): of
+    the authorizations sent to ``acquirer`` (None: to any), and of those sent on ``day``
+    (UTC) when the bank reports a day."""
     async with uow_factory(readonly=True) as uow:
-        ours = expected_figures(await uow.transactions.all())
+        sent = [
+            t
+            for t in await uow.transactions.all()
+            if acquirer is None or (t.acquirer or DEFAULT_ACQUIRER) == acquirer
+        ]
+        ours = expected_figures(sent, day)
         terminals = {lease.terminal_id for lease in await uow.terminals.all()}
     terminals |= {terminal for terminal, _ in ours}
     theirs_all = {key: figures for key, figures in bank.items() if key[0] in terminals}
@@ -74,8 +84,11 @@ async def reconcile(
     return differences
 
 
-def expected_figures(transactions: list[Transaction]) -> dict[Authorization, Figures]:
-    """What the bank should report for each authorization IPS sent, by terminal and RRN."""
+def expected_figures(
+    transactions: list[Transaction], day: date | None = None
+) -> dict[Authorization, Figures]:
+    """What the bank should report for each authorization IPS sent (on ``day``, UTC, when
+    given), by terminal and RRN."""
     done: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for t in transactions:
         if t.original_id is None or t.status is not TransactionStatus.APPROVED:
@@ -92,6 +105,8 @@ def expected_figures(transactions: list[Transaction]) -> dict[Authorization, Fig
         if t.kind is not TransactionKind.AUTHORIZATION or t.transmitted_at is None:
             continue
         if t.status is TransactionStatus.DECLINED:
+            continue
+        if day is not None and t.transmitted_at.astimezone(UTC).date() != day:
             continue
         assert t.id is not None
         moved = done[t.id]

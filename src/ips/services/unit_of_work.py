@@ -24,6 +24,7 @@ from ips.domain.money import Currency
 from ips.domain.notifications import Notification
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.rates import Rate
+from ips.domain.reconciliation import Difference as ReconciliationDifference
 from ips.domain.settlement import SettlementBatch
 from ips.domain.terminals import Lease
 from ips.domain.users import Session, User
@@ -252,6 +253,19 @@ class AcquirerRepository(Protocol):
     async def save(self, acquirer: Acquirer) -> None: ...
 
 
+class DifferenceRepository(Protocol):
+    """The differences reconciliation found and keeps (``services/reconciliation.py``)."""
+
+    async def open(
+        self, acquirer: str, *, lock: bool = False
+    ) -> dict[int, ReconciliationDifference]: ...
+    async def add(
+        self, acquirer: str, found: Collection[ReconciliationDifference], now: datetime
+    ) -> None: ...
+    async def seen(self, ids: Collection[int], now: datetime) -> None: ...
+    async def resolve(self, ids: Collection[int], now: datetime) -> None: ...
+
+
 class TerminalRepository(Protocol):
     """The pool of terminal ids nodes lease (``services/terminals.py``)."""
 
@@ -361,6 +375,8 @@ class UnitOfWork(Protocol):
     def kept_cards(self) -> KeptCardRepository: ...
     @property
     def terminals(self) -> TerminalRepository: ...
+    @property
+    def differences(self) -> DifferenceRepository: ...
     @property
     def points(self) -> PointsQueries: ...
 

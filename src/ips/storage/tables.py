@@ -545,3 +545,30 @@ points_differences = Table(
 the program answered the latest report (``services/points_report.py``): an operation missing
 on one side (its points ``NULL`` there) or with other points. ``kind`` is a
 ``PointsOperation``; a report made again replaces its day's and merchant's rows."""
+
+reconciliation_differences = Table(
+    "reconciliation_differences",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("acquirer", String(32), nullable=False),
+    Column("terminal_id", String(8), nullable=False),
+    Column("rrn", String(12), nullable=False),
+    Column("what", String(40), nullable=False),
+    Column("ips", Text, nullable=False),
+    Column("bank", Text, nullable=False),
+    Column("found_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Index(
+        "uq_reconciliation_differences_open",
+        "acquirer",
+        "terminal_id",
+        "rrn",
+        "what",
+        unique=True,
+        sqlite_where=text("resolved_at IS NULL"),
+        postgresql_where=text("resolved_at IS NULL"),
+    ),
+)
+"""Where an acquirer's settlement report differed from IPS's books (``ips reconcile``): open
+while the latest reconciliation still finds it, ``resolved_at`` once one does not."""

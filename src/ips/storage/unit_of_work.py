@@ -29,6 +29,7 @@ from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
 from ips.storage.points import PointsQueries
+from ips.storage.reconciliation import DifferenceRepository
 from ips.storage.repositories import (
     BatchRepository,
     MerchantRepository,
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     monitor: MonitorQueries
     cvcs: CvcRepository
     terminals: TerminalRepository
+    differences: DifferenceRepository
     kept_cards: KeptCardRepository
     points: PointsQueries
 
@@ -88,6 +90,7 @@ class SqlUnitOfWork:
         self.monitor = MonitorQueries(conn)
         self.cvcs = CvcRepository(conn)
         self.terminals = TerminalRepository(conn)
+        self.differences = DifferenceRepository(conn)
         self.kept_cards = KeptCardRepository(conn)
         self.points = PointsQueries(conn)
         return self
