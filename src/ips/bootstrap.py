@@ -73,10 +73,18 @@ async def refresh_links(links: Links, database: Database, settings: Settings) ->
             log.exception("acquirer %s is not connected; tried again later", acquirer.name)
 
 
-async def _connect(acquirer: Acquirer, database: Database, settings: Settings) -> Link:
+async def _connect(
+    acquirer: Acquirer,
+    database: Database,
+    settings: Settings,
+    address: tuple[str, int] | None = None,
+) -> Link:
+    """Leases the node's terminal at the acquirer and opens its link (signed on now if the
+    processing center is up, else by the first request); ``address``: where it listens, when
+    not its ``processing``."""
     pool = Pool(acquirer.terminal_id, acquirer.terminal_pool)
     terminal = await Terminal.lease(database, pool)
-    host, port = processing_address(acquirer.processing)
+    host, port = address or processing_address(acquirer.processing)
     processing = Iso8583ProcessingCenter(
         host,
         port,
@@ -150,24 +158,14 @@ class Runtime:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[Runtime]:
     database = await open_database(settings)
-    pool = Pool(settings.terminal_id, settings.terminal_pool_ids)
-    terminal = await Terminal.lease(database, pool)
     simulator = None
-    if settings.processing:
-        host, port = processing_address(settings.processing)
-    else:
+    if not settings.processing:
         simulator = EmbeddedSimulator(settings.simulator_store)
         await simulator.start()
-        host, port = "127.0.0.1", simulator.port
-    processing = Iso8583ProcessingCenter(
-        host,
-        port,
-        terminal_id=terminal.id,
-        acquirer_id=settings.acquirer_id,
-        timeout=settings.processing_timeout,
-    )
-    await processing.start()
-    terminal.start_keeping(database, pool, processing.sign_on_as)
+    address = ("127.0.0.1", simulator.port) if simulator else None
+    default = await _connect(settings.default_acquirer, database, settings, address)
+    processing, terminal = default.processing, default.terminal
+    assert isinstance(processing, Iso8583ProcessingCenter)
     links = Links()
     await refresh_links(links, database, settings)
     keeping_links = asyncio.create_task(_keep_links(links, database, settings))

@@ -764,57 +764,51 @@ Cutoff = Annotated[
 ]
 
 
-@acquirer_app.command("add")
-def acquirer_add(
-    name: AcquirerName,
-    processing: ProcessingOption = None,
-    processing_http: AcquirerHttp = None,
-    terminal_id: TerminalId = None,
-    terminal_pool: TerminalPool = None,
-    acquirer_id: AcquirerId = None,
-    currencies: Currencies = None,
-    double_stage: DoubleStage = None,
-    stored_card_double_stage: StoredCardDoubleStage = None,
-    card_on_file: CardOnFile = None,
-    require_3ds: Require3ds = None,
-    settlement_cutoff: Cutoff = None,
-    database: Database = None,
-) -> None:
-    """Add an acquirer; the running nodes connect to it within 10 seconds."""
-    wanted = AcquirerSettings(
-        processing, processing_http, terminal_id, _ids(terminal_pool), acquirer_id, currencies,
-        double_stage, stored_card_double_stage, card_on_file, require_3ds, settlement_cutoff,
-    )  # fmt: skip
-    settings = _settings(database)
-    taken = _terminals_of_settings(settings)
-    added = _on_database(settings, lambda db: add_acquirer(name, wanted, db, taken_terminals=taken))
-    typer.echo(f"acquirer {added.name} added: {added.processing}, terminal {added.terminal_id}")
+def _acquirer_command(adding: bool) -> Callable[..., None]:
+    """``ips acquirer add`` or ``set``: the same settings, all given or those to change."""
+
+    def command(
+        name: AcquirerName,
+        processing: ProcessingOption = None,
+        processing_http: AcquirerHttp = None,
+        terminal_id: TerminalId = None,
+        terminal_pool: TerminalPool = None,
+        acquirer_id: AcquirerId = None,
+        currencies: Currencies = None,
+        double_stage: DoubleStage = None,
+        stored_card_double_stage: StoredCardDoubleStage = None,
+        card_on_file: CardOnFile = None,
+        require_3ds: Require3ds = None,
+        settlement_cutoff: Cutoff = None,
+        database: Database = None,
+    ) -> None:
+        wanted = AcquirerSettings(
+            processing, processing_http, terminal_id, _ids(terminal_pool), acquirer_id,
+            currencies, double_stage, stored_card_double_stage, card_on_file, require_3ds,
+            settlement_cutoff,
+        )  # fmt: skip
+        if not adding:
+            _set_acquirer(name, wanted, database)
+            typer.echo(f"acquirer {name} changed")
+            return
+        settings = _settings(database)
+        taken = _terminals_of_settings(settings)
+        added = _on_database(
+            settings, lambda db: add_acquirer(name, wanted, db, taken_terminals=taken)
+        )
+        typer.echo(f"acquirer {added.name} added: {added.processing}, terminal {added.terminal_id}")
+
+    return command
 
 
-@acquirer_app.command("set")
-def acquirer_set(
-    name: AcquirerName,
-    processing: ProcessingOption = None,
-    processing_http: AcquirerHttp = None,
-    terminal_id: TerminalId = None,
-    terminal_pool: TerminalPool = None,
-    acquirer_id: AcquirerId = None,
-    currencies: Currencies = None,
-    double_stage: DoubleStage = None,
-    stored_card_double_stage: StoredCardDoubleStage = None,
-    card_on_file: CardOnFile = None,
-    require_3ds: Require3ds = None,
-    settlement_cutoff: Cutoff = None,
-    database: Database = None,
-) -> None:
-    """Change an acquirer's settings: its rules hold on the running nodes within 10 seconds;
-    a new address, terminal or acquirer id when they restart."""
-    wanted = AcquirerSettings(
-        processing, processing_http, terminal_id, _ids(terminal_pool), acquirer_id, currencies,
-        double_stage, stored_card_double_stage, card_on_file, require_3ds, settlement_cutoff,
-    )  # fmt: skip
-    _set_acquirer(name, wanted, database)
-    typer.echo(f"acquirer {name} changed")
+acquirer_app.command(
+    "add", help="Add an acquirer; the running nodes connect to it within 10 seconds."
+)(_acquirer_command(adding=True))
+acquirer_app.command(
+    "set",
+    help="Change an acquirer's settings: its rules hold on the running nodes within 10 "
+    "seconds; a new address, terminal or acquirer id when they restart.",
+)(_acquirer_command(adding=False))
 
 
 @acquirer_app.command("disable")
@@ -841,7 +835,7 @@ def _set_acquirer(name: str, wanted: AcquirerSettings, database: str | None) -> 
 def acquirer_list(database: Database = None) -> None:
     """List the acquirers: the default one (the settings') first."""
     settings = _settings(database)
-    for a in [_default_acquirer(settings), *_on_database(settings, list_acquirers)]:
+    for a in [settings.default_acquirer, *_on_database(settings, list_acquirers)]:
         rules = a.rules
         typer.echo(
             f"{a.name:<16} {a.processing or 'simulator':<22} {','.join(a.terminal_ids):<10} "
@@ -856,7 +850,7 @@ def acquirer_show(name: AcquirerName, database: Database = None) -> None:
     """Show every setting of an acquirer."""
     settings = _settings(database)
     a = (
-        _default_acquirer(settings)
+        settings.default_acquirer
         if name == DEFAULT_ACQUIRER
         else _on_database(settings, lambda db: get_acquirer(name, db))
     )
@@ -884,20 +878,6 @@ def _ids(text: str | None) -> tuple[str, ...] | None:
 
 def _terminals_of_settings(settings: Settings) -> frozenset[str]:
     return frozenset({settings.terminal_id, *settings.terminal_pool_ids})
-
-
-def _default_acquirer(settings: Settings) -> Acquirer:
-    """The acquirer of the settings, as ``ips acquirer`` shows it."""
-    return Acquirer(
-        DEFAULT_ACQUIRER,
-        processing=settings.processing,
-        processing_http=settings.processing_http,
-        terminal_id=settings.terminal_id,
-        terminal_pool=settings.terminal_pool_ids,
-        acquirer_id=settings.acquirer_id,
-        rules=settings.rules,
-        settlement_cutoff=settings.settlement_cutoff,
-    )
 
 
 @app.command()
@@ -959,7 +939,7 @@ def reconcile(
     read, or is another acquirer's, is refused (exit 2)."""
     settings = _settings(database)
     bank_of = (
-        _default_acquirer(settings)
+        settings.default_acquirer
         if acquirer == DEFAULT_ACQUIRER
         else _on_database(settings, lambda db: get_acquirer(acquirer, db))
     )

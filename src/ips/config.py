@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ips.domain.acquirers import Rules
+from ips.domain.acquirers import DEFAULT_ACQUIRER, Acquirer, Rules
 from ips.domain.addresses import Network, parse_network
 from ips.domain.errors import InvalidInput
 from ips.domain.money import currency
@@ -85,6 +85,20 @@ class Settings(BaseSettings):
     notification_networks: str = ""
     """Networks besides public addresses that notifications may go to, comma-separated CIDRs
     (a shop on the operator's own network); empty: public addresses only."""
+
+    @property
+    def default_acquirer(self) -> Acquirer:
+        """The acquirer of the settings (``domain/acquirers.py``)."""
+        return Acquirer(
+            DEFAULT_ACQUIRER,
+            processing=self.processing,
+            processing_http=self.processing_http,
+            terminal_id=self.terminal_id,
+            terminal_pool=self.terminal_pool_ids,
+            acquirer_id=self.acquirer_id,
+            rules=self.rules,
+            settlement_cutoff=self.settlement_cutoff,
+        )
 
     @property
     def rules(self) -> Rules:
