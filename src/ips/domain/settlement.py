@@ -1,13 +1,14 @@
 """Settlement batches: the financial transactions of successful payments, sent together.
 
-A batch holds the debits (paid or confirmed amounts) and credits (refunds) of one currency
-that were still unsent when it was closed. It is ``closing`` while its advices and its
+A batch holds the debits (paid or confirmed amounts) and credits (refunds) of one acquirer
+and currency that were still unsent when it was closed. It is ``closing`` while its advices and its
 totals are being sent, ``accepted`` once the processing center found the totals in balance
 and posted them, ``out_of_balance`` when it did not after a resend (an operator looks).
 
-A settlement period is named by the day of its cut-off (``IPS_SETTLEMENT_CUTOFF``, in UTC):
-the period of 1 December closes at the cut-off of 1 December, with the transactions made
-before it. The schedule closes each period once, into one batch per currency; a batch closed
+A settlement period is named by the day of its acquirer's cut-off (in UTC;
+``IPS_SETTLEMENT_CUTOFF`` for the default acquirer): the period of 1 December closes at the
+cut-off of 1 December, with the transactions made before it. The schedule closes each
+acquirer's period once, into one batch per currency; a batch closed
 by hand (``ips settle``) belongs to no period.
 """
 

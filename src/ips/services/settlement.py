@@ -10,9 +10,11 @@ still out of balance, the batch is reported for an operator. A batch whose sendi
 interrupted stays ``closing`` and is sent again by the next run — never posted twice, since
 the processing center accepts a batch number once.
 
-Every node runs the schedule. The schedule closes a period (``domain/settlement.py``) once:
-the batches of a period are inserted under the unique constraint on (period, currency), so
-of two nodes closing it at once the second fails to insert and leaves it. A batch is sent by
+Every acquirer's transactions go to it in batches of their own, closed by its own cut-off.
+Every node runs the schedule. The schedule closes an acquirer's period
+(``domain/settlement.py``) once: the batches of a period are inserted under the unique
+constraint on (period, acquirer, currency), so of two nodes closing it at once the second
+fails to insert and leaves it. A batch is sent by
 the node that claims it (``services/claims.py``), which renews its lease while it sends and
 checks it still holds it before it closes the batch; the status is checked again, the batch
 locked, when the answer is recorded. A batch whose sender died is claimed by another node
