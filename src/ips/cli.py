@@ -313,6 +313,7 @@ def _node_settings(
     return _settings(
         database,
         processing=processing,
+        processing_http=processing_http,
         threeds_url=processing_http,
         wallet_url=processing_http,
         loyalty_url=processing_http,
