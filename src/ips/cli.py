@@ -29,6 +29,7 @@ from ips.domain.acquirers import (
     parse_acquirer_name,
     parse_brand,
 )
+from ips.domain.api_keys import Scope
 from ips.domain.errors import DomainError, NotFound
 from ips.domain.merchants import BuyerField, Merchant
 from ips.domain.money import currency as parse_currency
@@ -50,6 +51,7 @@ from ips.services.acquirers import (
     get_acquirer,
     list_acquirers,
 )
+from ips.services.api_keys import api_keys_of, create_api_key, revoke_api_key
 from ips.services.clock import utc_now
 from ips.services.merchants import (
     AddMerchant,
@@ -879,6 +881,47 @@ def _ids(text: str | None) -> tuple[str, ...] | None:
 
 def _terminals_of_settings(settings: Settings) -> frozenset[str]:
     return frozenset({settings.terminal_id, *settings.terminal_pool_ids})
+
+
+apikey_app = typer.Typer(help="Keys of the JSON API (/api/v1).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    merchant_id: MerchantId,
+    name: Annotated[str, typer.Option(help="What the key is for (a server, a shop).")] = "",
+    scope: Annotated[Scope, typer.Option(help="read, or write (which reads too).")] = Scope.WRITE,
+    database: Database = None,
+) -> None:
+    """Make an API key of the merchant; it is shown once, alone on the last line."""
+    made, token = _on_database(
+        _settings(database), lambda db: create_api_key(merchant_id, name, scope, db)
+    )
+    typer.echo(f"key {made.key_id} of merchant {merchant_id} ({made.scope.value}), shown once:")
+    typer.echo(token)
+
+
+@apikey_app.command("list")
+def apikey_list(merchant_id: MerchantId, database: Database = None) -> None:
+    """The merchant's API keys (their ids, never the keys)."""
+    for key in _on_database(_settings(database), lambda db: api_keys_of(merchant_id, db)):
+        state = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        typer.echo(
+            f"{key.key_id}  {key.scope.value:<5}  {key.created_at:%Y-%m-%d %H:%M}  "
+            f"{state:<24} {key.name}"
+        )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(
+    merchant_id: MerchantId,
+    key_id: Annotated[str, typer.Argument(help="The key's id (ips apikey list).")],
+    database: Database = None,
+) -> None:
+    """Revoke an API key at once: calls with it are refused from then on."""
+    _on_database(_settings(database), lambda db: revoke_api_key(merchant_id, key_id, db))
+    typer.echo(f"key {key_id} revoked")
 
 
 @app.command()

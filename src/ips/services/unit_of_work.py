@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.acquirers import Acquirer
+from ips.domain.api_keys import ApiKey
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
@@ -244,6 +245,17 @@ class CvcRepository(Protocol):
     async def purge(self, now: datetime) -> int: ...
 
 
+class ApiKeyRepository(Protocol):
+    """The JSON API's keys (``services/api_keys.py``)."""
+
+    async def add(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def of_merchant(self, merchant_id: str) -> list[ApiKey]: ...
+    async def revoke(self, merchant_id: str, key_id: str, now: datetime) -> bool:
+        """Whether it revoked a key of the merchant not revoked yet."""
+        ...
+
+
 class AcquirerRepository(Protocol):
     """The acquirers the operator added; the default one is the settings'."""
 
@@ -347,6 +359,8 @@ class MonitorQueries(Protocol):
 class UnitOfWork(Protocol):
     @property
     def acquirers(self) -> AcquirerRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
     @property
     def merchants(self) -> MerchantRepository: ...
     @property

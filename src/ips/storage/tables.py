@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from ips.domain.api_keys import Scope
 from ips.domain.notifications import NotificationStatus, Outcome
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
@@ -572,3 +573,18 @@ reconciliation_differences = Table(
 )
 """Where an acquirer's settlement report differed from IPS's books (``ips reconcile``): open
 while the latest reconciliation still finds it, ``resolved_at`` once one does not."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    CheckConstraint(_one_of("scope", Scope), name="scope"),
+    Index("ix_api_keys_merchant_id", "merchant_id"),
+)
+"""The JSON API's keys (``domain/api_keys.py``): the SHA-256 of each, never the key."""

@@ -23,6 +23,7 @@ from ips.domain.errors import Conflict
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
+from ips.storage.api_keys import ApiKeyRepository
 from ips.storage.cvcs import CvcRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
@@ -45,6 +46,7 @@ from ips.storage.users import SessionRepository, UserRepository
 
 class SqlUnitOfWork:
     acquirers: AcquirerRepository
+    api_keys: ApiKeyRepository
     merchants: MerchantRepository
     orders: OrderRepository
     operations: OperationRepository
@@ -77,6 +79,7 @@ class SqlUnitOfWork:
         self._conn = conn
         await conn.begin()
         self.acquirers = AcquirerRepository(conn)
+        self.api_keys = ApiKeyRepository(conn)
         self.merchants = MerchantRepository(conn, self._keyring)
         self.orders = OrderRepository(conn, self._track)
         self.operations = OperationRepository(conn, self._track)

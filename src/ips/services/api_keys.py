@@ -1,0 +1,69 @@
+"""The JSON API's keys: made, listed and revoked (``ips apikey``, the Personal Account), and
+the check of each call's key (``domain/api_keys.py``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ips.domain.api_keys import ApiKey, Scope, key_id_of, new_key
+from ips.domain.errors import AccessDenied, AuthenticationFailed, NotFound
+from ips.services.clock import Clock, utc_now
+from ips.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    """Who calls the JSON API: the merchant whose key it is, and what the key may do."""
+
+    merchant_id: str
+    key_id: str
+    scope: Scope
+
+    def require(self, wanted: Scope) -> None:
+        if not self.scope.allows(wanted):
+            raise AccessDenied(f"this key may {self.scope.value} only", field="authorization")
+
+
+async def create_api_key(
+    merchant_id: str,
+    name: str,
+    scope: Scope,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+) -> tuple[ApiKey, str]:
+    """A new key of the merchant, and its text — the one time it is shown."""
+    async with uow_factory() as uow:
+        if await uow.merchants.get(merchant_id) is None:
+            raise NotFound(f"no merchant {merchant_id}", field="merchant_id")
+        key, token = new_key(merchant_id, name, scope, clock())
+        await uow.api_keys.add(key)
+        await uow.commit()
+    return key, token
+
+
+async def api_keys_of(merchant_id: str, uow_factory: UnitOfWorkFactory) -> list[ApiKey]:
+    async with uow_factory(readonly=True) as uow:
+        return await uow.api_keys.of_merchant(merchant_id)
+
+
+async def revoke_api_key(
+    merchant_id: str, key_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> None:
+    async with uow_factory() as uow:
+        if not await uow.api_keys.revoke(merchant_id, key_id, clock()):
+            raise NotFound(f"no key {key_id} of merchant {merchant_id} to revoke", field="key")
+        await uow.commit()
+
+
+async def key_holder(authorization: str, uow_factory: UnitOfWorkFactory) -> KeyHolder:
+    """Who calls, by the ``Authorization: Bearer KEY`` header; a missing, unknown or revoked
+    key is refused."""
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationFailed("send the API key as Authorization: Bearer KEY", field="key")
+    key_id = key_id_of(token)
+    async with uow_factory(readonly=True) as uow:
+        key = await uow.api_keys.get(key_id)
+    if key is None or not key.opens(token):
+        raise AuthenticationFailed("the API key is unknown or revoked", field="key")
+    return KeyHolder(key.merchant_id, key.key_id, key.scope)
