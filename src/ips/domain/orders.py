@@ -377,10 +377,10 @@ class Operation:
     points_account: str = ""
     """Of a payment in bonus points: the buyer's account at the points program."""
     begun_at: datetime | None = None
-    acquirer: str = ""
-    """Of a card payment: the acquirer it was routed to when it began (``domain/acquirers``)."""
     """Of a payment: when its first exchange was opened; unset while the buyer has only
     chosen its way to pay (``Order.chosen_payment``)."""
+    acquirer: str = ""
+    """Of a card payment: the acquirer it was routed to when it began (``domain/acquirers``)."""
     rate: Decimal | None = None
     """The exchange rate from the order's currency to ``amount``'s, when they differ."""
     cancel_reason: CancelReason | None = None
