@@ -161,15 +161,22 @@ async def list_orders(
     filter: OrderFilter, cursor: str | None, limit: int, uow_factory: UnitOfWorkFactory
 ) -> OrderPage:
     """A page of the merchant's orders, newest first, starting after ``cursor``."""
+    after = decode_cursor(cursor) if cursor else None
+    rows, more = await page_after(filter, after, limit, uow_factory)
+    return OrderPage(rows, encode_cursor(position(rows[-1])) if more else None)
+
+
+async def page_after(
+    filter: OrderFilter, after: Position | None, limit: int, uow_factory: UnitOfWorkFactory
+) -> tuple[list[OrderRow], bool]:
+    """Up to ``limit`` of the merchant's orders, newest first, after ``after``; whether more
+    follow."""
     _check(filter)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"a page holds 1 to {MAX_LIMIT} orders", field="limit")
-    after = decode_cursor(cursor) if cursor else None
     async with uow_factory(readonly=True) as uow:
         rows = await uow.monitor.page(filter, after, limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return OrderPage(rows, encode_cursor(position(rows[-1])) if more else None)
+    return rows[:limit], len(rows) > limit
 
 
 async def totals(filter: OrderFilter, uow_factory: UnitOfWorkFactory) -> list[Total]:

@@ -73,6 +73,9 @@ class CreateOrder:
     """Set from the checkvalue's terms alone (``Terms.customer_number``)."""
     max_points: int | None = None
     """Set from the checkvalue's terms alone (``Terms.max_points``)."""
+    by_api_key: bool = False
+    """Sent with the merchant's API key (the JSON API), which proves all of it: no
+    checkvalue is asked for, and its customer number and ``disable_3ds`` stand as sent."""
 
 
 @dataclass(frozen=True)
@@ -132,14 +135,15 @@ async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
         merchant = await uow.merchants.get(merchant_id)
         if merchant is None:
             raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
-        signed = _signed_terms(cmd, merchant, gateway.clock())
-        if signed and not signed.disable_3ds:
-            cmd = dataclasses.replace(cmd, disable_3ds=False)
-        cmd = dataclasses.replace(
-            cmd,
-            customer_number=signed.customer_number if signed else "",
-            max_points=signed.max_points if signed else None,
-        )
+        if not cmd.by_api_key:
+            signed = _signed_terms(cmd, merchant, gateway.clock())
+            if signed and not signed.disable_3ds:
+                cmd = dataclasses.replace(cmd, disable_3ds=False)
+            cmd = dataclasses.replace(
+                cmd,
+                customer_number=signed.customer_number if signed else "",
+                max_points=signed.max_points if signed else None,
+            )
         order = await add_order(uow, merchant, cmd, ordernumber, gateway)
         await uow.commit()
     return order

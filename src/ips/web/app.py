@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ips.domain.errors import DomainError, NotFound
 from ips.services.health import Health
 from ips.web import health as health_routes
+from ips.web.api.app import create_api
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
@@ -63,6 +64,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(cabinet_router)
     app.include_router(health_routes.router(health))
+    app.mount("/api/v1", create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.add_middleware(Guard)
