@@ -588,3 +588,19 @@ api_keys = Table(
     Index("ix_api_keys_merchant_id", "merchant_id"),
 )
 """The JSON API's keys (``domain/api_keys.py``): the SHA-256 of each, never the key."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", Integer),
+    Column("body", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
+"""The JSON API's ``Idempotency-Key``s per merchant (``services/idempotency.py``): the
+request's fingerprint, and once it is answered the answer (``status``, ``body``); while
+``status`` is NULL the request is in flight."""
