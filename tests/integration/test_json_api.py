@@ -4,6 +4,7 @@ problem details, with nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,6 +13,8 @@ import pytest
 from ips.domain.api_keys import Scope
 from ips.services.api_keys import create_api_key
 from ips.services.gateway import Gateway
+from ips.services.idempotency import purge_expired
+from ips.services.monitor import OrderFilter
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
 from tests.conftest import make_client
@@ -92,3 +95,42 @@ async def test_refused_requests_are_problem_details_and_store_nothing(
     async with database(readonly=True) as uow:
         listed = await uow.orders.get(made["billnumber"])
     assert listed is not None and listed.state.value == "In Process"
+
+
+async def test_a_post_sent_again_with_its_key_is_answered_the_same_and_done_once(
+    api: httpx.AsyncClient, database: Database, gateway: Gateway, clock: ManualClock
+) -> None:
+    key = {"Idempotency-Key": "order-api-3"}
+    first = await api.post("/api/v1/orders", json=order("API-3"), headers=key)
+    again = await api.post("/api/v1/orders", json=order("API-3"), headers=key)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    other = await api.post("/api/v1/orders", json=order("API-4"), headers=key)
+    assert other.status_code == 422 and other.json()["type"].endswith("/idempotency-key-reused")
+
+    refused = {"Idempotency-Key": "refused-1"}
+    wrong = await api.post(f"/api/v1/orders/{first.json()['billnumber']}/captures", headers=refused)
+    assert wrong.status_code == 409
+    paid = await pay_by_card(PayByCard(first.json()["billnumber"], card()), gateway)
+    assert paid.order.state.value == "Approved"
+    still = await api.post(f"/api/v1/orders/{first.json()['billnumber']}/captures", headers=refused)
+    assert (still.status_code, still.json()) == (409, wrong.json())  # the first answer, kept
+
+    clock.advance(hours=25)
+    await purge_expired(database, clock)
+    fresh = await api.post("/api/v1/orders", json=order("API-4"), headers=key)
+    assert fresh.status_code == 201
+
+
+async def test_fifty_at_once_with_one_key_make_one_order_and_fifty_identical_answers(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    key = {"Idempotency-Key": "race-1"}
+    answers = await asyncio.gather(
+        *(api.post("/api/v1/orders", json=order("RACE-1"), headers=key) for _ in range(50))
+    )
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.text for a in answers}) == 1
+    async with database(readonly=True) as uow:
+        page = await uow.monitor.page(OrderFilter("111111", ordernumber="RACE-1"), None, 10)
+    assert len(page) == 1

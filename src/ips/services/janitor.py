@@ -50,6 +50,7 @@ from ips.faults import fault
 from ips.services import (
     authentication,
     cvc,
+    idempotency,
     kept_cards,
     points,
     points_exchanges,
@@ -95,6 +96,7 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
             log.exception("the janitor could not settle the points of order %s", billnumber)
     await cvc.purge_expired(gateway)  # CVCs kept past their time (3-D Secure checks closed)
     await kept_cards.purge_expired(gateway)
+    await idempotency.purge_expired(gateway.uow_factory, gateway.clock)
     return acted
 
 

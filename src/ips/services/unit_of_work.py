@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.acquirers import Acquirer
 from ips.domain.api_keys import ApiKey
+from ips.domain.idempotency import Remembered
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
@@ -256,6 +257,21 @@ class ApiKeyRepository(Protocol):
         ...
 
 
+class IdempotencyRepository(Protocol):
+    """The JSON API's idempotency keys (``services/idempotency.py``)."""
+
+    async def claim(self, merchant_id: str, key: str, fingerprint: str, now: datetime) -> bool: ...
+    async def get(self, merchant_id: str, key: str) -> Remembered | None: ...
+    async def take_over(
+        self, merchant_id: str, key: str, begun_before: datetime, now: datetime
+    ) -> bool: ...
+    async def answer(
+        self, merchant_id: str, key: str, status: int, body: str, now: datetime
+    ) -> None: ...
+    async def forget(self, merchant_id: str, key: str) -> None: ...
+    async def forget_before(self, moment: datetime) -> int: ...
+
+
 class AcquirerRepository(Protocol):
     """The acquirers the operator added; the default one is the settings'."""
 
@@ -361,6 +377,8 @@ class UnitOfWork(Protocol):
     def acquirers(self) -> AcquirerRepository: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
     @property
     def merchants(self) -> MerchantRepository: ...
     @property

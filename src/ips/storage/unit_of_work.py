@@ -25,6 +25,7 @@ from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
 from ips.storage.api_keys import ApiKeyRepository
 from ips.storage.cvcs import CvcRepository
+from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
@@ -47,6 +48,7 @@ from ips.storage.users import SessionRepository, UserRepository
 class SqlUnitOfWork:
     acquirers: AcquirerRepository
     api_keys: ApiKeyRepository
+    idempotency: IdempotencyRepository
     merchants: MerchantRepository
     orders: OrderRepository
     operations: OperationRepository
@@ -80,6 +82,7 @@ class SqlUnitOfWork:
         await conn.begin()
         self.acquirers = AcquirerRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
         self.merchants = MerchantRepository(conn, self._keyring)
         self.orders = OrderRepository(conn, self._track)
         self.operations = OperationRepository(conn, self._track)

@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from ips.domain.errors import DomainError
 from ips.web.api import problems
+from ips.web.api.idempotency import Idempotent
 from ips.web.api.routes import router
 from ips.web.services import Services
 
@@ -32,6 +33,7 @@ def create_api(services: Services | None) -> FastAPI:
     )
     api.state.services = services
     api.include_router(router)
+    api.add_middleware(Idempotent, services=services)
 
     @api.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:

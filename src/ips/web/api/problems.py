@@ -19,6 +19,7 @@ from ips.domain.errors import (
     NotFound,
     Refused,
 )
+from ips.domain.idempotency import KeyInFlight, KeyReused
 
 BASE = "/api/v1/problems/"
 """Where the problem types are named (a reference relative to IPS; GET answers what each
@@ -45,9 +46,20 @@ LIMIT = ProblemType("amount-too-large", "More than the order allows", 422)
 REFUSED = ProblemType("refused", "The order's state or the shop's settings forbid this", 409)
 BUSY = ProblemType("busy", "Someone else is changing the order now; try again", 409)
 METHOD = ProblemType("method-not-allowed", "Method not allowed", 405)
-TYPES = (INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, LIMIT, REFUSED, BUSY, METHOD)
+KEY_REUSED = ProblemType(
+    "idempotency-key-reused", "The Idempotency-Key was used for another request", 422
+)
+KEY_IN_USE = ProblemType(
+    "idempotency-key-in-use", "The request of this Idempotency-Key is being answered", 409
+)
+TYPES = (
+    INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, LIMIT, REFUSED, BUSY, METHOD, KEY_REUSED,
+    KEY_IN_USE,
+)  # fmt: skip
 
 _BY_ERROR: tuple[tuple[type[DomainError], ProblemType], ...] = (
+    (KeyReused, KEY_REUSED),
+    (KeyInFlight, KEY_IN_USE),
     (InvalidInput, INVALID),
     (AuthenticationFailed, UNAUTHENTICATED),
     (AccessDenied, FORBIDDEN),

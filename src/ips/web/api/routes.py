@@ -40,6 +40,10 @@ from ips.web.services import AppServices
 
 
 async def _holder(request: Request, services: AppServices) -> KeyHolder:
+    """The caller's key; checked already when the request came with an Idempotency-Key."""
+    known: KeyHolder | None = getattr(request.state, "key_holder", None)
+    if known is not None:
+        return known
     return await key_holder(request.headers.get("authorization", ""), services.uow_factory)
 
 
