@@ -1,6 +1,7 @@
 """The Personal Account in Chromium, as a shop's staff uses it: signing in, the Order Monitor
 and its filters, confirming a held order and cancelling a paid one from their pages, the CSV
-export, another merchant's orders out of reach, and ten wrong passwords locking the account.
+export, another merchant's orders out of reach, ten wrong passwords locking the account, and
+an administrator's API keys.
 
 The orders are paid the way buyers pay them, through the payment pages."""
 
@@ -166,3 +167,31 @@ async def test_signing_out_needs_signing_in_again(new_page: NewPage, ips: IpsSer
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     await page.goto("/cabinet/orders")
     await expect(page).to_have_url(f"{ips.url}/cabinet/login?next=%2Fcabinet%2Forders")
+
+
+async def test_an_administrator_makes_an_api_key_sees_it_once_and_revokes_it(
+    new_page: NewPage, ips: IpsServer
+) -> None:
+    page = await new_page()
+    await _sign_in(page, "olga")
+    await page.get_by_role("link", name="API keys").click()
+    await expect(page.get_by_role("heading", name="API keys of Other Shop")).to_be_visible()
+    await page.get_by_label("Name").fill("browser test")
+    await page.get_by_label("Scope").select_option("read")
+    await page.get_by_role("button", name="Create the key").click()
+    await expect(page.get_by_role("status")).to_contain_text("it will not be shown again")
+    key = await page.get_by_label(re.compile(r"^Key ")).input_value()
+    assert re.fullmatch(r"ipsk_[a-z2-7]{16}_[A-Za-z0-9_-]{43}", key)
+    assert key not in page.url
+    key_id = key.split("_")[1]
+    listed = ips.ips("apikey", "list", "--merchant-id", "222222").stdout
+    assert re.search(rf"^{key_id}  read .* active .* browser test$", listed, re.M), listed
+
+    await page.goto("/cabinet/api-keys")
+    assert key not in await page.content()
+    await page.get_by_role("button", name=f"Revoke the key {key_id}").click()
+    await expect(page.get_by_role("status")).to_have_text("The key is revoked.")
+    await expect(page.get_by_role("row", name=re.compile(key_id))).to_contain_text("revoked")
+    listed = ips.ips("apikey", "list", "--merchant-id", "222222").stdout
+    assert re.search(rf"^{key_id}  read .* revoked ", listed, re.M), listed
+    assert key not in ips.log.read_text()

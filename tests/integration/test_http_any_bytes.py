@@ -74,7 +74,8 @@ PARAMETERS = (
     "RecurringPeriod RecurringMaxDate transaction token csrf card_number exp_month exp_year cvc "
     "cardholder email firstname lastname phone login password next new repeat current role "
     "callback_url answer grace secret_word done after from to state ordernumber billnumber "
-    "amount_min amount_max currency means last4 amount release_rest seen reason once merchant"
+    "amount_min amount_max currency means last4 amount release_rest seen reason once merchant "
+    "name scope"
 ).split()
 HEADERS = (
     "content-type content-length host accept accept-language accept-encoding referer origin "
@@ -131,6 +132,7 @@ async def make_world(gateway: Gateway, cabinet: Cabinet) -> World:
         ("login", "adam"), ("password", PASSWORD), ("card_number", "4111111111111111"),
         ("exp_month", "12"), ("exp_year", "2099"), ("cvc", "123"), ("cardholder", "IVAN PETROV"),
         ("from", "2026-01-01"), ("state", "Approved"), ("amount", "1.00"), ("role", "viewer"),
+        ("scope", "read"),
     ]  # fmt: skip
     return World(segments, fields, [(COOKIE, session), (SECURE_COOKIE, browser)])
 
