@@ -95,13 +95,15 @@ def operations_of(schema: BaseSchema) -> list[APIOperation[Any, Any, Any, Any]]:
     return found
 
 
-def prepared(case: Case[Any]) -> requests.PreparedRequest:
+def prepared(case: Case[Any], base_url: str) -> requests.PreparedRequest:
     """The request as schemathesis sends it (it encodes with ``requests``)."""
-    return requests.Request(**case.as_transport_kwargs(base_url="http://ips.test")).prepare()
+    return requests.Request(**case.as_transport_kwargs(base_url=base_url)).prepare()
 
 
-async def send(client: httpx.AsyncClient, case: Case[Any]) -> httpx.Response:
-    request = prepared(case)
+async def send(
+    client: httpx.AsyncClient, case: Case[Any], base_url: str = "http://ips.test"
+) -> httpx.Response:
+    request = prepared(case, base_url)
     headers = {
         k: v if isinstance(v, str) else v.decode("latin-1")
         for k, v in request.headers.items()

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ips.domain.errors import DomainError, NotFound
 from ips.services.health import Health
 from ips.web import health as health_routes
+from ips.web.api import problems
 from ips.web.api.app import create_api
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
@@ -30,6 +31,7 @@ from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
 
 log = logging.getLogger(__name__)
+API = "/api/v1"
 access_log = logging.getLogger("ips.access")
 
 CSP = (
@@ -64,7 +66,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(cabinet_router)
     app.include_router(health_routes.router(health))
-    app.mount("/api/v1", create_api(services))
+    app.mount(API, create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.add_middleware(Guard)
@@ -165,13 +167,18 @@ def _refused(request: Request) -> Response | None:
     try:
         request.scope["query_string"].decode()
     except UnicodeDecodeError:
-        return PlainTextResponse("Bad request: the query string is not UTF-8", status_code=400)
+        said = "the query string is not UTF-8"
+        if request.scope["path"].startswith(API):
+            return problems.problem(problems.INVALID, said)
+        return PlainTextResponse(f"Bad request: {said}", status_code=400)
     if NO_NAME.search(request.scope["path"]):
         return _not_found(request, NotFound("no such page"))
     return None
 
 
 def _not_found(request: Request, exc: NotFound) -> Response:
+    if request.scope["path"].startswith(API):
+        return problems.problem(problems.NOT_FOUND, exc.message)
     if request.scope["path"].startswith("/cabinet"):
         return render(request, "error.html", status=404, message="Not found.")
     return error_page(request, exc, status=404)

@@ -48,7 +48,8 @@ def create_api(services: Services | None) -> FastAPI:
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        kind = {404: problems.NOT_FOUND, 405: problems.METHOD}.get(exc.status_code)
+        kinds = {400: problems.MALFORMED, 404: problems.NOT_FOUND, 405: problems.METHOD}
+        kind = kinds.get(exc.status_code)
         if kind is None:
             kind = problems.ProblemType("http-error", str(exc.detail), exc.status_code)
         return problems.problem(kind, str(exc.detail))

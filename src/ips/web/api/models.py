@@ -39,7 +39,7 @@ class Way(enum.Enum):
 
 
 class Customer(Strict):
-    email: Text = ""
+    email: Annotated[str, Field(max_length=255, pattern=r"^([^@\s]+@[^@\s]+)?$")] = ""
     first_name: Text = ""
     last_name: Text = ""
     middle_name: Text = ""

@@ -46,6 +46,7 @@ LIMIT = ProblemType("amount-too-large", "More than the order allows", 422)
 REFUSED = ProblemType("refused", "The order's state or the shop's settings forbid this", 409)
 BUSY = ProblemType("busy", "Someone else is changing the order now; try again", 409)
 METHOD = ProblemType("method-not-allowed", "Method not allowed", 405)
+MALFORMED = ProblemType("malformed-request", "The body cannot be read as JSON", 400)
 KEY_REUSED = ProblemType(
     "idempotency-key-reused", "The Idempotency-Key was used for another request", 422
 )
@@ -53,8 +54,8 @@ KEY_IN_USE = ProblemType(
     "idempotency-key-in-use", "The request of this Idempotency-Key is being answered", 409
 )
 TYPES = (
-    INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, LIMIT, REFUSED, BUSY, METHOD, KEY_REUSED,
-    KEY_IN_USE,
+    INVALID, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, LIMIT, REFUSED, BUSY, METHOD, MALFORMED,
+    KEY_REUSED, KEY_IN_USE,
 )  # fmt: skip
 
 _BY_ERROR: tuple[tuple[type[DomainError], ProblemType], ...] = (

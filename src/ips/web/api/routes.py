@@ -55,6 +55,7 @@ _PROBLEM = {
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     status: {**_PROBLEM, "description": description}
     for status, description in (
+        (400, "The body cannot be read as JSON"),
         (401, "No valid API key"),
         (403, "The key may not do this"),
         (404, "Not found (or another merchant's)"),
@@ -75,7 +76,24 @@ _REASONS = {
 }
 
 
-@router.post("/orders", status_code=201, operation_id="createOrder")
+_BILLNUMBER = {"billnumber": "$response.body#/billnumber"}
+LINKS = {
+    name: {"operationId": operation, "parameters": _BILLNUMBER}
+    for name, operation in (
+        ("GetOrder", "getOrder"),
+        ("CaptureOrder", "captureOrder"),
+        ("CancelOrder", "cancelOrder"),
+    )
+}
+"""What follows from a made order (OpenAPI links): read it, capture it, cancel it."""
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    operation_id="createOrder",
+    openapi_extra={"responses": {"201": {"links": LINKS}}},
+)
 async def create_order(
     body: OrderRequest, request: Request, holder: Holder, services: AppServices
 ) -> OrderView:
