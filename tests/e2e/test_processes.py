@@ -112,7 +112,11 @@ async def pay(
         },
     )
     assert request.status_code == 303, request.text
-    card_page = request.headers["location"]
+    return await pay_on_page(http, request.headers["location"], number)
+
+
+async def pay_on_page(http: httpx.AsyncClient, card_page: str, number: str) -> httpx.Response:
+    """A buyer on the order's page (``/pay/BILLNUMBER``) pays with the card ``number``."""
     token = re.search(r'name="token" value="([^"]+)"', (await http.get(card_page)).text)
     assert token is not None
     return await http.post(
@@ -334,3 +338,46 @@ async def test_a_user_added_on_the_command_line_signs_in_to_the_cabinet(
         )
     assert signed.status_code == 303 and signed.headers["location"] == "/cabinet/orders"
     assert signed.headers["set-cookie"].startswith("__Host-ips-session=")
+
+
+async def test_an_integrator_makes_an_order_with_the_json_api_and_captures_and_refunds_it(
+    installation: Installation,
+) -> None:
+    """docs/json-api.md as a new integrator follows it: a key, an order made, paid on the
+    hosted page, captured in part, settled, and refunded, each POST sent twice with its key."""
+    made_key = installation.ips("apikey", "create", "--merchant-id", "111111", "--name", "e2e")
+    assert made_key.returncode == 0, made_key.stderr
+    token = made_key.stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=installation.url, timeout=30, headers=headers) as api:
+
+        async def twice(path: str, body: dict[str, object], key: str) -> dict[str, object]:
+            answers = [
+                await api.post(path, json=body, headers={"Idempotency-Key": key}) for _ in range(2)
+            ]
+            assert answers[0].status_code == 201, answers[0].text
+            assert answers[1].json() == answers[0].json()
+            assert answers[1].headers["idempotent-replayed"] == "true"
+            result: dict[str, object] = answers[0].json()
+            return result
+
+        order = await twice(
+            "/api/v1/orders",
+            {"order_number": "JSON-1", "amount": 10000, "currency": "RUB", "capture": "manual",
+             "return_url_ok": "https://shop.example/ok"},
+            "order-json-1",
+        )  # fmt: skip
+        bill = str(order["billnumber"])
+        paid = await pay_on_page(api, urlsplit(str(order["payment_url"])).path, "4111111111111111")
+        assert paid.headers["location"].startswith("https://shop.example/ok"), paid.text
+        assert (await api.get(f"/api/v1/orders/{bill}")).json()["state"] == "Delayed"
+
+        captured = await twice(
+            f"/api/v1/orders/{bill}/captures", {"amount": 6000, "currency": "RUB"}, "capture-1"
+        )
+        assert captured["order"]["state"] == "PartialDelayed"  # type: ignore[index]
+        assert installation.ips("settle").returncode == 0
+        refunded = await twice(f"/api/v1/orders/{bill}/cancels", {}, "cancel-1")
+        operation = refunded["operation"]
+        assert operation["method"] == "both"  # type: ignore[index]
+        assert refunded["order"]["state"] == "Canceled"  # type: ignore[index]
