@@ -6,6 +6,8 @@ declared shape."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,6 +67,13 @@ async def test_the_description_is_openapi_3_1_with_every_route_and_its_links(
     }
     links = document["paths"]["/orders"]["post"]["responses"]["201"]["links"]
     assert set(links) == set(FOLLOWED)
+
+
+async def test_the_document_in_docs_is_the_one_served(client: httpx.AsyncClient) -> None:
+    """docs/json-api.openapi.json is made with ``python -m ips.web.api``: made again when
+    the API changes."""
+    rendered = json.loads((Path(__file__).parents[2] / "docs/json-api.openapi.json").read_text())
+    assert rendered == await described(client)
 
 
 SETTINGS = settings(

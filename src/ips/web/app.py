@@ -20,7 +20,7 @@ from ips.domain.errors import DomainError, NotFound
 from ips.services.health import Health
 from ips.web import health as health_routes
 from ips.web.api import problems
-from ips.web.api.app import create_api
+from ips.web.api.app import PREFIX, create_api
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
@@ -31,7 +31,6 @@ from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
 
 log = logging.getLogger(__name__)
-API = "/api/v1"
 access_log = logging.getLogger("ips.access")
 
 CSP = (
@@ -66,7 +65,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(cabinet_router)
     app.include_router(health_routes.router(health))
-    app.mount(API, create_api(services))
+    app.mount(PREFIX, create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     app.add_middleware(Guard)
@@ -168,7 +167,7 @@ def _refused(request: Request) -> Response | None:
         request.scope["query_string"].decode()
     except UnicodeDecodeError:
         said = "the query string is not UTF-8"
-        if request.scope["path"].startswith(API):
+        if request.scope["path"].startswith(PREFIX):
             return problems.problem(problems.INVALID, said)
         return PlainTextResponse(f"Bad request: {said}", status_code=400)
     if NO_NAME.search(request.scope["path"]):
@@ -177,7 +176,7 @@ def _refused(request: Request) -> Response | None:
 
 
 def _not_found(request: Request, exc: NotFound) -> Response:
-    if request.scope["path"].startswith(API):
+    if request.scope["path"].startswith(PREFIX):
         return problems.problem(problems.NOT_FOUND, exc.message)
     if request.scope["path"].startswith("/cabinet"):
         return render(request, "error.html", status=404, message="Not found.")

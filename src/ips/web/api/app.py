@@ -22,6 +22,10 @@ orders and books as the Assist protocol. Send the merchant's API key as
 problem details. See docs/json-api.md."""
 
 
+PREFIX = "/api/v1"
+"""Where the main application mounts it."""
+
+
 def create_api(services: Services | None) -> FastAPI:
     api = FastAPI(
         title="IPS JSON API",
@@ -30,6 +34,7 @@ def create_api(services: Services | None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url=None,
         redoc_url=None,
+        servers=[{"url": PREFIX}],
     )
     api.state.services = services
     api.include_router(router)
