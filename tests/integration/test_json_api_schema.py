@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import BaseSchema, Case, GenerationMode
 
@@ -23,10 +23,9 @@ from ips.services.gateway import Gateway
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
 from tests.fakes import ManualClock
-from tests.integration.test_openapi import CHECKS, operations_of, send
+from tests.integration.test_openapi import CHECKS, SETTINGS, operations_of, send
 from tests.integration.test_payment_service import card
 
-EXAMPLES = 10
 API = "http://ips.test/api/v1"
 FOLLOWED = ("GetOrder", "CaptureOrder", "CancelOrder")
 
@@ -74,20 +73,6 @@ async def test_the_document_in_docs_is_the_one_served(client: httpx.AsyncClient)
     the API changes."""
     rendered = json.loads((Path(__file__).parents[2] / "docs/json-api.openapi.json").read_text())
     assert rendered == await described(client)
-
-
-SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 
 
 @SETTINGS

@@ -141,7 +141,7 @@ async def operations(
     return found
 
 
-@settings(
+SETTINGS = settings(
     max_examples=EXAMPLES,
     derandomize=True,
     database=None,
@@ -153,6 +153,10 @@ async def operations(
         HealthCheck.data_too_large,
     ],
 )
+"""Schemathesis' runs: as many examples each time, in the same order."""
+
+
+@SETTINGS
 @given(data=st.data())
 async def test_schemathesis_finds_no_server_error_and_no_undeclared_answer(
     data: st.DataObject,
