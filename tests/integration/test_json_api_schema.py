@@ -7,6 +7,7 @@ declared shape."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,11 @@ async def test_the_links_of_a_made_order_lead_to_answers_as_declared(
 
 
 def _payable(case: Case[Any]) -> Case[Any]:
-    """A made order the test shop can take: in roubles, by card, returning nowhere."""
+    """A made order the test shop can take: in roubles, by card, returning nowhere, under a
+    number of its own (the examples share one database)."""
     assert isinstance(case.body, dict)
     body = {k: v for k, v in case.body.items() if k not in {"return_url_ok", "return_url_no"}}
     body |= {"currency": "RUB", "payment_methods": ["card"], "language": "en"}
+    body["order_number"] = uuid.uuid4().hex
     case.body = body
     return case
