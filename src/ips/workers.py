@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 
-from ips.services import janitor, notifications, settlement
+from ips.services import janitor, notifications, settlement, webhooks
 from ips.services.gateway import Gateway
 from ips.services.health import Heartbeat
 from ips.services.notifications import Delivery
+from ips.services.webhooks import Shipping
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +81,10 @@ def notification_loop(delivery: Delivery, interval: float) -> Loop:
         return await notifications.deliver_due(delivery) == delivery.batch  # more may be due
 
     return Loop(Heartbeat("notifications", interval), job)
+
+
+def webhook_loop(shipping: Shipping, interval: float) -> Loop:
+    async def job() -> bool:
+        return await webhooks.deliver_due(shipping) == shipping.batch  # more may be due
+
+    return Loop(Heartbeat("webhooks", interval), job)
