@@ -35,6 +35,7 @@ from ips.services.webhooks import (
     remove_endpoint,
     roll_secret,
 )
+from tests.cabinet import Cabinet, csrf_of
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 from tests.webhook_receiver import Receiver, verify
@@ -233,3 +234,41 @@ async def test_endpoints_are_refused_bad_urls_and_types_and_removed_with_their_d
     assert [d.status for d in await history(gateway)] == [DeliveryStatus.CANCELED]
     with pytest.raises(NotFound):
         await remove_endpoint("111111", made.endpoint_id, factory, gateway.clock)
+
+
+async def test_the_personal_account_shows_every_attempt_and_sends_a_delivery_again(
+    merchant: Merchant,
+    cabinet: Cabinet,
+    clock: ManualClock,
+    receiver: Receiver,
+    sender: HttpCallbackSender,
+) -> None:
+    gateway = cabinet.gateway
+    secret = await endpoint(gateway, receiver, "payment.succeeded")
+    order = await paid(gateway, "S-1")
+    ship = shipping(gateway, sender, receiver)
+    assert await deliver_due(ship) == 1
+    [delivery] = await history(gateway)
+    assert delivery.status is DeliveryStatus.DELIVERED and delivery.id is not None
+    again = f"/cabinet/webhooks/deliveries/{delivery.id}/again"
+    async with cabinet.signed_in("vera") as vera:  # a viewer sees, and may not send again
+        page = await vera.get(f"/cabinet/webhooks?billnumber={order.billnumber}")
+        assert page.status_code == 200
+        assert "payment.succeeded" in page.text and "delivered" in page.text
+        assert " · 204 · " in page.text and "/again" not in page.text
+        assert (await vera.post(again, data={"csrf": await csrf_of(vera)})).status_code == 403
+    async with cabinet.signed_in("olga") as olga:  # another merchant's administrator
+        assert (await olga.post(again, data={"csrf": await csrf_of(olga)})).status_code == 404
+        assert "payment.succeeded" not in (await olga.get("/cabinet/webhooks")).text
+    async with cabinet.signed_in("anna") as anna:  # an operator
+        assert (await anna.post(again, data={"csrf": "forged"})).status_code == 403
+        assert await deliver_due(ship) == 0
+        sent = await anna.post(again, data={"csrf": await csrf_of(anna)})
+        assert sent.status_code == 303
+        assert "sent again" in (await anna.get(sent.headers["location"])).text
+    assert await deliver_due(ship) == 1
+    first, second = receiver.received
+    assert first.body == second.body and first.headers["webhook-id"] == second.headers["webhook-id"]
+    verified(receiver, secret, clock)
+    [delivery] = await history(gateway)
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.DELIVERED, 2)
