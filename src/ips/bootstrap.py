@@ -26,7 +26,6 @@ from ips.services.gateway import Gateway, Link, Links, Timings
 from ips.services.health import Health, Heartbeat
 from ips.services.notifications import Delivery
 from ips.services.terminals import Pool, Terminal
-from ips.services.webhooks import Shipping
 from ips.storage.database import create_engine
 from ips.storage.keys import bind_keyring
 from ips.storage.migrate import migrate, migration_lock, schema_state
@@ -140,10 +139,7 @@ class Runtime:
             janitor_loop(gateway, settings.janitor_interval, stale_after),
             settlement_loop(gateway, settings.settlement_cutoff),
             notification_loop(delivery, settings.notification_interval),
-            webhook_loop(
-                Shipping(gateway.uow_factory, self.sender, gateway.clock, delivery.ports),
-                settings.notification_interval,
-            ),
+            webhook_loop(delivery, settings.notification_interval),
         ]
         self.heartbeats += [loop.heartbeat for loop in loops]
         self.tasks += [asyncio.create_task(loop.run(self.stopping)) for loop in loops]

@@ -18,7 +18,6 @@ from ips.services import janitor, notifications, settlement, webhooks
 from ips.services.gateway import Gateway
 from ips.services.health import Heartbeat
 from ips.services.notifications import Delivery
-from ips.services.webhooks import Shipping
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +82,8 @@ def notification_loop(delivery: Delivery, interval: float) -> Loop:
     return Loop(Heartbeat("notifications", interval), job)
 
 
-def webhook_loop(shipping: Shipping, interval: float) -> Loop:
+def webhook_loop(delivery: Delivery, interval: float) -> Loop:
     async def job() -> bool:
-        return await webhooks.deliver_due(shipping) == shipping.batch  # more may be due
+        return await webhooks.deliver_due(delivery) == delivery.batch  # more may be due
 
     return Loop(Heartbeat("webhooks", interval), job)

@@ -8,7 +8,6 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from ipaddress import ip_network
 
 import pytest
 
@@ -23,11 +22,11 @@ from ips.services.claims import LEASE
 from ips.services.confirmations import Confirm, confirm
 from ips.services.gateway import Gateway
 from ips.services.merchants import SignedIn
+from ips.services.notifications import Delivery
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.services.settlement import settle
 from ips.services.webhooks import (
-    Shipping,
     add_endpoint,
     deliver_due,
     deliveries_of,
@@ -51,15 +50,8 @@ async def receiver() -> AsyncIterator[Receiver]:
     await receiver.close()
 
 
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpCallbackSender]:
-    sender = HttpCallbackSender(timeout=2, networks=[ip_network("127.0.0.0/8")])
-    yield sender
-    await sender.close()
-
-
-def shipping(gateway: Gateway, sender: HttpCallbackSender, receiver: Receiver) -> Shipping:
-    return Shipping(gateway.uow_factory, sender, gateway.clock, frozenset({receiver.port}))
+def shipping(gateway: Gateway, sender: HttpCallbackSender, receiver: Receiver) -> Delivery:
+    return Delivery(gateway.uow_factory, sender, gateway.clock, frozenset({receiver.port}))
 
 
 async def endpoint(gateway: Gateway, receiver: Receiver, events: str = "") -> str:

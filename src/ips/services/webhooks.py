@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
 
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import parse_callback_url
@@ -33,14 +30,10 @@ from ips.domain.webhooks import (
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import SignedIn
-from ips.services.notifications import NotDelivered, Reply
+from ips.services.notifications import Delivery, NotDelivered
 from ips.services.unit_of_work import UnitOfWorkFactory, WebhookRepository
 
 log = logging.getLogger(__name__)
-
-
-class WebhookSender(Protocol):
-    async def post_json(self, url: str, body: str, headers: Mapping[str, str]) -> Reply: ...
 
 
 def parse_url(text: str, ports: frozenset[int]) -> str:
@@ -133,30 +126,19 @@ async def send_again(
         await uow.commit()
 
 
-@dataclass(frozen=True)
-class Shipping:
-    """What delivering webhooks needs."""
-
-    uow_factory: UnitOfWorkFactory
-    sender: WebhookSender
-    clock: Clock = utc_now
-    ports: frozenset[int] = ALLOWED_PORTS
-    batch: int = 20
-
-
-async def deliver_due(shipping: Shipping) -> int:
+async def deliver_due(delivery: Delivery) -> int:
     """Sends the deliveries that are due, at once; returns how many were tried."""
     me = claimant()
-    async with shipping.uow_factory() as uow:
-        due = await uow.webhooks.claim_due(shipping.clock(), LEASE, shipping.batch, me)
+    async with delivery.uow_factory() as uow:
+        due = await uow.webhooks.claim_due(delivery.clock(), LEASE, delivery.batch, me)
         await uow.commit()
-    await asyncio.gather(*(_deliver(d, shipping, me) for d in due))
+    await asyncio.gather(*(_deliver(d, delivery, me) for d in due))
     return len(due)
 
 
-async def _deliver(due: Due, shipping: Shipping, me: str) -> None:
-    attempt = await _attempt(due, shipping)
-    async with shipping.uow_factory() as uow:
+async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
+    attempt = await _attempt(due, delivery)
+    async with delivery.uow_factory() as uow:
         await uow.webhooks.record(due.delivery, attempt, me)
         await uow.commit()
     if not attempt.delivered:
@@ -167,8 +149,8 @@ async def _deliver(due: Due, shipping: Shipping, me: str) -> None:
         )  # fmt: skip
 
 
-async def _attempt(due: Due, shipping: Shipping) -> Attempt:
-    now = shipping.clock()
+async def _attempt(due: Due, delivery: Delivery) -> Attempt:
+    now = delivery.clock()
     timestamp = int(now.timestamp())
     event = due.event
     headers = {
@@ -180,8 +162,8 @@ async def _attempt(due: Due, shipping: Shipping) -> Attempt:
     }
     started = time.monotonic()
     try:
-        url = parse_url(due.endpoint.url, shipping.ports)
-        reply = await shipping.sender.post_json(url, event.body, headers)
+        url = parse_url(due.endpoint.url, delivery.ports)
+        reply = await delivery.sender.post_json(url, event.body, headers)
     except InvalidInput as exc:
         return Attempt(now, None, _ms(started), error=exc.message)
     except NotDelivered as exc:
