@@ -1,8 +1,10 @@
-"""A shop's notification endpoint on a real TCP port, for the tests of notifications."""
+"""A shop's notification endpoint on a real TCP port, for the tests of notifications (and
+``serve``, which the webhook receiver shares)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import uvicorn
@@ -26,8 +28,7 @@ class Shop:
         "</pushpaymentresult>"
     )
     received: list[dict[str, str]] = field(default_factory=list)
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _stop: Callable[[], Awaitable[None]] | None = None
 
     @property
     def url(self) -> str:
@@ -40,14 +41,23 @@ class Shop:
 
     async def open(self) -> None:
         app = Starlette(routes=[Route("/assist/notify", self._notify, methods=["POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
-            await asyncio.sleep(0.01)
+        self._stop = await serve(app, self.port)
 
     async def close(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server = self._task = None
+        if self._stop is not None:
+            await self._stop()
+            self._stop = None
+
+
+async def serve(app: Starlette, port: int) -> Callable[[], Awaitable[None]]:
+    """Serves ``app`` on 127.0.0.1:``port`` until the function returned is awaited."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 — uvicorn offers no event to wait on
+        await asyncio.sleep(0.01)
+
+    async def stop() -> None:
+        server.should_exit = True
+        await task
+
+    return stop

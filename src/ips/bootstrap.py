@@ -31,7 +31,7 @@ from ips.storage.keys import bind_keyring
 from ips.storage.migrate import migrate, migration_lock, schema_state
 from ips.storage.unit_of_work import Database
 from ips.web.services import Services
-from ips.workers import janitor_loop, notification_loop, settlement_loop
+from ips.workers import janitor_loop, notification_loop, settlement_loop, webhook_loop
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +139,7 @@ class Runtime:
             janitor_loop(gateway, settings.janitor_interval, stale_after),
             settlement_loop(gateway, settings.settlement_cutoff),
             notification_loop(delivery, settings.notification_interval),
+            webhook_loop(delivery, settings.notification_interval),
         ]
         self.heartbeats += [loop.heartbeat for loop in loops]
         self.tasks += [asyncio.create_task(loop.run(self.stopping)) for loop in loops]

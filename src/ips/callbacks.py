@@ -1,5 +1,6 @@
-"""The HTTP side of payment notifications: a form POST to the shop's URL, sent to an address
-checked at the time of sending.
+"""The HTTP side of payment notifications and webhooks: a form POST (a notification) or a
+signed JSON POST (a webhook) to the shop's URL, sent to an address checked at the time of
+sending.
 
 Each notification looks the shop's host up anew (``netguard.checked_addresses``); every
 address found must be public or in a network the operator allowed, else nothing is sent.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import httpx
 
@@ -62,6 +64,15 @@ class HttpCallbackSender:
         )
 
     async def post(self, url: str, fields: Mapping[str, str]) -> Reply:
+        """A notification: the fields as a form."""
+        return await self._send(url, {"data": dict(fields)})
+
+    async def post_json(self, url: str, body: str, headers: Mapping[str, str]) -> Reply:
+        """A webhook: ``body``, JSON already, with its signature's ``headers``."""
+        headers = {**headers, "Content-Type": "application/json", "User-Agent": "IPS webhooks"}
+        return await self._send(url, {"content": body.encode(), "headers": headers})
+
+    async def _send(self, url: str, request: dict[str, Any]) -> Reply:
         try:
             target = httpx.URL(url)
             host = target.raw_host.decode("ascii")
@@ -71,7 +82,7 @@ class HttpCallbackSender:
         failure: httpx.HTTPError | None = None
         for address in addresses:
             try:
-                return await self._post(target, str(address), fields)
+                return await self._post(target, str(address), request)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 failure = exc  # nothing was sent: the next address may take it
             except httpx.HTTPError as exc:
@@ -79,13 +90,15 @@ class HttpCallbackSender:
         tried = ", ".join(map(str, addresses))
         raise NotDelivered(f"{type(failure).__name__}: {failure} (at {tried})")
 
-    async def _post(self, target: httpx.URL, address: str, fields: Mapping[str, str]) -> Reply:
+    async def _post(self, target: httpx.URL, address: str, request: dict[str, Any]) -> Reply:
+        request = dict(request)
+        headers = {**request.pop("headers", {}), "Host": target.netloc.decode("ascii")}
         async with self._client.stream(
             "POST",
             target.copy_with(host=address),
-            data=dict(fields),
-            headers={"Host": target.netloc.decode("ascii")},
+            headers=headers,
             extensions={"sni_hostname": target.raw_host.decode("ascii")},
+            **request,
         ) as response:
             body = b""
             async for chunk in response.aiter_bytes():

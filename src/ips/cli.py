@@ -42,7 +42,7 @@ from ips.domain.users import Role
 from ips.processing import bank_report
 from ips.processing.bank_report import ReportRefused
 from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
-from ips.services import settlement
+from ips.services import settlement, webhooks
 from ips.services.accounts import add_user
 from ips.services.acquirers import (
     AcquirerSettings,
@@ -922,6 +922,67 @@ def apikey_revoke(
     """Revoke an API key at once: calls with it are refused from then on."""
     _on_database(_settings(database), lambda db: revoke_api_key(merchant_id, key_id, db))
     typer.echo(f"key {key_id} revoked")
+
+
+webhook_app = typer.Typer(help="Webhook endpoints of a merchant.", no_args_is_help=True)
+app.add_typer(webhook_app, name="webhook")
+EndpointId = Annotated[str, typer.Argument(help="The endpoint's id (ips webhook list).")]
+
+
+@webhook_app.command("add")
+def webhook_add(
+    merchant_id: MerchantId,
+    url: Annotated[str, typer.Option(help="Where the events are posted.")],
+    events: Annotated[
+        str, typer.Option(help="The event types wanted, comma-separated; all when absent.")
+    ] = "",
+    database: Database = None,
+) -> None:
+    """Add a webhook endpoint; its secret is shown once, alone on the last line."""
+    settings = _settings(database)
+    ports = settings.allowed_notification_ports
+    made, secret = _on_database(
+        settings, lambda db: webhooks.add_endpoint(merchant_id, url, events, db, ports=ports)
+    )
+    typer.echo(f"endpoint {made.endpoint_id} of merchant {merchant_id}; its secret, shown once:")
+    typer.echo(secret)
+
+
+@webhook_app.command("list")
+def webhook_list(merchant_id: MerchantId, database: Database = None) -> None:
+    """The merchant's webhook endpoints (never their secrets)."""
+    for made in _on_database(
+        _settings(database), lambda db: webhooks.endpoints_of(merchant_id, db)
+    ):
+        rolled = (
+            f"  old secret until {made.previous_until:%Y-%m-%d %H:%M}"
+            if made.previous_until
+            else ""
+        )
+        typer.echo(f"{made.endpoint_id}  {made.url}  {','.join(made.event_types) or '*'}{rolled}")
+
+
+@webhook_app.command("roll")
+def webhook_roll(
+    merchant_id: MerchantId, endpoint_id: EndpointId, database: Database = None
+) -> None:
+    """A new secret for the endpoint (the old one signs beside it for 24 hours), shown once."""
+    secret = _on_database(
+        _settings(database), lambda db: webhooks.roll_secret(merchant_id, endpoint_id, db)
+    )
+    typer.echo(f"endpoint {endpoint_id}: its new secret, shown once:")
+    typer.echo(secret)
+
+
+@webhook_app.command("remove")
+def webhook_remove(
+    merchant_id: MerchantId, endpoint_id: EndpointId, database: Database = None
+) -> None:
+    """Remove the endpoint: what it still had to receive is not sent."""
+    _on_database(
+        _settings(database), lambda db: webhooks.remove_endpoint(merchant_id, endpoint_id, db)
+    )
+    typer.echo(f"endpoint {endpoint_id} removed")
 
 
 @app.command()

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 
-from ips.services import janitor, notifications, settlement
+from ips.services import janitor, notifications, settlement, webhooks
 from ips.services.gateway import Gateway
 from ips.services.health import Heartbeat
 from ips.services.notifications import Delivery
@@ -80,3 +80,10 @@ def notification_loop(delivery: Delivery, interval: float) -> Loop:
         return await notifications.deliver_due(delivery) == delivery.batch  # more may be due
 
     return Loop(Heartbeat("notifications", interval), job)
+
+
+def webhook_loop(delivery: Delivery, interval: float) -> Loop:
+    async def job() -> bool:
+        return await webhooks.deliver_due(delivery) == delivery.batch  # more may be due
+
+    return Loop(Heartbeat("webhooks", interval), job)

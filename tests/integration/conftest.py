@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
 from demobank import Simulator
+from ips.callbacks import HttpCallbackSender
 from ips.domain.orders import PaymentMeans
 from ips.processing.loyalty_http import HttpLoyalty
 from ips.services.gateway import Gateway
@@ -23,6 +25,14 @@ async def cabinet(gateway: Gateway, database: Database, clock: ManualClock) -> C
     """Merchants 111111 (``anna`` operator, ``vera`` viewer, ``adam`` admin) and 222222
     (``olga`` admin), each with a held order; the merchant fixture makes 111111."""
     return await open_cabinet(gateway, database, clock)
+
+
+@pytest.fixture
+async def sender() -> AsyncIterator[HttpCallbackSender]:
+    """Posts notifications and webhooks to 127.0.0.0/8 too, where the tests' shops listen."""
+    sender = HttpCallbackSender(timeout=2, networks=[ip_network("127.0.0.0/8")])
+    yield sender
+    await sender.close()
 
 
 POINTS_SHOP = "555555"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from ipaddress import ip_network
 
 import pytest
 
@@ -81,13 +80,6 @@ async def shop() -> AsyncIterator[Shop]:
     await shop.open()
     yield shop
     await shop.close()
-
-
-@pytest.fixture
-async def sender() -> AsyncIterator[HttpCallbackSender]:
-    sender = HttpCallbackSender(timeout=2, networks=[ip_network("127.0.0.0/8")])
-    yield sender
-    await sender.close()
 
 
 def delivery(gateway: Gateway, sender: HttpCallbackSender, shop: Shop) -> Delivery:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -513,6 +513,16 @@ class Transaction:
         if self.kind is TransactionKind.WALLET_PAYMENT:
             return bool(self.reference)
         return self.kind is not TransactionKind.AUTHENTICATION
+
+
+def return_method(kinds: Collection[TransactionKind]) -> str | None:
+    """How a cancel gave the money back, by the kinds of its transactions: ``reversal``
+    (before settlement), ``refund`` (after), ``both``, or None."""
+    reversal = TransactionKind.REVERSAL in kinds
+    refund = bool(set(kinds) & {TransactionKind.REFUND, TransactionKind.WALLET_REFUND})
+    return {(True, True): "both", (True, False): "reversal", (False, True): "refund"}.get(
+        (reversal, refund)
+    )
 
 
 def _in_process_payment(operation: Operation) -> bool:

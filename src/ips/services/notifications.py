@@ -52,7 +52,13 @@ class NotDelivered(Exception):
 
 
 class CallbackSender(Protocol):
-    async def post(self, url: str, fields: Mapping[str, str]) -> Reply: ...
+    async def post(self, url: str, fields: Mapping[str, str]) -> Reply:
+        """A notification: the fields as a form."""
+        ...
+
+    async def post_json(self, url: str, body: str, headers: Mapping[str, str]) -> Reply:
+        """A webhook (``services/webhooks.py``): ``body``, JSON, with ``headers``."""
+        ...
 
 
 async def enqueue(
@@ -91,7 +97,7 @@ async def enqueue(
 
 @dataclass(frozen=True)
 class Delivery:
-    """What delivering needs."""
+    """What delivering notifications and webhooks needs."""
 
     uow_factory: UnitOfWorkFactory
     sender: CallbackSender

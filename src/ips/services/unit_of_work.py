@@ -30,6 +30,8 @@ from ips.domain.reconciliation import Difference as ReconciliationDifference
 from ips.domain.settlement import SettlementBatch
 from ips.domain.terminals import Lease
 from ips.domain.users import Session, User
+from ips.domain.webhooks import Attempt as WebhookAttempt
+from ips.domain.webhooks import Due, Endpoint, WebhookDelivery
 
 if TYPE_CHECKING:
     from ips.processing.loyalty import Difference
@@ -272,6 +274,30 @@ class IdempotencyRepository(Protocol):
     async def forget_before(self, moment: datetime) -> int: ...
 
 
+class WebhookRepository(Protocol):
+    """Webhook endpoints and the outbox of their deliveries (``services/webhooks.py``); the
+    events themselves are written by the unit of work's commit."""
+
+    async def add_endpoint(self, endpoint: Endpoint) -> None: ...
+    async def endpoints_of(self, merchant_id: str) -> list[Endpoint]: ...
+    async def endpoint(self, merchant_id: str, endpoint_id: str) -> Endpoint | None:
+        """The merchant's endpoint, not removed, locked for a change."""
+        ...
+
+    async def save_secrets(self, endpoint: Endpoint) -> None: ...
+    async def remove_endpoint(self, endpoint: Endpoint, now: datetime) -> None: ...
+    async def claim_due(
+        self, now: datetime, lease: timedelta, limit: int, claimant: str
+    ) -> list[Due]: ...
+    async def record(
+        self, delivery: WebhookDelivery, attempt: WebhookAttempt, claimant: str
+    ) -> None: ...
+    async def send_again(self, merchant_id: str, delivery_id: int, now: datetime) -> bool: ...
+    async def deliveries_of(
+        self, merchant_id: str, limit: int, order_id: int | None = None
+    ) -> list[WebhookDelivery]: ...
+
+
 class AcquirerRepository(Protocol):
     """The acquirers the operator added; the default one is the settings'."""
 
@@ -411,6 +437,8 @@ class UnitOfWork(Protocol):
     def differences(self) -> DifferenceRepository: ...
     @property
     def points(self) -> PointsQueries: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

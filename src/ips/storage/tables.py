@@ -40,6 +40,7 @@ from ips.domain.notifications import NotificationStatus, Outcome
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
 from ips.domain.users import Role
+from ips.domain.webhooks import DeliveryStatus
 
 metadata = MetaData(
     naming_convention={
@@ -604,3 +605,71 @@ idempotency_keys = Table(
 """The JSON API's ``Idempotency-Key``s per merchant (``services/idempotency.py``): the
 request's fingerprint, and once it is answered the answer (``status``, ``body``); while
 ``status`` is NULL the request is in flight."""
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("endpoint_id", String(24), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("sealed_secret", Text, nullable=False),
+    Column("sealed_previous_secret", Text),
+    Column("previous_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime),
+    Index("ix_webhook_endpoints_merchant_id", "merchant_id"),
+)
+"""A merchant's webhook endpoints (``domain/webhooks.py``); secrets sealed with the key ring."""
+
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("event_id", String(24), primary_key=True),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_events_order_id", "order_id"),
+)
+"""Each written in the commit of the change it tells of, with its deliveries."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_id", ForeignKey("webhook_events.event_id"), nullable=False),
+    Column("endpoint_id", ForeignKey("webhook_endpoints.endpoint_id"), nullable=False),
+    Column("merchant_id", ForeignKey("merchants.merchant_id"), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("give_up_at", UtcDateTime, nullable=False),
+    Column("claimed_by", String(80)),
+    Column("claimed_until", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("status", DeliveryStatus), name="status"),
+    UniqueConstraint("event_id", "endpoint_id"),
+    Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_webhook_deliveries_merchant_id_id", "merchant_id", "id"),
+)
+"""The outbox of webhooks: one row per event and endpoint, claimed while it is sent."""
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("http_status", Integer),
+    Column("duration_ms", Integer, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Index("ix_webhook_attempts_delivery_id", "delivery_id"),
+)

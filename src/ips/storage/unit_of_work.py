@@ -4,9 +4,10 @@ A read-only unit of work on PostgreSQL runs its statements outside a transaction
 COMMITTED each statement sees its own snapshot anyway, and it saves every read a BEGIN and a
 ROLLBACK (two round trips).
 
-On commit it also writes the state changes the entities recorded (``events``), and the
-terminals and STANs of the transactions it transmitted (``terminals.allot_stans``), in the
-same transaction as the changes themselves. A constraint violation surfaces as ``Conflict``.
+On commit it also writes the state changes the entities recorded (``events``), the webhook
+events they make (``storage/webhooks.py``), and the terminals and STANs of the transactions
+it transmitted (``terminals.allot_stans``), in the same transaction as the changes themselves.
+A constraint violation surfaces as ``Conflict``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ from ips.storage.repositories import (
 from ips.storage.tables import events
 from ips.storage.terminals import TerminalRepository, allot_stans
 from ips.storage.users import SessionRepository, UserRepository
+from ips.storage.webhooks import WebhookRepository
+from ips.storage.webhooks import write_events as write_webhook_events
 
 
 class SqlUnitOfWork:
@@ -63,6 +66,7 @@ class SqlUnitOfWork:
     differences: DifferenceRepository
     kept_cards: KeptCardRepository
     points: PointsQueries
+    webhooks: WebhookRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -99,6 +103,7 @@ class SqlUnitOfWork:
         self.differences = DifferenceRepository(conn)
         self.kept_cards = KeptCardRepository(conn)
         self.points = PointsQueries(conn)
+        self.webhooks = WebhookRepository(conn, self._keyring)
         return self
 
     async def __aexit__(
@@ -123,6 +128,7 @@ class SqlUnitOfWork:
         try:
             if rows:
                 await self._conn.execute(insert(events), rows)
+                await write_webhook_events(self._conn, seen)
             await allot_stans(self._conn, (e for e in seen if isinstance(e, Transaction)))
             await self._conn.commit()
         except IntegrityError as exc:

@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from ips.domain.money import Money, currency
-from ips.domain.orders import Operation, OperationKind, Order, Transaction, TransactionKind
+from ips.domain.orders import Operation, OperationKind, Order, Transaction, return_method
 from ips.services.monitor import OrderRow
 
 MinorUnits = Annotated[int, Field(gt=0, le=10**12 - 1, description="Minor units of the currency.")]
@@ -133,12 +133,7 @@ def cancel_method(op: Operation, transactions: Sequence[Transaction]) -> str | N
     """How a cancel gave the money back, by its transactions: reversal, refund or both."""
     if op.kind is not OperationKind.CANCEL:
         return None
-    kinds = {t.kind for t in transactions if t.operation_id == op.id}
-    reversal = TransactionKind.REVERSAL in kinds
-    refund = bool(kinds & {TransactionKind.REFUND, TransactionKind.WALLET_REFUND})
-    return {(True, True): "both", (True, False): "reversal", (False, True): "refund"}.get(
-        (reversal, refund)
-    )
+    return return_method({t.kind for t in transactions if t.operation_id == op.id})
 
 
 class OrderView(BaseModel):

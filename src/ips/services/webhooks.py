@@ -1,0 +1,175 @@
+"""Webhooks: a merchant's endpoints (``ips webhook``), and the delivery of the events the unit
+of work writes with each change (``domain/webhooks.py``).
+
+``deliver_due`` claims what is due (``claimed_by``/``claimed_until``, a lease as in
+``services/claims.py``: no other worker sends a delivery while it is claimed), commits, posts
+each with no database transaction open — to the endpoint's URL checked at the time of sending,
+as notifications are (``callbacks.py``) — and records each attempt in a commit of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ips.domain.errors import InvalidInput, NotFound
+from ips.domain.merchants import parse_callback_url
+from ips.domain.notifications import ALLOWED_PORTS
+from ips.domain.webhooks import (
+    ANSWER_LIMIT,
+    MAX_ENDPOINTS,
+    Attempt,
+    Due,
+    Endpoint,
+    WebhookDelivery,
+    new_id,
+    new_secret,
+    parse_event_types,
+)
+from ips.services.claims import LEASE, claimant
+from ips.services.clock import Clock, utc_now
+from ips.services.merchants import SignedIn
+from ips.services.notifications import Delivery, NotDelivered
+from ips.services.unit_of_work import UnitOfWorkFactory, WebhookRepository
+
+log = logging.getLogger(__name__)
+
+
+def parse_url(text: str, ports: frozenset[int]) -> str:
+    try:
+        return parse_callback_url(text, ports)
+    except InvalidInput as exc:
+        raise InvalidInput(exc.message.replace("callback URL", "URL"), field="url") from None
+
+
+async def add_endpoint(
+    merchant_id: str,
+    url: str,
+    events: str,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+    ports: frozenset[int] = ALLOWED_PORTS,
+) -> tuple[Endpoint, str]:
+    """A new endpoint of the merchant, and its secret — the one time it is shown."""
+    endpoint = Endpoint(
+        new_id("we"), merchant_id, parse_url(url, ports), parse_event_types(events), new_secret(),
+        clock(),
+    )  # fmt: skip
+    async with uow_factory() as uow:
+        if await uow.merchants.get(merchant_id, lock=True) is None:
+            raise NotFound(f"no merchant {merchant_id}", field="merchant_id")
+        if len(await uow.webhooks.endpoints_of(merchant_id)) >= MAX_ENDPOINTS:
+            raise InvalidInput(f"a merchant has at most {MAX_ENDPOINTS} endpoints", field="url")
+        await uow.webhooks.add_endpoint(endpoint)
+        await uow.commit()
+    return endpoint, endpoint.secret
+
+
+async def endpoints_of(merchant_id: str, uow_factory: UnitOfWorkFactory) -> list[Endpoint]:
+    async with uow_factory(readonly=True) as uow:
+        return await uow.webhooks.endpoints_of(merchant_id)
+
+
+async def roll_secret(
+    merchant_id: str, endpoint_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> str:
+    """A new secret of the endpoint; the last one signs beside it for a day."""
+    async with uow_factory() as uow:
+        endpoint = await _endpoint(uow.webhooks, merchant_id, endpoint_id)
+        secret = endpoint.roll(clock())
+        await uow.webhooks.save_secrets(endpoint)
+        await uow.commit()
+    return secret
+
+
+async def remove_endpoint(
+    merchant_id: str, endpoint_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> None:
+    async with uow_factory() as uow:
+        endpoint = await _endpoint(uow.webhooks, merchant_id, endpoint_id)
+        await uow.webhooks.remove_endpoint(endpoint, clock())
+        await uow.commit()
+
+
+async def _endpoint(webhooks: WebhookRepository, merchant_id: str, endpoint_id: str) -> Endpoint:
+    found = await webhooks.endpoint(merchant_id, endpoint_id)
+    if found is None:
+        raise NotFound(f"no endpoint {endpoint_id} of merchant {merchant_id}", field="endpoint")
+    return found
+
+
+async def deliveries_of(
+    merchant_id: str,
+    uow_factory: UnitOfWorkFactory,
+    billnumber: str = "",
+    limit: int = 100,
+) -> list[WebhookDelivery]:
+    """The merchant's latest deliveries (of one order of its own), newest first."""
+    async with uow_factory(readonly=True) as uow:
+        order_id = None
+        if billnumber:
+            order = await uow.orders.get(billnumber)
+            if order is None or order.merchant_id != merchant_id:
+                raise NotFound("no such order", field="billnumber")
+            order_id = order.id
+        return await uow.webhooks.deliveries_of(merchant_id, limit, order_id)
+
+
+async def send_again(
+    caller: SignedIn, delivery_id: int, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> None:
+    """Sends the merchant's delivery once more, at the workers' next look."""
+    async with uow_factory() as uow:
+        if not await uow.webhooks.send_again(caller.merchant_id, delivery_id, clock()):
+            raise NotFound("no such delivery, or it is being sent", field="delivery")
+        await uow.commit()
+
+
+async def deliver_due(delivery: Delivery) -> int:
+    """Sends the deliveries that are due, at once; returns how many were tried."""
+    me = claimant()
+    async with delivery.uow_factory() as uow:
+        due = await uow.webhooks.claim_due(delivery.clock(), LEASE, delivery.batch, me)
+        await uow.commit()
+    await asyncio.gather(*(_deliver(d, delivery, me) for d in due))
+    return len(due)
+
+
+async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
+    attempt = await _attempt(due, delivery)
+    async with delivery.uow_factory() as uow:
+        await uow.webhooks.record(due.delivery, attempt, me)
+        await uow.commit()
+    if not attempt.delivered:
+        log.warning(
+            "webhook %s of event %s to %s: %s",
+            due.delivery.id, due.event.event_id, due.endpoint.endpoint_id,
+            attempt.error or attempt.http_status,
+        )  # fmt: skip
+
+
+async def _attempt(due: Due, delivery: Delivery) -> Attempt:
+    now = delivery.clock()
+    timestamp = int(now.timestamp())
+    event = due.event
+    headers = {
+        "webhook-id": event.event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": due.endpoint.signature_header(
+            event.event_id, timestamp, event.body, now
+        ),
+    }
+    started = time.monotonic()
+    try:
+        url = parse_url(due.endpoint.url, delivery.ports)
+        reply = await delivery.sender.post_json(url, event.body, headers)
+    except InvalidInput as exc:
+        return Attempt(now, None, _ms(started), error=exc.message)
+    except NotDelivered as exc:
+        return Attempt(now, None, _ms(started), error=str(exc))
+    return Attempt(now, reply.status, _ms(started), answer=reply.body[:ANSWER_LIMIT])
+
+
+def _ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
