@@ -251,7 +251,7 @@ async def test_readiness_follows_the_database(tmp_path: Path, postgres_url: str)
             assert (await until(server, 200))["checks"]["database"] == "ok"
             assert set((await until(worker, 200))["checks"]) == {
                 "database", "schema", "processing",
-                "worker janitor", "worker settlement", "worker notifications",
+                "worker janitor", "worker settlement", "worker notifications", "worker webhooks",
             }  # fmt: skip
 
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
