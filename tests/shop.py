@@ -28,6 +28,8 @@ class Shop:
         "</pushpaymentresult>"
     )
     received: list[dict[str, str]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    """The ids of the webhook events posted to ``webhook_url`` (unsigned: not checked here)."""
     _stop: Callable[[], Awaitable[None]] | None = None
 
     @property
@@ -39,8 +41,21 @@ class Shop:
         self.received.append({key: str(value) for key, value in form.items()})
         return Response(self.body, status_code=self.status, media_type="text/xml")
 
+    @property
+    def webhook_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/webhooks"
+
+    async def _webhook(self, request: Request) -> Response:
+        self.events.append(request.headers["webhook-id"])
+        return Response(status_code=204)
+
     async def open(self) -> None:
-        app = Starlette(routes=[Route("/assist/notify", self._notify, methods=["POST"])])
+        app = Starlette(
+            routes=[
+                Route("/assist/notify", self._notify, methods=["POST"]),
+                Route("/webhooks", self._webhook, methods=["POST"]),
+            ]
+        )
         self._stop = await serve(app, self.port)
 
     async def close(self) -> None:

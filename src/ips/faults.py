@@ -100,6 +100,12 @@ POINTS: tuple[str, ...] = (
     "notification.sent",
     "notification.record.committing",
     "notification.record.committed",
+    # the delivery of a webhook (services/webhooks.py)
+    "webhook.claim.committing",
+    "webhook.claim.committed",
+    "webhook.sent",
+    "webhook.record.committing",
+    "webhook.record.committed",
     # the janitor (services/janitor.py)
     "janitor.claim.committing",
     "janitor.claim.committed",

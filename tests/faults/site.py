@@ -203,6 +203,10 @@ class Site:
             "--notify", "payment,confirmation,cancel", "--means", "card,wallet,points",
         )  # fmt: skip
         assert added.popen.returncode == 0, added.output()
+        hooked = await self.ips(
+            "webhook", "add", "--merchant-id", MERCHANT, "--url", self.shop.webhook_url
+        )
+        assert hooked.popen.returncode == 0, hooked.output()
         added = await self.ips(
             "merchant", "add", "--merchant-id", STRICT, "--name", "Strict Shop", "--login",
             "strict", "--password", "strict-password", "--secret-word", "secret",
@@ -531,6 +535,13 @@ async def notification(run: Run) -> None:
     await run.command("worker", processing_timeout="60")
 
 
+async def webhook(run: Run) -> None:
+    """A worker delivers the webhook events of a payment to the shop's endpoint (with the
+    notification, as every worker does both)."""
+    await run.buyer.pays(run.site.front, run.ordernumber)
+    await run.command("worker", processing_timeout="60")
+
+
 async def janitor_gives_up(run: Run) -> None:
     """A janitor later gives up an authorization whose server died waiting for its answer,
     and reverses it."""
@@ -685,6 +696,18 @@ FLOWS = {
                 "notification.sent",
                 "notification.record.committing",
                 "notification.record.committed",
+            ),
+            served=False,
+        ),
+        Flow(
+            "webhook",
+            webhook,
+            (
+                "webhook.claim.committing",
+                "webhook.claim.committed",
+                "webhook.sent",
+                "webhook.record.committing",
+                "webhook.record.committed",
             ),
             served=False,
         ),

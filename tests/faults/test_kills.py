@@ -12,7 +12,7 @@ left, and runs until nothing is left unfinished; and the books are checked:
   debit or credit waits for the next settlement, which is final enough);
 - every payment agrees with its order: a paid order has one successful payment, an unpaid one
   none;
-- no CVC kept; every notification received by the shop at least once;
+- no CVC kept; every notification and webhook event received by the shop at least once;
 - at the processing center: every advice in a batch that was closed, each posted once, and
   the batches accepted those IPS counts as accepted;
 - ``ips reconcile``: no difference with the processing center's books, to the cent;
@@ -63,6 +63,9 @@ UNFINISHED = {
     "batch": "SELECT 'batch ' || id, status FROM settlement_batches WHERE status <> 'accepted'",
     "notification": "SELECT o.ordernumber, n.status FROM notifications n "
     "JOIN orders o ON o.id = n.order_id WHERE n.status <> 'delivered'",
+    "webhook": "SELECT o.ordernumber, e.type || ' ' || d.status FROM webhook_deliveries d "
+    "JOIN webhook_events e ON e.event_id = d.event_id JOIN orders o ON o.id = e.order_id "
+    "WHERE d.status <> 'delivered'",
 }
 DISAGREEING = (
     "SELECT o.ordernumber, o.state, SUM(CASE WHEN p.status = 'success' THEN 1 ELSE 0 END) "
@@ -183,6 +186,12 @@ async def check_books(site: Site) -> list[str]:
     for name, fields in notified:
         if (json.loads(fields) if isinstance(fields, str) else fields) not in site.shop.received:
             problems.append(f"{name}: the shop never received its notification")
+    for name, event_id, kind in await site.rows(
+        "SELECT o.ordernumber, e.event_id, e.type FROM webhook_events e "
+        "JOIN orders o ON o.id = e.order_id"
+    ):
+        if event_id not in site.shop.events:
+            problems.append(f"{name}: the shop never received webhook {kind}")
 
     async with await Ledger.open(site.store) as ledger:
         staged, postings = await ledger.staged(), await ledger.postings()

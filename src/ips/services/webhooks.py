@@ -27,6 +27,7 @@ from ips.domain.webhooks import (
     new_secret,
     parse_event_types,
 )
+from ips.faults import fault
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import SignedIn
@@ -131,16 +132,23 @@ async def deliver_due(delivery: Delivery) -> int:
     me = claimant()
     async with delivery.uow_factory() as uow:
         due = await uow.webhooks.claim_due(delivery.clock(), LEASE, delivery.batch, me)
+        if due:
+            fault("webhook.claim.committing")
         await uow.commit()
+    if due:
+        fault("webhook.claim.committed")
     await asyncio.gather(*(_deliver(d, delivery, me) for d in due))
     return len(due)
 
 
 async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
     attempt = await _attempt(due, delivery)
+    fault("webhook.sent")
     async with delivery.uow_factory() as uow:
         await uow.webhooks.record(due.delivery, attempt, me)
+        fault("webhook.record.committing")
         await uow.commit()
+    fault("webhook.record.committed")
     if not attempt.delivered:
         log.warning(
             "webhook %s of event %s to %s: %s",
