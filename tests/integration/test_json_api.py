@@ -134,3 +134,28 @@ async def test_fifty_at_once_with_one_key_make_one_order_and_fifty_identical_ans
     async with database(readonly=True) as uow:
         page = await uow.monitor.page(OrderFilter("111111", ordernumber="RACE-1"), None, 10)
     assert len(page) == 1
+
+
+async def test_webhook_endpoints_are_added_listed_and_removed_with_the_key(
+    api: httpx.AsyncClient,
+) -> None:
+    added = await api.post(
+        "/api/v1/webhook_endpoints",
+        json={"url": "https://shop.example/hooks", "events": ["order.approved"]},
+    )
+    assert added.status_code == 201, added.text
+    endpoint = added.json()
+    assert endpoint["secret"].startswith("whsec_") and endpoint["events"] == ["order.approved"]
+    listed = (await api.get("/api/v1/webhook_endpoints")).json()
+    assert [(e["id"], e["secret"]) for e in listed] == [(endpoint["id"], None)]
+    wrong = await api.post("/api/v1/webhook_endpoints", json={"url": "ftp://shop.example/x"})
+    assert wrong.status_code == 422 and wrong.json()["field"] == "url"
+    unknown = await api.post(
+        "/api/v1/webhook_endpoints", json={"url": "https://shop.example/h", "events": ["nope"]}
+    )
+    assert unknown.status_code == 422
+    removed = await api.delete(f"/api/v1/webhook_endpoints/{endpoint['id']}")
+    assert removed.status_code == 204
+    assert (await api.get("/api/v1/webhook_endpoints")).json() == []
+    again = await api.delete(f"/api/v1/webhook_endpoints/{endpoint['id']}")
+    assert again.status_code == 404

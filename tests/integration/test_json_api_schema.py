@@ -64,6 +64,9 @@ async def test_the_description_is_openapi_3_1_with_every_route_and_its_links(
         "POST /orders/{billnumber}/captures",
         "POST /orders/{billnumber}/cancels",
         "POST /orders/{billnumber}/recurring",
+        "POST /webhook_endpoints",
+        "GET /webhook_endpoints",
+        "DELETE /webhook_endpoints/{endpoint_id}",
     }
     links = document["paths"]["/orders"]["post"]["responses"]["201"]["links"]
     assert set(links) == set(FOLLOWED)

@@ -11,6 +11,8 @@ from ips.domain.api_keys import Scope
 from ips.domain.errors import NotFound
 from ips.domain.orders import Operation, Order
 from ips.domain.text import is_digits
+from ips.domain.webhooks import Endpoint
+from ips.services import webhooks
 from ips.services.api_keys import KeyHolder
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
@@ -83,6 +85,26 @@ async def cancel_order(holder: KeyHolder, cmd: Cancel, gateway: Gateway) -> Done
     holder.require(Scope.WRITE)
     result = await cancel(cmd, SignedIn(holder.merchant_id), gateway)
     return Done(result.operation, await get(holder, cmd.billnumber, gateway))
+
+
+async def add_webhook(
+    holder: KeyHolder, url: str, events: str, gateway: Gateway, ports: frozenset[int]
+) -> tuple[Endpoint, str]:
+    holder.require(Scope.WRITE)
+    return await webhooks.add_endpoint(
+        holder.merchant_id, url, events, gateway.uow_factory, gateway.clock, ports
+    )
+
+
+async def webhooks_of(holder: KeyHolder, gateway: Gateway) -> list[Endpoint]:
+    return await webhooks.endpoints_of(holder.merchant_id, gateway.uow_factory)
+
+
+async def remove_webhook(holder: KeyHolder, endpoint_id: str, gateway: Gateway) -> None:
+    holder.require(Scope.WRITE)
+    await webhooks.remove_endpoint(
+        holder.merchant_id, endpoint_id, gateway.uow_factory, gateway.clock
+    )
 
 
 async def charge_again(holder: KeyHolder, cmd: RecurringPayment, gateway: Gateway) -> Done:

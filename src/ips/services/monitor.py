@@ -237,6 +237,9 @@ def _check(filter: OrderFilter) -> None:
     low, high = filter.amount_min, filter.amount_max
     if low is not None and high is not None and low.currency != high.currency:
         raise InvalidInput("an amount range is in one currency", field="amount_max")
+    for name, text in (("ordernumber", filter.ordernumber), ("billnumber", filter.billnumber)):
+        if "\x00" in text:
+            raise InvalidInput("no order's number holds a NUL character", field=name)
     if filter.card_last4 and not _LAST4.fullmatch(filter.card_last4):
         raise InvalidInput("give the last four digits of the card", field="card_last4")
 

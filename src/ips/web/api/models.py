@@ -18,10 +18,14 @@ from ips.services.monitor import OrderRow
 
 MinorUnits = Annotated[int, Field(gt=0, le=10**12 - 1, description="Minor units of the currency.")]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["RUB"])]
-Text = Annotated[str, Field(max_length=255)]
+NO_NUL = r"^[^\x00]*$"
+"""No text holds a NUL character (no database keeps one)."""
+Text = Annotated[str, Field(max_length=255, pattern=NO_NUL)]
 
 
 class Strict(BaseModel):
+    """A request's body: no field it does not know."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -39,7 +43,7 @@ class Way(enum.Enum):
 
 
 class Customer(Strict):
-    email: Annotated[str, Field(max_length=255, pattern=r"^([^@\s]+@[^@\s]+)?$")] = ""
+    email: Annotated[str, Field(max_length=255, pattern=r"^([^@\s\x00]+@[^@\s\x00]+)?$")] = ""
     first_name: Text = ""
     last_name: Text = ""
     middle_name: Text = ""
@@ -47,23 +51,25 @@ class Customer(Strict):
     country: Text = ""
     city: Text = ""
     address: Text = ""
-    zip: Annotated[str, Field(max_length=20)] = ""
+    zip: Annotated[str, Field(max_length=20, pattern=NO_NUL)] = ""
 
 
 class OrderRequest(Strict):
-    order_number: Annotated[str, Field(min_length=1, max_length=128, examples=["A-1001"])]
+    order_number: Annotated[
+        str, Field(min_length=1, max_length=128, pattern=NO_NUL, examples=["A-1001"])
+    ]
     amount: MinorUnits
     currency: CurrencyCode
     capture: Capture = Capture.AUTOMATIC
-    return_url_ok: Annotated[str, Field(max_length=2000)] = ""
-    return_url_no: Annotated[str, Field(max_length=2000)] = ""
+    return_url_ok: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] = ""
+    return_url_no: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] = ""
     customer: Customer = Customer()
-    customer_number: Annotated[str, Field(max_length=64)] = ""
+    customer_number: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = ""
     """The shop's customer, whose kept cards are offered (``docs/api.md``, kept cards)."""
     language: Annotated[str, Field(pattern=r"^(ru|en|RU|EN)$")] | None = None
     payment_methods: list[Way] | None = None
     """The ways to pay offered (of those the shop takes); all of them when absent."""
-    description: Annotated[str, Field(max_length=4000)] = ""
+    description: Annotated[str, Field(max_length=4000, pattern=NO_NUL)] = ""
 
 
 class AmountRequest(Strict):
@@ -78,11 +84,11 @@ class CancelRequest(AmountRequest):
 
 
 class RecurringRequest(Strict):
-    order_number: Annotated[str, Field(min_length=1, max_length=128)]
+    order_number: Annotated[str, Field(min_length=1, max_length=128, pattern=NO_NUL)]
     amount: MinorUnits
     currency: CurrencyCode
     capture: Capture = Capture.AUTOMATIC
-    description: Annotated[str, Field(max_length=4000)] = ""
+    description: Annotated[str, Field(max_length=4000, pattern=NO_NUL)] = ""
 
 
 class Card(BaseModel):
@@ -195,6 +201,22 @@ class OrderSummary(BaseModel):
 class OrderList(BaseModel):
     data: list[OrderSummary]
     has_more: bool
+
+
+class EndpointRequest(Strict):
+    url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+    events: list[Annotated[str, Field(max_length=40, pattern=NO_NUL)]] = []
+    """The event types it wants (docs/json-api.md, *Webhooks*); none: all."""
+
+
+class EndpointView(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    created_at: datetime
+    secret: str | None = Field(
+        default=None, description="Only in the answer that made the endpoint or rolled it."
+    )
 
 
 class Problem(BaseModel):

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ips.domain.errors import NotFound
 from ips.domain.orders import Buyer, CancelReason, Language, PaymentMeans, ReturnUrls
 from ips.domain.states import OrderState
+from ips.domain.webhooks import Endpoint
 from ips.services import api_orders
 from ips.services.api_keys import KeyHolder, key_holder
 from ips.services.cancellations import Cancel
@@ -21,9 +23,12 @@ from ips.services.orders import CreateOrder
 from ips.services.recurring import RecurringPayment
 from ips.web.api import problems
 from ips.web.api.models import (
+    NO_NUL,
     AmountRequest,
     CancelRequest,
     Capture,
+    EndpointRequest,
+    EndpointView,
     OperationDone,
     OperationView,
     OrderList,
@@ -144,7 +149,7 @@ async def list_orders(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     starting_after: Annotated[str, Query(max_length=20)] = "",
     state: Annotated[list[OrderState] | None, Query()] = None,
-    order_number: Annotated[str, Query(max_length=128)] = "",
+    order_number: Annotated[str, Query(max_length=128, pattern=NO_NUL)] = "",
     created_since: datetime | None = None,
     created_before: datetime | None = None,
 ) -> OrderList:
@@ -216,6 +221,44 @@ async def recurring(
         client_ip(request), body.capture is Capture.MANUAL,
     )  # fmt: skip
     return _done(request, await api_orders.charge_again(holder, command, services.gateway))
+
+
+@router.post("/webhook_endpoints", status_code=201, operation_id="addWebhookEndpoint")
+async def add_webhook_endpoint(
+    body: EndpointRequest, holder: Holder, services: AppServices
+) -> EndpointView:
+    """Register an endpoint for webhooks; its signing secret is in this answer only."""
+    ports = services.notification_ports
+    endpoint, secret = await api_orders.add_webhook(
+        holder, body.url, ",".join(body.events), services.gateway, ports
+    )
+    return _endpoint(endpoint, secret)
+
+
+@router.get("/webhook_endpoints", operation_id="listWebhookEndpoints")
+async def list_webhook_endpoints(holder: Holder, services: AppServices) -> list[EndpointView]:
+    return [_endpoint(e) for e in await api_orders.webhooks_of(holder, services.gateway)]
+
+
+@router.delete(
+    "/webhook_endpoints/{endpoint_id}", status_code=204, operation_id="removeWebhookEndpoint"
+)
+async def remove_webhook_endpoint(
+    endpoint_id: str, holder: Holder, services: AppServices
+) -> Response:
+    """Remove an endpoint: its deliveries not made yet are dropped."""
+    await api_orders.remove_webhook(holder, endpoint_id, services.gateway)
+    return Response(status_code=204)
+
+
+def _endpoint(endpoint: Endpoint, secret: str | None = None) -> EndpointView:
+    return EndpointView(
+        id=endpoint.endpoint_id,
+        url=endpoint.url,
+        events=list(endpoint.event_types),
+        created_at=endpoint.created_at,
+        secret=secret,
+    )
 
 
 @router.get("/problems/{slug}", include_in_schema=False)
