@@ -94,8 +94,8 @@ async def _connect(
     )
     await processing.start()
     terminal.start_keeping(database, pool, processing.sign_on_as)
-    log.info("acquirer %s: processing center %s, terminal %s", acquirer.name,
-             acquirer.processing, terminal.id)  # fmt: skip
+    log.info("acquirer %s: processing center %s:%s, terminal %s", acquirer.name, host, port,
+             terminal.id)  # fmt: skip
     return Link(acquirer, processing, terminal)
 
 
