@@ -381,3 +381,39 @@ async def test_an_integrator_makes_an_order_with_the_json_api_and_captures_and_r
         operation = refunded["operation"]
         assert operation["method"] == "both"  # type: ignore[index]
         assert refunded["order"]["state"] == "Canceled"  # type: ignore[index]
+
+
+def test_an_operator_adds_lists_rolls_and_removes_a_webhook_endpoint(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {**os.environ, "IPS_DATABASE_URL": database_url, "IPS_NOTIFICATION_PORTS": "443"}
+
+    def ips(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_ips(*args, cwd=tmp_path, env=env)
+
+    assert ips(
+        "merchant", "add", "--merchant-id", "333333", "--name", "Hooked", "--login", "hooked",
+        "--password", "hooked-password", "--secret-word", "salt",
+    ).returncode == 0  # fmt: skip
+    added = ips("webhook", "add", "--merchant-id", "333333", "--url", "https://shop.example/h",
+                "--events", "order.approved,refund.succeeded")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.strip().splitlines()[-1]
+    assert secret.startswith("whsec_")
+    listed = ips("webhook", "list", "--merchant-id", "333333").stdout
+    [endpoint_id] = re.findall(r"\bwe_\w+", listed)
+    assert "https://shop.example/h" in listed and secret not in listed
+
+    rolled = ips("webhook", "roll", "--merchant-id", "333333", endpoint_id)
+    assert rolled.returncode == 0, rolled.stderr
+    new_secret = rolled.stdout.strip().splitlines()[-1]
+    assert new_secret.startswith("whsec_") and new_secret != secret
+
+    wrong_port = ips(
+        "webhook", "add", "--merchant-id", "333333", "--url", "http://shop.example:8080/h"
+    )
+    assert wrong_port.returncode == 1 and "443" in wrong_port.stderr
+    assert ips("webhook", "remove", "--merchant-id", "333333", endpoint_id).returncode == 0
+    assert endpoint_id not in ips("webhook", "list", "--merchant-id", "333333").stdout
+    again = ips("webhook", "remove", "--merchant-id", "333333", endpoint_id)
+    assert again.returncode == 1 and "no endpoint" in again.stderr
