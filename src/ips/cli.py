@@ -599,7 +599,7 @@ def merchant_show(merchant_id: MerchantId, database: Database = None) -> None:
         ("points_accrual", m.points_accrual),
         ("acquirers", format_routes(m.routes) or DEFAULT_ACQUIRER),
     ):  # fmt: skip
-        shown = ("yes" if value else "no") if isinstance(value, bool) else value
+        shown = _yes(value) if isinstance(value, bool) else value
         typer.echo(f"{name:<26} {shown}")
 
 

@@ -35,7 +35,7 @@ ECOMMERCE_ENTRY = "812"
 """Field 22: an e-commerce transaction, the PAN keyed in by the cardholder."""
 STORED_CARD_ENTRY = "102"
 """Field 22: a card on file, no CVC: charged by the merchant (a recurring payment), or by its
-holder where the acquirer takes that (``ProcessingProfile.card_on_file``)."""
+holder where the acquirer takes that (its card-on-file rule)."""
 PREAUTHORIZATION = "06"
 """Field 25 (POS condition code) of an 0100: a pre-authorization, its amount held for a
 completion later (a double-stage payment). An 0100 without field 25 is a single-stage

@@ -63,8 +63,7 @@ async def list_orders(
             if order is None or order.merchant_id != holder.merchant_id or order.id is None:
                 raise NotFound("no such order to start after", field="starting_after")
             after = Position(order.created_at, order.id)
-    rows, more = await page_after(wanted, after, limit, gateway.uow_factory)
-    async with gateway.uow_factory(readonly=True) as uow:
+        rows, more = await page_after(uow, wanted, after, limit)
         operations = await uow.operations.of_orders([row.id for row in rows]) if rows else []
     by_order: dict[int, list[Operation]] = {row.id: [] for row in rows}
     for op in operations:

@@ -44,7 +44,7 @@ from ips.domain.errors import InvalidInput
 from ips.domain.money import Currency, Money
 from ips.domain.orders import PaymentMeans
 from ips.domain.states import OrderState
-from ips.services.unit_of_work import UnitOfWorkFactory
+from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 MAX_LIMIT = 1000
 """The most rows one page (or one batch of an export) may hold."""
@@ -162,20 +162,20 @@ async def list_orders(
 ) -> OrderPage:
     """A page of the merchant's orders, newest first, starting after ``cursor``."""
     after = decode_cursor(cursor) if cursor else None
-    rows, more = await page_after(filter, after, limit, uow_factory)
+    async with uow_factory(readonly=True) as uow:
+        rows, more = await page_after(uow, filter, after, limit)
     return OrderPage(rows, encode_cursor(position(rows[-1])) if more else None)
 
 
 async def page_after(
-    filter: OrderFilter, after: Position | None, limit: int, uow_factory: UnitOfWorkFactory
+    uow: UnitOfWork, filter: OrderFilter, after: Position | None, limit: int
 ) -> tuple[list[OrderRow], bool]:
-    """Up to ``limit`` of the merchant's orders, newest first, after ``after``; whether more
-    follow."""
+    """Up to ``limit`` of the merchant's orders, newest first, after ``after``, in the
+    caller's unit of work; whether more follow."""
     _check(filter)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"a page holds 1 to {MAX_LIMIT} orders", field="limit")
-    async with uow_factory(readonly=True) as uow:
-        rows = await uow.monitor.page(filter, after, limit + 1)
+    rows = await uow.monitor.page(filter, after, limit + 1)
     return rows[:limit], len(rows) > limit
 
 
