@@ -13,6 +13,7 @@ from ips.domain.acquirers import DEFAULT_ACQUIRER, Acquirer, Rules
 from ips.domain.addresses import Network, parse_network
 from ips.domain.errors import InvalidInput
 from ips.domain.money import currency
+from ips.domain.terminals import valid_terminal_id
 
 
 def networks(text: str) -> tuple[Network, ...]:
@@ -123,7 +124,7 @@ class Settings(BaseSettings):
             ids = [value]
         else:
             ids = [t.strip() for t in value.split(",")] if value else []
-        if not all(0 < len(t) <= 8 and t.isascii() and t.isprintable() for t in ids):
+        if not all(valid_terminal_id(t) for t in ids):
             raise ValueError("a terminal id is 1 to 8 printable ASCII characters")
         return value
 

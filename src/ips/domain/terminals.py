@@ -29,6 +29,11 @@ class Lease:
         return self.owner is not None and self.until is not None and self.until > now
 
 
+def valid_terminal_id(text: str) -> bool:
+    """Whether ``text`` may be a terminal id: 1 to ``MAX_LENGTH`` printable ASCII characters."""
+    return 0 < len(text) <= MAX_LENGTH and text.isascii() and text.isprintable()
+
+
 def next_terminal_id(like: str, taken: Iterable[str]) -> str:
     """The id after the highest of ``taken`` that has the form of ``like`` (its letters, then
     as many digits): ``IPS00001`` and ``IPS00004`` taken → ``IPS00005``."""

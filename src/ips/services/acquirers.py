@@ -22,7 +22,7 @@ from ips.domain.acquirers import (
 )
 from ips.domain.errors import InvalidInput, NotFound, Refused
 from ips.domain.money import currency
-from ips.domain.terminals import MAX_LENGTH
+from ips.domain.terminals import valid_terminal_id
 from ips.domain.text import is_digits
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWorkFactory
@@ -133,8 +133,10 @@ def _changed(acquirer: Acquirer, settings: AcquirerSettings) -> Acquirer:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput("--processing-http is an http(s) URL", field="processing_http")
     for terminal in (given.get("terminal_id", ""), *given.get("terminal_pool", ())):
-        if terminal and not (len(terminal) <= MAX_LENGTH and terminal.isascii()):
-            raise InvalidInput("a terminal id is 1 to 8 ASCII characters", field="terminal_id")
+        if terminal and not valid_terminal_id(terminal):
+            raise InvalidInput(
+                "a terminal id is 1 to 8 printable ASCII characters", field="terminal_id"
+            )
     if "acquirer_id" in given and not (
         is_digits(given["acquirer_id"]) and len(given["acquirer_id"]) <= 11
     ):
