@@ -30,6 +30,7 @@ from ips.config import Settings
 from ips.domain.errors import InvalidInput
 from ips.domain.users import Role
 from ips.services.accounts import add_user
+from ips.services.audit import command_actor
 from ips.web.app import create_app
 
 LOGIN, PASSWORD = "bench-operator", "bench operator password"
@@ -121,8 +122,9 @@ async def main() -> None:
             gateway = runtime.services.gateway
             with contextlib.suppress(InvalidInput):  # added by an earlier run
                 await add_user(
-                    SHOP, LOGIN, PASSWORD, Role.OPERATOR, gateway.uow_factory, gateway.clock
-                )
+                    SHOP, LOGIN, PASSWORD, Role.OPERATOR, gateway.uow_factory, gateway.clock,
+                    actor=command_actor(),
+                )  # fmt: skip
             transport = httpx.ASGITransport(app=create_app(runtime.services))
             async with httpx.AsyncClient(
                 transport=transport, base_url="https://bench", timeout=600

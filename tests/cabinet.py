@@ -19,7 +19,7 @@ from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
 from tests.conftest import make_client
-from tests.fakes import ManualClock
+from tests.fakes import STAFF, ManualClock
 from tests.integration.test_payment_service import card
 
 PASSWORD = "correct horse battery"
@@ -66,7 +66,7 @@ async def open_cabinet(gateway: Gateway, database: Database, clock: ManualClock)
         ("111111", "adam", Role.ADMIN),
         ("222222", "olga", Role.ADMIN),
     ):
-        await add_user(merchant_id, login, PASSWORD, role, database, clock)
+        await add_user(merchant_id, login, PASSWORD, role, database, clock, actor=STAFF)
     held = await paid_order(gateway, "111111", "ours-1", delay=True)
     theirs = await paid_order(gateway, "222222", "theirs-1", delay=True)
     return Cabinet(gateway, clock, held, theirs)

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.cards import Pan
 from ips.domain.money import Money
 from ips.domain.responses import ResponseCode
@@ -21,6 +22,9 @@ from ips.processing.secure import Authentication, AuthenticationStatus, Challeng
 from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 
 SILENT = "no answer"
+
+STAFF = Actor(ActorKind.COMMAND, "tests", "localhost")
+"""Who the tests' own setting-up is done by, in the audit trail."""
 
 
 class ManualClock:

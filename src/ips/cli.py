@@ -52,6 +52,7 @@ from ips.services.acquirers import (
     list_acquirers,
 )
 from ips.services.api_keys import api_keys_of, create_api_key, revoke_api_key
+from ips.services.audit import command_actor
 from ips.services.clock import utc_now
 from ips.services.merchants import (
     AddMerchant,
@@ -795,9 +796,9 @@ def _acquirer_command(adding: bool) -> Callable[..., None]:
             typer.echo(f"acquirer {name} changed")
             return
         settings = _settings(database)
-        taken = _terminals_of_settings(settings)
+        taken, me = _terminals_of_settings(settings), command_actor()
         added = _on_database(
-            settings, lambda db: add_acquirer(name, wanted, db, taken_terminals=taken)
+            settings, lambda db: add_acquirer(name, wanted, db, taken_terminals=taken, actor=me)
         )
         typer.echo(f"acquirer {added.name} added: {added.processing}, terminal {added.terminal_id}")
 
@@ -830,8 +831,10 @@ def acquirer_enable(name: AcquirerName, database: Database = None) -> None:
 
 def _set_acquirer(name: str, wanted: AcquirerSettings, database: str | None) -> None:
     settings = _settings(database)
-    taken = _terminals_of_settings(settings)
-    _on_database(settings, lambda db: change_acquirer(name, wanted, db, taken_terminals=taken))
+    taken, me = _terminals_of_settings(settings), command_actor()
+    _on_database(
+        settings, lambda db: change_acquirer(name, wanted, db, taken_terminals=taken, actor=me)
+    )
 
 
 @acquirer_app.command("list")
@@ -895,8 +898,9 @@ def apikey_create(
     database: Database = None,
 ) -> None:
     """Make an API key of the merchant; it is shown once, alone on the last line."""
+    me = command_actor()
     made, token = _on_database(
-        _settings(database), lambda db: create_api_key(merchant_id, name, scope, db)
+        _settings(database), lambda db: create_api_key(merchant_id, name, scope, db, actor=me)
     )
     typer.echo(f"key {made.key_id} of merchant {merchant_id} ({made.scope.value}), shown once:")
     typer.echo(token)
@@ -920,7 +924,8 @@ def apikey_revoke(
     database: Database = None,
 ) -> None:
     """Revoke an API key at once: calls with it are refused from then on."""
-    _on_database(_settings(database), lambda db: revoke_api_key(merchant_id, key_id, db))
+    me = command_actor()
+    _on_database(_settings(database), lambda db: revoke_api_key(merchant_id, key_id, db, actor=me))
     typer.echo(f"key {key_id} revoked")
 
 
@@ -940,9 +945,10 @@ def webhook_add(
 ) -> None:
     """Add a webhook endpoint; its secret is shown once, alone on the last line."""
     settings = _settings(database)
-    ports = settings.allowed_notification_ports
+    ports, me = settings.allowed_notification_ports, command_actor()
     made, secret = _on_database(
-        settings, lambda db: webhooks.add_endpoint(merchant_id, url, events, db, ports=ports)
+        settings,
+        lambda db: webhooks.add_endpoint(merchant_id, url, events, db, ports=ports, actor=me),
     )
     typer.echo(f"endpoint {made.endpoint_id} of merchant {merchant_id}; its secret, shown once:")
     typer.echo(secret)
@@ -967,8 +973,10 @@ def webhook_roll(
     merchant_id: MerchantId, endpoint_id: EndpointId, database: Database = None
 ) -> None:
     """A new secret for the endpoint (the old one signs beside it for 24 hours), shown once."""
+    me = command_actor()
     secret = _on_database(
-        _settings(database), lambda db: webhooks.roll_secret(merchant_id, endpoint_id, db)
+        _settings(database),
+        lambda db: webhooks.roll_secret(merchant_id, endpoint_id, db, actor=me),
     )
     typer.echo(f"endpoint {endpoint_id}: its new secret, shown once:")
     typer.echo(secret)
@@ -979,8 +987,10 @@ def webhook_remove(
     merchant_id: MerchantId, endpoint_id: EndpointId, database: Database = None
 ) -> None:
     """Remove the endpoint: what it still had to receive is not sent."""
+    me = command_actor()
     _on_database(
-        _settings(database), lambda db: webhooks.remove_endpoint(merchant_id, endpoint_id, db)
+        _settings(database),
+        lambda db: webhooks.remove_endpoint(merchant_id, endpoint_id, db, actor=me),
     )
     typer.echo(f"endpoint {endpoint_id} removed")
 
@@ -1001,7 +1011,7 @@ def settle(
             gateway = runtime.services.gateway
             if acquirer is not None and gateway.acquirer(acquirer) is None:
                 raise NotFound(f"no acquirer {acquirer} is connected", field="acquirer")
-            return await settlement.settle(gateway, acquirer)
+            return await settlement.settle(gateway, acquirer, actor=command_actor())
 
     with _refused():
         reports = asyncio.run(run())
@@ -1056,7 +1066,9 @@ def reconcile(
         raise typer.Exit(2) from None
 
     async def run(db: StoredDatabase) -> list[Difference]:
-        return await reconcile_and_keep(db, bank.figures, bank_of.name, utc_now(), day=bank.day)
+        return await reconcile_and_keep(
+            db, bank.figures, bank_of.name, utc_now(), day=bank.day, actor=command_actor()
+        )
 
     differences = _on_database(settings, run)
     for difference in differences:
@@ -1106,8 +1118,10 @@ def user_add(
     database: Database = None,
 ) -> None:
     """Add a user of a merchant's Personal Account."""
+    me = command_actor()
     _on_database(
-        _settings(database), lambda db: add_user(merchant_id, login, password, role, db, utc_now)
+        _settings(database),
+        lambda db: add_user(merchant_id, login, password, role, db, utc_now, actor=me),
     )
     typer.echo(f"user {login} ({role.value}) added to merchant {merchant_id}")
 
@@ -1121,7 +1135,10 @@ def rate_set(
 ) -> None:
     """Set the rate from now on (earlier rates stay in the history)."""
 
-    _on_database(_settings(database), lambda db: set_rate(SetRate(source, target, rate), db))
+    me = command_actor()
+    _on_database(
+        _settings(database), lambda db: set_rate(SetRate(source, target, rate), db, actor=me)
+    )
     typer.echo(f"1 {source.upper()} = {rate} {target.upper()}")
 
 
@@ -1153,7 +1170,7 @@ def points_report(
 
     async def run() -> ReportResult:
         async with running(settings, workers=False) as runtime:
-            return await report_points(reported, runtime.services.gateway)
+            return await report_points(reported, runtime.services.gateway, actor=command_actor())
 
     try:
         result = asyncio.run(run())

@@ -32,7 +32,7 @@ from ips.services.settlement import settle
 from ips.services.terminals import Terminal
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
-from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.fakes import STAFF, FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
 SHOP = SignedIn("111111")
@@ -49,7 +49,7 @@ def bank_b() -> FakeProcessingCenter:
 async def two_banks(gateway: Gateway, bank_b: FakeProcessingCenter) -> Gateway:
     """The gateway with BANK-B beside the default acquirer: stored, and connected."""
     added = await add_acquirer(
-        "BANK-B", AcquirerSettings(processing="127.0.0.1:9583"), gateway.uow_factory
+        "BANK-B", AcquirerSettings(processing="127.0.0.1:9583"), gateway.uow_factory, actor=STAFF
     )
     links = Links({"BANK-B": Link(added, bank_b, Terminal(added.terminal_id))})
     return dataclasses.replace(gateway, links=links)
@@ -181,7 +181,9 @@ async def test_an_acquirer_disabled_or_not_connected_takes_no_new_payment(
     two_banks: Gateway, bank_b: FakeProcessingCenter
 ) -> None:
     await route(two_banks, "BANK-B")
-    off = await change_acquirer("BANK-B", AcquirerSettings(disabled=True), two_banks.uow_factory)
+    off = await change_acquirer(
+        "BANK-B", AcquirerSettings(disabled=True), two_banks.uow_factory, actor=STAFF
+    )
     disabled = dataclasses.replace(
         two_banks,
         links=Links(
@@ -211,11 +213,14 @@ async def test_a_route_to_an_unknown_acquirer_is_refused_and_changes_nothing(
 
 async def test_acquirers_are_checked_as_they_are_added_and_changed(gateway: Gateway) -> None:
     factory = gateway.uow_factory
-    first = await add_acquirer("BANK-A", AcquirerSettings(processing="bank-a:8583"), factory)
+    first = await add_acquirer(
+        "BANK-A", AcquirerSettings(processing="bank-a:8583"), factory, actor=STAFF
+    )
     second = await add_acquirer(
         "BANK-B",
         AcquirerSettings(processing="bank-b:8583", currencies="USD,EUR", double_stage=False),
         factory,
+        actor=STAFF,
     )
     assert (first.terminal_id, second.terminal_id) == ("IPSA0001", "IPSB0001")
     assert second.rules == Rules(double_stage=False, currencies=(currency("USD"), currency("EUR")))
@@ -228,12 +233,17 @@ async def test_acquirers_are_checked_as_they_are_added_and_changed(gateway: Gate
         ("BANK C", AcquirerSettings(processing="x:1"), "letters, digits"),
     ]:
         with pytest.raises(DomainError, match=message):
-            await add_acquirer(name, settings, factory, taken_terminals=frozenset({"IPS00001"}))
+            await add_acquirer(
+                name, settings, factory, taken_terminals=frozenset({"IPS00001"}), actor=STAFF
+            )
     with pytest.raises(Refused, match="another"):
         await change_acquirer("BANK-B", AcquirerSettings(terminal_id="IPS00001"), factory,
-                              taken_terminals=frozenset({"IPS00001"}))  # fmt: skip
+                              taken_terminals=frozenset({"IPS00001"}), actor=STAFF)  # fmt: skip
     changed = await change_acquirer(
-        "BANK-B", AcquirerSettings(double_stage=True, settlement_cutoff="21:30"), factory
+        "BANK-B",
+        AcquirerSettings(double_stage=True, settlement_cutoff="21:30"),
+        factory,
+        actor=STAFF,
     )
     assert changed.rules.double_stage and changed.settlement_cutoff.hour == 21
     async with gateway.uow_factory(readonly=True) as uow:
@@ -247,12 +257,12 @@ async def test_a_node_connects_to_an_added_acquirer_and_takes_its_changed_rules(
     cannot reach now is still linked, and its connection tried on its own."""
     settings = Settings(processing_timeout=1)
     links = Links()
-    await add_acquirer("BANK-B", AcquirerSettings(processing="127.0.0.1:1"), database)
+    await add_acquirer("BANK-B", AcquirerSettings(processing="127.0.0.1:1"), database, actor=STAFF)
     await refresh_links(links, database, settings)
     link = links.by_name["BANK-B"]
     try:
         assert link.terminal.id == "IPSA0001" and link.acquirer.rules.double_stage
-        await change_acquirer("BANK-B", AcquirerSettings(double_stage=False), database)
+        await change_acquirer("BANK-B", AcquirerSettings(double_stage=False), database, actor=STAFF)
         await refresh_links(links, database, settings)
         again = links.by_name["BANK-B"]
         assert not again.acquirer.rules.double_stage

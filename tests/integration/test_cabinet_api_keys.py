@@ -14,6 +14,7 @@ from ips.domain.errors import AuthenticationFailed
 from ips.services.api_keys import api_keys_of, create_api_key, key_holder
 from ips.storage.unit_of_work import Database
 from tests.cabinet import Cabinet, csrf_of
+from tests.fakes import STAFF
 
 pytestmark = pytest.mark.usefixtures("merchant")
 
@@ -87,7 +88,9 @@ async def test_a_write_key_and_a_bad_form(cabinet: Cabinet, database: Database) 
 async def test_only_an_administrator_sees_makes_or_revokes_keys(
     cabinet: Cabinet, database: Database, login: str
 ) -> None:
-    key, token = await create_api_key("111111", "", Scope.WRITE, database, cabinet.clock)
+    key, token = await create_api_key(
+        "111111", "", Scope.WRITE, database, cabinet.clock, actor=STAFF
+    )
     async with cabinet.signed_in(login) as http:
         assert PAGE not in (await http.get("/cabinet/orders")).text
         assert (await http.get(PAGE)).status_code == 403
@@ -102,7 +105,9 @@ async def test_only_an_administrator_sees_makes_or_revokes_keys(
 
 
 async def test_another_merchant_s_key_is_not_found(cabinet: Cabinet, database: Database) -> None:
-    theirs, token = await create_api_key("222222", "theirs", Scope.WRITE, database, cabinet.clock)
+    theirs, token = await create_api_key(
+        "222222", "theirs", Scope.WRITE, database, cabinet.clock, actor=STAFF
+    )
     async with cabinet.signed_in("adam") as adam:
         assert theirs.key_id not in (await adam.get(PAGE)).text
         for key_id in (theirs.key_id, "a" * 16, "nonsense"):
@@ -116,7 +121,9 @@ async def test_another_merchant_s_key_is_not_found(cabinet: Cabinet, database: D
 async def test_no_key_is_made_or_revoked_without_the_session_s_csrf_token(
     cabinet: Cabinet, database: Database, csrf: str | None
 ) -> None:
-    key, token = await create_api_key("111111", "", Scope.WRITE, database, cabinet.clock)
+    key, token = await create_api_key(
+        "111111", "", Scope.WRITE, database, cabinet.clock, actor=STAFF
+    )
     sent = {} if csrf is None else {"csrf": csrf}
     async with cabinet.signed_in("adam") as adam:
         made = await adam.post(PAGE, data=sent | {"name": "x", "scope": "write"})

@@ -27,7 +27,7 @@ from ips.services.rates import SetRate, set_rate
 from ips.services.settlement import settle
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
-from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.fakes import STAFF, FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
 SHOP = SignedIn("111111")
@@ -279,8 +279,10 @@ async def test_order_in_a_currency_the_processing_center_does_not_take_is_conver
     )  # fmt: skip
     with pytest.raises(Refused, match="no rate"):
         await create_order(CreateOrder("111111", "C-1", "10.00", "USD"), rub_only)
-    await set_rate(SetRate("USD", "RUB", "92.5"), gateway.uow_factory, gateway.clock)
-    await set_rate(SetRate("USD", "RUB", "92.123456"), gateway.uow_factory, gateway.clock)
+    await set_rate(SetRate("USD", "RUB", "92.5"), gateway.uow_factory, gateway.clock, actor=STAFF)
+    await set_rate(
+        SetRate("USD", "RUB", "92.123456"), gateway.uow_factory, gateway.clock, actor=STAFF
+    )
     order = await create_order(CreateOrder("111111", "C-1", "10.01", "USD"), rub_only)
     paid = (await pay_by_card(PayByCard(order.billnumber, card()), rub_only)).order
     assert paid.state is OrderState.APPROVED

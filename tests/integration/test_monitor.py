@@ -37,7 +37,7 @@ from ips.storage.migrate import migrate
 from ips.storage.monitor import MonitorQueries
 from ips.storage.tables import orders
 from ips.storage.unit_of_work import Database
-from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.fakes import STAFF, FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
 RUB, USD, JPY = currency("RUB"), currency("USD"), currency("JPY")
@@ -575,7 +575,7 @@ async def test_a_converted_payment_shows_its_money_in_the_payments_currency(
     gateway: Gateway, database: Database, merchant: Any
 ) -> None:
     rub_only = replace(gateway, rules=Rules(currencies=(RUB,)))
-    await set_rate(SetRate("USD", "RUB", "90"), gateway.uow_factory, gateway.clock)
+    await set_rate(SetRate("USD", "RUB", "90"), gateway.uow_factory, gateway.clock, actor=STAFF)
     order = await create_order(CreateOrder(SHOP, "C-1", "10.00", "USD"), rub_only)
     await pay_by_card(PayByCard(order.billnumber, card()), rub_only)
     [row] = (await monitor.list_orders(shop(), None, 10, database)).rows

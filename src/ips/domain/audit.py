@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ips.domain.errors import DomainError
+from ips.domain.money import Money, currency
+
 CHANGED = "(changed)"
 """What an entry shows of a secret that was set or changed."""
 
@@ -82,3 +85,42 @@ def record(
         before = {key: before.get(key) for key in keys}
         after = {key: after.get(key) for key in keys}
     return AuditEntry(actor, action, subject, at, before, after)
+
+
+def money_value(value: Money) -> dict[str, Any]:
+    """An amount as an entry keeps it: its minor units and its currency."""
+    return {"minor": value.minor, "currency": value.currency.code}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One value of an entry, as a page shows it."""
+
+    name: str
+    before: str
+    after: str
+
+
+def changes(entry: AuditEntry) -> list[Change]:
+    """The values an entry keeps, each as text before and after (``—``: none)."""
+    before, after = entry.before or {}, entry.after or {}
+    return [
+        Change(name, shown(before.get(name)), shown(after.get(name)))
+        for name in {**before, **after}
+    ]
+
+
+def shown(value: Any) -> str:
+    """A kept value as text: an amount as ``100.00 RUB``, a list joined, nothing as ``—``."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping) and set(value) == {"minor", "currency"}:
+        try:
+            return str(Money(int(value["minor"]), currency(str(value["currency"]))))
+        except (ValueError, DomainError):
+            pass
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(item) for item in value) or "—"
+    return str(value)

@@ -17,11 +17,13 @@ import functools
 from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password, verify_password
+from ips.domain.audit import CHANGED, Actor, Subject
 from ips.domain.errors import AuthenticationFailed, InvalidInput, LoginLocked, NotFound
 from ips.domain.logins import Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.users import IDLE, LONGEST, Role, Session, User, check_password, parse_login
 from ips.domain.users import token_hash as hash_of
+from ips.services.audit import note
 from ips.services.clock import Clock
 from ips.services.login_guards import count_attempt, note_success
 from ips.services.merchants import SignedIn
@@ -56,7 +58,7 @@ class Signed:
 
 async def add_user(
     merchant_id: str, login: str, password: str, role: Role, uow_factory: UnitOfWorkFactory,
-    clock: Clock,
+    clock: Clock, *, actor: Actor,
 ) -> User:  # fmt: skip
     login = parse_login(login)
     password_hash = await asyncio.to_thread(hash_password, check_password(password, login))
@@ -66,8 +68,16 @@ async def add_user(
             raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
         if not await uow.users.add(user):
             raise InvalidInput("this login is taken", field="login")
+        await note(
+            uow, actor, "user.add", _subject(user), user.created_at,
+            after={"role": role.value, "password": CHANGED},
+        )  # fmt: skip
         await uow.commit()
     return user
+
+
+def _subject(user: User) -> Subject:
+    return Subject("user", user.login, merchant_id=user.merchant_id)
 
 
 async def sign_in(
@@ -129,10 +139,11 @@ async def sign_out(signed: Signed, uow_factory: UnitOfWorkFactory) -> None:
 
 async def change_password(
     signed: Signed, current: str, new: str, uow_factory: UnitOfWorkFactory, clock: Clock, *,
-    source: str = "",
+    source: str = "", actor: Actor,
 ) -> None:  # fmt: skip
     """Changes the user's password and ends the user's other sessions. The current password
-    is guessed no more freely here than at sign-in: it counts on the same lock."""
+    is guessed no more freely here than at sign-in: it counts on the same lock. ``actor``:
+    the user, as the audit trail names it."""
     new = check_password(new, signed.user.login)
     subjects = _subjects(signed.user.login, source)
     counted, _ = await count_attempt(subjects, uow_factory, clock, LOCKED)
@@ -149,6 +160,8 @@ async def change_password(
         user.password_hash = password_hash
         await uow.users.save(user)
         await uow.sessions.end_others(user.id or 0, keep=signed.session.token_hash)
+        after = {"password": CHANGED}
+        await note(uow, actor, "user.password", _subject(user), clock(), after=after)
         await uow.commit()
 
 
@@ -163,8 +176,9 @@ async def users_of(signed: Signed, uow_factory: UnitOfWorkFactory) -> list[User]
 
 
 async def change_user(
-    signed: Signed, user_id: int, role: Role | None, uow_factory: UnitOfWorkFactory
-) -> None:
+    signed: Signed, user_id: int, role: Role | None, uow_factory: UnitOfWorkFactory,
+    clock: Clock, *, actor: Actor,
+) -> None:  # fmt: skip
     """Gives a user of the signed-in user's merchant a new role, or removes it (``None``).
     An administrator cannot change itself: the merchant keeps one."""
     if user_id == signed.user.id:
@@ -173,10 +187,16 @@ async def change_user(
         user = await uow.users.get(user_id)
         if user is None or user.merchant_id != signed.merchant.merchant_id:
             raise NotFound("no such user")
+        before = {"role": user.role.value}
         if role is None:
             await uow.users.remove(user_id)
+            await note(uow, actor, "user.remove", _subject(user), clock(), before=before)
         else:
             user.role = role
             await uow.users.save(user)
             await uow.sessions.end_others(user_id, keep=None)
+            await note(
+                uow, actor, "user.role", _subject(user), clock(),
+                before=before, after={"role": role.value},
+            )  # fmt: skip
         await uow.commit()

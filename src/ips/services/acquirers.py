@@ -11,6 +11,7 @@ import dataclasses
 import string
 from dataclasses import dataclass
 from datetime import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from ips.domain.acquirers import (
@@ -20,10 +21,12 @@ from ips.domain.acquirers import (
     parse_acquirer_name,
     processing_address,
 )
+from ips.domain.audit import Actor, Subject
 from ips.domain.errors import InvalidInput, NotFound, Refused
 from ips.domain.money import currency
 from ips.domain.terminals import valid_terminal_id
 from ips.domain.text import is_digits
+from ips.services.audit import note
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -56,6 +59,7 @@ async def add_acquirer(
     clock: Clock = utc_now,
     *,
     taken_terminals: frozenset[str] = frozenset(),
+    actor: Actor,
 ) -> Acquirer:
     """Adds an acquirer; without a terminal id it gets one of a form of its own (IPSA0001,
     IPSB0001…), so no two acquirers' pools ever meet. ``taken_terminals``: the default
@@ -74,7 +78,9 @@ async def add_acquirer(
                 "an acquirer needs its processing center (HOST:PORT)", field="processing"
             )
         _check_terminals(acquirer, others, taken_terminals)
-        await uow.acquirers.add(acquirer, clock())
+        now = clock()
+        await uow.acquirers.add(acquirer, now)
+        await note(uow, actor, "acquirer.add", _subject(acquirer), now, after=_values(acquirer))
         await uow.commit()
     return acquirer
 
@@ -83,9 +89,13 @@ async def change_acquirer(
     name: str,
     settings: AcquirerSettings,
     uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
     *,
     taken_terminals: frozenset[str] = frozenset(),
+    actor: Actor,
 ) -> Acquirer:
+    """Changes the settings given; the audit trail names a change of ``disabled`` alone
+    ``acquirer.disable`` or ``acquirer.enable``, any other ``acquirer.change``."""
     if name == DEFAULT_ACQUIRER:
         raise Refused(
             "the default acquirer is set by the IPS_PROCESSING* settings", field="acquirer"
@@ -94,12 +104,41 @@ async def change_acquirer(
         acquirer = await uow.acquirers.get(name, lock=True)
         if acquirer is None:
             raise NotFound(f"no acquirer {name}", field="acquirer")
+        before = _values(acquirer)
         acquirer = _changed(acquirer, settings)
         others = [a for a in await uow.acquirers.all() if a.name != name]
         _check_terminals(acquirer, others, taken_terminals)
         await uow.acquirers.save(acquirer)
+        action = "acquirer.change"
+        if settings in (AcquirerSettings(disabled=True), AcquirerSettings(disabled=False)):
+            action = "acquirer.disable" if settings.disabled else "acquirer.enable"
+        await note(
+            uow, actor, action, _subject(acquirer), clock(), before=before, after=_values(acquirer)
+        )
         await uow.commit()
     return acquirer
+
+
+def _subject(acquirer: Acquirer) -> Subject:
+    return Subject("acquirer", acquirer.name)
+
+
+def _values(acquirer: Acquirer) -> dict[str, Any]:
+    """What the audit trail keeps of an acquirer's settings."""
+    rules = acquirer.rules
+    return {
+        "processing": acquirer.processing,
+        "processing_http": acquirer.processing_http,
+        "terminal_ids": list(acquirer.terminal_ids),
+        "acquirer_id": acquirer.acquirer_id,
+        "currencies": [c.code for c in rules.currencies],
+        "double_stage": rules.double_stage,
+        "stored_card_double_stage": rules.stored_card_double_stage,
+        "card_on_file": rules.card_on_file,
+        "require_3ds": rules.require_3ds,
+        "settlement_cutoff": f"{acquirer.settlement_cutoff:%H:%M}",
+        "disabled": acquirer.disabled,
+    }
 
 
 async def list_acquirers(uow_factory: UnitOfWorkFactory) -> list[Acquirer]:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ips.domain.api_keys import ApiKey, Scope, key_id_of, new_key
+from ips.domain.audit import Actor, Subject
 from ips.domain.errors import AccessDenied, AuthenticationFailed, NotFound
+from ips.services.audit import note
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -30,13 +32,20 @@ async def create_api_key(
     scope: Scope,
     uow_factory: UnitOfWorkFactory,
     clock: Clock = utc_now,
+    *,
+    actor: Actor,
 ) -> tuple[ApiKey, str]:
-    """A new key of the merchant, and its text — the one time it is shown."""
+    """A new key of the merchant, and its text — the one time it is shown (and never
+    written in the audit trail)."""
     async with uow_factory() as uow:
         if await uow.merchants.get(merchant_id) is None:
             raise NotFound(f"no merchant {merchant_id}", field="merchant_id")
         key, token = new_key(merchant_id, name, scope, clock())
         await uow.api_keys.add(key)
+        await note(
+            uow, actor, "api_key.create", _subject(merchant_id, key.key_id), key.created_at,
+            after={"name": key.name, "scope": key.scope.value},
+        )  # fmt: skip
         await uow.commit()
     return key, token
 
@@ -47,12 +56,22 @@ async def api_keys_of(merchant_id: str, uow_factory: UnitOfWorkFactory) -> list[
 
 
 async def revoke_api_key(
-    merchant_id: str, key_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
-) -> None:
+    merchant_id: str, key_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now, *,
+    actor: Actor,
+) -> None:  # fmt: skip
     async with uow_factory() as uow:
-        if not await uow.api_keys.revoke(merchant_id, key_id, clock()):
+        now = clock()
+        if not await uow.api_keys.revoke(merchant_id, key_id, now):
             raise NotFound(f"no key {key_id} of merchant {merchant_id} to revoke", field="key")
+        await note(
+            uow, actor, "api_key.revoke", _subject(merchant_id, key_id), now,
+            before={"state": "active"}, after={"state": "revoked"},
+        )  # fmt: skip
         await uow.commit()
+
+
+def _subject(merchant_id: str, key_id: str) -> Subject:
+    return Subject("api_key", key_id, merchant_id=merchant_id)
 
 
 async def key_holder(authorization: str, uow_factory: UnitOfWorkFactory) -> KeyHolder:

@@ -7,9 +7,12 @@ the change are stored together or not at all.
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from datetime import datetime
 
-from ips.domain.audit import Actor, AuditEntry, Subject, Values, record
+from ips.domain.audit import Actor, ActorKind, AuditEntry, Subject, Values, record
 from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 PAGE = 50
@@ -25,6 +28,18 @@ async def note(
     after: Values | None = None,
 ) -> None:
     await uow.audit.add(record(actor, action, subject, now, before, after))
+
+
+def command_actor() -> Actor:
+    """Who runs an ``ips`` command: the system user — under sudo, the one who ran sudo — on
+    this host."""
+    name = os.environ.get("SUDO_USER", "")
+    if not name:
+        try:
+            name = getpass.getuser()
+        except (OSError, KeyError):  # a user id with no name (a bare container)
+            name = f"uid {os.getuid()}"
+    return Actor(ActorKind.COMMAND, name[:100], socket.gethostname()[:100])
 
 
 async def trail(

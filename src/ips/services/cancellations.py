@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from ips.domain.audit import Actor
 from ips.domain.errors import InvalidInput
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money
@@ -30,10 +31,19 @@ from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
 from ips.services.accruals import open_accrual_reversal
+from ips.services.audit import note
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
-from ips.services.operations import OperationResult, PaidOrder, lock_paid_order, requested_amount
+from ips.services.operations import (
+    OperationResult,
+    PaidOrder,
+    asked_value,
+    lock_paid_order,
+    order_subject,
+    order_values,
+    requested_amount,
+)
 from ips.services.points_exchanges import open_points_exchange, send_points
 from ips.services.reversals import open_reversal, send_reversal
 from ips.services.unit_of_work import UnitOfWork
@@ -52,7 +62,11 @@ class Cancel:
     client_ip: str = ""
 
 
-async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResult:
+async def cancel(
+    cmd: Cancel, caller: Caller, gateway: Gateway, *, actor: Actor | None = None
+) -> OperationResult:
+    """``actor``: the person who cancels (the Personal Account), written in the audit trail
+    with the cancel; a shop's web-service call has none."""
     if cmd.external_id and not _EXTERNAL_ID.fullmatch(cmd.external_id):
         raise InvalidInput(
             "Externalrefundid is 10 to 100 letters, digits, _ or -", field="externalrefundid"
@@ -65,10 +79,18 @@ async def cancel(cmd: Cancel, caller: Caller, gateway: Gateway) -> OperationResu
             earlier = await uow.operations.by_external_refund_id(paid.order.id, cmd.external_id)
             if earlier is not None:
                 return OperationResult(merchant, paid.order, earlier, paid.payment)
-        amount = requested_amount(cmd.amount, cmd.currency, paid.order.paid_books)
+        books = paid.order.paid_books
+        amount = requested_amount(cmd.amount, cmd.currency, books)
+        values, now = order_values(paid.order), gateway.clock()
         operation, after = await cancel_locked(
-            uow, merchant, paid, amount, cmd.reason, gateway.clock(), cmd.external_id, cmd.client_ip
+            uow, merchant, paid, amount, cmd.reason, now, cmd.external_id, cmd.client_ip
         )
+        if actor is not None:
+            asked = {"asked": asked_value(amount, books), "reason": cmd.reason.name.lower()}
+            await note(
+                uow, actor, "order.cancel", order_subject(paid.order), now,
+                before=values, after=order_values(paid.order) | asked,
+            )  # fmt: skip
         fault("cancel.committing")
         await uow.commit()
     fault("cancel.committed")

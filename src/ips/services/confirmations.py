@@ -12,16 +12,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ips.domain.audit import Actor
 from ips.domain.errors import Conflict
 from ips.domain.money import Money
 from ips.domain.orders import Operation, OperationKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus
 from ips.faults import fault
+from ips.services.audit import note
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
-from ips.services.operations import OperationResult, lock_paid_order, requested_amount
+from ips.services.operations import (
+    OperationResult,
+    asked_value,
+    lock_paid_order,
+    order_subject,
+    order_values,
+    requested_amount,
+)
 from ips.services.payments import present_later
 from ips.services.reversals import open_reversal, send_reversal
 
@@ -38,7 +47,11 @@ class Confirm:
     hold has changed since, so a form sent twice charges once."""
 
 
-async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationResult:
+async def confirm(
+    cmd: Confirm, caller: Caller, gateway: Gateway, *, actor: Actor | None = None
+) -> OperationResult:
+    """``actor``: the person who confirms (the Personal Account), written in the audit trail
+    with the confirmation; a shop's web-service call has none."""
     merchant = await identify(caller, gateway)
     reversal_id = None
     async with gateway.uow_factory() as uow:
@@ -48,6 +61,7 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
         if cmd.unconfirmed is not None and cmd.unconfirmed != before.unconfirmed:
             raise Conflict("the order has changed since the form was shown: look at it again")
         amount = requested_amount(cmd.amount, cmd.currency, before)
+        values = order_values(order)
         confirmed = order.confirm(amount, cmd.auto_deposit, now)
         assert order.id is not None and order.books is not None
         confirmation = Operation(
@@ -68,6 +82,12 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
             )
         await uow.orders.save(order)
         await enqueue(uow, merchant, order, confirmation, paid.payment, now)
+        if actor is not None:
+            asked = {"asked": asked_value(amount, before), "release_rest": cmd.auto_deposit}
+            await note(
+                uow, actor, "order.confirm", order_subject(order), now,
+                before=values, after=order_values(order) | asked,
+            )  # fmt: skip
         fault("confirmation.committing")
         await uow.commit()
     fault("confirmation.committed")

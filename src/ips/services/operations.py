@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
+from ips.domain.audit import Subject, money_value
 from ips.domain.books import Books
 from ips.domain.errors import InvalidInput, MissingInput, NotFound, Refused, WrongValue
 from ips.domain.merchants import Merchant
@@ -109,6 +111,27 @@ def requested_amount(amount: str, currency: str, books: Books) -> int | None:
     if to_currency(currency) != books.currency:
         raise WrongValue(f"the payment was made in {books.currency}", field="currency")
     return Money.parse(amount, books.currency).minor
+
+
+def order_subject(order: Order) -> Subject:
+    return Subject("order", order.billnumber, order.merchant_id, order.billnumber)
+
+
+def order_values(order: Order) -> dict[str, Any]:
+    """What the audit trail keeps of a paid order before and after a person changes its
+    money: its state, and what was paid, confirmed and cancelled."""
+    books = order.paid_books
+    return {
+        "state": order.state.value,
+        "paid": money_value(books.money(books.held)),
+        "confirmed": money_value(books.money(books.confirmed)),
+        "cancelled": money_value(books.money(books.cancelled)),
+    }
+
+
+def asked_value(amount: int | None, books: Books) -> dict[str, Any] | str:
+    """The amount a person asked for: ``all`` when none was named."""
+    return "all" if amount is None else money_value(books.money(amount))
 
 
 async def lock_exchange(

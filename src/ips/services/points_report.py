@@ -37,10 +37,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from ips.domain.audit import Actor, Subject
 from ips.domain.orders import TransactionKind
 from ips.domain.states import TransactionStatus
 from ips.processing.loyalty import Difference, Loyalty, PointsOperation, ReportLine
 from ips.processing.port import NoAnswer
+from ips.services.audit import note
 from ips.services.gateway import Gateway
 from ips.services.points_exchanges import loyalty_of
 
@@ -122,9 +124,10 @@ def day_span(day: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
-async def report_points(day: date, gateway: Gateway) -> ReportResult:
+async def report_points(day: date, gateway: Gateway, *, actor: Actor | None = None) -> ReportResult:
     """Reports ``day``'s points operations to the program, merchant by merchant, and keeps
-    the differences it answers (see the module). ``Refused`` when no program is connected."""
+    the differences it answers (see the module). ``Refused`` when no program is connected.
+    With ``actor``, the audit trail keeps each merchant's report that was answered."""
     loyalty = loyalty_of(gateway)
     start, end = day_span(day)
     async with gateway.uow_factory(readonly=True) as uow:
@@ -134,7 +137,7 @@ async def report_points(day: date, gateway: Gateway) -> ReportResult:
     for difference in kept:
         lines.setdefault(difference.merchant_id, [])
     reports = [
-        await _report(day, merchant_id, lines[merchant_id], loyalty, gateway)
+        await _report(day, merchant_id, lines[merchant_id], loyalty, gateway, actor)
         for merchant_id in sorted(lines)
     ]
     return ReportResult(day, reports)
@@ -154,15 +157,23 @@ def lines_by_merchant(
 
 
 async def _report(
-    day: date, merchant_id: str, lines: list[ReportLine], loyalty: Loyalty, gateway: Gateway
-) -> MerchantReport:
+    day: date, merchant_id: str, lines: list[ReportLine], loyalty: Loyalty, gateway: Gateway,
+    actor: Actor | None,
+) -> MerchantReport:  # fmt: skip
     try:
         differences = await loyalty.report(day, merchant_id, lines)
     except NoAnswer as exc:
         log.warning("the report of merchant %s for %s: %s", merchant_id, day, exc)
         return MerchantReport(merchant_id, len(lines), None)
     async with gateway.uow_factory() as uow:
-        await uow.points.replace_differences(day, merchant_id, differences, gateway.clock())
+        now = gateway.clock()
+        await uow.points.replace_differences(day, merchant_id, differences, now)
+        if actor is not None:
+            await note(
+                uow, actor, "points.report", Subject("merchant", merchant_id, merchant_id), now,
+                after={"day": day.isoformat(), "operations": len(lines),
+                       "differences": len(differences)},
+            )  # fmt: skip
         await uow.commit()
     if differences:
         log.warning(

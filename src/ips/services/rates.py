@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from ips.domain.acquirers import Acquirer
+from ips.domain.audit import Actor, Subject
 from ips.domain.errors import InvalidInput, Refused
 from ips.domain.merchants import Merchant
 from ips.domain.money import Money, currency
 from ips.domain.rates import Rate, parse_rate
+from ips.services.audit import note
 from ips.services.clock import Clock, utc_now
 from ips.services.gateway import Gateway
 from ips.services.routing import acquirer_for
@@ -24,12 +26,20 @@ class SetRate:
     rate: str
 
 
-async def set_rate(cmd: SetRate, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now) -> Rate:
+async def set_rate(
+    cmd: SetRate, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now, *, actor: Actor
+) -> Rate:
     rate = Rate(currency(cmd.source), currency(cmd.target), parse_rate(cmd.rate), clock())
     if rate.source == rate.target:
         raise InvalidInput("a rate converts between two different currencies", field="currency")
     async with uow_factory() as uow:
+        earlier = await uow.rates.current(rate.source, rate.target, rate.valid_from)
         await uow.rates.add(rate)
+        await note(
+            uow, actor, "rate.set", Subject("rate", f"{rate.source.code}/{rate.target.code}"),
+            rate.valid_from, before={"rate": str(earlier.value) if earlier else None},
+            after={"rate": str(rate.value)},
+        )  # fmt: skip
         await uow.commit()
     return rate
 

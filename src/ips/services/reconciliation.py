@@ -17,9 +17,11 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 
 from ips.domain.acquirers import DEFAULT_ACQUIRER
+from ips.domain.audit import Actor, Subject
 from ips.domain.orders import Transaction, TransactionKind
 from ips.domain.reconciliation import Authorization, Difference, Figures
 from ips.domain.states import TransactionStatus
+from ips.services.audit import note
 from ips.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -30,17 +32,27 @@ async def reconcile_and_keep(
     now: datetime,
     *,
     day: date | None = None,
+    actor: Actor | None = None,
 ) -> list[Difference]:
     """``ips reconcile``: reconciles the acquirer's report and keeps what differs — a
     difference found again stays as first found, one no longer found is resolved (the work
-    under way that made it has settled). Returns the acquirer's open differences."""
+    under way that made it has settled). Returns the acquirer's open differences. The audit
+    trail keeps, with ``actor``, how many were open before, new, resolved and open after."""
     found = await reconcile(uow_factory, bank, acquirer=acquirer, day=day)
     async with uow_factory() as uow:
         kept = await uow.differences.open(acquirer, lock=True)
         by_key = {d.key: i for i, d in kept.items()}
-        await uow.differences.resolve(set(kept) - {by_key.get(d.key) for d in found}, now)
+        resolved = set(kept) - {by_key.get(d.key) for d in found}
+        new = [d for d in found if d.key not in by_key]
+        await uow.differences.resolve(resolved, now)
         await uow.differences.seen([by_key[d.key] for d in found if d.key in by_key], now)
-        await uow.differences.add(acquirer, [d for d in found if d.key not in by_key], now)
+        await uow.differences.add(acquirer, new, now)
+        if actor is not None:
+            await note(
+                uow, actor, "reconciliation.run", Subject("acquirer", acquirer), now,
+                after={"day": day.isoformat() if day else None, "open_before": len(kept),
+                       "new": len(new), "resolved": len(resolved), "open": len(found)},
+            )  # fmt: skip
         await uow.commit()
     first_found = {d.key: d.found_at for d in kept.values()}
     return [replace(d, found_at=first_found.get(d.key, now)) for d in found]

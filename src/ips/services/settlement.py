@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from ips.domain.acquirers import DEFAULT_ACQUIRER
+from ips.domain.audit import Actor, Subject, money_value
 from ips.domain.cards import Pan
 from ips.domain.errors import Conflict
 from ips.domain.money import Money
@@ -37,10 +38,12 @@ from ips.domain.settlement import BatchStatus, SettlementBatch, closes_at, due_p
 from ips.domain.states import TransactionStatus
 from ips.faults import fault
 from ips.processing.port import Answer, BatchTotals, FinancialAdvice, MessageId, NoAnswer
+from ips.services.audit import note
 from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
 from ips.services.reversals import PAN_CONTEXT, message_id
 from ips.services.terminals import close_batch
+from ips.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +68,14 @@ class BatchReport:
         return Money(minor, self.batch.currency)
 
 
-async def settle(gateway: Gateway, acquirer: str | None = None) -> list[BatchReport]:
+async def settle(
+    gateway: Gateway, acquirer: str | None = None, *, actor: Actor | None = None
+) -> list[BatchReport]:
     """``ips settle``: closes by hand what is unsent now (batches of no period), of every
-    acquirer or of ``acquirer``, and sends the batches no node is sending."""
-    await _close(gateway, acquirer, None, None)
+    acquirer or of ``acquirer``, and sends the batches no node is sending. The audit trail
+    keeps each batch closed, with ``actor``, in the transaction that closes it; its sending
+    is the protocol's, in the batch's status."""
+    await _close(gateway, acquirer, None, None, actor)
     return await resend_unfinished(gateway, acquirer)
 
 
@@ -103,7 +110,11 @@ async def resend_unfinished(gateway: Gateway, acquirer: str | None = None) -> li
 
 
 async def _close(
-    gateway: Gateway, acquirer: str | None, period: date | None, before: datetime | None
+    gateway: Gateway,
+    acquirer: str | None,
+    period: date | None,
+    before: datetime | None,
+    actor: Actor | None = None,
 ) -> None:
     """Closes the acquirer's ``period`` (None: by hand, of every acquirer when ``acquirer``
     is None too) with its unsent transactions made before ``before``, unless the period is
@@ -145,6 +156,8 @@ async def _close(
                 batch.add(transaction.amount.minor, credit=_is_credit(transaction))
             for batch in batches.values():
                 await uow.batches.add(batch)
+                if actor is not None:
+                    await _note_closed(uow, actor, batch)
             for transaction in unsent:
                 transaction.batch_id = batches[_batch_key(transaction)].id
                 transaction.mark_sent(now)
@@ -159,6 +172,20 @@ async def _close(
         log.info("settlement period %s was closed by another node meanwhile", period)
     else:
         fault("settlement.batching.committed")
+
+
+async def _note_closed(uow: UnitOfWork, actor: Actor, batch: SettlementBatch) -> None:
+    def amount(minor: int) -> dict[str, object]:
+        return money_value(Money(minor, batch.currency))
+
+    await note(
+        uow, actor, "settlement.close", Subject("batch", str(batch.id)), batch.created_at,
+        after={
+            "acquirer": batch.acquirer, "status": batch.status.value,
+            "debits": batch.debits, "debit_total": amount(batch.debit_total),
+            "credits": batch.credits, "credit_total": amount(batch.credit_total),
+        },
+    )  # fmt: skip
 
 
 def _of(acquirer: str | None, transactions: list[Transaction]) -> list[Transaction]:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 
+from ips.domain.audit import CHANGED, Actor, Subject
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import parse_callback_url
 from ips.domain.notifications import ALLOWED_PORTS
@@ -28,6 +29,7 @@ from ips.domain.webhooks import (
     parse_event_types,
 )
 from ips.faults import fault
+from ips.services.audit import note
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import SignedIn
@@ -51,8 +53,11 @@ async def add_endpoint(
     uow_factory: UnitOfWorkFactory,
     clock: Clock = utc_now,
     ports: frozenset[int] = ALLOWED_PORTS,
+    *,
+    actor: Actor | None = None,
 ) -> tuple[Endpoint, str]:
-    """A new endpoint of the merchant, and its secret — the one time it is shown."""
+    """A new endpoint of the merchant, and its secret — the one time it is shown. ``actor``:
+    the person who adds it, for the audit trail (a JSON API call has none)."""
     endpoint = Endpoint(
         new_id("we"), merchant_id, parse_url(url, ports), parse_event_types(events), new_secret(),
         clock(),
@@ -63,6 +68,12 @@ async def add_endpoint(
         if len(await uow.webhooks.endpoints_of(merchant_id)) >= MAX_ENDPOINTS:
             raise InvalidInput(f"a merchant has at most {MAX_ENDPOINTS} endpoints", field="url")
         await uow.webhooks.add_endpoint(endpoint)
+        if actor is not None:
+            await note(
+                uow, actor, "webhook.add", _subject(endpoint), endpoint.created_at,
+                after={"url": endpoint.url, "events": list(endpoint.event_types),
+                       "secret": CHANGED},
+            )  # fmt: skip
         await uow.commit()
     return endpoint, endpoint.secret
 
@@ -73,24 +84,39 @@ async def endpoints_of(merchant_id: str, uow_factory: UnitOfWorkFactory) -> list
 
 
 async def roll_secret(
-    merchant_id: str, endpoint_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
-) -> str:
+    merchant_id: str, endpoint_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now,
+    *, actor: Actor,
+) -> str:  # fmt: skip
     """A new secret of the endpoint; the last one signs beside it for a day."""
     async with uow_factory() as uow:
         endpoint = await _endpoint(uow.webhooks, merchant_id, endpoint_id)
-        secret = endpoint.roll(clock())
+        now = clock()
+        secret = endpoint.roll(now)
         await uow.webhooks.save_secrets(endpoint)
+        await note(uow, actor, "webhook.roll", _subject(endpoint), now, after={"secret": CHANGED})
         await uow.commit()
     return secret
 
 
 async def remove_endpoint(
-    merchant_id: str, endpoint_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
-) -> None:
+    merchant_id: str, endpoint_id: str, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now,
+    *, actor: Actor | None = None,
+) -> None:  # fmt: skip
+    """``actor``: the person who removes it, for the audit trail (a JSON API call has none)."""
     async with uow_factory() as uow:
         endpoint = await _endpoint(uow.webhooks, merchant_id, endpoint_id)
-        await uow.webhooks.remove_endpoint(endpoint, clock())
+        now = clock()
+        await uow.webhooks.remove_endpoint(endpoint, now)
+        if actor is not None:
+            await note(
+                uow, actor, "webhook.remove", _subject(endpoint), now,
+                before={"url": endpoint.url, "events": list(endpoint.event_types)},
+            )  # fmt: skip
         await uow.commit()
+
+
+def _subject(endpoint: Endpoint) -> Subject:
+    return Subject("webhook_endpoint", endpoint.endpoint_id, merchant_id=endpoint.merchant_id)
 
 
 async def _endpoint(webhooks: WebhookRepository, merchant_id: str, endpoint_id: str) -> Endpoint:
@@ -118,12 +144,16 @@ async def deliveries_of(
 
 
 async def send_again(
-    caller: SignedIn, delivery_id: int, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
-) -> None:
+    caller: SignedIn, delivery_id: int, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now,
+    *, actor: Actor,
+) -> None:  # fmt: skip
     """Sends the merchant's delivery once more, at the workers' next look."""
     async with uow_factory() as uow:
-        if not await uow.webhooks.send_again(caller.merchant_id, delivery_id, clock()):
+        now = clock()
+        if not await uow.webhooks.send_again(caller.merchant_id, delivery_id, now):
             raise NotFound("no such delivery, or it is being sent", field="delivery")
+        subject = Subject("webhook_delivery", str(delivery_id), merchant_id=caller.merchant_id)
+        await note(uow, actor, "webhook.send_again", subject, now)
         await uow.commit()
 
 

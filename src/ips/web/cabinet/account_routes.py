@@ -12,6 +12,7 @@ from ips.web.browser import browser, sent_from_this_browser
 from ips.web.cabinet.session import (
     LOGIN_FORM,
     CabinetUser,
+    acting,
     forget_session,
     keep_session,
     posted,
@@ -96,7 +97,7 @@ async def change_password(request: Request, signed: CabinetUser, services: AppSe
     try:
         await accounts.change_password(
             signed, form.get("current", ""), form.get("new", ""), services.uow_factory,
-            services.gateway.clock, source=client_ip(request),
+            services.gateway.clock, source=client_ip(request), actor=acting(request, signed),
         )  # fmt: skip
     except DomainError as exc:
         return render(request, "password.html", signed, status=400, error=exc.message, done=False)

@@ -17,6 +17,7 @@ from ips.domain.users import Role
 from ips.services import accounts, merchant_settings
 from ips.web.cabinet.session import (
     CabinetUser,
+    acting,
     may_administer,
     posted,
 )
@@ -51,7 +52,7 @@ async def add_user(request: Request, signed: CabinetUser, services: AppServices)
         role = Role(form.get("role", ""))
         await accounts.add_user(
             signed.merchant.merchant_id, form.get("login", ""), form.get("password", ""), role,
-            services.uow_factory, services.gateway.clock,
+            services.uow_factory, services.gateway.clock, actor=acting(request, signed),
         )  # fmt: skip
     except ValueError:
         return await _users(request, signed, services, "Choose a role.", 400)
@@ -73,7 +74,10 @@ async def change_user(
     try:
         wanted = form.get("role", "")
         role = None if wanted == "none" else Role(wanted)
-        await accounts.change_user(signed, user_id, role, services.uow_factory)
+        await accounts.change_user(
+            signed, user_id, role, services.uow_factory, services.gateway.clock,
+            actor=acting(request, signed),
+        )  # fmt: skip
     except ValueError:
         return await _users(request, signed, services, "Choose a role.", 400)
     except NotFound:
@@ -137,6 +141,7 @@ async def change_settings(
     form = await posted(request, signed)
     may_administer(signed)
     merchant_id = signed.merchant.merchant_id
+    actor, clock = acting(request, signed), services.gateway.clock
     try:
         if part == "notifications":
             wanted = merchant_settings.Notifications(
@@ -146,24 +151,26 @@ async def change_settings(
                 means=frozenset(PaymentMeans(m) for m in await _many(request, "means")),
             )
             await merchant_settings.change_notifications(
-                merchant_id, wanted, services.uow_factory, services.notification_ports
-            )
+                merchant_id, wanted, services.uow_factory, services.notification_ports,
+                actor=actor, clock=clock,
+            )  # fmt: skip
         elif part == "password":
             if form.get("password", "") != form.get("repeat", ""):
                 raise InvalidInput("the password and its repetition differ", field="password")
             await merchant_settings.change_ws_password(
-                merchant_id, form.get("password", ""), services.uow_factory
-            )
+                merchant_id, form.get("password", ""), services.uow_factory, actor=actor,
+                clock=clock,
+            )  # fmt: skip
         elif part == "addresses":
             await merchant_settings.change_ws_addresses(
                 merchant_id, form.get("addresses", "").replace(",", " ").split(),
-                services.uow_factory,
+                services.uow_factory, actor=actor, clock=clock,
             )  # fmt: skip
         else:
             grace = timedelta(hours=_grace_hours(form.get("grace", "")))
             await merchant_settings.rotate_secret_word(
-                merchant_id, form.get("secret_word", ""), grace, services.uow_factory,
-                services.gateway.clock,
+                merchant_id, form.get("secret_word", ""), grace, services.uow_factory, clock,
+                actor=actor,
             )  # fmt: skip
     except ValueError:
         error = InvalidInput("choose among the options given", field=part)

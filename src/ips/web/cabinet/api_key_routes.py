@@ -17,7 +17,7 @@ from ips.domain.api_keys import ApiKey, Scope
 from ips.domain.errors import DomainError, NotFound
 from ips.services import accounts
 from ips.services.api_keys import api_keys_of, create_api_key, revoke_api_key
-from ips.web.cabinet.session import CabinetUser, may_administer, posted
+from ips.web.cabinet.session import CabinetUser, acting, may_administer, posted
 from ips.web.cabinet.views import render, see_other
 from ips.web.services import AppServices
 
@@ -54,7 +54,7 @@ async def make_api_key(request: Request, signed: CabinetUser, services: AppServi
         scope = Scope(form.get("scope", ""))
         made, token = await create_api_key(
             signed.merchant.merchant_id, form.get("name", ""), scope, services.uow_factory,
-            services.gateway.clock,
+            services.gateway.clock, actor=acting(request, signed),
         )  # fmt: skip
     except ValueError:
         return await _keys(request, signed, services, status=400, error="choose a scope")
@@ -73,7 +73,10 @@ async def revoke_key(
     may_administer(signed)
     merchant_id = signed.merchant.merchant_id
     try:
-        await revoke_api_key(merchant_id, key_id, services.uow_factory, services.gateway.clock)
+        await revoke_api_key(
+            merchant_id, key_id, services.uow_factory, services.gateway.clock,
+            actor=acting(request, signed),
+        )  # fmt: skip
     except NotFound:
         keys = await api_keys_of(merchant_id, services.uow_factory)
         if not any(key.key_id == key_id and key.revoked_at for key in keys):

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from ips.domain.audit import changes
 from ips.domain.errors import DomainError, InvalidInput
 from ips.domain.orders import CancelReason, OperationKind
 from ips.domain.text import is_digits
@@ -28,6 +29,7 @@ from ips.web.cabinet.chart import turnover_svg
 from ips.web.cabinet.filters import Filters, read_filters
 from ips.web.cabinet.session import (
     CabinetUser,
+    acting,
     may_act,
     posted,
 )
@@ -192,6 +194,7 @@ def _order(
         books=books,
         may_confirm=signed.user.role.may_act and books is not None and books.unconfirmed > 0,
         may_cancel=signed.user.role.may_act and books is not None and books.cancellable > 0,
+        changes=changes,
         done=done,
         error=error,
     )
@@ -260,7 +263,7 @@ async def act(
                     billnumber, amount, currency, auto_deposit=form.get("release_rest") == "1",
                     client_ip=client_ip(request), unconfirmed=_seen(form.get("seen", "")),
                 ),
-                signed.caller, services.gateway,
+                signed.caller, services.gateway, actor=acting(request, signed),
             )  # fmt: skip
         else:
             result = await cancel(
@@ -268,7 +271,7 @@ async def act(
                     billnumber, amount, currency, reason=_reason(form.get("reason", "1")),
                     external_id=form.get("once", ""), client_ip=client_ip(request),
                 ),
-                signed.caller, services.gateway,
+                signed.caller, services.gateway, actor=acting(request, signed),
             )  # fmt: skip
     except DomainError as exc:
         return _action_form(request, signed, details, action, exc.message, amount)

@@ -15,11 +15,12 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.errors import DomainError
 from ips.domain.users import LONGEST
 from ips.services import accounts
 from ips.services.accounts import Signed
-from ips.web.params import read_params
+from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 COOKIE = "__Host-ips-session"
@@ -67,6 +68,11 @@ async def posted(request: Request, signed: Signed) -> dict[str, str]:
     if not signed.session.csrf_ok(form.get("csrf", "")):
         raise ExpiredForm("the form has expired: open the page again and repeat")
     return form
+
+
+def acting(request: Request, signed: Signed) -> Actor:
+    """The signed-in user as the audit trail names who changed something, and from where."""
+    return Actor(ActorKind.USER, signed.user.login, client_ip(request), signed.merchant.merchant_id)
 
 
 def may_act(signed: Signed) -> None:

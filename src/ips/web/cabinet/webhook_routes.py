@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from ips.services import webhooks
 from ips.services.merchants import SignedIn
-from ips.web.cabinet.session import CabinetUser, may_act, posted
+from ips.web.cabinet.session import CabinetUser, acting, may_act, posted
 from ips.web.cabinet.views import render, see_other
 from ips.web.services import AppServices
 
@@ -44,5 +44,8 @@ async def send_again(
     await posted(request, signed)
     may_act(signed)
     caller = SignedIn(signed.merchant.merchant_id)
-    await webhooks.send_again(caller, delivery_id, services.uow_factory, services.gateway.clock)
+    await webhooks.send_again(
+        caller, delivery_id, services.uow_factory, services.gateway.clock,
+        actor=acting(request, signed),
+    )  # fmt: skip
     return see_other("/cabinet/webhooks?done=again")
