@@ -1,16 +1,20 @@
-"""One order as the Personal Account shows it: its operations, their transactions, and the
-notifications sent about it with the shop's answers. Read for the signed-in user's merchant
-only: another merchant's billnumber is not found."""
+"""One order as the Personal Account shows it: its operations, their transactions, the
+notifications sent about it with the shop's answers, and what people did to it (the audit
+trail). Read for the signed-in user's merchant only: another merchant's billnumber is not
+found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ips.domain.audit import AuditEntry
 from ips.domain.errors import NotFound
 from ips.domain.notifications import Notification
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.text import is_digits
 from ips.services.unit_of_work import UnitOfWorkFactory
+
+AUDIT_SHOWN = 100
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,8 @@ class OrderDetails:
     operations: list[Operation]
     transactions: list[Transaction]
     notifications: list[Notification]
+    audit: list[AuditEntry] = field(default_factory=list)
+    """The audit trail's entries of the order, newest first (the latest ``AUDIT_SHOWN``)."""
 
     def transactions_of(self, operation: Operation) -> list[Transaction]:
         return [t for t in self.transactions if t.operation_id == operation.id]
@@ -41,4 +47,7 @@ async def order_details(
             await uow.operations.of_order(order.id),
             await uow.transactions.of_order(order.id),
             await uow.notifications.of_order(order.id),
+            await uow.audit.latest(
+                AUDIT_SHOWN, billnumber=order.billnumber, merchant_id=merchant_id
+            ),
         )
