@@ -6,7 +6,7 @@ A new secret word replaces the old one at once for everything IPS signs (answers
 notifications); requests signed with the old one are still accepted for the grace period
 chosen, so the shop can switch without refusing a single buyer.
 
-Each change takes the person who makes it (``actor``) and is written in the audit trail with
+A change made with the person who makes it (``actor``) is written in the audit trail with
 it; a password or a secret word as ``CHANGED`` only.
 """
 
