@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from ips.domain import totp
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.users import Role
 from ips.services.gateway import Gateway
 from ips.services.operators import add_operator
@@ -21,6 +22,8 @@ from tests.conftest import make_client
 from tests.fakes import ManualClock
 
 PASSWORD = "correct horse battery"
+BY_TESTS = Actor(ActorKind.COMMAND, "tests", "host")
+"""Who the tests' changes are by, for the audit trail."""
 STAFF = {"vika": Role.VIEWER, "otto": Role.OPERATOR, "ada": Role.ADMIN}
 
 
@@ -62,7 +65,7 @@ async def open_console(
 ) -> Console:
     secrets = {}
     for login, role in STAFF.items():
-        _, enrolment = await add_operator(login, PASSWORD, role, uow_factory, clock)
+        _, enrolment = await add_operator(login, PASSWORD, role, uow_factory, clock, actor=BY_TESTS)
         if enrolment is not None:
             secrets[login] = enrolment.secret
     return Console(gateway, clock, secrets)
