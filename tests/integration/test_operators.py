@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from ips.domain import totp
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.errors import Conflict, InvalidInput, NotFound, Refused
 from ips.domain.operators import Operator, OperatorSession
 from ips.domain.users import Role
@@ -97,6 +98,7 @@ async def test_a_reset_ends_the_administrator_s_sessions_and_its_old_secret(
     code = totp.code_of(totp.key_of(first.secret), totp.step_of(clock()))
     signed, token = await operators.sign_in("ada", PASSWORD, code, database, clock)
     assert signed.session.second_factor_at == clock()
+    assert signed.actor("192.0.2.1") == Actor(ActorKind.OPERATOR, "ada", "192.0.2.1")
     assert await operators.signed_in(token, database, clock) is not None
     second = await operators.reset_totp("ada", database, clock, actor=BY_TESTS)
     assert second.secret != first.secret

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password
 from ips.domain import totp
-from ips.domain.audit import CHANGED, Actor, Subject
+from ips.domain.audit import CHANGED, Actor, ActorKind, Subject
 from ips.domain.errors import AuthenticationFailed, InvalidInput, NotFound, Refused
 from ips.domain.logins import Subjects
 from ips.domain.operators import Operator, OperatorSession
@@ -56,6 +56,10 @@ class SignedOperator:
     @property
     def role(self) -> Role:
         return self.operator.role
+
+    def actor(self, source: str) -> Actor:
+        """The operator as the audit trail names it, from the browser's address."""
+        return Actor(ActorKind.OPERATOR, self.operator.login, source)
 
 
 @dataclass(frozen=True)
