@@ -25,6 +25,7 @@ PASSWORD = "correct horse battery"
 BY_TESTS = Actor(ActorKind.COMMAND, "tests", "host")
 """Who the tests' changes are by, for the audit trail."""
 STAFF = {"vika": Role.VIEWER, "otto": Role.OPERATOR, "ada": Role.ADMIN}
+ONE_STEP = timedelta(seconds=totp.STEP_SECONDS)
 
 
 @dataclass
@@ -90,6 +91,3 @@ def hidden(html: str, name: str) -> str:
 async def csrf_of(http: httpx.AsyncClient) -> str:
     """The session's CSRF token, from the console's home page."""
     return hidden((await http.get("/admin")).text, "csrf")
-
-
-ONE_STEP = timedelta(seconds=totp.STEP_SECONDS)
