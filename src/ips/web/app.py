@@ -25,7 +25,7 @@ from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
 from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
-from ips.web.cabinet.views import render
+from ips.web.cabinet.views import render, words
 from ips.web.pages.routes import router as pages_router
 from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
@@ -84,7 +84,7 @@ def create_app(
         or a query string. (The payment pages and the web services answer their own.)"""
         if not request.url.path.startswith("/cabinet"):
             raise exc
-        message = exc.message[0].upper() + exc.message[1:] + "."
+        message = words(request).sentence(exc.message)
         return render(request, "error.html", status=400, message=message)
 
     @app.exception_handler(SignInNeeded)
@@ -94,7 +94,7 @@ def create_app(
     @app.exception_handler(NotAllowed)
     @app.exception_handler(ExpiredForm)
     async def forbidden(request: Request, exc: NotAllowed | ExpiredForm) -> Response:
-        message = exc.message[0].upper() + exc.message[1:] + "."
+        message = words(request).sentence(exc.message)
         return render(request, "error.html", status=403, message=message)
 
     @app.exception_handler(RequestValidationError)
@@ -179,5 +179,6 @@ def _not_found(request: Request, exc: NotFound) -> Response:
     if request.scope["path"].startswith(PREFIX):
         return problems.problem(problems.NOT_FOUND, exc.message)
     if request.scope["path"].startswith("/cabinet"):
-        return render(request, "error.html", status=404, message="Not found.")
+        message = words(request).gettext("Not found.")
+        return render(request, "error.html", status=404, message=message)
     return error_page(request, exc, status=404)
