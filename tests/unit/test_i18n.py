@@ -12,7 +12,7 @@ import jinja2
 import pytest
 
 from ips.domain.money import Money, currency
-from ips.domain.orders import CancelReason
+from ips.domain.orders import CancelReason, Language
 from ips.domain.states import OperationStatus, OrderState
 from ips.web import i18n
 from ips.web.i18n import EN, RU, Words
@@ -131,7 +131,7 @@ def test_a_domain_message_becomes_a_sentence_translated_when_the_catalogue_has_i
     ],
 )
 def test_the_browsers_first_choice_of_russian_or_english(
-    header: str, language: i18n.Language | None
+    header: str, language: Language | None
 ) -> None:
     assert i18n.preferred(header) is language
 
