@@ -86,13 +86,18 @@ async def test_an_order_and_its_confirmation_speak_russian(
     assert "<h1>Заказ ours-1</h1>" in page.text
     assert '<dd class="state">Ожидает подтверждения</dd>' in page.text
     assert f"1. оплата 100,00{NBSP}RUB — успешно" in page.text
+    assert re.search(
+        r"<tr><td>авторизация</td><td class=\"num\">[^<]+</td><td>одобрена</td>", page.text
+    )
     assert ">Подтвердить…</a>" in page.text and ">Отменить…</a>" in page.text
 
+    step = await anna.get(f"/cabinet/orders/{bill}/confirm")
+    assert 'value="100,00"' in step.text and "<h1>Подтвердить заказ ours-1?</h1>" in step.text
     too_much, _ = await act(anna, bill, "confirm", amount="100,01")
     assert too_much.status_code == 400
     assert f"Подтвердить можно не более 100,00{NBSP}RUB." in too_much.text
     not_a_number, _ = await act(anna, bill, "confirm", amount="сто")
-    assert "Укажите сумму числом, например 100.00." in not_a_number.text
+    assert "Укажите сумму числом, например 100,00." in not_a_number.text
     done, _ = await act(anna, bill, "confirm", amount="40,00")  # a decimal comma is taken
     assert done.status_code == 303
     shown = await anna.get(done.headers["location"])

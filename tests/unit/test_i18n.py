@@ -51,6 +51,12 @@ def test_fifteen_digit_amounts_keep_every_digit() -> None:
     assert RUSSIAN.amount(money) == f"9{NBSP}999{NBSP}999{NBSP}999{NBSP}999,99"
 
 
+def test_an_amount_in_a_form_field_is_ungrouped_with_the_languages_decimal_sign() -> None:
+    assert RUSSIAN.typed(Money(123456, currency("RUB"))) == "1234,56"
+    assert ENGLISH.typed(Money(123456, currency("RUB"))) == "1234.56"
+    assert RUSSIAN.typed(Money(45000, currency("JPY"))) == "45000"
+
+
 def test_no_amount_is_written_as_nothing() -> None:
     assert RUSSIAN.money(None) == ENGLISH.money(None) == ""
 

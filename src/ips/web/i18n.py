@@ -34,13 +34,19 @@ from babel.dates import format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, get_decimal_symbol
 from babel.support import Translations
 
 from ips.domain.api_keys import Scope
 from ips.domain.money import Money
-from ips.domain.orders import CancelReason, Language, OperationKind, PaymentMeans
-from ips.domain.states import OperationStatus, OrderState
+from ips.domain.orders import (
+    CancelReason,
+    Language,
+    OperationKind,
+    PaymentMeans,
+    TransactionKind,
+)
+from ips.domain.states import OperationStatus, OrderState, TransactionStatus
 from ips.domain.users import Role
 
 RU, EN = Language.RU, Language.EN
@@ -119,6 +125,26 @@ NAMES: dict[enum.Enum, str] = {
     CancelReason.CUSTOMER: N_("Customer"),
     CancelReason.FRAUD: N_("Fraud"),
     CancelReason.HOLD_EXPIRED: N_("Hold expired"),
+    TransactionKind.AUTHENTICATION: N_("authentication"),
+    TransactionKind.WALLET_PAYMENT: N_("wallet payment"),
+    TransactionKind.WALLET_REFUND: N_("wallet refund"),
+    TransactionKind.POINTS_RESERVATION: N_("points reservation"),
+    TransactionKind.POINTS_SPEND: N_("points spend"),
+    TransactionKind.POINTS_RELEASE: N_("points release"),
+    TransactionKind.POINTS_GIVE_BACK: N_("points given back"),
+    TransactionKind.POINTS_ACCRUAL: N_("points accrual"),
+    TransactionKind.POINTS_ACCRUAL_REVERSAL: N_("accrual reversal"),
+    TransactionKind.AUTHORIZATION: N_("authorization"),
+    TransactionKind.REVERSAL: N_("reversal"),
+    TransactionKind.COMPLETION: N_("completion"),
+    TransactionKind.REFUND: N_("refund"),
+    TransactionKind.FINANCIAL: N_("financial"),
+    TransactionStatus.CREATED: N_("created"),
+    TransactionStatus.SENT: N_("sent"),
+    TransactionStatus.APPROVED: N_("approved"),
+    TransactionStatus.DECLINED: N_("declined"),
+    TransactionStatus.UNKNOWN: N_("unknown"),
+    TransactionStatus.REVERSED: N_("reversed"),
     Role.VIEWER: N_("viewer"),
     Role.OPERATOR: N_("operator"),
     Role.ADMIN: N_("admin"),
@@ -183,6 +209,11 @@ class Words:
     def number(self, value: Decimal | int) -> str:
         """A number as the language writes it, every digit kept (an exchange rate)."""
         return format_decimal(value, locale=self._style.locale, decimal_quantization=False)
+
+    def typed(self, value: Money) -> str:
+        """The amount as a form field holds it: no grouping, the language's decimal sign
+        (``1234,56``; the forms take either sign)."""
+        return value.format().replace(".", get_decimal_symbol(self._style.locale))
 
     def money(self, value: Money | None) -> str:
         """``1 234,56 RUB`` (no-break spaces); nothing for no amount."""

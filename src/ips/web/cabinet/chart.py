@@ -141,7 +141,7 @@ def _x_labels(first: date, span: int, words: Words) -> list[str]:
 def _legend(words: Words) -> list[str]:
     items = []
     for index, series in enumerate(SERIES):
-        x = LEFT + index * 110
+        x = LEFT + index * 120
         items.append(
             f'<rect class="{series.name}" x="{x}" y="{TOP - 30}" width="10" height="10"'
             f' fill="{series.colour}"/>'

@@ -248,7 +248,7 @@ def _action_form(
         order=details.order,
         action=action,
         most=books.money(most),
-        amount=amount or books.money(most).format(),
+        amount=amount or words(request).typed(books.money(most)),
         reasons=[r for r in CancelReason if r is not CancelReason.HOLD_EXPIRED],
         error=error,
         seen=books.unconfirmed,
@@ -307,7 +307,9 @@ def _refusal(error: DomainError, action: str, most: Money | None, said: Words) -
     if said.language is EN or said.knows(error.message) or most is None:
         return said.sentence(error.message)
     if isinstance(error, InvalidAmount):
-        return said.gettext("Give the amount as a number like %(example)s.", example=most.format())
+        return said.gettext(
+            "Give the amount as a number like %(example)s.", example=said.typed(most)
+        )
     if isinstance(error, LimitExceeded):
         limit = (
             N_("At most %(amount)s can be confirmed.")
