@@ -179,13 +179,14 @@ async def test_a_form_answer_sends_the_switch_back_to_a_page_that_exists(
     """A refused settings form is answered at its own address, which takes no GET: the
     switch goes back to the settings page."""
     async with cabinet.signed_in("adam") as adam:
+        adam.headers["Accept-Language"] = RUSSIAN_BROWSER
         csrf = hidden((await adam.get("/cabinet/settings")).text, "csrf")
         refused = await adam.post(
             "/cabinet/settings/password", data={"csrf": csrf, "password": "x", "repeat": "y"}
         )
         assert refused.status_code == 400
-        assert 'href="/cabinet/language?lang=ru&amp;next=%2Fcabinet%2Fsettings"' in refused.text
-        assert "The password and its repetition differ." in refused.text
+        assert 'href="/cabinet/language?lang=en&amp;next=%2Fcabinet%2Fsettings"' in refused.text
+        assert "Пароль и его повтор не совпадают." in refused.text
 
 
 async def test_pages_of_both_languages_are_served_at_once(cabinet: Cabinet) -> None:
