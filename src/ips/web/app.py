@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
+from ips.domain.orders import Language
 from ips.services.health import Health
 from ips.web import health as health_routes
 from ips.web.admin import views as console_views
@@ -28,7 +29,8 @@ from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
 from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
-from ips.web.cabinet.views import render
+from ips.web.cabinet.views import render, words
+from ips.web.i18n import N_, Words
 from ips.web.pages.routes import router as pages_router
 from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
@@ -91,7 +93,7 @@ def create_app(
         their own.)"""
         if not (request.url.path.startswith("/cabinet") or _in_console(request)):
             raise exc
-        return _error_page(request, 400, _sentence(exc.message))
+        return _error_page(request, 400, exc.message)
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
@@ -100,7 +102,7 @@ def create_app(
     @app.exception_handler(NotAllowed)
     @app.exception_handler(ExpiredForm)
     async def forbidden(request: Request, exc: NotAllowed | ExpiredForm) -> Response:
-        return _error_page(request, 403, _sentence(exc.message))
+        return _error_page(request, 403, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -184,7 +186,7 @@ def _not_found(request: Request, exc: NotFound) -> Response:
     if request.scope["path"].startswith(PREFIX):
         return problems.problem(problems.NOT_FOUND, exc.message)
     if request.scope["path"].startswith("/cabinet") or _in_console(request):
-        return _error_page(request, 404, "Not found.")
+        return _error_page(request, 404, N_("Not found."))
     return error_page(request, exc, status=404)
 
 
@@ -194,11 +196,10 @@ def _in_console(request: Request) -> bool:
 
 
 def _error_page(request: Request, status: int, message: str) -> Response:
-    """The error page of the console or of the Personal Account, by the request's path."""
+    """The error page of the console (in English) or of the Personal Account (in its user's
+    language), by the request's path; ``message`` is the domain's, said as a sentence."""
     if _in_console(request):
-        return console_views.render(request, "error.html", status=status, message=message)
-    return render(request, "error.html", status=status, message=message)
-
-
-def _sentence(message: str) -> str:
-    return message[0].upper() + message[1:] + "."
+        said = Words(Language.EN).sentence(message)
+        return console_views.render(request, "error.html", status=status, message=said)
+    said = words(request).sentence(message)
+    return render(request, "error.html", status=status, message=said)

@@ -1,6 +1,6 @@
-"""Rendering of the operator console's pages (in English, as the Personal Account's), with
-the Personal Account's filters: ``money`` (an amount with its currency) and ``moment`` (a
-time to the second)."""
+"""Rendering of the operator console's pages, in English, with the Personal Account's
+machinery (``web/i18n.py``): its filters ``money``, ``moment``, ``number``, ``day``, ``name``
+and ``sentence``."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ips.domain.orders import Language
 from ips.services.operators import SignedOperator
-from ips.web.cabinet.views import moment, money
+from ips.web import i18n
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.auto_reload = False  # compiled once: no stat of the file on every render
-templates.env.filters["money"] = money
-templates.env.filters["moment"] = moment
+i18n.install(templates.env)
+ENGLISH = i18n.context(Language.EN)
 
 
 def render(
@@ -30,7 +31,7 @@ def render(
     """The page ``template`` (which extends ``base.html``) with ``context``, and beside it
     ``signed``, ``csrf`` (the session's token, for every form that posts) and ``nonce`` (for
     a ``<script nonce="{{ nonce }}">``)."""
-    context |= {
+    context |= ENGLISH | {
         "signed": signed,
         "csrf": signed.session.csrf_token if signed else "",
         "nonce": getattr(request.state, "csp_nonce", ""),
