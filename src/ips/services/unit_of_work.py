@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.acquirers import Acquirer
 from ips.domain.api_keys import ApiKey
+from ips.domain.audit import AuditEntry
 from ips.domain.idempotency import Remembered
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
@@ -57,6 +58,23 @@ class MerchantRepository(Protocol):
 
     async def many(self, merchant_ids: Collection[str]) -> list[Merchant]: ...
     async def all(self) -> list[Merchant]: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def latest(
+        self,
+        limit: int,
+        *,
+        before_id: int | None = None,
+        merchant_id: str | None = None,
+        billnumber: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]:
+        """The newest entries first, those older than ``before_id`` when it is given, of the
+        merchant, order, actor or action asked for."""
+        ...
 
 
 class OrderRepository(Protocol):
@@ -403,6 +421,8 @@ class UnitOfWork(Protocol):
     def acquirers(self) -> AcquirerRepository: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
     @property
