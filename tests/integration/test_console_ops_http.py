@@ -88,6 +88,8 @@ async def test_unknown_ids_are_not_found_and_bad_filters_refused(console: Consol
             assert (await http.get(url)).status_code == 404, url
         for url in (
             "/admin/settlement?day=yesterday",
+            "/admin/settlement?day=0001-01-01",
+            "/admin/settlement?day=9999-12-31",
             "/admin/settlement?state=lost",
             "/admin/reconciliation?state=maybe",
             "/admin/settlement/0",

@@ -25,6 +25,8 @@ from ips.web.services import AppServices
 router = APIRouter(prefix=PREFIX)
 
 BatchId = Annotated[int, Path(ge=1, lt=2**63)]
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(9998, 12, 31)
+"""The days a batch may be of: a day's neighbours are linked, and its end is computed."""
 
 
 @router.get("/settlement")
@@ -54,6 +56,8 @@ def read_filter(query: QueryParams, today: date) -> BatchFilter:
         day = today if text is None else date.fromisoformat(text) if text.strip() else None
     except ValueError:
         raise InvalidInput("the day is a date: YYYY-MM-DD", field="day") from None
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput("no batch is of that day", field="day")
     state = query.get("state", "").strip()
     try:
         status = BatchStatus(state) if state else None
