@@ -3,8 +3,8 @@
 A batch holds the debits (paid or confirmed amounts) and credits (refunds) of one acquirer
 and currency that were still unsent when it was closed. It is ``closing`` while its advices and its
 totals are being sent, ``accepted`` once the processing center found the totals in balance
-and posted them, ``out_of_balance`` when it did not after a resend (an operator looks, and may send
-it again: ``SettlementBatch.send_again``).
+and posted them, ``out_of_balance`` when it did not after a resend (an operator looks, and
+may send it again: ``SettlementBatch.send_again``).
 
 A settlement period is named by the day of its acquirer's cut-off (in UTC;
 ``IPS_SETTLEMENT_CUTOFF`` for the default acquirer): the period of 1 December closes at the
