@@ -13,8 +13,7 @@ from starlette.responses import Response
 from ips.domain.errors import Refused
 from ips.services import attention, notifications, webhooks
 from ips.services.operators import SignedOperator
-from ips.web.admin.acting import actor
-from ips.web.admin.session import PREFIX, Console, may_act, posted, safe_next
+from ips.web.admin.session import PREFIX, Console, actor, may_act, posted, safe_next
 from ips.web.admin.views import render, see_other
 from ips.web.services import AppServices
 

@@ -17,8 +17,7 @@ from ips.domain.errors import InvalidInput, Refused
 from ips.domain.settlement import BatchStatus
 from ips.services import batches, settlement
 from ips.services.batches import BatchFilter
-from ips.web.admin.acting import actor
-from ips.web.admin.session import PREFIX, Console, may_act, posted
+from ips.web.admin.session import PREFIX, Console, actor, may_act, posted
 from ips.web.admin.views import render, see_other
 from ips.web.services import AppServices
 
