@@ -104,6 +104,24 @@ async def test_unknown_ids_are_not_found_and_bad_filters_refused(console: Consol
             assert (await post(http, url)).status_code == 404, url
 
 
+async def test_the_batch_of_yesterday_is_found_from_todays_page(
+    console: Console, gateway: Gateway, clock: ManualClock
+) -> None:
+    clock.now = clock.now.replace(hour=12)
+    await paid(gateway, "111111", "Y-1")
+    [report] = await settlement.settle(gateway)
+    yesterday = clock().date()
+    clock.advance(days=1)
+    async with console.signed_in("vika") as vika:
+        today = await vika.get("/admin/settlement")
+        assert "No batches." in today.text
+        earlier = f"/admin/settlement?day={yesterday.isoformat()}"
+        assert f'href="{earlier}"' in today.text
+        page = await vika.get(earlier)
+        assert f'href="/admin/settlement/{report.batch.id}"' in page.text
+        assert f"Settlement of {yesterday.isoformat()}" in page.text and "12.34" in page.text
+
+
 async def test_an_operator_sends_a_batch_out_of_balance_again_and_a_viewer_may_not(
     console: Console, gateway: Gateway, fake_processing: FakeProcessingCenter, clock: ManualClock
 ) -> None:
