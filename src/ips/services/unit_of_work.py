@@ -29,6 +29,7 @@ from ips.domain.operators import Operator, OperatorSession
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.rates import Rate
 from ips.domain.reconciliation import Difference as ReconciliationDifference
+from ips.domain.reconciliation import KeptDifference as KeptReconciliationDifference
 from ips.domain.settlement import SettlementBatch
 from ips.domain.terminals import Lease
 from ips.domain.users import Session, User
@@ -37,6 +38,7 @@ from ips.domain.webhooks import Due, Endpoint, WebhookDelivery
 
 if TYPE_CHECKING:
     from ips.processing.loyalty import Difference
+    from ips.services.batches import BatchFilter, BatchRow, BatchTotal
     from ips.services.monitor import OrderFilter, OrderRow, Position, Total, TurnoverDay
     from ips.services.points_report import KeptDifference, PointsExchange
 
@@ -214,6 +216,10 @@ class NotificationRepository(Protocol):
         """The order's notifications, each with its attempts."""
         ...
 
+    async def ended_undelivered(self, limit: int) -> list[Notification]:
+        """The latest of any merchant given up or refused, newest first, with attempts."""
+        ...
+
 
 class LoginRepository(Protocol):
     async def get(self, subject: str, *, lock: bool = True) -> LoginGuard:
@@ -350,6 +356,13 @@ class WebhookRepository(Protocol):
     async def deliveries_of(
         self, merchant_id: str, limit: int, order_id: int | None = None
     ) -> list[WebhookDelivery]: ...
+    async def failed(self, limit: int) -> list[WebhookDelivery]:
+        """The latest deliveries of any merchant given up, newest first, with attempts."""
+        ...
+
+    async def delivery(self, delivery_id: int) -> WebhookDelivery | None:
+        """The delivery, of any merchant, with its event's type and order."""
+        ...
 
 
 class AcquirerRepository(Protocol):
@@ -372,6 +385,12 @@ class DifferenceRepository(Protocol):
     ) -> None: ...
     async def seen(self, ids: Collection[int], now: datetime) -> None: ...
     async def resolve(self, ids: Collection[int], now: datetime) -> None: ...
+    async def listed(
+        self, *, resolved: bool, acquirer: str = "", limit: int
+    ) -> list[KeptReconciliationDifference]:
+        """The open (or the resolved) differences, of ``acquirer`` or of all, latest found
+        (or resolved) first."""
+        ...
 
 
 class TerminalRepository(Protocol):
@@ -452,6 +471,26 @@ class MonitorQueries(Protocol):
         ...
 
 
+class ConsoleQueries(Protocol):
+    """The operator console's reads across merchants (``storage/console.py``)."""
+
+    async def batches(self, filter: BatchFilter, limit: int) -> list[BatchRow]:
+        """Newest first."""
+        ...
+
+    async def batch(self, batch_id: int) -> BatchRow | None: ...
+    async def batch_totals(self, filter: BatchFilter) -> list[BatchTotal]:
+        """By acquirer, then currency."""
+        ...
+
+    async def in_process_since_before(self, moment: datetime, limit: int) -> list[int]:
+        """Ids of orders still ``In Process`` created before ``moment``, oldest first."""
+        ...
+
+    async def orders_of_approval_code(self, code: str, limit: int) -> list[int]: ...
+    async def highest_transaction_id(self) -> int: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def acquirers(self) -> AcquirerRepository: ...
@@ -483,6 +522,8 @@ class UnitOfWork(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def monitor(self) -> MonitorQueries: ...
+    @property
+    def console(self) -> ConsoleQueries: ...
     @property
     def cvcs(self) -> CvcRepository: ...
     @property

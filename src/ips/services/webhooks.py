@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 
+from ips.domain.audit import Actor, Subject
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import parse_callback_url
 from ips.domain.notifications import ALLOWED_PORTS
@@ -28,6 +29,7 @@ from ips.domain.webhooks import (
     parse_event_types,
 )
 from ips.faults import fault
+from ips.services import audit
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import SignedIn
@@ -124,6 +126,27 @@ async def send_again(
     async with uow_factory() as uow:
         if not await uow.webhooks.send_again(caller.merchant_id, delivery_id, clock()):
             raise NotFound("no such delivery, or it is being sent", field="delivery")
+        await uow.commit()
+
+
+async def send_again_as_operator(
+    delivery_id: int, actor: Actor, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> None:
+    """An operator's "send again", of a delivery of any merchant, with its audit entry."""
+    async with uow_factory() as uow:
+        delivery = await uow.webhooks.delivery(delivery_id)
+        now = clock()
+        if delivery is None or not await uow.webhooks.send_again(
+            delivery.merchant_id, delivery_id, now
+        ):
+            raise NotFound("no such delivery, or it is being sent", field="delivery")
+        subject = Subject(
+            "webhook_delivery", str(delivery_id), delivery.merchant_id, delivery.billnumber
+        )
+        await audit.note(
+            uow, actor, "webhook.send_again", subject, now,
+            before={"status": delivery.status.value}, after={"status": "pending"},
+        )  # fmt: skip
         await uow.commit()
 
 

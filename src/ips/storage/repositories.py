@@ -739,7 +739,7 @@ def _batch_values(batch: SettlementBatch) -> dict[str, Any]:
     }
 
 
-def _batch(row: Row[Any]) -> SettlementBatch:
+def batch_of(row: Row[Any]) -> SettlementBatch:
     return SettlementBatch(
         id=row.id,
         currency=currency(row.currency),
@@ -777,7 +777,7 @@ class BatchRepository:
     async def get(self, batch_id: int, *, lock: bool = False) -> SettlementBatch | None:
         query = select(settlement_batches).where(settlement_batches.c.id == batch_id)
         row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
-        return None if row is None else _batch(row)
+        return None if row is None else batch_of(row)
 
     async def save(self, batch: SettlementBatch) -> None:
         await self._conn.execute(
@@ -796,7 +796,7 @@ class BatchRepository:
             )
             .order_by(settlement_batches.c.id)
         )
-        return [_batch(row) for row in rows]
+        return [batch_of(row) for row in rows]
 
     async def latest_period(self, acquirer: str) -> date | None:
         query = select(func.max(settlement_batches.c.period)).where(

@@ -26,6 +26,7 @@ from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
 from ips.storage.api_keys import ApiKeyRepository
 from ips.storage.audit import AuditRepository
+from ips.storage.console import ConsoleQueries
 from ips.storage.cvcs import CvcRepository
 from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
     notifications: NotificationRepository
     logins: LoginRepository
     monitor: MonitorQueries
+    console: ConsoleQueries
     cvcs: CvcRepository
     terminals: TerminalRepository
     differences: DifferenceRepository
@@ -104,6 +106,7 @@ class SqlUnitOfWork:
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn)
         self.monitor = MonitorQueries(conn)
+        self.console = ConsoleQueries(conn)
         self.cvcs = CvcRepository(conn)
         self.terminals = TerminalRepository(conn)
         self.differences = DifferenceRepository(conn)

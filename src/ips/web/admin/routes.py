@@ -10,6 +10,10 @@ from fastapi import APIRouter
 
 PARTS = (
     "account_routes",
+    "settlement_routes",
+    "reconciliation_routes",
+    "attention_routes",
+    "order_routes",
 )  # fmt: skip
 
 router = APIRouter()
