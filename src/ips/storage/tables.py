@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from ips.domain.api_keys import Scope
+from ips.domain.audit import ActorKind
 from ips.domain.notifications import NotificationStatus, Outcome
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
@@ -673,3 +674,28 @@ webhook_attempts = Table(
     Column("answer", Text, nullable=False),
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_kind", String(12), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("actor_merchant_id", String(12)),
+    Column("source", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_kind", String(30), nullable=False),
+    Column("subject_key", String(100), nullable=False),
+    Column("merchant_id", String(12)),
+    Column("billnumber", String(20)),
+    Column("before", JSON),
+    Column("after", JSON),
+    CheckConstraint(_one_of("actor_kind", ActorKind), name="actor_kind"),
+    Index("ix_audit_records_merchant_id_id", "merchant_id", "id"),
+    Index("ix_audit_records_billnumber", "billnumber"),
+    Index("ix_audit_records_actor_id", "actor", "id"),
+)
+"""The audit trail (``domain/audit.py``): added in the transaction of the change it tells
+of, and never changed or deleted — triggers refuse an UPDATE or a DELETE. No foreign keys:
+an entry outlives what it tells of."""

@@ -25,6 +25,7 @@ from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
 from ips.storage.api_keys import ApiKeyRepository
+from ips.storage.audit import AuditRepository
 from ips.storage.cvcs import CvcRepository
 from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
@@ -51,6 +52,7 @@ from ips.storage.webhooks import write_events as write_webhook_events
 class SqlUnitOfWork:
     acquirers: AcquirerRepository
     api_keys: ApiKeyRepository
+    audit: AuditRepository
     idempotency: IdempotencyRepository
     merchants: MerchantRepository
     orders: OrderRepository
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
         await conn.begin()
         self.acquirers = AcquirerRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
+        self.audit = AuditRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.merchants = MerchantRepository(conn, self._keyring)
         self.orders = OrderRepository(conn, self._track)
