@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.acquirers import Acquirer
 from ips.domain.api_keys import ApiKey
+from ips.domain.audit import AuditEntry
 from ips.domain.idempotency import Remembered
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
@@ -45,7 +46,15 @@ class MerchantRepository(Protocol):
         settings)."""
         ...
 
-    async def add(self, merchant: Merchant) -> None: ...
+    async def add(self, merchant: Merchant) -> bool:
+        """Adds the merchant; False, adding nothing, when its id is taken."""
+        ...
+
+    async def search(self, text: str, after: str | None, limit: int) -> list[Merchant]:
+        """Up to ``limit`` merchants by id, after ``after``: those whose id begins with
+        ``text``, or whose name or login holds it (any case)."""
+        ...
+
     async def save(self, merchant: Merchant) -> None:
         """Stores the settings a merchant's administrator may change."""
         ...
@@ -57,6 +66,23 @@ class MerchantRepository(Protocol):
 
     async def many(self, merchant_ids: Collection[str]) -> list[Merchant]: ...
     async def all(self) -> list[Merchant]: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def latest(
+        self,
+        limit: int,
+        *,
+        before_id: int | None = None,
+        merchant_id: str | None = None,
+        billnumber: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]:
+        """The newest entries first, those older than ``before_id`` when it is given, of the
+        merchant, order, actor or action asked for."""
+        ...
 
 
 class OrderRepository(Protocol):
@@ -83,6 +109,10 @@ class OrderRepository(Protocol):
 
     async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
         """Ids of orders with money held unconfirmed since before ``moment``."""
+        ...
+
+    async def holds_open(self, merchant_id: str) -> int:
+        """How many of the merchant's orders hold money neither confirmed nor given back."""
         ...
 
     async def lock_many(self, order_ids: Collection[int]) -> list[Order]: ...
@@ -403,6 +433,8 @@ class UnitOfWork(Protocol):
     def acquirers(self) -> AcquirerRepository: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
     @property
