@@ -193,7 +193,7 @@ class MerchantRepository:
 
     async def search(self, text: str, after: str | None, limit: int) -> list[Merchant]:
         """Up to ``limit`` merchants by id, after ``after``: those whose id begins with
-        ``text``, or whose name or login holds it (any case; SQLite's only in ASCII letters)."""
+        ``text``, or whose name or login holds it, in any case (``database._lower``)."""
         query = select(merchants).order_by(merchants.c.merchant_id).limit(limit)
         if text:
             lowered = text.lower()
