@@ -44,7 +44,7 @@ from ips.domain.users import Role
 from ips.processing import bank_report
 from ips.processing.bank_report import ReportRefused
 from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
-from ips.services import settlement, webhooks
+from ips.services import operators, settlement, webhooks
 from ips.services.accounts import add_user
 from ips.services.acquirers import (
     AcquirerSettings,
@@ -1125,6 +1125,90 @@ def user_add(
         _settings(database), lambda db: add_user(merchant_id, login, password, role, db, utc_now)
     )
     typer.echo(f"user {login} ({role.value}) added to merchant {merchant_id}")
+
+
+operator_app = typer.Typer(
+    help="The operator's own staff, who sign in to the operator console (/admin).",
+    no_args_is_help=True,
+)
+app.add_typer(operator_app, name="operator")
+OperatorLogin = Annotated[str, typer.Option(help="The operator's login.")]
+
+
+@operator_app.command("add")
+def operator_add(
+    login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (asked for when not given).",
+        ),
+    ],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="viewer reads; operator also sends notifications and webhooks again; admin "
+            "also administers merchants and acquirers, and signs in with a one-time code."
+        ),
+    ],
+    database: Database = None,
+) -> None:
+    """Add an operator of the console; an administrator's TOTP secret is shown once, on the
+    last two lines (the address for an authenticator app, then the secret alone)."""
+    made, enrolment = _on_database(
+        _settings(database),
+        lambda db: operators.add_operator(login, password, role, db, utc_now),
+    )
+    typer.echo(f"operator {made.login} ({made.role.value}) added")
+    if enrolment is not None:
+        _said_enrolment(made.login, enrolment)
+
+
+def _said_enrolment(login: str, enrolment: operators.Enrolment) -> None:
+    typer.echo(
+        f"{login} signs in with a one-time code: give this address (or the secret) to an "
+        "authenticator app; shown once:"
+    )
+    typer.echo(enrolment.uri)
+    typer.echo(enrolment.secret)
+
+
+@operator_app.command("list")
+def operator_list(database: Database = None) -> None:
+    """The operators (never their secrets)."""
+    staff = _on_database(_settings(database), operators.list_operators)
+    typer.echo(f"{'LOGIN':<24} {'ROLE':<9} {'ADDED':<17} STATE")
+    for made in staff:
+        state = f"disabled {made.disabled_at:%Y-%m-%d %H:%M}" if made.disabled_at else "active"
+        typer.echo(
+            f"{made.login:<24} {made.role.value:<9} {made.created_at:%Y-%m-%d %H:%M} {state}"
+        )
+
+
+@operator_app.command("disable")
+def operator_disable(login: OperatorLogin, database: Database = None) -> None:
+    """Stop the operator signing in; its sessions end at once."""
+    _on_database(_settings(database), lambda db: operators.disable_operator(login, db, utc_now))
+    typer.echo(f"operator {login} disabled: its sessions ended")
+
+
+@operator_app.command("enable")
+def operator_enable(login: OperatorLogin, database: Database = None) -> None:
+    """Let a disabled operator sign in again."""
+    _on_database(_settings(database), lambda db: operators.enable_operator(login, db))
+    typer.echo(f"operator {login} enabled")
+
+
+@operator_app.command("reset-totp")
+def operator_reset_totp(login: OperatorLogin, database: Database = None) -> None:
+    """A new TOTP secret for an administrator (the old one signs in no more, its sessions
+    end), shown once on the last two lines."""
+    enrolment = _on_database(_settings(database), lambda db: operators.reset_totp(login, db))
+    typer.echo(f"operator {login}: a new one-time code secret")
+    _said_enrolment(login, enrolment)
 
 
 @rate_app.command("set")

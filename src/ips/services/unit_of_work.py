@@ -25,6 +25,7 @@ from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.money import Currency
 from ips.domain.notifications import Notification
+from ips.domain.operators import Operator, OperatorSession
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.rates import Rate
 from ips.domain.reconciliation import Difference as ReconciliationDifference
@@ -267,6 +268,41 @@ class SessionRepository(Protocol):
     async def end_older_than(self, moment: datetime) -> None: ...
 
 
+class OperatorRepository(Protocol):
+    """The operator console's staff (``domain/operators.py``)."""
+
+    async def add(self, operator: Operator) -> bool:
+        """Adds the operator; False, adding nothing, when the login is taken."""
+        ...
+
+    async def get(self, operator_id: int) -> Operator | None: ...
+    async def by_login(self, login: str) -> Operator | None: ...
+    async def all(self) -> list[Operator]:
+        """Every operator, by login."""
+        ...
+
+    async def save(self, operator: Operator) -> None:
+        """Stores the operator's role, TOTP secret (and its last step) and disabling."""
+        ...
+
+    async def use_step(self, operator_id: int, step: int) -> bool:
+        """Records ``step`` as the operator's last one-time code used; False, recording
+        nothing, when that step or a later one already was."""
+        ...
+
+
+class OperatorSessionRepository(Protocol):
+    async def add(self, session: OperatorSession) -> None: ...
+    async def get(self, token_hash: str) -> OperatorSession | None: ...
+    async def touch(self, session: OperatorSession) -> None:
+        """Stores ``last_seen_at``."""
+        ...
+
+    async def end(self, token_hash: str) -> None: ...
+    async def end_all_of(self, operator_id: int) -> None: ...
+    async def end_older_than(self, moment: datetime) -> None: ...
+
+
 class CvcRepository(Protocol):
     """CVCs kept sealed across 3-D Secure (``services/cvc.py``), by payment operation."""
 
@@ -471,6 +507,10 @@ class UnitOfWork(Protocol):
     def points(self) -> PointsQueries: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
+    @property
+    def operator_sessions(self) -> OperatorSessionRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -32,6 +32,7 @@ from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
+from ips.storage.operators import OperatorRepository, OperatorSessionRepository
 from ips.storage.points import PointsQueries
 from ips.storage.reconciliation import DifferenceRepository
 from ips.storage.repositories import (
@@ -69,6 +70,8 @@ class SqlUnitOfWork:
     kept_cards: KeptCardRepository
     points: PointsQueries
     webhooks: WebhookRepository
+    operators: OperatorRepository
+    operator_sessions: OperatorSessionRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -107,6 +110,8 @@ class SqlUnitOfWork:
         self.kept_cards = KeptCardRepository(conn)
         self.points = PointsQueries(conn)
         self.webhooks = WebhookRepository(conn, self._keyring)
+        self.operators = OperatorRepository(conn, self._keyring)
+        self.operator_sessions = OperatorSessionRepository(conn)
         return self
 
     async def __aexit__(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,12 @@ def money(value: Money | None) -> str:
     return i18n.amount(value, Language.EN) if value is not None else ""
 
 
+def moment(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S}" if at else ""
+
+
 templates.env.filters["money"] = money
-templates.env.filters["moment"] = lambda at: f"{at:%Y-%m-%d %H:%M:%S}" if at else ""
+templates.env.filters["moment"] = moment
 
 
 def render(
