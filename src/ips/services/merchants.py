@@ -8,8 +8,9 @@ import asyncio
 import dataclasses
 import hmac
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.acquirers import DEFAULT_ACQUIRER, Route, with_route
@@ -78,6 +79,28 @@ class AddMerchant:
     payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
     points_share: int = DEFAULT_POINTS_SHARE
     points_accrual: int = 0
+    routes: tuple[Route, ...] = ()
+    """Where its card payments go (``acquirers.route``); none: to the default acquirer."""
+
+
+def new_settings() -> dict[str, Any]:
+    """The settings a merchant is added with unless told otherwise, as ``settings_of``
+    gives them (the console's form for a new merchant)."""
+    blank = AddMerchant("", "", "", "", "")
+    return settings_of(
+        Merchant(
+            "", "", "", "", Secret(""), currency(blank.default_currency), utc_now(),
+            **{name: getattr(blank, name) for name in _ADDED_AS_IS},
+        )
+    )  # fmt: skip
+
+
+_ADDED_AS_IS = (
+    "double_stage", "notify_kinds", "notify_answer", "means", "required_fields", "require_3ds",
+    "allow_disable_3ds", "require_checkvalue", "checkvalue_legacy_concat", "payment_attempts",
+    "points_share", "points_accrual", "routes",
+)  # fmt: skip
+"""The fields of ``AddMerchant`` that a ``Merchant`` takes unchanged."""
 
 
 async def add_merchant(
@@ -105,25 +128,15 @@ async def add_merchant(
         secret_word=Secret(cmd.secret_word),
         default_currency=currency(cmd.default_currency),
         created_at=clock(),
-        double_stage=cmd.double_stage,
         callback_url=callback_url,
-        notify_kinds=cmd.notify_kinds,
-        notify_answer=cmd.notify_answer,
-        means=cmd.means,
-        required_fields=cmd.required_fields,
-        require_3ds=cmd.require_3ds,
-        allow_disable_3ds=cmd.allow_disable_3ds,
-        require_checkvalue=cmd.require_checkvalue,
-        checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
         ws_addresses=parse_networks(cmd.ws_addresses),
-        payment_attempts=cmd.payment_attempts,
-        points_share=cmd.points_share,
-        points_accrual=cmd.points_accrual,
+        **{name: getattr(cmd, name) for name in _ADDED_AS_IS},
     )
     _check_settings(merchant)
     merchant.password_hash = await asyncio.to_thread(hash_password, cmd.password)
     async with uow_factory() as uow:
+        await _check_routes(uow, merchant.routes)
         if not await uow.merchants.add(merchant):
             raise Conflict(f"merchant {merchant.merchant_id} already exists", field="merchant_id")
         made = {"login": merchant.login, **settings_of(merchant)}
@@ -189,11 +202,16 @@ class Changed:
         """What the operator is to know beyond "changed"."""
         if "double_stage" not in self.fields or self.merchant.double_stage:
             return ""
-        said = "double-stage is off for new orders"
-        if self.holds_open:
-            holds = "1 hold stays" if self.holds_open == 1 else f"{self.holds_open} holds stay"
-            said += f"; {holds} open until confirmed or released"
-        return said
+        return double_stage_notice(self.holds_open)
+
+
+def double_stage_notice(holds_open: int) -> str:
+    """What switching double-stage off over ``holds_open`` holds means."""
+    said = "double-stage is off for new orders"
+    if holds_open:
+        holds = "1 hold stays" if holds_open == 1 else f"{holds_open} holds stay"
+        said += f"; {holds} open until confirmed or released"
+    return said
 
 
 async def change_merchant(
@@ -234,9 +252,7 @@ async def change_merchant(
         routes = given.get("routes", merchant.routes)
         if route is not None:
             routes = with_route(routes, route)
-        for name in sorted({r.acquirer for r in routes} - {DEFAULT_ACQUIRER}):
-            if not await uow.acquirers.get(name):
-                raise NotFound(f"no acquirer {name}", field="acquirer")
+        await _check_routes(uow, routes)
         if password_hash is not None:
             merchant.change_ws_password(password_hash)
         updates = {**given, "routes": routes}
@@ -345,6 +361,12 @@ async def _changing(
         await note(uow, actor, action, _subject(changed), clock(), before, after)
         await uow.commit()
     return Changed(changed, (*fields, *secret), holds_open)
+
+
+async def _check_routes(uow: UnitOfWork, routes: Iterable[Route]) -> None:
+    for name in sorted({r.acquirer for r in routes} - {DEFAULT_ACQUIRER}):
+        if not await uow.acquirers.get(name):
+            raise NotFound(f"no acquirer {name}", field="acquirer")
 
 
 def _subject(merchant: Merchant) -> Subject:
