@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import httpx
 
 from ips.domain import totp
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.users import Role
 from ips.services.gateway import Gateway
 from ips.services.operators import add_operator
@@ -21,7 +22,10 @@ from tests.conftest import make_client
 from tests.fakes import ManualClock
 
 PASSWORD = "correct horse battery"
+BY_TESTS = Actor(ActorKind.COMMAND, "tests", "host")
+"""Who the tests' changes are by, for the audit trail."""
 STAFF = {"vika": Role.VIEWER, "otto": Role.OPERATOR, "ada": Role.ADMIN}
+ONE_STEP = timedelta(seconds=totp.STEP_SECONDS)
 
 
 @dataclass
@@ -62,7 +66,7 @@ async def open_console(
 ) -> Console:
     secrets = {}
     for login, role in STAFF.items():
-        _, enrolment = await add_operator(login, PASSWORD, role, uow_factory, clock)
+        _, enrolment = await add_operator(login, PASSWORD, role, uow_factory, clock, actor=BY_TESTS)
         if enrolment is not None:
             secrets[login] = enrolment.secret
     return Console(gateway, clock, secrets)
@@ -87,6 +91,3 @@ def hidden(html: str, name: str) -> str:
 async def csrf_of(http: httpx.AsyncClient) -> str:
     """The session's CSRF token, from the console's home page."""
     return hidden((await http.get("/admin")).text, "csrf")
-
-
-ONE_STEP = timedelta(seconds=totp.STEP_SECONDS)

@@ -1135,6 +1135,15 @@ app.add_typer(operator_app, name="operator")
 OperatorLogin = Annotated[str, typer.Option(help="The operator's login.")]
 
 
+def _by_command() -> Actor:
+    """Whoever runs the command, as the audit trail names it: the system user, on the host."""
+    try:
+        user = getpass.getuser()
+    except OSError:  # no name for the user id (a container's)
+        user = f"uid {os.getuid()}"
+    return Actor(ActorKind.COMMAND, user, "host")
+
+
 @operator_app.command("add")
 def operator_add(
     login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
@@ -1160,7 +1169,7 @@ def operator_add(
     last two lines (the address for an authenticator app, then the secret alone)."""
     made, enrolment = _on_database(
         _settings(database),
-        lambda db: operators.add_operator(login, password, role, db, utc_now),
+        lambda db: operators.add_operator(login, password, role, db, utc_now, actor=_by_command()),
     )
     typer.echo(f"operator {made.login} ({made.role.value}) added")
     if enrolment is not None:
@@ -1191,14 +1200,20 @@ def operator_list(database: Database = None) -> None:
 @operator_app.command("disable")
 def operator_disable(login: OperatorLogin, database: Database = None) -> None:
     """Stop the operator signing in; its sessions end at once."""
-    _on_database(_settings(database), lambda db: operators.disable_operator(login, db, utc_now))
+    _on_database(
+        _settings(database),
+        lambda db: operators.disable_operator(login, db, utc_now, actor=_by_command()),
+    )
     typer.echo(f"operator {login} disabled: its sessions ended")
 
 
 @operator_app.command("enable")
 def operator_enable(login: OperatorLogin, database: Database = None) -> None:
     """Let a disabled operator sign in again."""
-    _on_database(_settings(database), lambda db: operators.enable_operator(login, db))
+    _on_database(
+        _settings(database),
+        lambda db: operators.enable_operator(login, db, utc_now, actor=_by_command()),
+    )
     typer.echo(f"operator {login} enabled")
 
 
@@ -1206,7 +1221,10 @@ def operator_enable(login: OperatorLogin, database: Database = None) -> None:
 def operator_reset_totp(login: OperatorLogin, database: Database = None) -> None:
     """A new TOTP secret for an administrator (the old one signs in no more, its sessions
     end), shown once on the last two lines."""
-    enrolment = _on_database(_settings(database), lambda db: operators.reset_totp(login, db))
+    enrolment = _on_database(
+        _settings(database),
+        lambda db: operators.reset_totp(login, db, utc_now, actor=_by_command()),
+    )
     typer.echo(f"operator {login}: a new one-time code secret")
     _said_enrolment(login, enrolment)
 

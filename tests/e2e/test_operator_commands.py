@@ -9,6 +9,8 @@ from pathlib import Path
 
 from ips.crypto.keyring import KeyRing
 from ips.domain import totp
+from ips.domain.audit import CHANGED, ActorKind
+from ips.services.audit import trail
 from ips.services.clock import utc_now
 from ips.services.gateway import Gateway
 from ips.storage.database import create_engine
@@ -75,11 +77,20 @@ async def test_an_operator_adds_lists_disables_enables_and_resets_the_staff_of_t
             assert old.status_code == 401
             new = await sign_in(http, "root", PASSWORD, code_now(new_secret, later=1))
             assert new.status_code == 303
-        for args, said_why in (
+        for command, said_why in (
             (("reset-totp", "--login", "vika"), "only an administrator"),
             (("disable", "--login", "ghost"), "no operator with this login"),
         ):
-            refused = ips(*args)
+            refused = ips(*command)
             assert refused.returncode == 1 and said_why in refused.stderr
+
+        entries = await trail(database)  # one each, newest first; nothing of a refused one
+        assert [(e.action, e.subject.key) for e in entries] == [
+            ("operator.reset_totp", "root"), ("operator.enable", "vika"),
+            ("operator.disable", "vika"), ("operator.add", "vika"), ("operator.add", "root"),
+        ]  # fmt: skip
+        assert {e.actor.kind for e in entries} == {ActorKind.COMMAND}
+        assert entries[-1].after == {"role": "admin", "password": CHANGED, "totp_secret": CHANGED}
+        assert (entries[2].before, entries[2].after) == ({"state": "active"}, {"state": "disabled"})
     finally:
         await database.dispose()

@@ -13,7 +13,7 @@ from ips.services import operators
 from tests.cabinet import PASSWORD as SHOP_PASSWORD
 from tests.cabinet import Cabinet
 from tests.cabinet import sign_in as cabinet_sign_in
-from tests.console import ONE_STEP, PASSWORD, Console, csrf_of, hidden, sign_in
+from tests.console import BY_TESTS, ONE_STEP, PASSWORD, Console, csrf_of, hidden, sign_in
 
 COOKIE = "__Host-ips-admin"
 
@@ -120,7 +120,9 @@ async def test_ten_failures_lock_an_unknown_login_too(console: Console) -> None:
 
 async def test_a_disabled_operator_is_told_so_and_its_sessions_end(console: Console) -> None:
     async with console.signed_in("otto") as before:
-        await operators.disable_operator("otto", console.gateway.uow_factory, console.clock)
+        await operators.disable_operator(
+            "otto", console.gateway.uow_factory, console.clock, actor=BY_TESTS
+        )
         assert (await before.get("/admin")).status_code == 303
     async with console.client() as http:
         wrong = await sign_in(http, "otto", "wrong password!")
@@ -128,14 +130,18 @@ async def test_a_disabled_operator_is_told_so_and_its_sessions_end(console: Cons
         refused = await sign_in(http, "otto", PASSWORD)
         assert refused.status_code == 403 and "This operator is disabled" in refused.text
         assert no_session(refused)
-        await operators.enable_operator("otto", console.gateway.uow_factory)
+        await operators.enable_operator(
+            "otto", console.gateway.uow_factory, console.clock, actor=BY_TESTS
+        )
         assert (await sign_in(http, "otto", PASSWORD)).status_code == 303
 
 
 async def test_a_disabled_administrator_is_told_so_only_with_the_right_code(
     console: Console,
 ) -> None:
-    await operators.disable_operator("ada", console.gateway.uow_factory, console.clock)
+    await operators.disable_operator(
+        "ada", console.gateway.uow_factory, console.clock, actor=BY_TESTS
+    )
     async with console.client() as http:
         assert "disabled" not in (await sign_in(http, "ada", PASSWORD, "000000")).text
         refused = await sign_in(http, "ada", PASSWORD, console.next_code("ada"))

@@ -11,6 +11,9 @@ What an answer says is as much as its asker has shown it may know: anyone hears 
 or password", whether the login exists or not; only who typed the right password hears that
 the one-time code is wrong; only who also typed the right code (or needs none) hears that the
 operator is disabled. A disabled operator's attempt stays counted as failed.
+
+Every change of the staff is written to the audit trail by whom it names (``actor``: the
+command, or an administrator in the console), in the transaction of the change.
 """
 
 from __future__ import annotations
@@ -20,12 +23,14 @@ from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password
 from ips.domain import totp
+from ips.domain.audit import CHANGED, Actor, ActorKind, Subject
 from ips.domain.errors import AuthenticationFailed, InvalidInput, NotFound, Refused
 from ips.domain.logins import Subjects
 from ips.domain.operators import Operator, OperatorSession
 from ips.domain.users import LONGEST, Role, check_password, parse_login
 from ips.domain.users import token_hash as hash_of
 from ips.services.accounts import TOUCH_EVERY
+from ips.services.audit import note
 from ips.services.clock import Clock
 from ips.services.login_guards import count_attempt, failure, note_success, password_right
 from ips.services.unit_of_work import UnitOfWorkFactory
@@ -52,6 +57,10 @@ class SignedOperator:
     def role(self) -> Role:
         return self.operator.role
 
+    def actor(self, source: str) -> Actor:
+        """The operator as the audit trail names it, from the browser's address."""
+        return Actor(ActorKind.OPERATOR, self.operator.login, source)
+
 
 @dataclass(frozen=True)
 class Enrolment:
@@ -68,8 +77,9 @@ class Enrolment:
 
 
 async def add_operator(
-    login: str, password: str, role: Role, uow_factory: UnitOfWorkFactory, clock: Clock
-) -> tuple[Operator, Enrolment | None]:
+    login: str, password: str, role: Role, uow_factory: UnitOfWorkFactory, clock: Clock, *,
+    actor: Actor,
+) -> tuple[Operator, Enrolment | None]:  # fmt: skip
     """The new operator and, for an administrator, its TOTP secret — the one time it is
     shown."""
     login = parse_login(login)
@@ -80,6 +90,10 @@ async def add_operator(
     async with uow_factory() as uow:
         if not await uow.operators.add(operator):
             raise InvalidInput("this login is taken", field="login")
+        after = {"role": role.value, "password": CHANGED}
+        if operator.totp_secret:
+            after["totp_secret"] = CHANGED
+        await note(uow, actor, "operator.add", _subject(operator), clock(), after=after)
         await uow.commit()
     return operator, Enrolment.of(operator) if operator.totp_secret else None
 
@@ -89,27 +103,41 @@ async def list_operators(uow_factory: UnitOfWorkFactory) -> list[Operator]:
         return await uow.operators.all()
 
 
-async def disable_operator(login: str, uow_factory: UnitOfWorkFactory, clock: Clock) -> Operator:
+async def disable_operator(
+    login: str, uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: Actor
+) -> Operator:
     """Disables the operator and ends its sessions (disabled already, it stays so)."""
     async with uow_factory() as uow:
         operator = _known(await uow.operators.by_login(login))
+        before = _state(operator)
         operator.disabled_at = operator.disabled_at or clock()
         await uow.operators.save(operator)
         await uow.operator_sessions.end_all_of(operator.id or 0)
+        await note(
+            uow, actor, "operator.disable", _subject(operator), clock(), before, _state(operator)
+        )
         await uow.commit()
     return operator
 
 
-async def enable_operator(login: str, uow_factory: UnitOfWorkFactory) -> Operator:
+async def enable_operator(
+    login: str, uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: Actor
+) -> Operator:
     async with uow_factory() as uow:
         operator = _known(await uow.operators.by_login(login))
+        before = _state(operator)
         operator.disabled_at = None
         await uow.operators.save(operator)
+        await note(
+            uow, actor, "operator.enable", _subject(operator), clock(), before, _state(operator)
+        )
         await uow.commit()
     return operator
 
 
-async def reset_totp(login: str, uow_factory: UnitOfWorkFactory) -> Enrolment:
+async def reset_totp(
+    login: str, uow_factory: UnitOfWorkFactory, clock: Clock, *, actor: Actor
+) -> Enrolment:
     """A new TOTP secret for an administrator (its phone was lost, or its secret seen); the
     old one signs in no more, and the administrator's sessions end."""
     async with uow_factory() as uow:
@@ -123,8 +151,20 @@ async def reset_totp(login: str, uow_factory: UnitOfWorkFactory) -> Enrolment:
         operator.totp_secret = totp.new_secret()
         await uow.operators.save(operator)
         await uow.operator_sessions.end_all_of(operator.id or 0)
+        await note(
+            uow, actor, "operator.reset_totp", _subject(operator), clock(),
+            after={"totp_secret": CHANGED},
+        )  # fmt: skip
         await uow.commit()
     return Enrolment.of(operator)
+
+
+def _subject(operator: Operator) -> Subject:
+    return Subject("operator", operator.login)
+
+
+def _state(operator: Operator) -> dict[str, str]:
+    return {"state": "disabled" if operator.disabled else "active"}
 
 
 def _known(operator: Operator | None) -> Operator:

@@ -9,7 +9,8 @@ changes nothing.
 
 A route takes the signed-in operator as ``signed: Console``; without a live session the
 browser is sent to sign in (and back after), and ``may_act``/``may_administer`` answer 403
-to a role that may not.
+to a role that may not. A change a route makes names its operator to the audit trail as
+``actor(request, signed)``.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ips.domain.audit import Actor
 from ips.domain.users import LONGEST
 from ips.services import operators
 from ips.services.operators import SignedOperator
 from ips.web.cabinet import session as cabinet
-from ips.web.params import read_params
+from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
 PREFIX = "/admin"
@@ -70,6 +72,11 @@ async def posted(request: Request, signed: SignedOperator) -> dict[str, str]:
     if not signed.session.csrf_ok(form.get("csrf", "")):
         raise ExpiredForm("the form has expired: open the page again and repeat")
     return form
+
+
+def actor(request: Request, signed: SignedOperator) -> Actor:
+    """The signed-in operator as the audit trail names it (``services.audit.note``)."""
+    return signed.actor(client_ip(request))
 
 
 def may_act(signed: SignedOperator) -> None:
