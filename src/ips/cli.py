@@ -531,14 +531,9 @@ def merchant_add(
 
     settings = _settings(database)
     ports = settings.allowed_notification_ports
-    actor = _merchant_actor()
+    actor = _by_command()
     _on_database(settings, lambda db: add_merchant(command, db, ports=ports, actor=actor))
     typer.echo(f"merchant {merchant_id} added")
-
-
-def _merchant_actor() -> Actor:
-    """Who runs the command, as the audit trail names them: the system user, on this host."""
-    return Actor(ActorKind.COMMAND, getpass.getuser(), socket.gethostname())
 
 
 _KINDS: dict[str, OperationKind] = {name: kind for kind, name in NOTIFIED.items()}
@@ -708,7 +703,7 @@ def merchant_set(
         points_accrual=points_accrual,
     )
     settings = _settings(database)
-    ports, actor = settings.allowed_notification_ports, _merchant_actor()
+    ports, actor = settings.allowed_notification_ports, _by_command()
     changed = _on_database(
         settings,
         lambda db: change_merchant(merchant_id, command, db, ports=ports, actor=actor),
@@ -736,7 +731,7 @@ def merchant_enable(merchant_id: MerchantId, database: Database = None) -> None:
 
 
 def _disable(merchant_id: str, disabled: bool, database: str | None) -> None:
-    actor = _merchant_actor()
+    actor = _by_command()
     _on_database(
         _settings(database), lambda db: set_disabled(merchant_id, disabled, db, actor=actor)
     )

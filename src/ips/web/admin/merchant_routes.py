@@ -18,7 +18,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ips.domain.acquirers import read_routes
-from ips.domain.audit import Actor, ActorKind
 from ips.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from ips.domain.merchants import NOTIFIED, BuyerField, settings_of
 from ips.domain.notifications import AnswerMode
@@ -28,10 +27,10 @@ from ips.services import merchant_files, merchants
 from ips.services.merchant_files import MerchantFile
 from ips.services.merchants import AddMerchant, ChangeMerchant
 from ips.services.operators import SignedOperator
-from ips.web.admin.session import PREFIX, Console, may_administer, posted
+from ips.web.admin.session import PREFIX, Console, actor, may_administer, posted
 from ips.web.admin.trail import changes
 from ips.web.admin.views import render, see_other
-from ips.web.params import client_ip, read_params
+from ips.web.params import read_params
 from ips.web.services import AppServices, Services
 
 router = APIRouter(prefix=PREFIX)
@@ -59,11 +58,6 @@ DONE = {
     "enabled": "The merchant is enabled: it takes new orders again.",
 }
 """What the merchant's page says after a change (``?done=<what>``)."""
-
-
-def actor(request: Request, signed: SignedOperator) -> Actor:
-    """The operator, as the audit trail names who made a change from this request."""
-    return Actor(ActorKind.OPERATOR, signed.login, client_ip(request))
 
 
 @router.get("/merchants")
