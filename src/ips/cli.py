@@ -33,7 +33,7 @@ from ips.domain.acquirers import (
 from ips.domain.api_keys import Scope
 from ips.domain.audit import Actor, ActorKind
 from ips.domain.errors import DomainError, NotFound
-from ips.domain.merchants import BuyerField, Merchant
+from ips.domain.merchants import NOTIFIED, BuyerField, Merchant
 from ips.domain.money import currency as parse_currency
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
@@ -61,6 +61,7 @@ from ips.services.merchants import (
     add_merchant,
     change_merchant,
     list_merchants,
+    set_disabled,
 )
 from ips.services.points_report import ReportResult, report_points
 from ips.services.rates import SetRate, rate_history, set_rate
@@ -530,16 +531,12 @@ def merchant_add(
 
     settings = _settings(database)
     ports = settings.allowed_notification_ports
-    _on_database(settings, lambda db: add_merchant(command, db, ports=ports))
+    actor = _by_command()
+    _on_database(settings, lambda db: add_merchant(command, db, ports=ports, actor=actor))
     typer.echo(f"merchant {merchant_id} added")
 
 
-_KINDS = {
-    "payment": OperationKind.PAYMENT,
-    "confirmation": OperationKind.CONFIRMATION,
-    "cancel": OperationKind.CANCEL,
-    "accrual": OperationKind.BONUS_ACCRUAL,
-}
+_KINDS: dict[str, OperationKind] = {name: kind for kind, name in NOTIFIED.items()}
 
 
 _MEANS = {means.value: means for means in PaymentMeans}
@@ -705,28 +702,39 @@ def merchant_set(
         points_share=points_share,
         points_accrual=points_accrual,
     )
-    _change(merchant_id, command, database)
-    typer.echo(f"merchant {merchant_id} changed")
+    settings = _settings(database)
+    ports, actor = settings.allowed_notification_ports, _by_command()
+    changed = _on_database(
+        settings,
+        lambda db: change_merchant(merchant_id, command, db, ports=ports, actor=actor),
+    )
+    if not changed.fields:
+        typer.echo(f"merchant {merchant_id}: every setting was as given already")
+        return
+    typer.echo(f"merchant {merchant_id} changed: {', '.join(changed.fields)}")
+    if changed.notice:
+        typer.echo(changed.notice)
 
 
 @merchant_app.command("disable")
 def merchant_disable(merchant_id: MerchantId, database: Database = None) -> None:
     """Take no new orders for the merchant; its confirmations, cancels and web services go on."""
-    _change(merchant_id, ChangeMerchant(disabled=True), database)
+    _disable(merchant_id, True, database)
     typer.echo(f"merchant {merchant_id} disabled: it takes no new orders")
 
 
 @merchant_app.command("enable")
 def merchant_enable(merchant_id: MerchantId, database: Database = None) -> None:
     """Take new orders for the merchant again."""
-    _change(merchant_id, ChangeMerchant(disabled=False), database)
+    _disable(merchant_id, False, database)
     typer.echo(f"merchant {merchant_id} enabled")
 
 
-def _change(merchant_id: str, command: ChangeMerchant, database: str | None) -> None:
-    settings = _settings(database)
-    ports = settings.allowed_notification_ports
-    _on_database(settings, lambda db: change_merchant(merchant_id, command, db, ports=ports))
+def _disable(merchant_id: str, disabled: bool, database: str | None) -> None:
+    actor = _by_command()
+    _on_database(
+        _settings(database), lambda db: set_disabled(merchant_id, disabled, db, actor=actor)
+    )
 
 
 acquirer_app = typer.Typer(

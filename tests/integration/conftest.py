@@ -17,6 +17,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.unit_of_work import Database
 from tests.cabinet import Cabinet, open_cabinet
+from tests.conftest import SETUP
 from tests.console import Console, open_console
 from tests.fakes import ManualClock
 
@@ -63,7 +64,7 @@ async def points_gateway(gateway: Gateway, simulator: Simulator) -> AsyncIterato
             means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
             return_hosts=("shop.example",), callback_url="https://shop.example/notify",
         ),
-        gateway.uow_factory,
+        gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
     yield with_points
     await loyalty.close()

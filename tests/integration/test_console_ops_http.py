@@ -21,6 +21,7 @@ from ips.services.reconciliation import reconcile_and_keep
 from ips.services.webhooks import add_endpoint
 from ips.services.webhooks import deliver_due as deliver_webhooks
 from ips.storage.unit_of_work import Database
+from tests.conftest import SETUP
 from tests.console import Console, csrf_of
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_notifications import delivery, history, notified_shop
@@ -46,7 +47,7 @@ async def post(http: httpx.AsyncClient, url: str, **form: str) -> httpx.Response
 async def test_every_page_is_read_by_every_role_and_none_without_signing_in(
     console: Console, gateway: Gateway, database: Database, clock: ManualClock
 ) -> None:
-    await add_merchant(OTHER, gateway.uow_factory, clock)
+    await add_merchant(OTHER, gateway.uow_factory, clock, actor=SETUP)
     order = await paid(gateway, "222222", "O-1")
     [report] = await settlement.settle(gateway)
     async with database(readonly=True) as uow:

@@ -49,7 +49,15 @@ class MerchantRepository(Protocol):
         settings)."""
         ...
 
-    async def add(self, merchant: Merchant) -> None: ...
+    async def add(self, merchant: Merchant) -> bool:
+        """Adds the merchant; False, adding nothing, when its id is taken."""
+        ...
+
+    async def search(self, text: str, after: str | None, limit: int) -> list[Merchant]:
+        """Up to ``limit`` merchants by id, after ``after``: those whose id begins with
+        ``text``, or whose name or login holds it (any case)."""
+        ...
+
     async def save(self, merchant: Merchant) -> None:
         """Stores the settings a merchant's administrator may change."""
         ...
@@ -104,6 +112,10 @@ class OrderRepository(Protocol):
 
     async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
         """Ids of orders with money held unconfirmed since before ``moment``."""
+        ...
+
+    async def holds_open(self, merchant_id: str) -> int:
+        """How many of the merchant's orders hold money neither confirmed nor given back."""
         ...
 
     async def lock_many(self, order_ids: Collection[int]) -> list[Order]: ...

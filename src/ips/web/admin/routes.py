@@ -10,6 +10,9 @@ from fastapi import APIRouter
 
 PARTS = (
     "account_routes",
+    "merchant_routes",
+    "acquirer_routes",
+    "audit_routes",
     "settlement_routes",
     "reconciliation_routes",
     "attention_routes",
