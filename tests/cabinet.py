@@ -18,8 +18,8 @@ from ips.services.merchants import AddMerchant, add_merchant
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
-from tests.conftest import make_client
-from tests.fakes import STAFF, ManualClock
+from tests.conftest import SETUP, make_client
+from tests.fakes import ManualClock
 from tests.integration.test_payment_service import card
 
 PASSWORD = "correct horse battery"
@@ -59,14 +59,14 @@ async def paid_order(gateway: Gateway, merchant_id: str, number: str, delay: boo
 
 
 async def open_cabinet(gateway: Gateway, database: Database, clock: ManualClock) -> Cabinet:
-    await add_merchant(OTHER, database, clock)
+    await add_merchant(OTHER, database, clock, actor=SETUP)
     for merchant_id, login, role in (
         ("111111", "anna", Role.OPERATOR),
         ("111111", "vera", Role.VIEWER),
         ("111111", "adam", Role.ADMIN),
         ("222222", "olga", Role.ADMIN),
     ):
-        await add_user(merchant_id, login, PASSWORD, role, database, clock, actor=STAFF)
+        await add_user(merchant_id, login, PASSWORD, role, database, clock, actor=SETUP)
     held = await paid_order(gateway, "111111", "ours-1", delay=True)
     theirs = await paid_order(gateway, "222222", "theirs-1", delay=True)
     return Cabinet(gateway, clock, held, theirs)

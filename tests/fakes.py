@@ -6,7 +6,6 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ips.domain.audit import Actor, ActorKind
 from ips.domain.cards import Pan
 from ips.domain.money import Money
 from ips.domain.responses import ResponseCode
@@ -22,9 +21,6 @@ from ips.processing.secure import Authentication, AuthenticationStatus, Challeng
 from ips.processing.wallet import WalletPayment, WalletState, WalletStatus
 
 SILENT = "no answer"
-
-STAFF = Actor(ActorKind.COMMAND, "tests", "localhost")
-"""Who the tests' own setting-up is done by, in the audit trail."""
 
 
 class ManualClock:
@@ -70,6 +66,8 @@ class FakeProcessingCenter:
     closes: list[BatchTotals] = field(default_factory=list)
     silent_closes: int = 0
     """How many of the next batch closes go unanswered."""
+    unbalanced_closes: int = 0
+    """How many of the next batch closes are answered out of balance (95)."""
     gate: asyncio.Event | None = None
     """When given, authorizations wait for it to be set: lets tests hold a payment in flight."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -109,6 +107,9 @@ class FakeProcessingCenter:
         if self.silent_closes:
             self.silent_closes -= 1
             raise NoAnswer("the fake keeps silent")
+        if self.unbalanced_closes:
+            self.unbalanced_closes -= 1
+            return Answer(ResponseCode.RECEPTION_ERROR, raw_code="95")
         advices = list(self.staged.get(totals.batch, {}).values())
         debits = [a.amount.minor for a in advices if not a.credit]
         credits = [a.amount.minor for a in advices if a.credit]

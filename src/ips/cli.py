@@ -31,7 +31,7 @@ from ips.domain.acquirers import (
 )
 from ips.domain.api_keys import Scope
 from ips.domain.errors import DomainError, NotFound
-from ips.domain.merchants import BuyerField, Merchant
+from ips.domain.merchants import NOTIFIED, BuyerField, Merchant
 from ips.domain.money import currency as parse_currency
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
@@ -42,7 +42,7 @@ from ips.domain.users import Role
 from ips.processing import bank_report
 from ips.processing.bank_report import ReportRefused
 from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
-from ips.services import settlement, webhooks
+from ips.services import operators, settlement, webhooks
 from ips.services.accounts import add_user
 from ips.services.acquirers import (
     AcquirerSettings,
@@ -60,6 +60,7 @@ from ips.services.merchants import (
     add_merchant,
     change_merchant,
     list_merchants,
+    set_disabled,
 )
 from ips.services.points_report import ReportResult, report_points
 from ips.services.rates import SetRate, rate_history, set_rate
@@ -529,16 +530,12 @@ def merchant_add(
 
     settings = _settings(database)
     ports = settings.allowed_notification_ports
-    _on_database(settings, lambda db: add_merchant(command, db, ports=ports))
+    actor = command_actor()
+    _on_database(settings, lambda db: add_merchant(command, db, ports=ports, actor=actor))
     typer.echo(f"merchant {merchant_id} added")
 
 
-_KINDS = {
-    "payment": OperationKind.PAYMENT,
-    "confirmation": OperationKind.CONFIRMATION,
-    "cancel": OperationKind.CANCEL,
-    "accrual": OperationKind.BONUS_ACCRUAL,
-}
+_KINDS: dict[str, OperationKind] = {name: kind for kind, name in NOTIFIED.items()}
 
 
 _MEANS = {means.value: means for means in PaymentMeans}
@@ -704,28 +701,39 @@ def merchant_set(
         points_share=points_share,
         points_accrual=points_accrual,
     )
-    _change(merchant_id, command, database)
-    typer.echo(f"merchant {merchant_id} changed")
+    settings = _settings(database)
+    ports, actor = settings.allowed_notification_ports, command_actor()
+    changed = _on_database(
+        settings,
+        lambda db: change_merchant(merchant_id, command, db, ports=ports, actor=actor),
+    )
+    if not changed.fields:
+        typer.echo(f"merchant {merchant_id}: every setting was as given already")
+        return
+    typer.echo(f"merchant {merchant_id} changed: {', '.join(changed.fields)}")
+    if changed.notice:
+        typer.echo(changed.notice)
 
 
 @merchant_app.command("disable")
 def merchant_disable(merchant_id: MerchantId, database: Database = None) -> None:
     """Take no new orders for the merchant; its confirmations, cancels and web services go on."""
-    _change(merchant_id, ChangeMerchant(disabled=True), database)
+    _disable(merchant_id, True, database)
     typer.echo(f"merchant {merchant_id} disabled: it takes no new orders")
 
 
 @merchant_app.command("enable")
 def merchant_enable(merchant_id: MerchantId, database: Database = None) -> None:
     """Take new orders for the merchant again."""
-    _change(merchant_id, ChangeMerchant(disabled=False), database)
+    _disable(merchant_id, False, database)
     typer.echo(f"merchant {merchant_id} enabled")
 
 
-def _change(merchant_id: str, command: ChangeMerchant, database: str | None) -> None:
-    settings = _settings(database)
-    ports = settings.allowed_notification_ports
-    _on_database(settings, lambda db: change_merchant(merchant_id, command, db, ports=ports))
+def _disable(merchant_id: str, disabled: bool, database: str | None) -> None:
+    actor = command_actor()
+    _on_database(
+        _settings(database), lambda db: set_disabled(merchant_id, disabled, db, actor=actor)
+    )
 
 
 acquirer_app = typer.Typer(
@@ -1124,6 +1132,100 @@ def user_add(
         lambda db: add_user(merchant_id, login, password, role, db, utc_now, actor=me),
     )
     typer.echo(f"user {login} ({role.value}) added to merchant {merchant_id}")
+
+
+operator_app = typer.Typer(
+    help="The operator's own staff, who sign in to the operator console (/admin).",
+    no_args_is_help=True,
+)
+app.add_typer(operator_app, name="operator")
+OperatorLogin = Annotated[str, typer.Option(help="The operator's login.")]
+
+
+@operator_app.command("add")
+def operator_add(
+    login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (asked for when not given).",
+        ),
+    ],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="viewer reads; operator also sends notifications and webhooks again; admin "
+            "also administers merchants and acquirers, and signs in with a one-time code."
+        ),
+    ],
+    database: Database = None,
+) -> None:
+    """Add an operator of the console; an administrator's TOTP secret is shown once, on the
+    last two lines (the address for an authenticator app, then the secret alone)."""
+    me = command_actor()
+    made, enrolment = _on_database(
+        _settings(database),
+        lambda db: operators.add_operator(login, password, role, db, utc_now, actor=me),
+    )
+    typer.echo(f"operator {made.login} ({made.role.value}) added")
+    if enrolment is not None:
+        _said_enrolment(made.login, enrolment)
+
+
+def _said_enrolment(login: str, enrolment: operators.Enrolment) -> None:
+    typer.echo(
+        f"{login} signs in with a one-time code: give this address (or the secret) to an "
+        "authenticator app; shown once:"
+    )
+    typer.echo(enrolment.uri)
+    typer.echo(enrolment.secret)
+
+
+@operator_app.command("list")
+def operator_list(database: Database = None) -> None:
+    """The operators (never their secrets)."""
+    staff = _on_database(_settings(database), operators.list_operators)
+    typer.echo(f"{'LOGIN':<24} {'ROLE':<9} {'ADDED':<17} STATE")
+    for made in staff:
+        state = f"disabled {made.disabled_at:%Y-%m-%d %H:%M}" if made.disabled_at else "active"
+        typer.echo(
+            f"{made.login:<24} {made.role.value:<9} {made.created_at:%Y-%m-%d %H:%M} {state}"
+        )
+
+
+@operator_app.command("disable")
+def operator_disable(login: OperatorLogin, database: Database = None) -> None:
+    """Stop the operator signing in; its sessions end at once."""
+    _on_database(
+        _settings(database),
+        lambda db: operators.disable_operator(login, db, utc_now, actor=command_actor()),
+    )
+    typer.echo(f"operator {login} disabled: its sessions ended")
+
+
+@operator_app.command("enable")
+def operator_enable(login: OperatorLogin, database: Database = None) -> None:
+    """Let a disabled operator sign in again."""
+    _on_database(
+        _settings(database),
+        lambda db: operators.enable_operator(login, db, utc_now, actor=command_actor()),
+    )
+    typer.echo(f"operator {login} enabled")
+
+
+@operator_app.command("reset-totp")
+def operator_reset_totp(login: OperatorLogin, database: Database = None) -> None:
+    """A new TOTP secret for an administrator (the old one signs in no more, its sessions
+    end), shown once on the last two lines."""
+    enrolment = _on_database(
+        _settings(database),
+        lambda db: operators.reset_totp(login, db, utc_now, actor=command_actor()),
+    )
+    typer.echo(f"operator {login}: a new one-time code secret")
+    _said_enrolment(login, enrolment)
 
 
 @rate_app.command("set")

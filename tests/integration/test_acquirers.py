@@ -32,7 +32,8 @@ from ips.services.settlement import settle
 from ips.services.terminals import Terminal
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
-from tests.fakes import STAFF, FakeProcessingCenter, ManualClock
+from tests.conftest import SETUP
+from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
 SHOP = SignedIn("111111")
@@ -49,7 +50,7 @@ def bank_b() -> FakeProcessingCenter:
 async def two_banks(gateway: Gateway, bank_b: FakeProcessingCenter) -> Gateway:
     """The gateway with BANK-B beside the default acquirer: stored, and connected."""
     added = await add_acquirer(
-        "BANK-B", AcquirerSettings(processing="127.0.0.1:9583"), gateway.uow_factory, actor=STAFF
+        "BANK-B", AcquirerSettings(processing="127.0.0.1:9583"), gateway.uow_factory, actor=SETUP
     )
     links = Links({"BANK-B": Link(added, bank_b, Terminal(added.terminal_id))})
     return dataclasses.replace(gateway, links=links)
@@ -57,7 +58,7 @@ async def two_banks(gateway: Gateway, bank_b: FakeProcessingCenter) -> Gateway:
 
 async def route(gateway: Gateway, to: str, cur: str = "", brand: Brand | None = None) -> None:
     moved = Route(to, currency(cur) if cur else None, brand)
-    await change_merchant("111111", ChangeMerchant(route=moved), gateway.uow_factory)
+    await change_merchant("111111", ChangeMerchant(route=moved), gateway.uow_factory, actor=SETUP)
 
 
 def with_rules(gateway: Gateway, **rules: object) -> Gateway:
@@ -182,7 +183,7 @@ async def test_an_acquirer_disabled_or_not_connected_takes_no_new_payment(
 ) -> None:
     await route(two_banks, "BANK-B")
     off = await change_acquirer(
-        "BANK-B", AcquirerSettings(disabled=True), two_banks.uow_factory, actor=STAFF
+        "BANK-B", AcquirerSettings(disabled=True), two_banks.uow_factory, actor=SETUP
     )
     disabled = dataclasses.replace(
         two_banks,
@@ -214,13 +215,13 @@ async def test_a_route_to_an_unknown_acquirer_is_refused_and_changes_nothing(
 async def test_acquirers_are_checked_as_they_are_added_and_changed(gateway: Gateway) -> None:
     factory = gateway.uow_factory
     first = await add_acquirer(
-        "BANK-A", AcquirerSettings(processing="bank-a:8583"), factory, actor=STAFF
+        "BANK-A", AcquirerSettings(processing="bank-a:8583"), factory, actor=SETUP
     )
     second = await add_acquirer(
         "BANK-B",
         AcquirerSettings(processing="bank-b:8583", currencies="USD,EUR", double_stage=False),
         factory,
-        actor=STAFF,
+        actor=SETUP,
     )
     assert (first.terminal_id, second.terminal_id) == ("IPSA0001", "IPSB0001")
     assert second.rules == Rules(double_stage=False, currencies=(currency("USD"), currency("EUR")))
@@ -234,16 +235,16 @@ async def test_acquirers_are_checked_as_they_are_added_and_changed(gateway: Gate
     ]:
         with pytest.raises(DomainError, match=message):
             await add_acquirer(
-                name, settings, factory, taken_terminals=frozenset({"IPS00001"}), actor=STAFF
+                name, settings, factory, taken_terminals=frozenset({"IPS00001"}), actor=SETUP
             )
     with pytest.raises(Refused, match="another"):
         await change_acquirer("BANK-B", AcquirerSettings(terminal_id="IPS00001"), factory,
-                              taken_terminals=frozenset({"IPS00001"}), actor=STAFF)  # fmt: skip
+                              taken_terminals=frozenset({"IPS00001"}), actor=SETUP)  # fmt: skip
     changed = await change_acquirer(
         "BANK-B",
         AcquirerSettings(double_stage=True, settlement_cutoff="21:30"),
         factory,
-        actor=STAFF,
+        actor=SETUP,
     )
     assert changed.rules.double_stage and changed.settlement_cutoff.hour == 21
     async with gateway.uow_factory(readonly=True) as uow:
@@ -257,12 +258,12 @@ async def test_a_node_connects_to_an_added_acquirer_and_takes_its_changed_rules(
     cannot reach now is still linked, and its connection tried on its own."""
     settings = Settings(processing_timeout=1)
     links = Links()
-    await add_acquirer("BANK-B", AcquirerSettings(processing="127.0.0.1:1"), database, actor=STAFF)
+    await add_acquirer("BANK-B", AcquirerSettings(processing="127.0.0.1:1"), database, actor=SETUP)
     await refresh_links(links, database, settings)
     link = links.by_name["BANK-B"]
     try:
         assert link.terminal.id == "IPSA0001" and link.acquirer.rules.double_stage
-        await change_acquirer("BANK-B", AcquirerSettings(double_stage=False), database, actor=STAFF)
+        await change_acquirer("BANK-B", AcquirerSettings(double_stage=False), database, actor=SETUP)
         await refresh_links(links, database, settings)
         again = links.by_name["BANK-B"]
         assert not again.acquirer.rules.double_stage

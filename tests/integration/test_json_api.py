@@ -17,8 +17,8 @@ from ips.services.idempotency import purge_expired
 from ips.services.monitor import OrderFilter
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
-from tests.conftest import make_client
-from tests.fakes import STAFF, ManualClock
+from tests.conftest import SETUP, make_client
+from tests.fakes import ManualClock
 from tests.integration.test_payment_service import card
 
 pytestmark = pytest.mark.usefixtures("merchant")
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("merchant")
 async def api(
     gateway: Gateway, database: Database, clock: ManualClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    _, token = await create_api_key("111111", "tests", Scope.WRITE, database, clock, actor=STAFF)
+    _, token = await create_api_key("111111", "tests", Scope.WRITE, database, clock, actor=SETUP)
     async with make_client(gateway) as http:
         http.headers["Authorization"] = f"Bearer {token}"
         yield http

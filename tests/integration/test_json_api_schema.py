@@ -23,7 +23,8 @@ from ips.services.api_keys import create_api_key
 from ips.services.gateway import Gateway
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
-from tests.fakes import STAFF, ManualClock
+from tests.conftest import SETUP
+from tests.fakes import ManualClock
 from tests.integration.test_openapi import CHECKS, SETTINGS, operations_of, send
 from tests.integration.test_payment_service import card
 
@@ -41,7 +42,7 @@ async def described(client: httpx.AsyncClient) -> dict[str, Any]:
 @pytest.fixture
 async def key(database: Database, clock: ManualClock, merchant: object) -> dict[str, str]:
     _, token = await create_api_key(
-        "111111", "schemathesis", Scope.WRITE, database, clock, actor=STAFF
+        "111111", "schemathesis", Scope.WRITE, database, clock, actor=SETUP
     )
     return {"Authorization": f"Bearer {token}"}
 

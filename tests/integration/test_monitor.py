@@ -37,7 +37,8 @@ from ips.storage.migrate import migrate
 from ips.storage.monitor import MonitorQueries
 from ips.storage.tables import orders
 from ips.storage.unit_of_work import Database
-from tests.fakes import STAFF, FakeProcessingCenter, ManualClock
+from tests.conftest import SETUP
+from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
 RUB, USD, JPY = currency("RUB"), currency("USD"), currency("JPY")
@@ -144,7 +145,9 @@ def payment(order: Order, spec: Spec) -> Operation:
 async def dataset(database: Database, merchant: Any, clock: ManualClock) -> list[Spec]:
     """The specs for the shop, and the very same orders (numbers, amounts, moments, cards)
     for another shop: any query that forgot the merchant would show them."""
-    await add_merchant(AddMerchant(OTHER, "Other", "other", "other-password", "s"), database)
+    await add_merchant(
+        AddMerchant(OTHER, "Other", "other", "other-password", "s"), database, actor=SETUP
+    )
     await store(database, SHOP, SPECS)
     await store(database, OTHER, SPECS, first=len(SPECS))
     return SPECS
@@ -509,7 +512,9 @@ async def test_real_payments_confirmations_and_cancels_make_the_turnover(
     """Single- and double-stage orders paid, confirmed and cancelled in part through the
     services, on two days, beside orders never paid."""
     signed = SignedIn(SHOP)
-    await add_merchant(AddMerchant(OTHER, "Other", "other", "other-password", "s"), database)
+    await add_merchant(
+        AddMerchant(OTHER, "Other", "other", "other-password", "s"), database, actor=SETUP
+    )
 
     async def paid_order(number: str, amount: str, *, delay: bool, cur: str = "RUB",
                          merchant_id: str = SHOP) -> str:  # fmt: skip
@@ -575,7 +580,7 @@ async def test_a_converted_payment_shows_its_money_in_the_payments_currency(
     gateway: Gateway, database: Database, merchant: Any
 ) -> None:
     rub_only = replace(gateway, rules=Rules(currencies=(RUB,)))
-    await set_rate(SetRate("USD", "RUB", "90"), gateway.uow_factory, gateway.clock, actor=STAFF)
+    await set_rate(SetRate("USD", "RUB", "90"), gateway.uow_factory, gateway.clock, actor=SETUP)
     order = await create_order(CreateOrder(SHOP, "C-1", "10.00", "USD"), rub_only)
     await pay_by_card(PayByCard(order.billnumber, card()), rub_only)
     [row] = (await monitor.list_orders(shop(), None, 10, database)).rows

@@ -24,6 +24,7 @@ from ips.services.notifications import Delivery, deliver_due
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
+from tests.conftest import SETUP
 from tests.fakes import SILENT, FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 from tests.shop import Shop
@@ -99,7 +100,7 @@ async def notified_shop(
         ),
         gateway.uow_factory,
         gateway.clock,
-        frozenset({shop.port}),
+        frozenset({shop.port}), actor=SETUP,
     )  # fmt: skip
 
 
@@ -271,7 +272,7 @@ async def test_only_the_allowed_ports_are_used(
         await add_merchant(
             AddMerchant("555555", "Odd", "odd", "odd-password", "s",
                         callback_url="http://127.0.0.1:9/notify"),
-            gateway.uow_factory,
+            gateway.uow_factory, actor=SETUP,
         )  # fmt: skip
     await notified_shop(gateway, shop)
     order = await paid(gateway)

@@ -35,7 +35,8 @@ from ips.services.webhooks import (
     roll_secret,
 )
 from tests.cabinet import Cabinet, csrf_of
-from tests.fakes import STAFF, FakeProcessingCenter, ManualClock
+from tests.conftest import SETUP
+from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 from tests.webhook_receiver import Receiver, verify
 
@@ -127,7 +128,7 @@ async def test_a_rolled_secret_signs_beside_the_new_one_for_a_day(
     old = await endpoint(gateway, receiver, "payment.succeeded")
     [made] = await endpoints_of("111111", gateway.uow_factory)
     new = await roll_secret(
-        "111111", made.endpoint_id, gateway.uow_factory, gateway.clock, actor=STAFF
+        "111111", made.endpoint_id, gateway.uow_factory, gateway.clock, actor=SETUP
     )
     assert new != old and new.startswith("whsec_")
     await paid(gateway, "R-1")
@@ -221,7 +222,7 @@ async def test_endpoints_are_refused_bad_urls_and_types_and_removed_with_their_d
     await endpoint(gateway, receiver, "payment.succeeded")
     [made] = await endpoints_of("111111", factory)
     with pytest.raises(NotFound):
-        await roll_secret("222222", made.endpoint_id, factory, actor=STAFF)
+        await roll_secret("222222", made.endpoint_id, factory, actor=SETUP)
     await paid(gateway, "D-1")
     await remove_endpoint("111111", made.endpoint_id, factory, gateway.clock)
     assert await endpoints_of("111111", factory) == []

@@ -33,24 +33,24 @@ from ips.services import audit, merchant_settings
 from ips.services.acquirers import AcquirerSettings, change_acquirer
 from ips.services.operations import asked_value, order_values
 from ips.services.unit_of_work import UnitOfWorkFactory
-from tests.fakes import STAFF
+from tests.conftest import SETUP
 
 NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 RUB = currency("RUB")
 
 
 def test_an_entry_keeps_only_what_changed_and_all_of_what_was_made_or_removed() -> None:
-    changed = record(STAFF, "x.change", Subject("x", "1"), NOW,
+    changed = record(SETUP, "x.change", Subject("x", "1"), NOW,
                      before={"a": 1, "b": [1, 2], "c": "same"},
                      after={"a": 2, "b": [1, 2], "c": "same", "d": True})  # fmt: skip
     assert (changed.before, changed.after) == ({"a": 1, "d": None}, {"a": 2, "d": True})
-    made = record(STAFF, "x.add", Subject("x", "1"), NOW, after={"a": 1, "b": 2})
+    made = record(SETUP, "x.add", Subject("x", "1"), NOW, after={"a": 1, "b": 2})
     assert (made.before, made.after) == (None, {"a": 1, "b": 2})
 
 
 def test_a_page_shows_amounts_lists_and_nothing_as_words() -> None:
     entry = AuditEntry(
-        STAFF, "order.cancel", Subject("order", "1"), NOW,
+        SETUP, "order.cancel", Subject("order", "1"), NOW,
         before={"cancelled": {"minor": 0, "currency": "RUB"}, "means": ["card"], "on": True,
                 "asked": None},
         after={"cancelled": {"minor": 3050, "currency": "RUB"}, "means": [], "on": False,
@@ -176,10 +176,10 @@ async def test_an_acquirer_disabled_or_enabled_alone_is_named_so_any_other_chang
     settings: AcquirerSettings, action: str, before: dict[str, Any], after: dict[str, Any]
 ) -> None:
     uow = FakeUnitOfWork(acquirers=FakeAcquirers(Acquirer("BANK-B", "bank-b:8583")))
-    await change_acquirer("BANK-B", settings, factory(uow), lambda: NOW, actor=STAFF)
+    await change_acquirer("BANK-B", settings, factory(uow), lambda: NOW, actor=SETUP)
     [entry] = uow.committed
     assert (entry.actor, entry.action, entry.subject.key, entry.at) == (
-        STAFF, action, "BANK-B", NOW
+        SETUP, action, "BANK-B", NOW
     )  # fmt: skip
     assert (entry.before, entry.after) == (before, after)
 
@@ -187,12 +187,12 @@ async def test_an_acquirer_disabled_or_enabled_alone_is_named_so_any_other_chang
 async def test_a_refused_change_writes_no_record() -> None:
     uow = FakeUnitOfWork(acquirers=FakeAcquirers())
     with pytest.raises(NotFound):
-        await change_acquirer("BANK-Z", AcquirerSettings(disabled=True), factory(uow), actor=STAFF)
+        await change_acquirer("BANK-Z", AcquirerSettings(disabled=True), factory(uow), actor=SETUP)
     merchant = shop()
     uow = FakeUnitOfWork(merchants=FakeMerchants(merchant))
     with pytest.raises(DomainError):
         await merchant_settings.change_ws_addresses(
-            "111111", ["not an address"], factory(uow), actor=STAFF
+            "111111", ["not an address"], factory(uow), actor=SETUP
         )
     assert uow.committed == []
 
@@ -201,7 +201,7 @@ async def test_a_secret_is_written_as_changed_and_a_change_without_an_actor_not_
     merchant = shop()
     uow = FakeUnitOfWork(merchants=FakeMerchants(merchant))
     await merchant_settings.change_ws_password(
-        "111111", "a new password", factory(uow), actor=STAFF, clock=lambda: NOW
+        "111111", "a new password", factory(uow), actor=SETUP, clock=lambda: NOW
     )
     [entry] = uow.committed
     assert (entry.action, entry.before, entry.after) == (

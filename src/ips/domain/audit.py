@@ -92,35 +92,49 @@ def money_value(value: Money) -> dict[str, Any]:
     return {"minor": value.minor, "currency": value.currency.code}
 
 
+NOTHING = "—"
+
+
 @dataclass(frozen=True)
 class Change:
-    """One value of an entry, as a page shows it."""
+    """One value of an entry, in words, as a page shows it."""
 
     name: str
-    before: str
-    after: str
+    before: str | None
+    """None for something made: it had no value before."""
+    after: str | None
+    """None for something removed."""
 
 
 def changes(entry: AuditEntry) -> list[Change]:
-    """The values an entry keeps, each as text before and after (``—``: none)."""
-    before, after = entry.before or {}, entry.after or {}
-    return [
-        Change(name, shown(before.get(name)), shown(after.get(name)))
-        for name in {**before, **after}
-    ]
+    """What the entry changed, a line a setting: each value of what it made (no ``before``)
+    but the empty ones, each of what it removed (no ``after``), or each setting that
+    differs, before and after."""
+    before, after = entry.before, entry.after
+    if before is None or after is None:
+        values = before if after is None else after
+        return [
+            Change(name, None, shown(value)) if before is None
+            else Change(name, shown(value), None)
+            for name, value in (values or {}).items()
+            if shown(value) != NOTHING
+        ]  # fmt: skip
+    names = list(dict.fromkeys([*before, *after]))
+    return [Change(name, shown(before.get(name)), shown(after.get(name))) for name in names]
 
 
 def shown(value: Any) -> str:
-    """A kept value as text: an amount as ``100.00 RUB``, a list joined, nothing as ``—``."""
-    if value is None:
-        return "—"
+    """A kept value in words: an amount as ``100.00 RUB``, a list joined, a flag as yes or
+    no, nothing as ``—``."""
+    if value is None or value == [] or value == "":
+        return NOTHING
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Mapping) and set(value) == {"minor", "currency"}:
         try:
             return str(Money(int(value["minor"]), currency(str(value["currency"]))))
         except (ValueError, DomainError):
-            pass
+            return str(dict(value))
     if isinstance(value, list | tuple):
-        return ", ".join(shown(item) for item in value) or "—"
+        return ", ".join(shown(item) for item in value)
     return str(value)

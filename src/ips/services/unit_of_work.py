@@ -25,9 +25,11 @@ from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.money import Currency
 from ips.domain.notifications import Notification
+from ips.domain.operators import Operator, OperatorSession
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.rates import Rate
 from ips.domain.reconciliation import Difference as ReconciliationDifference
+from ips.domain.reconciliation import KeptDifference as KeptReconciliationDifference
 from ips.domain.settlement import SettlementBatch
 from ips.domain.terminals import Lease
 from ips.domain.users import Session, User
@@ -36,6 +38,7 @@ from ips.domain.webhooks import Due, Endpoint, WebhookDelivery
 
 if TYPE_CHECKING:
     from ips.processing.loyalty import Difference
+    from ips.services.batches import BatchFilter, BatchRow, BatchTotal
     from ips.services.monitor import OrderFilter, OrderRow, Position, Total, TurnoverDay
     from ips.services.points_report import KeptDifference, PointsExchange
 
@@ -46,7 +49,15 @@ class MerchantRepository(Protocol):
         settings)."""
         ...
 
-    async def add(self, merchant: Merchant) -> None: ...
+    async def add(self, merchant: Merchant) -> bool:
+        """Adds the merchant; False, adding nothing, when its id is taken."""
+        ...
+
+    async def search(self, text: str, after: str | None, limit: int) -> list[Merchant]:
+        """Up to ``limit`` merchants by id, after ``after``: those whose id begins with
+        ``text``, or whose name or login holds it (any case)."""
+        ...
+
     async def save(self, merchant: Merchant) -> None:
         """Stores the settings a merchant's administrator may change."""
         ...
@@ -101,6 +112,10 @@ class OrderRepository(Protocol):
 
     async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
         """Ids of orders with money held unconfirmed since before ``moment``."""
+        ...
+
+    async def holds_open(self, merchant_id: str) -> int:
+        """How many of the merchant's orders hold money neither confirmed nor given back."""
         ...
 
     async def lock_many(self, order_ids: Collection[int]) -> list[Order]: ...
@@ -213,6 +228,10 @@ class NotificationRepository(Protocol):
         """The order's notifications, each with its attempts."""
         ...
 
+    async def ended_undelivered(self, limit: int) -> list[Notification]:
+        """The latest of any merchant given up or refused, newest first, with attempts."""
+        ...
+
 
 class LoginRepository(Protocol):
     async def get(self, subject: str, *, lock: bool = True) -> LoginGuard:
@@ -252,6 +271,41 @@ class SessionRepository(Protocol):
         """Ends the user's sessions but ``keep`` (by token hash), or all of them."""
         ...
 
+    async def end_older_than(self, moment: datetime) -> None: ...
+
+
+class OperatorRepository(Protocol):
+    """The operator console's staff (``domain/operators.py``)."""
+
+    async def add(self, operator: Operator) -> bool:
+        """Adds the operator; False, adding nothing, when the login is taken."""
+        ...
+
+    async def get(self, operator_id: int) -> Operator | None: ...
+    async def by_login(self, login: str) -> Operator | None: ...
+    async def all(self) -> list[Operator]:
+        """Every operator, by login."""
+        ...
+
+    async def save(self, operator: Operator) -> None:
+        """Stores the operator's role, TOTP secret (and its last step) and disabling."""
+        ...
+
+    async def use_step(self, operator_id: int, step: int) -> bool:
+        """Records ``step`` as the operator's last one-time code used; False, recording
+        nothing, when that step or a later one already was."""
+        ...
+
+
+class OperatorSessionRepository(Protocol):
+    async def add(self, session: OperatorSession) -> None: ...
+    async def get(self, token_hash: str) -> OperatorSession | None: ...
+    async def touch(self, session: OperatorSession) -> None:
+        """Stores ``last_seen_at``."""
+        ...
+
+    async def end(self, token_hash: str) -> None: ...
+    async def end_all_of(self, operator_id: int) -> None: ...
     async def end_older_than(self, moment: datetime) -> None: ...
 
 
@@ -314,6 +368,13 @@ class WebhookRepository(Protocol):
     async def deliveries_of(
         self, merchant_id: str, limit: int, order_id: int | None = None
     ) -> list[WebhookDelivery]: ...
+    async def failed(self, limit: int) -> list[WebhookDelivery]:
+        """The latest deliveries of any merchant given up, newest first, with attempts."""
+        ...
+
+    async def delivery(self, delivery_id: int) -> WebhookDelivery | None:
+        """The delivery, of any merchant, with its event's type and order."""
+        ...
 
 
 class AcquirerRepository(Protocol):
@@ -336,6 +397,12 @@ class DifferenceRepository(Protocol):
     ) -> None: ...
     async def seen(self, ids: Collection[int], now: datetime) -> None: ...
     async def resolve(self, ids: Collection[int], now: datetime) -> None: ...
+    async def listed(
+        self, *, resolved: bool, acquirer: str = "", limit: int
+    ) -> list[KeptReconciliationDifference]:
+        """The open (or the resolved) differences, of ``acquirer`` or of all, latest found
+        (or resolved) first."""
+        ...
 
 
 class TerminalRepository(Protocol):
@@ -416,6 +483,26 @@ class MonitorQueries(Protocol):
         ...
 
 
+class ConsoleQueries(Protocol):
+    """The operator console's reads across merchants (``storage/console.py``)."""
+
+    async def batches(self, filter: BatchFilter, limit: int) -> list[BatchRow]:
+        """Newest first."""
+        ...
+
+    async def batch(self, batch_id: int) -> BatchRow | None: ...
+    async def batch_totals(self, filter: BatchFilter) -> list[BatchTotal]:
+        """By acquirer, then currency."""
+        ...
+
+    async def in_process_since_before(self, moment: datetime, limit: int) -> list[int]:
+        """Ids of orders still ``In Process`` created before ``moment``, oldest first."""
+        ...
+
+    async def orders_of_approval_code(self, code: str, limit: int) -> list[int]: ...
+    async def highest_transaction_id(self) -> int: ...
+
+
 class UnitOfWork(Protocol):
     @property
     def acquirers(self) -> AcquirerRepository: ...
@@ -448,6 +535,8 @@ class UnitOfWork(Protocol):
     @property
     def monitor(self) -> MonitorQueries: ...
     @property
+    def console(self) -> ConsoleQueries: ...
+    @property
     def cvcs(self) -> CvcRepository: ...
     @property
     def kept_cards(self) -> KeptCardRepository: ...
@@ -459,6 +548,10 @@ class UnitOfWork(Protocol):
     def points(self) -> PointsQueries: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
+    @property
+    def operator_sessions(self) -> OperatorSessionRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

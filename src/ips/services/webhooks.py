@@ -29,7 +29,7 @@ from ips.domain.webhooks import (
     parse_event_types,
 )
 from ips.faults import fault
-from ips.services.audit import note
+from ips.services import audit
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import SignedIn
@@ -69,7 +69,7 @@ async def add_endpoint(
             raise InvalidInput(f"a merchant has at most {MAX_ENDPOINTS} endpoints", field="url")
         await uow.webhooks.add_endpoint(endpoint)
         if actor is not None:
-            await note(
+            await audit.note(
                 uow, actor, "webhook.add", _subject(endpoint), endpoint.created_at,
                 after={"url": endpoint.url, "events": list(endpoint.event_types),
                        "secret": CHANGED},
@@ -93,7 +93,9 @@ async def roll_secret(
         now = clock()
         secret = endpoint.roll(now)
         await uow.webhooks.save_secrets(endpoint)
-        await note(uow, actor, "webhook.roll", _subject(endpoint), now, after={"secret": CHANGED})
+        await audit.note(
+            uow, actor, "webhook.roll", _subject(endpoint), now, after={"secret": CHANGED}
+        )
         await uow.commit()
     return secret
 
@@ -108,7 +110,7 @@ async def remove_endpoint(
         now = clock()
         await uow.webhooks.remove_endpoint(endpoint, now)
         if actor is not None:
-            await note(
+            await audit.note(
                 uow, actor, "webhook.remove", _subject(endpoint), now,
                 before={"url": endpoint.url, "events": list(endpoint.event_types)},
             )  # fmt: skip
@@ -147,13 +149,40 @@ async def send_again(
     caller: SignedIn, delivery_id: int, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now,
     *, actor: Actor,
 ) -> None:  # fmt: skip
-    """Sends the merchant's delivery once more, at the workers' next look."""
+    """Sends the merchant's delivery once more, at the workers' next look; ``actor``: the
+    shop's user who asked, for the audit trail."""
+    await _send_again(delivery_id, caller.merchant_id, actor, uow_factory, clock)
+
+
+async def send_again_as_operator(
+    delivery_id: int, actor: Actor, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> None:
+    """An operator's "send again", of a delivery of any merchant, with its audit entry."""
+    await _send_again(delivery_id, None, actor, uow_factory, clock)
+
+
+async def _send_again(
+    delivery_id: int, merchant_id: str | None, actor: Actor, uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+) -> None:  # fmt: skip
+    """The delivery (of ``merchant_id`` only, when given) due again now, with its audit
+    entry; ``NotFound`` when it is another merchant's, or is being sent."""
     async with uow_factory() as uow:
+        delivery = await uow.webhooks.delivery(delivery_id)
         now = clock()
-        if not await uow.webhooks.send_again(caller.merchant_id, delivery_id, now):
+        if (
+            delivery is None
+            or merchant_id not in (None, delivery.merchant_id)
+            or not await uow.webhooks.send_again(delivery.merchant_id, delivery_id, now)
+        ):
             raise NotFound("no such delivery, or it is being sent", field="delivery")
-        subject = Subject("webhook_delivery", str(delivery_id), merchant_id=caller.merchant_id)
-        await note(uow, actor, "webhook.send_again", subject, now)
+        subject = Subject(
+            "webhook_delivery", str(delivery_id), delivery.merchant_id, delivery.billnumber
+        )
+        await audit.note(
+            uow, actor, "webhook.send_again", subject, now,
+            before={"status": delivery.status.value}, after={"status": "pending"},
+        )  # fmt: skip
         await uow.commit()
 
 

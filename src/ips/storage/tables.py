@@ -432,6 +432,36 @@ sessions = Table(
 )
 """Signed-in sessions of the Personal Account, by the SHA-256 of the browser's token."""
 
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("sealed_totp_secret", Text),
+    Column("last_totp_step", BigInteger),
+    Column("disabled_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("role", Role), name="role"),
+    CheckConstraint("role <> 'admin' OR sealed_totp_secret IS NOT NULL", name="admin_totp"),
+)
+"""The operator console's staff (``domain/operators.py``); an administrator's TOTP secret
+sealed with the key ring, and the time step of its last code used."""
+
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("second_factor_at", UtcDateTime),
+    Index("ix_operator_sessions_operator_id", "operator_id"),
+)
+"""Signed-in sessions of the operator console, by the SHA-256 of the browser's token."""
+
 sealing_keys = Table(
     "sealing_keys",
     metadata,

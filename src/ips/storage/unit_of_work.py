@@ -26,12 +26,14 @@ from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
 from ips.storage.api_keys import ApiKeyRepository
 from ips.storage.audit import AuditRepository
+from ips.storage.console import ConsoleQueries
 from ips.storage.cvcs import CvcRepository
 from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
+from ips.storage.operators import OperatorRepository, OperatorSessionRepository
 from ips.storage.points import PointsQueries
 from ips.storage.reconciliation import DifferenceRepository
 from ips.storage.repositories import (
@@ -63,12 +65,15 @@ class SqlUnitOfWork:
     notifications: NotificationRepository
     logins: LoginRepository
     monitor: MonitorQueries
+    console: ConsoleQueries
     cvcs: CvcRepository
     terminals: TerminalRepository
     differences: DifferenceRepository
     kept_cards: KeptCardRepository
     points: PointsQueries
     webhooks: WebhookRepository
+    operators: OperatorRepository
+    operator_sessions: OperatorSessionRepository
 
     def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -101,12 +106,15 @@ class SqlUnitOfWork:
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn)
         self.monitor = MonitorQueries(conn)
+        self.console = ConsoleQueries(conn)
         self.cvcs = CvcRepository(conn)
         self.terminals = TerminalRepository(conn)
         self.differences = DifferenceRepository(conn)
         self.kept_cards = KeptCardRepository(conn)
         self.points = PointsQueries(conn)
         self.webhooks = WebhookRepository(conn, self._keyring)
+        self.operators = OperatorRepository(conn, self._keyring)
+        self.operator_sessions = OperatorSessionRepository(conn)
         return self
 
     async def __aexit__(

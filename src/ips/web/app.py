@@ -17,15 +17,20 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
+from ips.domain.orders import Language
 from ips.services.health import Health
 from ips.web import health as health_routes
+from ips.web.admin import views as console_views
+from ips.web.admin.routes import router as console_router
+from ips.web.admin.session import PREFIX as CONSOLE
 from ips.web.api import problems
 from ips.web.api.app import PREFIX, create_api
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
 from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
-from ips.web.cabinet.views import render
+from ips.web.cabinet.views import render, words
+from ips.web.i18n import N_, Words
 from ips.web.pages.routes import router as pages_router
 from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
@@ -64,6 +69,7 @@ def create_app(
     app.include_router(assist_router)
     app.include_router(pages_router)
     app.include_router(cabinet_router)
+    app.include_router(console_router)
     app.include_router(health_routes.router(health))
     app.mount(PREFIX, create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -72,6 +78,8 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _in_console(request):
+            return _error_page(request, exc.status_code, f"{exc.detail}.")
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(NotFound)
@@ -80,12 +88,12 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, exc: DomainError) -> Response:
-        """What a route of the Personal Account did not catch itself: a bad value in a form
-        or a query string. (The payment pages and the web services answer their own.)"""
-        if not request.url.path.startswith("/cabinet"):
+        """What a route of the Personal Account or the console did not catch itself: a bad
+        value in a form or a query string. (The payment pages and the web services answer
+        their own.)"""
+        if not (request.url.path.startswith("/cabinet") or _in_console(request)):
             raise exc
-        message = exc.message[0].upper() + exc.message[1:] + "."
-        return render(request, "error.html", status=400, message=message)
+        return _error_page(request, 400, exc.message)
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
@@ -94,8 +102,7 @@ def create_app(
     @app.exception_handler(NotAllowed)
     @app.exception_handler(ExpiredForm)
     async def forbidden(request: Request, exc: NotAllowed | ExpiredForm) -> Response:
-        message = exc.message[0].upper() + exc.message[1:] + "."
-        return render(request, "error.html", status=403, message=message)
+        return _error_page(request, 403, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -178,6 +185,21 @@ def _refused(request: Request) -> Response | None:
 def _not_found(request: Request, exc: NotFound) -> Response:
     if request.scope["path"].startswith(PREFIX):
         return problems.problem(problems.NOT_FOUND, exc.message)
-    if request.scope["path"].startswith("/cabinet"):
-        return render(request, "error.html", status=404, message="Not found.")
+    if request.scope["path"].startswith("/cabinet") or _in_console(request):
+        return _error_page(request, 404, N_("Not found."))
     return error_page(request, exc, status=404)
+
+
+def _in_console(request: Request) -> bool:
+    path: str = request.scope["path"]
+    return path == CONSOLE or path.startswith(f"{CONSOLE}/")
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    """The error page of the console (in English) or of the Personal Account (in its user's
+    language), by the request's path; ``message`` is the domain's, said as a sentence."""
+    if _in_console(request):
+        said = Words(Language.EN).sentence(message)
+        return console_views.render(request, "error.html", status=status, message=said)
+    said = words(request).sentence(message)
+    return render(request, "error.html", status=status, message=said)
