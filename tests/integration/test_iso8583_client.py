@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,7 +60,7 @@ def reversal(of: AuthorizationRequest, amount: Money | None = None) -> ReversalR
     )
 
 
-def connect(port: int, **options: float) -> Iso8583ProcessingCenter:
+def connect(port: int, **options: Any) -> Iso8583ProcessingCenter:
     settings = {"timeout": TIMEOUT} | options
     return Iso8583ProcessingCenter(
         "127.0.0.1", port, terminal_id=TERMINAL, acquirer_id="123456", **settings

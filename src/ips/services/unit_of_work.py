@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.acquirers import Acquirer
 from ips.domain.api_keys import ApiKey
+from ips.domain.gauges import Count, Holds, Outbox
 from ips.domain.idempotency import Remembered
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
@@ -398,6 +399,24 @@ class MonitorQueries(Protocol):
         ...
 
 
+class GaugeQueries(Protocol):
+    """The figures a scrape of the metrics reads (``domain/gauges.py``)."""
+
+    async def notifications(self) -> Outbox: ...
+    async def webhooks(self) -> Outbox: ...
+    async def holds(self) -> list[Holds]:
+        """By currency."""
+        ...
+
+    async def batches(self) -> list[Count]:
+        """By acquirer and status."""
+        ...
+
+    async def differences(self) -> list[Count]:
+        """By acquirer, ``open`` or ``resolved``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def acquirers(self) -> AcquirerRepository: ...
@@ -439,6 +458,8 @@ class UnitOfWork(Protocol):
     def points(self) -> PointsQueries: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def gauges(self) -> GaugeQueries: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -12,6 +12,7 @@ A constraint violation surfaces as ``Conflict``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self
 
@@ -26,6 +27,7 @@ from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
 from ips.storage.api_keys import ApiKeyRepository
 from ips.storage.cvcs import CvcRepository
+from ips.storage.gauges import GaugeQueries
 from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
@@ -47,6 +49,10 @@ from ips.storage.users import SessionRepository, UserRepository
 from ips.storage.webhooks import WebhookRepository
 from ips.storage.webhooks import write_events as write_webhook_events
 
+Committed = Callable[[Collection[Order | Operation | Transaction]], None]
+"""Told of the entities a commit wrote, their events still on them, once it is done (the
+metrics count the payments that ended: ``metrics.Metrics.committed``)."""
+
 
 class SqlUnitOfWork:
     acquirers: AcquirerRepository
@@ -67,11 +73,20 @@ class SqlUnitOfWork:
     kept_cards: KeptCardRepository
     points: PointsQueries
     webhooks: WebhookRepository
+    gauges: GaugeQueries
 
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keyring: KeyRing,
+        *,
+        readonly: bool = False,
+        committed: Committed | None = None,
+    ) -> None:
         self._engine = engine
         self._keyring = keyring
         self._readonly = readonly
+        self._committed = committed
         self._seen: dict[int, Order | Operation | Transaction] = {}
         self._conn: AsyncConnection | None = None
 
@@ -104,6 +119,7 @@ class SqlUnitOfWork:
         self.kept_cards = KeptCardRepository(conn)
         self.points = PointsQueries(conn)
         self.webhooks = WebhookRepository(conn, self._keyring)
+        self.gauges = GaugeQueries(conn)
         return self
 
     async def __aexit__(
@@ -133,6 +149,8 @@ class SqlUnitOfWork:
             await self._conn.commit()
         except IntegrityError as exc:
             raise Conflict("the change conflicts with another one made at the same time") from exc
+        if self._committed is not None:
+            self._committed(seen)
         for entity in seen:
             entity.events.clear()
 
@@ -155,12 +173,15 @@ class SqlUnitOfWork:
 class Database:
     """Makes units of work; the one object the rest of IPS holds to reach storage."""
 
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keyring: KeyRing, committed: Committed | None = None
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
+        self.committed = committed
 
     def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly)
+        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly, committed=self.committed)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
