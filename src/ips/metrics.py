@@ -97,6 +97,8 @@ FIGURES = {
     ),
 }
 """The gauges read from the database at each scrape: name, help text, labels."""
+FIGURES_UP = "ips_figures_up"
+FIGURES_UP_HELP = "1 when this scrape read the figures of the database, 0 when it did not answer"
 
 
 class Metrics:
@@ -172,7 +174,7 @@ class Metrics:
 
     def names(self) -> set[str]:
         """Every metric name a scrape may show."""
-        names = set(FIGURES)
+        names = {*FIGURES, FIGURES_UP}
         for family in self.registry.collect():
             names |= {family.name + end for end in _SUFFIXES.get(family.type, ("",))}
         return names
@@ -258,6 +260,7 @@ class _Scrape:
 
     def collect(self) -> Iterator[Metric]:
         yield from self._sources
+        yield GaugeMetricFamily(FIGURES_UP, FIGURES_UP_HELP, value=int(self._figures is not None))
         if self._figures is not None:
             yield from figure_families(self._figures)
 
