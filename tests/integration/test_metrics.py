@@ -224,3 +224,26 @@ async def test_a_database_that_does_not_answer_leaves_the_scrape_without_figures
         samples = await scrape(http)
     assert value(samples, "ips_figures_up") == 0
     assert not [name for name, _ in samples if name.startswith("ips_outbox")]
+
+
+async def test_requests_are_labelled_by_route_template_never_by_path(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.get("/api/v1/orders/1234567890123456")).status_code == 401
+    assert (await client.get("/static/nothing-here.css")).status_code == 404
+    assert (await client.get("/pay/1234567890123456/no-such-page")).status_code == 404
+    assert (await client.get("/health/live")).status_code == 200
+
+    samples = await scrape(client)
+
+    routes = {
+        dict(labels)["route"]: value
+        for (name, labels), value in samples.items()
+        if name == "ips_http_request_duration_seconds_count"
+    }
+    assert routes == {
+        "/api/v1/orders/{billnumber}": 1,
+        "/static/{path}": 1,
+        "unmatched": 1,
+        "/health/live": 1,
+    }

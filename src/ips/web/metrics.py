@@ -106,11 +106,8 @@ def route_of(scope: Scope) -> str:
     """The template of the route that took the request (``/pay/{billnumber}/card``), with the
     path of the app it is mounted in (``/api/v1/orders/{billnumber}``); read once the app
     answered."""
-    route = scope.get("route")
-    if route is None:
-        return UNMATCHED
-    prefix = scope.get("root_path", "")
-    if isinstance(route, Mount):
-        return f"{prefix}/{{path}}"
+    route, prefix = scope.get("route"), scope.get("root_path", "")
     path = getattr(route, "path", None)
+    if isinstance(route, Mount) or (route is None and prefix):  # a mount that routes no further
+        return f"{prefix}/{{path}}"
     return f"{prefix}{path}" if isinstance(path, str) else UNMATCHED
