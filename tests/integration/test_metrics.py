@@ -247,3 +247,19 @@ async def test_requests_are_labelled_by_route_template_never_by_path(
         "unmatched": 1,
         "/health/live": 1,
     }
+
+
+async def test_a_count_that_fails_leaves_the_commit_made(
+    database: Database, merchant: object, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing(entities: object) -> None:
+        raise RuntimeError("the metrics are broken")
+
+    database.committed = failing
+    renamed = ChangeMerchant(name="Renamed Shop")
+    await change_merchant("111111", renamed, database)
+
+    async with database(readonly=True) as uow:
+        shop = await uow.merchants.get("111111")
+    assert shop is not None and shop.name == "Renamed Shop"
+    assert "a commit's observer failed" in caplog.text

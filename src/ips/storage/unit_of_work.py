@@ -12,6 +12,7 @@ A constraint violation surfaces as ``Conflict``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self
@@ -48,6 +49,8 @@ from ips.storage.terminals import TerminalRepository, allot_stans
 from ips.storage.users import SessionRepository, UserRepository
 from ips.storage.webhooks import WebhookRepository
 from ips.storage.webhooks import write_events as write_webhook_events
+
+log = logging.getLogger(__name__)
 
 Committed = Callable[[Collection[Order | Operation | Transaction]], None]
 """Told of the entities a commit wrote, their events still on them, once it is done (the
@@ -150,7 +153,10 @@ class SqlUnitOfWork:
         except IntegrityError as exc:
             raise Conflict("the change conflicts with another one made at the same time") from exc
         if self._committed is not None:
-            self._committed(seen)
+            try:
+                self._committed(seen)
+            except Exception:  # the change is made: what tells of it must not undo the answer
+                log.exception("a commit's observer failed")
         for entity in seen:
             entity.events.clear()
 
