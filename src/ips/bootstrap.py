@@ -142,6 +142,7 @@ class Runtime:
             self.sender,
             gateway.clock,
             settings.allowed_notification_ports,
+            metrics=gateway.metrics,
         )
         loops = [
             janitor_loop(gateway, settings.janitor_interval, stale_after),

@@ -169,6 +169,13 @@ class Metrics:
             buckets=BUYER_BUCKETS,
             registry=registry,
         )
+        self.deliveries = Counter(
+            "ips_deliveries",
+            "Attempts to deliver what an outbox holds, by outbox (notifications, webhooks) and "
+            "outcome (delivered, refused, no_answer)",
+            ("outbox", "outcome"),
+            registry=registry,
+        )
         if not os.environ.get(MULTIPROCESS_DIR):
             ProcessCollector(registry=registry)
 
@@ -212,6 +219,9 @@ class Metrics:
 
     def threeds_buyer(self, outcome: str, seconds: float) -> None:
         self.threeds_buyer_seconds.labels(outcome).observe(seconds)
+
+    def delivery_tried(self, outbox: str, outcome: str) -> None:
+        self.deliveries.labels(outbox, outcome).inc()
 
     def exposition(self, figures: Figures | None = None) -> bytes:
         """A scrape's answer: this process's metrics (every process's, in multiprocess
