@@ -52,11 +52,8 @@ HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 3
 BUYER_BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0)
 """Seconds; a buyer has 15 minutes at the issuer's page (``authentication.CHALLENGE_TIME``)."""
 
-OUTCOMES = {
-    OperationStatus.DECLINED: "declined",
-    OperationStatus.TIMEOUT: "timeout",
-    OperationStatus.ERROR: "error",
-}
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""The methods a request is labelled by; any other a client invents is ``other``."""
 NO_ACQUIRER = "none"
 """The acquirer label of payments no acquirer takes (the wallet, points)."""
 
@@ -208,10 +205,11 @@ class Metrics:
         if payment.status is OperationStatus.SUCCESS:
             outcome = "delayed" if order is not None and order.delay else "approved"
         else:
-            outcome = OUTCOMES.get(payment.status, payment.status.value)
+            outcome = payment.status.value  # declined, timeout, error
         self.payments.labels(way, outcome, payment.acquirer or NO_ACQUIRER).inc()
 
     def request_answered(self, route: str, method: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "other"
         self.http_seconds.labels(route, method, f"{status // 100}xx").observe(seconds)
 
     def threeds_request(self, call: str, seconds: float) -> None:

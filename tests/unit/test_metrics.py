@@ -147,3 +147,16 @@ def test_the_dashboard_names_only_metrics_ips_has_and_charts_each() -> None:
         "datasource",
         "prometheus",
     )
+
+
+def test_requests_are_labelled_by_a_bounded_set_of_values() -> None:
+    metrics = Metrics()
+    for method in ("GET", "BREW", "X" * 50):
+        metrics.request_answered("unmatched", method, 404, 0.001)
+    labels = [
+        s.labels["method"]
+        for family in metrics.registry.collect()
+        for s in family.samples
+        if s.name == "ips_http_request_duration_seconds_count"
+    ]
+    assert sorted(labels) == ["GET", "other"]
