@@ -8,8 +8,10 @@ import enum
 import getpass
 import logging
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -41,6 +43,7 @@ from ips.domain.points import DEFAULT_POINTS_SHARE
 from ips.domain.reconciliation import Difference
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
+from ips.metrics import MULTIPROCESS_DIR
 from ips.processing import bank_report
 from ips.processing.bank_report import ReportRefused
 from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
@@ -68,7 +71,7 @@ from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import reconcile_and_keep
 from ips.services.settlement import BatchReport
 from ips.storage.unit_of_work import Database as StoredDatabase
-from ips.web.app import create_app
+from ips.web.app import create_app, scrapes
 from ips.web.health import health_app
 
 app = typer.Typer(help="IPS — the Internet Payment System.", no_args_is_help=True)
@@ -252,7 +255,11 @@ def _serve_processes(
         typer.echo(f"node processes: {', '.join(map(str, pids))}{first}")
 
     async def run() -> int:
-        env = {**os.environ, "IPS_DATABASE_URL": settings.database_url}
+        env = {
+            **os.environ,
+            "IPS_DATABASE_URL": settings.database_url,
+            MULTIPROCESS_DIR: values,  # a scrape of any node adds up all of theirs
+        }
         simulator = None
         if not settings.processing:  # one simulator for all, in a process of its own
             simulator = EmbeddedSimulator(settings.simulator_store)
@@ -271,10 +278,12 @@ def _serve_processes(
             if simulator is not None:
                 await simulator.stop()
 
+    values = tempfile.mkdtemp(prefix="ips-metrics-")
     try:
         status = eventloop.run(run())
     finally:
         sock.close()
+        shutil.rmtree(values, ignore_errors=True)
     raise typer.Exit(status)
 
 
@@ -299,7 +308,11 @@ def worker(
     settings = _node_settings(database, processing, processing_http)
     http = None
     if health_port is not None:
-        http = node.Http(lambda runtime: health_app(runtime.health), health_host, health_port)
+        http = node.Http(
+            lambda runtime: health_app(runtime.health, scrapes(runtime.services)),
+            health_host,
+            health_port,
+        )
 
     def started(runtime: Runtime) -> None:
         _said_where(runtime.settings, runtime.simulator)

@@ -28,6 +28,7 @@ from ips.domain.notifications import (
 from ips.domain.orders import Operation, OperationKind, Order
 from ips.domain.states import OperationStatus
 from ips.faults import fault
+from ips.metrics import Metrics
 from ips.protocol.fields import notification_fields
 from ips.protocol.notification import read_answer
 from ips.services import audit
@@ -131,6 +132,8 @@ class Delivery:
     clock: Clock = utc_now
     ports: frozenset[int] = ALLOWED_PORTS
     batch: int = 20
+    metrics: Metrics | None = None
+    """Where the attempts are counted."""
 
 
 async def deliver_due(delivery: Delivery) -> int:
@@ -159,6 +162,8 @@ async def _deliver(notification: Notification, merchant: Merchant, delivery: Del
         fault("notification.record.committing")
         await uow.commit()
     fault("notification.record.committed")
+    if delivery.metrics is not None:
+        delivery.metrics.delivery_tried("notifications", attempt.outcome.value)
     if status is not NotificationStatus.DELIVERED:
         log.warning(
             "notification %s of order %s to merchant %s: %s (%s)",

@@ -16,7 +16,7 @@ import time
 from ips.domain.audit import Actor, Subject
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import parse_callback_url
-from ips.domain.notifications import ALLOWED_PORTS
+from ips.domain.notifications import ALLOWED_PORTS, Outcome
 from ips.domain.webhooks import (
     ANSWER_LIMIT,
     MAX_ENDPOINTS,
@@ -172,6 +172,10 @@ async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
         fault("webhook.record.committing")
         await uow.commit()
     fault("webhook.record.committed")
+    if delivery.metrics is not None:
+        outcome = Outcome.NO_ANSWER if attempt.http_status is None else Outcome.REFUSED
+        outcome = Outcome.DELIVERED if attempt.delivered else outcome
+        delivery.metrics.delivery_tried("webhooks", outcome.value)
     if not attempt.delivered:
         log.warning(
             "webhook %s of event %s to %s: %s",

@@ -18,8 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
 from ips.domain.orders import Language
+from ips.metrics import Metrics
 from ips.services.health import Health
 from ips.web import health as health_routes
+from ips.web import metrics as metrics_routes
 from ips.web.admin import views as console_views
 from ips.web.admin.routes import router as console_router
 from ips.web.admin.session import PREFIX as CONSOLE
@@ -71,10 +73,11 @@ def create_app(
     app.include_router(cabinet_router)
     app.include_router(console_router)
     app.include_router(health_routes.router(health))
+    app.include_router(metrics_routes.router(scrapes(services)))
     app.mount(PREFIX, create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, metrics=services.gateway.metrics if services else None)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -111,14 +114,30 @@ def create_app(
     return app
 
 
+def scrapes(services: Services | None) -> metrics_routes.Scrapes | None:
+    """What the app's ``/metrics`` serves, and to whom."""
+    if services is None:
+        return None
+    return metrics_routes.Scrapes(
+        services.gateway.metrics,
+        services.uow_factory,
+        services.gateway.clock,
+        services.metrics_networks,
+        services.metrics_token,
+        services.trusted_proxies,
+    )
+
+
 class Guard:
     """ASGI middleware: security headers on every answer, the last resort against an error
-    no route caught (503, logged), and an access log without query strings (they may carry
-    web-service passwords). Plain ASGI, not ``BaseHTTPMiddleware``, which costs every request
-    a task group and a stream of its own."""
+    no route caught (503, logged), an access log without query strings (they may carry
+    web-service passwords), and the time of each answer in ``metrics``, by route template.
+    Plain ASGI, not ``BaseHTTPMiddleware``, which costs every request a task group and a
+    stream of its own."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self._app = app
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -155,15 +174,13 @@ class Guard:
             await PlainTextResponse(
                 "The service could not complete the request. Please try again.", status_code=503
             )(scope, receive, sending)
+        seconds = time.perf_counter() - started
+        if self._metrics is not None:
+            route = metrics_routes.route_of(scope)
+            self._metrics.request_answered(route, scope["method"], status, seconds)
         if path in health_routes.PATHS:  # a load balancer's probes, every few seconds
             return
-        access_log.info(
-            "%s %s %s %.0fms",
-            scope["method"],
-            shown,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        access_log.info("%s %s %s %.0fms", scope["method"], shown, status, seconds * 1000)
 
 
 def _refused(request: Request) -> Response | None:
