@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -187,13 +187,17 @@ async def test_an_operator_s_day(node: Node) -> None:
         trail = await admin.get("/admin/audit", params={"action": "notification.send_again"})
         assert re.search(rf"operator <a [^>]*>{ADMIN}</a>", trail.text), trail.text
 
-        # The day's batch, closed by hand, is found under its day.
+        # The day's batch, closed by hand, is found under its day; the day before has none
+        # (yesterday's batches: tests/integration/test_console_ops*.py, on a clock of theirs).
         settled = node.ips("settle")
         [batch] = re.findall(r"^batch (\d+) RUB accepted default$", settled, re.M)
-        today = datetime.now(UTC).date().isoformat()
-        day = await admin.get("/admin/settlement", params={"day": today})
-        assert f"Settlement of {today}" in day.text
+        today = datetime.now(UTC).date()
+        day = await admin.get("/admin/settlement")
+        assert f"Settlement of {today.isoformat()}" in day.text
         assert f'href="/admin/settlement/{batch}"' in day.text
+        yesterday = f"/admin/settlement?day={(today - timedelta(days=1)).isoformat()}"
+        assert f'href="{yesterday}"' in day.text
+        assert "No batches." in (await admin.get(yesterday)).text
         page = await admin.get(f"/admin/settlement/{batch}")
         assert f'href="/admin/orders/{billnumber}"' in page.text and "12.34" in page.text
 
