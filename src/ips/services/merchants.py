@@ -35,6 +35,7 @@ from ips.domain.orders import (
     PaymentMeans,
 )
 from ips.domain.points import DEFAULT_POINTS_SHARE
+from ips.logs.context import about
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import Check
 from ips.services.gateway import Gateway
@@ -255,6 +256,7 @@ async def authenticate(credentials: Credentials, gateway: Gateway) -> Merchant:
         guards = await uow.logins.guards(subjects, lock=False)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    about(merchant_id=merchant.merchant_id)
     if merchant.ws_addresses and not within(credentials.source, merchant.ws_addresses):
         raise AccessDenied("this merchant's web services are not open to this address")
     now = clock()
@@ -317,4 +319,5 @@ async def identify(caller: Caller, gateway: Gateway) -> Merchant:
         merchant = await uow.merchants.get(caller.merchant_id)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    about(merchant_id=merchant.merchant_id)
     return merchant

@@ -27,6 +27,7 @@ from ips.domain.notifications import (
 from ips.domain.orders import Operation, OperationKind, Order
 from ips.domain.states import OperationStatus
 from ips.faults import fault
+from ips.logs.context import about
 from ips.protocol.fields import notification_fields
 from ips.protocol.notification import read_answer
 from ips.services.clock import Clock, utc_now
@@ -120,6 +121,12 @@ async def deliver_due(delivery: Delivery) -> int:
 
 
 async def _deliver(notification: Notification, merchant: Merchant, delivery: Delivery) -> None:
+    operation = notification.fields.get("billnumber", "")  # billnumber.n, of the operation
+    about(
+        merchant_id=notification.merchant_id,
+        billnumber=operation.partition(".")[0],
+        operation=operation,
+    )
     attempt = await _attempt(notification, merchant, delivery)
     fault("notification.sent")
     async with delivery.uow_factory() as uow:
@@ -132,15 +139,18 @@ async def _deliver(notification: Notification, merchant: Merchant, delivery: Del
         fault("notification.record.committing")
         await uow.commit()
     fault("notification.record.committed")
-    if status is not NotificationStatus.DELIVERED:
-        log.warning(
-            "notification %s of order %s to merchant %s: %s (%s)",
-            current.id,
-            notification.fields.get("billnumber"),
-            merchant.merchant_id,
-            status.value,
-            attempt.error or attempt.http_status,
-        )
+    said = (
+        "notification %s of operation %s to merchant %s: %s (%s)",
+        current.id,
+        operation,
+        merchant.merchant_id,
+        status.value,
+        attempt.error or attempt.http_status,
+    )
+    if status is NotificationStatus.DELIVERED:
+        log.info(*said)
+    else:
+        log.warning(*said)
 
 
 async def _attempt(notification: Notification, merchant: Merchant, delivery: Delivery) -> Attempt:
