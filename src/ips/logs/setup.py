@@ -40,7 +40,9 @@ def configure(
         directory.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9]+", "-", process).strip("-") or "ips"
         handlers.append(
-            logging.FileHandler(directory / f"{name}-{os.getpid()}.log", encoding="utf-8")
+            logging.FileHandler(
+                directory / f"{name}-{os.getpid()}.log", encoding="utf-8", delay=True
+            )
         )
     root = logging.getLogger()
     for handler in _installed:

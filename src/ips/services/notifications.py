@@ -121,11 +121,12 @@ async def deliver_due(delivery: Delivery) -> int:
 
 
 async def _deliver(notification: Notification, merchant: Merchant, delivery: Delivery) -> None:
-    operation = notification.fields.get("billnumber", "")  # billnumber.n, of the operation
+    named = notification.fields.get("billnumber", "")  # a payment's is the order's, the
+    billnumber, dot, number = named.partition(".")  # others' billnumber.n
     about(
         merchant_id=notification.merchant_id,
-        billnumber=operation.partition(".")[0],
-        operation=operation,
+        billnumber=billnumber,
+        operation=named if dot and number else None,
     )
     attempt = await _attempt(notification, merchant, delivery)
     fault("notification.sent")
@@ -140,9 +141,9 @@ async def _deliver(notification: Notification, merchant: Merchant, delivery: Del
         await uow.commit()
     fault("notification.record.committed")
     said = (
-        "notification %s of operation %s to merchant %s: %s (%s)",
+        "notification %s of %s to merchant %s: %s (%s)",
         current.id,
-        operation,
+        named,
         merchant.merchant_id,
         status.value,
         attempt.error or attempt.http_status,
