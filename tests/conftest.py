@@ -36,6 +36,7 @@ from ips.storage.migrate import migrate
 from ips.storage.unit_of_work import Database
 from ips.web.app import create_app
 from ips.web.services import Services
+from tests import leaks
 from tests.fakes import FakeProcessingCenter, ManualClock
 
 POSTGRES_URL = os.environ.get("IPS_TEST_POSTGRES_URL", "")
@@ -50,6 +51,15 @@ MERCHANT = AddMerchant(
     double_stage=True,
     return_hosts=("shop.example",),
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leaks.start(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run fails when its logs hold what must never be logged (``tests/leaks.py``)."""
+    leaks.finish(session)
 
 
 def _dsn(url: str, database: str) -> str:
