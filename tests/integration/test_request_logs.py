@@ -90,7 +90,7 @@ async def test_the_callers_request_id_is_taken_and_given_back(
 async def test_a_missing_or_insane_request_id_is_replaced_by_a_new_one(
     guarded: httpx.AsyncClient, sent: str | None
 ) -> None:
-    headers = {} if sent is None else {"X-Request-ID": sent.encode()}
+    headers = {} if sent is None else {b"X-Request-ID": sent.encode()}
     first = await guarded.get("/x", headers=headers)
     second = await guarded.get("/x", headers=headers)
     given = first.headers["X-Request-ID"]
