@@ -164,11 +164,13 @@ def finish(session: pytest.Session) -> None:
         if not run.kept:
             shutil.rmtree(run.directory, ignore_errors=True)
         return
-    said = [f"what must never be logged was, {len(leaks)} times, in {run.directory}:"]
-    said += [f"  {leak}" for leak in leaks[:50]]
-    for line in said:
-        if reporter is not None:
+    title = f"{len(leaks)} log lines hold what must never be logged"
+    said = [*map(str, leaks[:50]), f"(the logs of the run are kept in {run.directory})"]
+    if reporter is not None:
+        reporter.write("\n")  # after the dots of the tests
+        reporter.write_sep("=", title, red=True)
+        for line in said:
             reporter.write_line(line, red=True)
-        else:
-            print(line)
+    else:
+        print(title, *said, sep="\n")
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
