@@ -1,13 +1,13 @@
 """The logs of the whole test run, searched at its end for what must never be logged.
 
 Every log record of the test process goes to ``pytest-PID.log`` in one directory, as an IPS
-process writes it (JSON, with its context) but without the net that masks card numbers: the
-search sees what the code itself logs. Every ``ips`` process the tests start writes its own
-file there too: they inherit ``IPS_LOG_DIR`` (the harnesses that start IPS in a clean
-environment pass it on, ``passed_on``). When the session ends, every file is searched for the
-test cards' numbers (grouped or not), CVCs and PINs as forms and JSON spell them, the
-passwords and secret words the tests use, and API keys and webhook secrets in full; a line
-that holds one fails the session, named with its file and line.
+process would write it: JSON, with its context, card numbers masked by the net under the log
+calls (what comes from outside, a shop's order number, may hold one). Every ``ips`` process
+the tests start writes its own file there too: they inherit ``IPS_LOG_DIR`` (the harnesses
+that start IPS in a clean environment pass it on, ``passed_on``). When the session ends,
+every file is searched for the test cards' numbers (grouped or not), CVCs and PINs as forms
+and JSON spell them, the passwords and secret words the tests use, and API keys and webhook
+secrets in full; a line that holds one fails the session, named with its file and line.
 
 ``IPS_TEST_LOG_DIR`` names the directory (kept); else it is a temporary one, removed when
 nothing was found.
@@ -144,7 +144,7 @@ def start(config: pytest.Config) -> None:
     handler.setLevel(logging.DEBUG)
     handler.addFilter(_AsAnIpsProcess())
     handler.addFilter(Context())
-    handler.setFormatter(JsonFormatter("pytest", mask=False))
+    handler.setFormatter(JsonFormatter("pytest"))
     logging.getLogger().addHandler(handler)
     for name in ("ips", "demobank"):
         logging.getLogger(name).setLevel(logging.DEBUG)

@@ -33,6 +33,10 @@ def known() -> Known:
     return _known.get()
 
 
+FOLLOWING = {"billnumber": ("operation", "stan", "acquirer"), "operation": ("stan",)}
+"""What is known no more when the work turns to another order, or another operation."""
+
+
 def about(
     *,
     request_id: str | None = None,
@@ -44,7 +48,8 @@ def about(
     acquirer: str | None = None,
 ) -> None:
     """Adds what became known to the current work's log lines; ``None`` and empty values
-    change nothing."""
+    change nothing. Another order forgets the operation, STAN and acquirer of the one before;
+    another operation its STAN."""
     given = {
         name: str(value)
         for name, value in (
@@ -58,8 +63,15 @@ def about(
         )
         if value is not None and value != ""
     }
-    if given:
-        _known.set({**_known.get(), **given})
+    if not given:
+        return
+    now = _known.get()
+    turned = [
+        name for name in FOLLOWING if name in given and now.get(name, given[name]) != given[name]
+    ]
+    stale = {name for turn in turned for name in FOLLOWING[turn] if name not in given}
+    kept = {name: value for name, value in now.items() if name not in stale} if stale else now
+    _known.set({**kept, **given})
 
 
 def about_order(order: Order, operation: Operation | None = None) -> None:

@@ -35,7 +35,8 @@ CONTEXT = "ips_context"
 """The attribute of a record that holds what was known when it was made (``Context``)."""
 
 _DIGITS = re.compile(r"[0-9](?:[ -]?[0-9]){12,}")
-"""Thirteen digits or more, maybe grouped: a search that finds none on almost every line."""
+"""Thirteen digits or more, maybe grouped (a billnumber among them: one group, which fails
+the Luhn check at once)."""
 _SEPARATOR = re.compile(r"[ -]")
 
 
@@ -56,14 +57,15 @@ def mask_card_numbers(text: str, keep: Collection[str] = ()) -> str:
     """``text`` with every run of 13 to 19 digits that passes the Luhn check masked (first
     six and last four), but those in ``keep``. Digits grouped by single spaces or dashes are
     taken together (``4111 1111 1111 1111``)."""
-    if _DIGITS.search(text) is None:
-        return text
     return _DIGITS.sub(lambda run: _masked_run(run.group(), keep), text)
 
 
 def _masked_run(run: str, keep: Collection[str]) -> str:
     """A run of digit groups with each span of whole groups that is a card number masked:
     the longest such span from each group on."""
+    if run.isdigit():  # one group, as a billnumber is
+        is_card = len(run) <= 19 and run not in keep and luhn_valid(run)
+        return mask_pan(run) if is_card else run
     groups = _SEPARATOR.split(run)
     separators = _SEPARATOR.findall(run)
     parts: list[str] = []
@@ -106,18 +108,15 @@ def _time(record: logging.LogRecord) -> str:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line (``module docstring``). ``mask``: the net of
-    ``mask_card_numbers`` (the tests turn it off, to see what the code itself logs)."""
+    """One JSON object a line (``module docstring``)."""
 
-    def __init__(self, process: str = "", host: str = "", pid: int | None = None,
-                 *, mask: bool = True) -> None:  # fmt: skip
+    def __init__(self, process: str = "", host: str = "", pid: int | None = None) -> None:
         super().__init__()
         self._origin: dict[str, str | int] = {
             name: value
             for name, value in (("process", process), ("host", host), ("pid", pid))
             if value
         }
-        self._mask = mask
 
     def format(self, record: logging.LogRecord) -> str:
         context = context_of(record)
@@ -125,20 +124,18 @@ class JsonFormatter(logging.Formatter):
             "time": _time(record),
             "level": record.levelname,
             "logger": record.name,
-            "message": self._safe(record.getMessage(), context),
+            "message": mask_card_numbers(record.getMessage(), _kept(context)),
             **self._origin,
         }
         line.update((name, context[name]) for name in FIELDS if name in context)
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
-            line["exception"] = self._safe(record.exc_text, context)
+            line["exception"] = mask_card_numbers(record.exc_text, _kept(context))
         if record.stack_info:
-            line["stack"] = self._safe(self.formatStack(record.stack_info), context)
+            stack = self.formatStack(record.stack_info)
+            line["stack"] = mask_card_numbers(stack, _kept(context))
         return json.dumps(line, ensure_ascii=False, default=str)
-
-    def _safe(self, text: str, context: Known) -> str:
-        return mask_card_numbers(text, _kept(context)) if self._mask else text
 
 
 TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -148,9 +145,8 @@ class TextFormatter(logging.Formatter):
     """The lines as IPS wrote them before JSON, with what is known of the work after the
     message: ``… ips.access: POST /pay/…/card 303 85ms [request_id=… billnumber=…]``."""
 
-    def __init__(self, *, mask: bool = True) -> None:
+    def __init__(self) -> None:
         super().__init__(TEXT)
-        self._mask = mask
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
@@ -159,4 +155,4 @@ class TextFormatter(logging.Formatter):
             said = " ".join(f"{name}={context[name]}" for name in FIELDS if name in context)
             first, newline, rest = text.partition("\n")
             text = f"{first} [{said}]{newline}{rest}"
-        return mask_card_numbers(text, _kept(context)) if self._mask else text
+        return mask_card_numbers(text, _kept(context))
