@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
 from ips.logs.context import scope as log_scope
+from ips.logs.formats import mask_card_numbers
 from ips.services.health import Health
 from ips.web import health as health_routes
 from ips.web.api import problems
@@ -53,7 +54,8 @@ SECURITY_HEADERS = {
 REQUEST_ID = "X-Request-ID"
 SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:+/=@-]{0,127}")
 """A request id IPS takes from the caller (a proxy's, a shop's): up to 128 characters that
-need no escaping in a log line or a header. Another gets one of IPS's own."""
+need no escaping in a log line or a header, and no card number. Another gets one of IPS's
+own."""
 
 
 def request_id(scope: Scope) -> str:
@@ -61,7 +63,9 @@ def request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             if SANE_REQUEST_ID.fullmatch(value):
-                return str(value, "ascii")
+                given = str(value, "ascii")
+                if mask_card_numbers(given) == given:
+                    return given
             break
     return uuid.uuid4().hex
 

@@ -52,12 +52,15 @@ from ips.web.pages import i18n
 from ips.web.pages.views import error_message, error_page, language_of, page
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
+from paywire.luhn import luhn_valid
 
 
 async def _about_the_order(request: Request) -> None:
-    """Every log line of a page's request is about its order (``logs.context``)."""
+    """Every log line of a page's request is about its order (``logs.context``): the
+    billnumber of its path, when it may be one and cannot be a card number (new billnumbers
+    fail the Luhn check; the services name an older one once they find its order)."""
     billnumber = request.path_params.get("billnumber", "")
-    if is_digits(billnumber) and len(billnumber) <= 20:  # a billnumber, not any path
+    if is_digits(billnumber) and len(billnumber) <= 20 and not luhn_valid(billnumber):
         about(billnumber=billnumber)
 
 
