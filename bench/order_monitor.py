@@ -30,6 +30,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from ips.crypto.keyring import KeyRing
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.money import Money, currency
 from ips.domain.orders import PaymentMeans
 from ips.domain.states import OrderState
@@ -39,6 +40,9 @@ from ips.services.monitor import OrderFilter, Position
 from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
 from ips.storage.unit_of_work import Database
+
+BENCH = Actor(ActorKind.COMMAND, "bench", "localhost")
+"""Who the benchmarks add their merchants as."""
 
 SHOP, OTHER = "100001", "100002"
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -160,6 +164,7 @@ async def load(database: Database, url: str, orders: int, others: int) -> None:
         await add_merchant(
             AddMerchant(merchant_id, name, f"login{merchant_id}", "bench-password", "secret"),
             database,
+            actor=BENCH,
         )
     conn = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
     try:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.order_monitor import recreate
+from bench.order_monitor import BENCH, recreate
 from ips.bootstrap import running
 from ips.config import Settings
 from ips.crypto.passwords import hash_password, verify_password
@@ -147,7 +147,7 @@ async def main() -> None:
             await add_merchant(
                 AddMerchant(SHOP, "Bench Shop", AUTH["Login"], AUTH["Password"], "secret",
                             double_stage=True),
-                gateway.uow_factory,
+                gateway.uow_factory, actor=BENCH,
             )  # fmt: skip
             half = args.calls // 2
             to_charge = await held_orders(gateway, half, "C")

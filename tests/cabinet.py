@@ -18,7 +18,7 @@ from ips.services.merchants import AddMerchant, add_merchant
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
-from tests.conftest import make_client
+from tests.conftest import SETUP, make_client
 from tests.fakes import ManualClock
 from tests.integration.test_payment_service import card
 
@@ -59,7 +59,7 @@ async def paid_order(gateway: Gateway, merchant_id: str, number: str, delay: boo
 
 
 async def open_cabinet(gateway: Gateway, database: Database, clock: ManualClock) -> Cabinet:
-    await add_merchant(OTHER, database, clock)
+    await add_merchant(OTHER, database, clock, actor=SETUP)
     for merchant_id, login, role in (
         ("111111", "anna", Role.OPERATOR),
         ("111111", "vera", Role.VIEWER),

@@ -27,6 +27,7 @@ from ips.config import Settings
 from ips.crypto import passwords
 from ips.crypto.keyring import KeyRing
 from ips.crypto.tokens import FormTokens
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.merchants import Merchant
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.services.gateway import Gateway
@@ -51,6 +52,10 @@ MERCHANT = AddMerchant(
     double_stage=True,
     return_hosts=("shop.example",),
 )
+
+
+SETUP = Actor(ActorKind.COMMAND, "tests", "localhost")
+"""Who the tests' fixtures add and change merchants as (in the audit trail)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -217,7 +222,7 @@ def gateway(
 
 @pytest.fixture
 async def merchant(database: Database, clock: ManualClock) -> Merchant:
-    return await add_merchant(MERCHANT, database, clock)
+    return await add_merchant(MERCHANT, database, clock, actor=SETUP)
 
 
 @dataclass

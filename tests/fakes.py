@@ -66,6 +66,8 @@ class FakeProcessingCenter:
     closes: list[BatchTotals] = field(default_factory=list)
     silent_closes: int = 0
     """How many of the next batch closes go unanswered."""
+    unbalanced_closes: int = 0
+    """How many of the next batch closes are answered out of balance (95)."""
     gate: asyncio.Event | None = None
     """When given, authorizations wait for it to be set: lets tests hold a payment in flight."""
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,6 +107,9 @@ class FakeProcessingCenter:
         if self.silent_closes:
             self.silent_closes -= 1
             raise NoAnswer("the fake keeps silent")
+        if self.unbalanced_closes:
+            self.unbalanced_closes -= 1
+            return Answer(ResponseCode.RECEPTION_ERROR, raw_code="95")
         advices = list(self.staged.get(totals.batch, {}).values())
         debits = [a.amount.minor for a in advices if not a.credit]
         credits = [a.amount.minor for a in advices if a.credit]

@@ -52,7 +52,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         "|".join(_card(number) for number in (*TEST_CARDS, *OTHER_CARDS))
     ),
     "a password of the tests": re.compile(
-        r"(?<![\w-])(?!(?:current|new)-password\b)[\w-]+-password\b"
+        r"(?<![\w-])(?!(?:current|new|ws)-password\b)[\w-]+-password\b"
     ),
     "a secret of the tests": re.compile("|".join(map(re.escape, SECRETS))),
     "a secret as a form spells it": re.compile(

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import getpass
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,8 +32,9 @@ from ips.domain.acquirers import (
     parse_brand,
 )
 from ips.domain.api_keys import Scope
+from ips.domain.audit import Actor, ActorKind
 from ips.domain.errors import DomainError, NotFound
-from ips.domain.merchants import BuyerField, Merchant
+from ips.domain.merchants import NOTIFIED, BuyerField, Merchant
 from ips.domain.money import currency as parse_currency
 from ips.domain.notifications import AnswerMode
 from ips.domain.orders import DEFAULT_PAYMENT_ATTEMPTS, OperationKind, PaymentMeans
@@ -39,10 +43,11 @@ from ips.domain.reconciliation import Difference
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
 from ips.logs import setup as logs
+from ips.metrics import MULTIPROCESS_DIR
 from ips.processing import bank_report
 from ips.processing.bank_report import ReportRefused
 from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
-from ips.services import settlement, webhooks
+from ips.services import operators, settlement, webhooks
 from ips.services.accounts import add_user
 from ips.services.acquirers import (
     AcquirerSettings,
@@ -59,13 +64,14 @@ from ips.services.merchants import (
     add_merchant,
     change_merchant,
     list_merchants,
+    set_disabled,
 )
 from ips.services.points_report import ReportResult, report_points
 from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import reconcile_and_keep
 from ips.services.settlement import BatchReport
 from ips.storage.unit_of_work import Database as StoredDatabase
-from ips.web.app import create_app
+from ips.web.app import create_app, scrapes
 from ips.web.health import health_app
 
 app = typer.Typer(
@@ -272,7 +278,11 @@ def _serve_processes(
         typer.echo(f"node processes: {', '.join(map(str, pids))}{first}")
 
     async def run() -> int:
-        env = {**os.environ, "IPS_DATABASE_URL": settings.database_url}
+        env = {
+            **os.environ,
+            "IPS_DATABASE_URL": settings.database_url,
+            MULTIPROCESS_DIR: values,  # a scrape of any node adds up all of theirs
+        }
         simulator = None
         if not settings.processing:  # one simulator for all, in a process of its own
             simulator = EmbeddedSimulator(settings.simulator_store)
@@ -291,10 +301,12 @@ def _serve_processes(
             if simulator is not None:
                 await simulator.stop()
 
+    values = tempfile.mkdtemp(prefix="ips-metrics-")
     try:
         status = eventloop.run(run())
     finally:
         sock.close()
+        shutil.rmtree(values, ignore_errors=True)
     raise typer.Exit(status)
 
 
@@ -318,7 +330,11 @@ def worker(
     settings = _node_settings(database, processing, processing_http)
     http = None
     if health_port is not None:
-        http = node.Http(lambda runtime: health_app(runtime.health), health_host, health_port)
+        http = node.Http(
+            lambda runtime: health_app(runtime.health, scrapes(runtime.services)),
+            health_host,
+            health_port,
+        )
 
     def started(runtime: Runtime) -> None:
         _said_where(runtime.settings, runtime.simulator)
@@ -550,16 +566,12 @@ def merchant_add(
 
     settings = _settings(database)
     ports = settings.allowed_notification_ports
-    _on_database(settings, lambda db: add_merchant(command, db, ports=ports))
+    actor = _by_command()
+    _on_database(settings, lambda db: add_merchant(command, db, ports=ports, actor=actor))
     typer.echo(f"merchant {merchant_id} added")
 
 
-_KINDS = {
-    "payment": OperationKind.PAYMENT,
-    "confirmation": OperationKind.CONFIRMATION,
-    "cancel": OperationKind.CANCEL,
-    "accrual": OperationKind.BONUS_ACCRUAL,
-}
+_KINDS: dict[str, OperationKind] = {name: kind for kind, name in NOTIFIED.items()}
 
 
 _MEANS = {means.value: means for means in PaymentMeans}
@@ -725,28 +737,39 @@ def merchant_set(
         points_share=points_share,
         points_accrual=points_accrual,
     )
-    _change(merchant_id, command, database)
-    typer.echo(f"merchant {merchant_id} changed")
+    settings = _settings(database)
+    ports, actor = settings.allowed_notification_ports, _by_command()
+    changed = _on_database(
+        settings,
+        lambda db: change_merchant(merchant_id, command, db, ports=ports, actor=actor),
+    )
+    if not changed.fields:
+        typer.echo(f"merchant {merchant_id}: every setting was as given already")
+        return
+    typer.echo(f"merchant {merchant_id} changed: {', '.join(changed.fields)}")
+    if changed.notice:
+        typer.echo(changed.notice)
 
 
 @merchant_app.command("disable")
 def merchant_disable(merchant_id: MerchantId, database: Database = None) -> None:
     """Take no new orders for the merchant; its confirmations, cancels and web services go on."""
-    _change(merchant_id, ChangeMerchant(disabled=True), database)
+    _disable(merchant_id, True, database)
     typer.echo(f"merchant {merchant_id} disabled: it takes no new orders")
 
 
 @merchant_app.command("enable")
 def merchant_enable(merchant_id: MerchantId, database: Database = None) -> None:
     """Take new orders for the merchant again."""
-    _change(merchant_id, ChangeMerchant(disabled=False), database)
+    _disable(merchant_id, False, database)
     typer.echo(f"merchant {merchant_id} enabled")
 
 
-def _change(merchant_id: str, command: ChangeMerchant, database: str | None) -> None:
-    settings = _settings(database)
-    ports = settings.allowed_notification_ports
-    _on_database(settings, lambda db: change_merchant(merchant_id, command, db, ports=ports))
+def _disable(merchant_id: str, disabled: bool, database: str | None) -> None:
+    actor = _by_command()
+    _on_database(
+        _settings(database), lambda db: set_disabled(merchant_id, disabled, db, actor=actor)
+    )
 
 
 acquirer_app = typer.Typer(
@@ -1131,6 +1154,108 @@ def user_add(
         _settings(database), lambda db: add_user(merchant_id, login, password, role, db, utc_now)
     )
     typer.echo(f"user {login} ({role.value}) added to merchant {merchant_id}")
+
+
+operator_app = typer.Typer(
+    help="The operator's own staff, who sign in to the operator console (/admin).",
+    no_args_is_help=True,
+)
+app.add_typer(operator_app, name="operator")
+OperatorLogin = Annotated[str, typer.Option(help="The operator's login.")]
+
+
+def _by_command() -> Actor:
+    """Whoever runs the command, as the audit trail names it: the system user, on the host."""
+    try:
+        user = getpass.getuser()
+    except OSError:  # no name for the user id (a container's)
+        user = f"uid {os.getuid()}"
+    return Actor(ActorKind.COMMAND, user, "host")
+
+
+@operator_app.command("add")
+def operator_add(
+    login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            confirmation_prompt=True,
+            help="At least 10 characters (asked for when not given).",
+        ),
+    ],
+    role: Annotated[
+        Role,
+        typer.Option(
+            help="viewer reads; operator also sends notifications and webhooks again; admin "
+            "also administers merchants and acquirers, and signs in with a one-time code."
+        ),
+    ],
+    database: Database = None,
+) -> None:
+    """Add an operator of the console; an administrator's TOTP secret is shown once, on the
+    last two lines (the address for an authenticator app, then the secret alone)."""
+    made, enrolment = _on_database(
+        _settings(database),
+        lambda db: operators.add_operator(login, password, role, db, utc_now, actor=_by_command()),
+    )
+    typer.echo(f"operator {made.login} ({made.role.value}) added")
+    if enrolment is not None:
+        _said_enrolment(made.login, enrolment)
+
+
+def _said_enrolment(login: str, enrolment: operators.Enrolment) -> None:
+    typer.echo(
+        f"{login} signs in with a one-time code: give this address (or the secret) to an "
+        "authenticator app; shown once:"
+    )
+    typer.echo(enrolment.uri)
+    typer.echo(enrolment.secret)
+
+
+@operator_app.command("list")
+def operator_list(database: Database = None) -> None:
+    """The operators (never their secrets)."""
+    staff = _on_database(_settings(database), operators.list_operators)
+    typer.echo(f"{'LOGIN':<24} {'ROLE':<9} {'ADDED':<17} STATE")
+    for made in staff:
+        state = f"disabled {made.disabled_at:%Y-%m-%d %H:%M}" if made.disabled_at else "active"
+        typer.echo(
+            f"{made.login:<24} {made.role.value:<9} {made.created_at:%Y-%m-%d %H:%M} {state}"
+        )
+
+
+@operator_app.command("disable")
+def operator_disable(login: OperatorLogin, database: Database = None) -> None:
+    """Stop the operator signing in; its sessions end at once."""
+    _on_database(
+        _settings(database),
+        lambda db: operators.disable_operator(login, db, utc_now, actor=_by_command()),
+    )
+    typer.echo(f"operator {login} disabled: its sessions ended")
+
+
+@operator_app.command("enable")
+def operator_enable(login: OperatorLogin, database: Database = None) -> None:
+    """Let a disabled operator sign in again."""
+    _on_database(
+        _settings(database),
+        lambda db: operators.enable_operator(login, db, utc_now, actor=_by_command()),
+    )
+    typer.echo(f"operator {login} enabled")
+
+
+@operator_app.command("reset-totp")
+def operator_reset_totp(login: OperatorLogin, database: Database = None) -> None:
+    """A new TOTP secret for an administrator (the old one signs in no more, its sessions
+    end), shown once on the last two lines."""
+    enrolment = _on_database(
+        _settings(database),
+        lambda db: operators.reset_totp(login, db, utc_now, actor=_by_command()),
+    )
+    typer.echo(f"operator {login}: a new one-time code secret")
+    _said_enrolment(login, enrolment)
 
 
 @rate_app.command("set")

@@ -141,7 +141,7 @@ class Settings(BaseSettings):
             return timedelta(seconds=float(value))
         return value
 
-    @field_validator("notification_networks", "trusted_proxies")
+    @field_validator("notification_networks", "trusted_proxies", "metrics_networks")
     @classmethod
     def _networks_readable(cls, value: str) -> str:
         try:
@@ -174,6 +174,16 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
         return networks(self.trusted_proxies)
+
+    metrics_networks: str = "127.0.0.0/8,::1"
+    """Callers that may scrape ``/metrics`` without a token, comma-separated addresses or
+    CIDRs; empty: none (``web/metrics.py``)."""
+    metrics_token: str = ""
+    """A bearer token with which any caller may scrape ``/metrics``; empty: none."""
+
+    @property
+    def metrics_network_list(self) -> tuple[Network, ...]:
+        return networks(self.metrics_networks)
 
     log_format: Literal["json", "text"] = "json"
     """``json``: one JSON object a line, for a log collector; ``text``: lines for a person

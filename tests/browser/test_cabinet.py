@@ -1,7 +1,7 @@
 """The Personal Account in Chromium, as a shop's staff uses it: signing in, the Order Monitor
 and its filters, confirming a held order and cancelling a paid one from their pages, the CSV
-export, another merchant's orders out of reach, ten wrong passwords locking the account, and
-an administrator's API keys.
+export, another merchant's orders out of reach, ten wrong passwords locking the account, an
+administrator's API keys, and an accountant whose browser speaks Russian.
 
 The orders are paid the way buyers pay them, through the payment pages."""
 
@@ -195,3 +195,45 @@ async def test_an_administrator_makes_an_api_key_sees_it_once_and_revokes_it(
     listed = ips.ips("apikey", "list", "--merchant-id", "222222").stdout
     assert re.search(rf"^{key_id}  read .* revoked ", listed, re.M), listed
     assert key not in ips.log.read_text()
+
+
+async def test_an_accountant_with_a_russian_browser_works_in_russian_and_may_switch(
+    new_page: NewPage, order_url: Callable[..., str], ordernumber: str, shop: ReturnShop
+) -> None:
+    buyer = await new_page()
+    bill = await _buyer_pays(buyer, order_url(YMPayment="0", OrderAmount="1234.56"), shop)
+
+    page = await new_page(locale="ru-RU")
+    await page.goto("/cabinet")
+    await expect(page.locator("html")).to_have_attribute("lang", "ru")
+    await expect(page.get_by_role("heading", name="Вход")).to_be_visible()
+    await page.get_by_label("Логин").fill("vera")
+    await page.get_by_label("Пароль").fill(CABINET_PASSWORD)
+    await page.get_by_role("button", name="Войти").click()
+
+    await expect(page.get_by_role("heading", name="Заказы", exact=True)).to_be_visible()
+    await expect(page).to_have_title("Заказы — Личный кабинет IPS")
+    await page.get_by_label("Номер заказа").fill(ordernumber)
+    await page.get_by_role("button", name="Показать").click()
+    rows = page.locator("table.orders tbody tr")
+    await expect(rows).to_have_count(1)
+    await expect(rows.first).to_contain_text("Оплачен")
+    await expect(rows.first).to_contain_text("1\u00a0234,56\u00a0RUB")
+    await expect(page.locator("table.totals")).to_contain_text("Оплачен")
+    chart = page.get_by_role("img", name=re.compile(r"^Оборот по дням в RUB с "))
+    await expect(chart).to_be_visible()
+    await expect(chart.locator(".legend")).to_contain_text("оплачено")
+    await expect(chart.locator(".y-labels")).to_contain_text(",00")
+
+    await page.get_by_role("link", name=bill).click()
+    await expect(page.get_by_role("heading", name=f"Заказ {ordernumber}")).to_be_visible()
+    await expect(page.locator("dd.state")).to_have_text("Оплачен")
+    await expect(page.locator(".operation").first).to_contain_text("оплата")
+    await expect(page.locator(".summary")).to_contain_text("Создан (UTC)")
+
+    await page.get_by_role("link", name="English").click()
+    await expect(page.get_by_role("heading", name=f"Order {ordernumber}")).to_be_visible()
+    await expect(page.locator("dd.state")).to_have_text("Approved")
+    await page.get_by_role("link", name="Orders", exact=True).first.click()
+    await expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
+    await expect(page.locator("html")).to_have_attribute("lang", "en")  # remembered

@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.requests import Request
@@ -208,7 +209,7 @@ async def test_a_worker_does_the_background_work_a_server_without_workers_leaves
                 assert (await orderstate(http, "UNPAID"))["orderstate"] == "In Process"
                 assert shop.received == []
 
-                nodes.worker()
+                ready = nodes.worker()
                 deadline = time.monotonic() + SETTLE
                 while (await orderstate(http, "UNPAID"))["orderstate"] != "Timeout":
                     assert time.monotonic() < deadline, "the worker did not expire the order"
@@ -216,8 +217,26 @@ async def test_a_worker_does_the_background_work_a_server_without_workers_leaves
                 while not shop.received:
                     assert time.monotonic() < deadline, "the worker did not notify the shop"
                     await asyncio.sleep(0.1)
+                served = await scraped(http, "/metrics")
+                worked = await scraped(http, ready.replace("/health/ready", "/metrics"))
+    approved = (("acquirer", "default"), ("outcome", "approved"), ("way", "card"))
+    assert served[("ips_payments_total", approved)] == 1  # counted where it ended
+    assert ("ips_payments_total", approved) not in worked
+    for figures in (served, worked):  # the worker's health port serves its metrics too
+        assert figures[("ips_iso8583_link_up", (("acquirer", "default"),))] == 1
+        assert figures[("ips_figures_up", ())] == 1
     [notified] = shop.received
     assert notified["ordernumber"] == "PAID" and notified["orderstate"] == "Approved"
+
+
+async def scraped(http: httpx.AsyncClient, url: str) -> dict[tuple[str, tuple[Any, ...]], float]:
+    answer = await http.get(url)
+    assert answer.status_code == 200, answer.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
 
 
 async def test_readiness_follows_the_processing_center(tmp_path: Path, database_url: str) -> None:

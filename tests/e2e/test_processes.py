@@ -7,6 +7,7 @@ separate process so its books can be read independently of IPS.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import os
 import re
 import subprocess
@@ -19,9 +20,15 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from demobank.ledger import Ledger
+from ips.crypto.keyring import KeyRing
+from ips.domain.audit import CHANGED, ActorKind, AuditEntry
 from ips.domain.checkvalue import answer_checkvalue
+from ips.services.audit import trail
+from ips.storage.database import create_engine
+from ips.storage.unit_of_work import Database
 from tests.banks import handed_in_report
 from tests.processes import free_port, run_ips, wait_for_port
 from tests.shop import Shop
@@ -170,6 +177,20 @@ async def test_a_buyer_pays_and_the_shop_sees_it(installation: Installation) -> 
         )  # fmt: skip
         assert again.status_code == 400 and "already paid" in again.text
 
+        metrics = await http.get("/metrics")  # from the node's own host: no token needed
+        assert metrics.status_code == 200
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(metrics.text)
+            for sample in family.samples
+        }
+        card = (("acquirer", "default"),)
+        for outcome, count in (("approved", 1), ("declined", 2), ("timeout", 1)):
+            payments = (*card, ("outcome", outcome), ("way", "card"))
+            assert samples[("ips_payments_total", payments)] == count
+        assert samples[("ips_iso8583_link_up", card)] == 1
+        assert samples[("ips_iso8583_timeouts_total", (*card, ("mti", "0100")))] == 1
+
     async with await Ledger.open(installation.store) as ledger:
         holds = await ledger.holds()
         active = await ledger.active_holds()
@@ -250,6 +271,8 @@ async def test_an_operator_changes_disables_and_enables_a_merchant(
         held = await pay(http, "E2E-M1", "4111111111111111", Delay="1")
         bill = parse_qs(urlsplit(held.headers["location"]).query)["billnumber"][0]
         assert (await orderstate(http, "E2E-M1"))["orderstate"] == "Delayed"
+        off = installation.ips("merchant", "set", "--merchant-id", "111111", "--no-double-stage")
+        assert "1 hold stays open until confirmed or released" in off.stdout, off.stdout
 
         disabled = installation.ips("merchant", "disable", "--merchant-id", "111111")
         assert disabled.returncode == 0 and "takes no new orders" in disabled.stdout
@@ -417,3 +440,46 @@ def test_an_operator_adds_lists_rolls_and_removes_a_webhook_endpoint(
     assert endpoint_id not in ips("webhook", "list", "--merchant-id", "333333").stdout
     again = ips("webhook", "remove", "--merchant-id", "333333", endpoint_id)
     assert again.returncode == 1 and "no endpoint" in again.stderr
+
+
+def test_an_operator_s_merchant_commands_are_in_the_audit_trail(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Who ran each command (the system user, on this host), and what it changed: only the
+    settings that changed, secrets as CHANGED."""
+    env = {**os.environ, "IPS_DATABASE_URL": database_url}
+
+    def ips(*args: str) -> subprocess.CompletedProcess[str]:
+        done = run_ips(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    ips("merchant", "add", "--merchant-id", "444444", "--name", "Audited", "--login", "aud",
+        "--password", "aud-password", "--secret-word", "salt-4", "--double-stage")  # fmt: skip
+    changed = ips("merchant", "set", "--merchant-id", "444444", "--name", "Audited Shop",
+                  "--secret-word", "salt-5", "--currency", "RUB", "--no-double-stage")  # fmt: skip
+    assert "changed: name, double_stage, secret_word" in changed.stdout
+    assert "double-stage is off for new orders" in changed.stdout
+    same = ips("merchant", "set", "--merchant-id", "444444", "--name", "Audited Shop")
+    assert "every setting was as given already" in same.stdout
+    ips("merchant", "disable", "--merchant-id", "444444")
+    ips("merchant", "enable", "--merchant-id", "444444")
+
+    async def read() -> list[AuditEntry]:
+        database = Database(create_engine(database_url), KeyRing.load_or_create(tmp_path / "k"))
+        try:
+            return await trail(database, merchant_id="444444")
+        finally:
+            await database.dispose()
+
+    enabled, disabled, set_, added = asyncio.run(read())
+    who = {(e.actor.kind, e.actor.name) for e in (enabled, disabled, set_, added)}
+    assert who == {(ActorKind.COMMAND, getpass.getuser())}
+    assert [e.action for e in (enabled, disabled, set_, added)] == [
+        "merchant.enable", "merchant.disable", "merchant.change", "merchant.add",
+    ]  # fmt: skip
+    assert (disabled.before, disabled.after) == ({"disabled": False}, {"disabled": True})
+    assert set_.before == {"name": "Audited", "double_stage": True, "secret_word": None}
+    assert set_.after == {"name": "Audited Shop", "double_stage": False, "secret_word": CHANGED}
+    assert added.after is not None and added.after["password"] == CHANGED
+    assert "aud-password" not in str(added.after) and "salt-4" not in str(added.after)

@@ -17,6 +17,8 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.unit_of_work import Database
 from tests.cabinet import Cabinet, open_cabinet
+from tests.conftest import SETUP
+from tests.console import Console, open_console
 from tests.fakes import ManualClock
 
 
@@ -25,6 +27,12 @@ async def cabinet(gateway: Gateway, database: Database, clock: ManualClock) -> C
     """Merchants 111111 (``anna`` operator, ``vera`` viewer, ``adam`` admin) and 222222
     (``olga`` admin), each with a held order; the merchant fixture makes 111111."""
     return await open_cabinet(gateway, database, clock)
+
+
+@pytest.fixture
+async def console(gateway: Gateway, database: Database, clock: ManualClock) -> Console:
+    """The operator console's staff: ``vika`` viewer, ``otto`` operator, ``ada`` admin."""
+    return await open_console(gateway, database, clock)
 
 
 @pytest.fixture
@@ -56,7 +64,7 @@ async def points_gateway(gateway: Gateway, simulator: Simulator) -> AsyncIterato
             means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
             return_hosts=("shop.example",), callback_url="https://shop.example/notify",
         ),
-        gateway.uow_factory,
+        gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
     yield with_points
     await loyalty.close()

@@ -32,6 +32,7 @@ from ips.services.settlement import settle
 from ips.services.terminals import Terminal
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
+from tests.conftest import SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
@@ -57,7 +58,7 @@ async def two_banks(gateway: Gateway, bank_b: FakeProcessingCenter) -> Gateway:
 
 async def route(gateway: Gateway, to: str, cur: str = "", brand: Brand | None = None) -> None:
     moved = Route(to, currency(cur) if cur else None, brand)
-    await change_merchant("111111", ChangeMerchant(route=moved), gateway.uow_factory)
+    await change_merchant("111111", ChangeMerchant(route=moved), gateway.uow_factory, actor=SETUP)
 
 
 def with_rules(gateway: Gateway, **rules: object) -> Gateway:

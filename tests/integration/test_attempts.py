@@ -20,7 +20,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import add_merchant
 from ips.services.payments import PayByCard, pay_by_card
 from ips.storage.unit_of_work import Database
-from tests.conftest import MERCHANT
+from tests.conftest import MERCHANT, SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import REQUEST, card_form
 from tests.integration.test_payment_service import card, new_order, pay_at_once, reload
@@ -173,6 +173,7 @@ async def test_a_declined_attempt_s_notification_still_waiting_is_superseded_by_
     await add_merchant(
         dataclasses.replace(MERCHANT, callback_url="https://shop.example/notify"),
         gateway.uow_factory,
+        actor=SETUP,
     )
     order = await declined_once(gateway, fake_processing)
     await pay_by_card(PayByCard(order.billnumber, card()), gateway)

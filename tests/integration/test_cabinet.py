@@ -312,7 +312,7 @@ async def test_the_order_page_shows_the_payment_the_buyer_chose_to_make(
     order = await create_order(CreateOrder("111111", "chosen-1", "100.00", "RUB"), cabinet.gateway)
     await choose_means(ChooseMeans(order.billnumber, PaymentMeans.CARD), cabinet.gateway)
     page = await anna.get(f"/cabinet/orders/{order.billnumber}")
-    assert re.search(r"1\. payment 100\.00\sRUB — in_process", page.text)
+    assert re.search(r"1\. payment 100\.00\sRUB — in process", page.text)
     assert "· bank card" in page.text
 
 
@@ -356,7 +356,7 @@ async def test_a_confirmation_without_the_form_s_hold_is_refused(
         f"/cabinet/orders/{cabinet.held.billnumber}/confirm",
         data={"csrf": await csrf_of(anna), "amount": "100.00"},
     )
-    assert answer.status_code == 400 and "the form has expired" in answer.text
+    assert answer.status_code == 400 and "The form has expired" in answer.text
     assert await orderstate(cabinet.gateway, cabinet.held) == "Delayed"
 
 
@@ -371,7 +371,7 @@ async def test_the_done_message_comes_from_the_order_not_the_address(
 @pytest.mark.parametrize(
     ("action", "amount", "said"),
     [
-        ("confirm", "100.01", "at most 100.00"),
+        ("confirm", "100.01", "At most 100.00"),
         ("confirm", "abc", "decimal number"),
         ("cancel", "0", "greater than zero"),
         ("cancel", "1.001", "decimals"),
@@ -557,7 +557,7 @@ async def test_an_administrator_adds_a_user_changes_its_role_and_removes_it(
             "/cabinet/users",
             data={"csrf": csrf, "login": "olga", "password": "a long password!", "role": "viewer"},
         )
-        assert taken.status_code == 400 and "this login is taken" in taken.text
+        assert taken.status_code == 400 and "This login is taken." in taken.text
         mine = await adam.post(
             f"/cabinet/users/{await _user_id_of_self(cabinet)}",
             data={"csrf": csrf, "role": "viewer"},

@@ -33,7 +33,7 @@ from ips.services.settlement import settle, settle_if_due
 from ips.storage.database import create_engine
 from ips.storage.tables import events, settlement_batches, transactions
 from ips.storage.unit_of_work import Database
-from tests.conftest import MERCHANT, RealProcessing
+from tests.conftest import MERCHANT, SETUP, RealProcessing
 from tests.fakes import SILENT, FakeProcessingCenter, ManualClock
 from tests.integration.test_money_operations import paid_order
 from tests.integration.test_payment_service import card
@@ -81,7 +81,7 @@ async def two_nodes(
     async with made[0].database(readonly=True) as uow:
         known = await uow.merchants.get(MERCHANT.merchant_id)
     if known is None:
-        await add_merchant(MERCHANT, made[0].database, clock)
+        await add_merchant(MERCHANT, made[0].database, clock, actor=SETUP)
     try:
         yield made[0], made[1]
     finally:

@@ -18,7 +18,7 @@ from ips.services.merchants import add_merchant
 from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
 from tests.cabinet import PASSWORD, Cabinet, hidden, open_cabinet, orderstate, sign_in
-from tests.conftest import MERCHANT
+from tests.conftest import MERCHANT, SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_cabinet import act
 from tests.integration.test_http_payment import card_form
@@ -120,7 +120,7 @@ async def test_guesses_at_once_on_both_nodes_get_no_more_than_ten(
         Gateway(db, FakeProcessingCenter(), keyring, clock=clock, sleep=pause) for db in databases
     ]
     try:
-        await add_merchant(MERCHANT, databases[0], clock)
+        await add_merchant(MERCHANT, databases[0], clock, actor=SETUP)
         await open_cabinet(gateways[0], databases[0], clock)
         balancers = [Balancer(gateways), Balancer(gateways)]
         balancers[1].to = 1

@@ -30,7 +30,7 @@ from ips.services.terminals import Pool, Terminal
 from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
 from tests.banks import bank_figures
-from tests.conftest import MERCHANT
+from tests.conftest import MERCHANT, SETUP
 from tests.integration.test_payment_service import card
 
 SHOP = SignedIn("111111")
@@ -63,7 +63,7 @@ async def cluster(
             )
             links.append(link)
             nodes.append(Gateway(db, link, keyring, terminal=terminal))
-        await add_merchant(MERCHANT, database)
+        await add_merchant(MERCHANT, database, actor=SETUP)
         try:
             yield Cluster(simulator, nodes, store)
         finally:

@@ -17,6 +17,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, SignedIn, add_merchant
 from ips.services.orders import CreateOrder, create_order
 from ips.services.payments import PayByCard, pay_by_card
+from tests.conftest import SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_money_operations import paid_order
 from tests.integration.test_payment_service import card, new_order
@@ -182,7 +183,9 @@ async def test_another_merchants_billnumber_is_unknown(
     client: httpx.AsyncClient, gateway: Gateway
 ) -> None:
     await add_merchant(
-        AddMerchant("222222", "Other", "other", "other-password", "salt"), gateway.uow_factory
+        AddMerchant("222222", "Other", "other", "other-password", "salt"),
+        gateway.uow_factory,
+        actor=SETUP,
     )
     order = await paid_order(gateway)
     other = {"Merchant_ID": "222222", "Login": "other", "Password": "other-password"}

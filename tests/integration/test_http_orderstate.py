@@ -14,6 +14,7 @@ import pytest
 from ips.domain.checkvalue import answer_checkvalue
 from ips.services.gateway import Gateway
 from ips.services.payments import PayByCard, pay_by_card
+from tests.conftest import SETUP
 from tests.fakes import ManualClock
 from tests.integration.test_payment_service import card, new_order
 
@@ -208,7 +209,9 @@ async def test_another_merchants_orders_are_not_shown(
     from ips.services.merchants import AddMerchant, add_merchant
 
     await add_merchant(
-        AddMerchant("222222", "Other", "other", "other-password", "salt"), gateway.uow_factory
+        AddMerchant("222222", "Other", "other", "other-password", "salt"),
+        gateway.uow_factory,
+        actor=SETUP,
     )
     await new_order(gateway, "SHARED")
     other = {"Merchant_ID": "222222", "Login": "other", "Password": "other-password"}

@@ -23,7 +23,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.storage.tables import kept_cards
 from ips.storage.unit_of_work import Database
-from tests.conftest import make_client
+from tests.conftest import SETUP, make_client
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import card_form
 
@@ -151,7 +151,7 @@ async def test_no_card_of_another_customer_or_shop_nor_for_an_unsigned_customer(
     await add_merchant(
         AddMerchant("222222", "Other", "other", "other-password", "other-secret",
                     return_hosts=("shop.example",)),
-        gateway.uow_factory,
+        gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
     await pay_and_keep(client, "K-1", "C-1")
     async with database.engine.connect() as conn:

@@ -26,7 +26,7 @@ from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, SignedIn, add_merchant
 from ips.services.settlement import settle
 from ips.storage.unit_of_work import Database
-from tests.conftest import make_client
+from tests.conftest import SETUP, make_client
 from tests.fakes import FakeProcessingCenter, FakeThreeDSecure, FakeWallet, ManualClock
 from tests.integration.test_http_payment import card_form
 
@@ -62,7 +62,7 @@ async def shop(gateway: Gateway, **settings: object) -> None:
             SHOP, "Means Shop", "means", "means-password", "salt",
             double_stage=True, return_hosts=("shop.example",), **settings,  # type: ignore[arg-type]
         ),
-        gateway.uow_factory,
+        gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
 
 

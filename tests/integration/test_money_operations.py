@@ -27,6 +27,7 @@ from ips.services.rates import SetRate, set_rate
 from ips.services.settlement import settle
 from ips.storage.tables import transactions
 from ips.storage.unit_of_work import Database
+from tests.conftest import SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
@@ -197,7 +198,7 @@ async def test_requests_name_the_payment_currency_and_existing_operations(gatewa
 async def test_another_merchants_order_is_not_found(gateway: Gateway) -> None:
     order = await paid_order(gateway)
     await add_merchant(
-        AddMerchant("222222", "Other", "other", "other-pass", "s"), gateway.uow_factory
+        AddMerchant("222222", "Other", "other", "other-pass", "s"), gateway.uow_factory, actor=SETUP
     )
     with pytest.raises(NotFound):
         await cancel(Cancel(order.billnumber), SignedIn("222222"), gateway)
@@ -217,7 +218,7 @@ async def test_double_stage_needs_the_merchant_and_the_processing_center(
     gateway: Gateway,
 ) -> None:
     await add_merchant(
-        AddMerchant("333333", "One", "one", "one-password", "s"), gateway.uow_factory
+        AddMerchant("333333", "One", "one", "one-password", "s"), gateway.uow_factory, actor=SETUP
     )
     with pytest.raises(Refused, match="not enabled for this shop"):
         await create_order(CreateOrder("333333", "D-1", "5.00", delay=True), gateway)

@@ -37,6 +37,7 @@ from ips.storage.migrate import migrate
 from ips.storage.monitor import MonitorQueries
 from ips.storage.tables import orders
 from ips.storage.unit_of_work import Database
+from tests.conftest import SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
@@ -144,7 +145,9 @@ def payment(order: Order, spec: Spec) -> Operation:
 async def dataset(database: Database, merchant: Any, clock: ManualClock) -> list[Spec]:
     """The specs for the shop, and the very same orders (numbers, amounts, moments, cards)
     for another shop: any query that forgot the merchant would show them."""
-    await add_merchant(AddMerchant(OTHER, "Other", "other", "other-password", "s"), database)
+    await add_merchant(
+        AddMerchant(OTHER, "Other", "other", "other-password", "s"), database, actor=SETUP
+    )
     await store(database, SHOP, SPECS)
     await store(database, OTHER, SPECS, first=len(SPECS))
     return SPECS
@@ -509,7 +512,9 @@ async def test_real_payments_confirmations_and_cancels_make_the_turnover(
     """Single- and double-stage orders paid, confirmed and cancelled in part through the
     services, on two days, beside orders never paid."""
     signed = SignedIn(SHOP)
-    await add_merchant(AddMerchant(OTHER, "Other", "other", "other-password", "s"), database)
+    await add_merchant(
+        AddMerchant(OTHER, "Other", "other", "other-password", "s"), database, actor=SETUP
+    )
 
     async def paid_order(number: str, amount: str, *, delay: bool, cur: str = "RUB",
                          merchant_id: str = SHOP) -> str:  # fmt: skip

@@ -41,6 +41,7 @@ from ips.services.merchant_settings import Notifications, change_notifications
 from ips.services.merchants import AddMerchant, add_merchant
 from ips.services.notifications import Delivery, deliver_due
 from ips.storage.unit_of_work import Database
+from tests.conftest import SETUP
 from tests.integration.test_notifications import SHOP_ID, paid
 from tests.processes import free_port
 from tests.shop import Shop
@@ -125,6 +126,7 @@ class Sending:
             self.gateway.uow_factory,
             self.gateway.clock,
             frozenset({self.port}),
+            actor=SETUP,
         )
 
     async def move(self, url: str) -> None:

@@ -33,7 +33,7 @@ from ips.services.points_report import report_points
 from ips.services.settlement import settle
 from ips.storage.unit_of_work import Database
 from ips.web.cabinet import order_routes
-from tests.conftest import make_client
+from tests.conftest import SETUP, make_client
 from tests.fakes import FakeProcessingCenter, FakeWallet, ManualClock
 from tests.integration.conftest import POINTS_SHOP
 from tests.integration.test_http_payment import card_form
@@ -374,7 +374,7 @@ async def accruing_order(client: httpx.AsyncClient, gateway: Gateway) -> str:
             means=frozenset({PaymentMeans.CARD}), points_accrual=10,
             return_hosts=("shop.example",),
         ),
-        gateway.uow_factory,
+        gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
     return await order_page(client, Merchant_ID=ACCRUING)
 
@@ -459,7 +459,7 @@ async def test_points_beside_the_wallet_are_spent_once_the_buyer_is_back_from_it
             means=frozenset({PaymentMeans.WALLET, PaymentMeans.POINTS}),
             return_hosts=("shop.example",),
         ),
-        gateway.uow_factory,
+        gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
     async with make_client(gateway) as client:
         page = await order_page(client, Merchant_ID="777888")
@@ -513,7 +513,7 @@ async def test_data_the_shop_requires_is_asked_before_any_point_is_held(
             means=frozenset({PaymentMeans.CARD, PaymentMeans.POINTS}),
             required_fields=frozenset({BuyerField.EMAIL}), return_hosts=("shop.example",),
         ),
-        points_gateway.uow_factory,
+        points_gateway.uow_factory, actor=SETUP,
     )  # fmt: skip
     async with make_client(points_gateway) as client:
         page = await order_page(client, Merchant_ID="555666")

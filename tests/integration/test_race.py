@@ -10,7 +10,7 @@ import httpx
 
 from ips.crypto.keyring import KeyRing
 from ips.services.merchants import add_merchant
-from tests.conftest import MERCHANT, RealProcessing
+from tests.conftest import MERCHANT, SETUP, RealProcessing
 from tests.integration.test_http_payment import REQUEST, card_form
 from tests.racing import ONE_AND_TWO_NODES, browser, nodes
 
@@ -21,7 +21,7 @@ async def test_twenty_concurrent_submissions_make_one_payment_and_one_hold(
 ) -> None:
     async with nodes(postgres_url, keyring, node_count, real_processing.simulator) as gateways:
         database = gateways[0].uow_factory
-        await add_merchant(MERCHANT, database)
+        await add_merchant(MERCHANT, database, actor=SETUP)
         async with browser(gateways) as client:
             card_page = (await client.post("/pay/order.cfm", data=REQUEST)).headers["location"]
             token = re.search(r'name="token" value="([^"]+)"', (await client.get(card_page)).text)

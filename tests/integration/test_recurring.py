@@ -23,7 +23,7 @@ from ips.services.recurring import RecurringPayment, pay_recurring
 from ips.storage.migrate import migrate
 from ips.storage.tables import kept_cards, operations
 from ips.storage.unit_of_work import Database
-from tests.conftest import MERCHANT, RealProcessing, make_client
+from tests.conftest import MERCHANT, SETUP, RealProcessing, make_client
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_http_payment import REQUEST, card_form
 from tests.integration.test_kept_cards import card_page, kept_ids, signed_request, token
@@ -155,7 +155,7 @@ async def test_the_simulator_takes_a_stored_card_without_cvc(
     database: Database, real_processing: RealProcessing
 ) -> None:
     gateway = Gateway(database, real_processing.client, database.keyring)
-    await add_merchant(MERCHANT, database)
+    await add_merchant(MERCHANT, database, actor=SETUP)
     async with make_client(gateway) as client:
         bill = await first_payment(client)
     result = await pay_recurring(
@@ -172,7 +172,7 @@ async def test_two_charges_at_once_pass_the_period_once(
     postgres_url: str, keyring: KeyRing, fake_processing: FakeProcessingCenter, node_count: int
 ) -> None:
     async with nodes(postgres_url, keyring, node_count, fake_processing) as gateways:
-        await add_merchant(MERCHANT, gateways[0].uow_factory)
+        await add_merchant(MERCHANT, gateways[0].uow_factory, actor=SETUP)
         async with browser(gateways) as client:
             bill = await first_payment(client)
             answers = await asyncio.gather(

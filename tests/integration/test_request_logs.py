@@ -26,7 +26,7 @@ from ips.services.merchants import add_merchant
 from ips.services.notifications import Delivery, Reply, deliver_due
 from ips.storage.unit_of_work import Database
 from ips.web.app import Guard
-from tests.conftest import MERCHANT, RealProcessing, make_client
+from tests.conftest import MERCHANT, SETUP, RealProcessing, make_client
 from tests.integration.test_http_payment import REQUEST, card_form
 
 Line = dict[str, Any]
@@ -74,7 +74,8 @@ async def test_the_callers_request_id_is_taken_and_given_back(
     guarded: httpx.AsyncClient, written: Written
 ) -> None:
     rid = "3f2a9c1e-7b4d-4e8a-9f01-23456789abcd"
-    answer = await guarded.get("/x", headers={"X-Request-ID": rid})
+    with scope(billnumber="1000000000000001"):  # the test's, which the request knows nothing of
+        answer = await guarded.get("/x", headers={"X-Request-ID": rid})
     assert answer.headers["X-Request-ID"] == rid
     assert answer.text == str({"request_id": rid})
     handled, access = written.lines()
@@ -124,7 +125,7 @@ async def test_one_payment_followed_through_its_lines(
     notified = dataclasses.replace(
         MERCHANT, callback_url="https://shop.example/paid", notify_answer=AnswerMode.PLAIN
     )
-    await add_merchant(notified, database)
+    await add_merchant(notified, database, actor=SETUP)
     async with make_client(gateway) as buyer:
         asked = await buyer.post("/pay/order.cfm", data=REQUEST, headers={"X-Request-ID": "o-1"})
         page = asked.headers["location"]

@@ -27,7 +27,7 @@ from ips.services.reconciliation import reconcile
 from ips.services.settlement import settle
 from ips.storage.unit_of_work import Database
 from tests.banks import bank_figures
-from tests.conftest import MERCHANT, RealProcessing
+from tests.conftest import MERCHANT, SETUP, RealProcessing
 from tests.integration.test_payment_service import card
 from tests.racing import ONE_AND_TWO_NODES, nodes
 
@@ -45,7 +45,7 @@ async def test_books_agree_with_the_bank_after_every_step(
 ) -> None:
     gateway = Gateway(database, real_processing.client, database.keyring)
     store = tmp_path / "processing-center.sqlite3"
-    await add_merchant(MERCHANT, database)
+    await add_merchant(MERCHANT, database, actor=SETUP)
 
     async def paid(ordernumber: str, delay: bool, number: str = "4111111111111111") -> str:
         order = await create_order(
@@ -94,7 +94,7 @@ async def test_the_bank_disagreeing_is_reported(
     database: Database, real_processing: RealProcessing, tmp_path: Path
 ) -> None:
     gateway = Gateway(database, real_processing.client, database.keyring)
-    await add_merchant(MERCHANT, database)
+    await add_merchant(MERCHANT, database, actor=SETUP)
     order = await create_order(CreateOrder("111111", "R", "100.00", "RUB"), gateway)
     await pay_by_card(PayByCard(order.billnumber, card()), gateway)
     store = tmp_path / "processing-center.sqlite3"
@@ -136,7 +136,7 @@ async def race_on_one_order(gateways: list[Gateway], tmp_path: Path, seed: int) 
     """Fifty confirmations and cancels of one order at once, taking turns among the nodes."""
     gateway = gateways[0]
     database = gateway.uow_factory
-    await add_merchant(MERCHANT, database)
+    await add_merchant(MERCHANT, database, actor=SETUP)
     order = await create_order(CreateOrder("111111", "RACE", "100.00", "RUB", delay=True), gateway)
     await pay_by_card(PayByCard(order.billnumber, card()), gateway)
 

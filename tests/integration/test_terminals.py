@@ -26,7 +26,7 @@ from ips.storage.database import create_engine
 from ips.storage.migrate import migrate
 from ips.storage.tables import terminal_stans, transactions
 from ips.storage.unit_of_work import Database
-from tests.conftest import MERCHANT
+from tests.conftest import MERCHANT, SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_payment_service import card
 
@@ -155,7 +155,7 @@ async def nodes(
         made.append(db)
         return Gateway(db, processing, keyring, clock=clock, terminal=Terminal(terminal_id))
 
-    await add_merchant(MERCHANT, database, clock)
+    await add_merchant(MERCHANT, database, clock, actor=SETUP)
     yield node
     for db in made:
         await db.dispose()
@@ -238,7 +238,7 @@ async def test_payments_at_once_on_two_nodes_take_each_stan_once(
         Gateway(db, processing, keyring, clock=clock, terminal=Terminal(t))
         for db, t in zip(databases, ("T1", "T2"), strict=True)
     )
-    await add_merchant(MERCHANT, databases[0], clock)
+    await add_merchant(MERCHANT, databases[0], clock, actor=SETUP)
     orders: list[tuple[Gateway, Order]] = [
         (gateway, await new_order(gateway, f"P-{n}"))
         for n in range(40)

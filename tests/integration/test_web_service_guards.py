@@ -29,7 +29,7 @@ from ips.storage.tables import login_guards, merchants
 from ips.storage.unit_of_work import Database
 from ips.web.app import create_app
 from ips.web.services import Services
-from tests.conftest import MERCHANT
+from tests.conftest import MERCHANT, SETUP
 from tests.fakes import ManualClock
 from tests.integration.test_money_operations import paid_order
 
@@ -211,7 +211,7 @@ async def test_a_merchant_is_added_with_its_allowed_addresses(
             secret_word="w", ws_addresses=("198.51.100.7", "198.51.100.0/25", "2001:DB8::1/64"),
         ),
         database,
-        clock,
+        clock, actor=SETUP,
     )  # fmt: skip
     assert added.ws_addresses == ("198.51.100.7/32", "198.51.100.0/25", "2001:db8::/64")
     async with database(readonly=True) as uow:

@@ -15,7 +15,7 @@ from ips.services.merchant_settings import change_ws_password
 from ips.services.merchants import add_merchant
 from ips.storage.database import create_engine
 from ips.storage.unit_of_work import Database
-from tests.conftest import MERCHANT
+from tests.conftest import MERCHANT, SETUP
 from tests.fakes import FakeProcessingCenter, ManualClock
 from tests.integration.test_web_service_guards import SHOP, STRANGER, client_at, orderstate
 from tests.integration.test_web_service_guards import verifications as verifications
@@ -46,7 +46,7 @@ async def test_a_password_changed_on_one_node_is_refused_at_once_on_another(
     nodes: Callable[[], Gateway], clock: ManualClock, verifications: list[str]
 ) -> None:
     one, other = nodes(), nodes()
-    await add_merchant(MERCHANT, one.uow_factory, clock)
+    await add_merchant(MERCHANT, one.uow_factory, clock, actor=SETUP)
     async with client_at(one, SHOP) as first, client_at(other, SHOP) as second:
         assert await orderstate(first) == ("10", "201")
         assert await orderstate(second) == ("10", "201")
@@ -64,7 +64,7 @@ async def test_wrong_guesses_at_once_from_one_source_get_ten_checks(
     """30 different passwords at once from one address, through two nodes: each attempt is
     counted on the source's locked row before its password is checked."""
     one, other = nodes(), nodes()
-    await add_merchant(MERCHANT, one.uow_factory, clock)
+    await add_merchant(MERCHANT, one.uow_factory, clock, actor=SETUP)
     async with client_at(one, STRANGER) as first, client_at(other, STRANGER) as second:
         answers = await asyncio.gather(
             *(orderstate((first, second)[n % 2], Password=f"guess {n}") for n in range(30))

@@ -161,6 +161,11 @@ def test_a_scope_forgets_what_its_work_learned() -> None:
     assert dict(known()) == {}
 
 
+def test_a_scope_afresh_knows_nothing_of_the_work_around_it() -> None:
+    with scope(merchant_id="111111", billnumber="1"), scope(request_id="r-5", afresh=True):
+        assert dict(known()) == {"request_id": "r-5"}
+
+
 async def test_a_task_takes_a_copy_and_a_detached_one_nothing() -> None:
     async def learns() -> dict[str, str]:
         about(stan="000002")
@@ -247,7 +252,7 @@ def test_the_search_of_the_logs_finds_what_must_never_be_there(tmp_path: Path) -
         "order 1000000000000001.1 of 100.00 RUB: STAN 000123, code 1234 answered 00",
         "wrong password for login shop; the secret word changed",
         "key ipsk_abcdefghijklmnop (revoked), cvc=*** password=",
-        "autocomplete=current-password, new-password",
+        "autocomplete=current-password, new-password; POST /admin/merchants/1/ws-password",
     ]
     (tmp_path / "ips-serve-1.log").write_text(
         "".join(json.dumps({"message": message}) + "\n" for message in leaked + clean)

@@ -1,5 +1,5 @@
 """The daily turnover chart: a well-formed, accessible, self-contained SVG that the Personal
-Account's Content-Security-Policy lets through, drawn to scale."""
+Account's Content-Security-Policy lets through, drawn to scale, in the page's language."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 from ips.domain.money import Currency, Money, currency
 from ips.services.monitor import TurnoverDay
 from ips.web.cabinet.chart import MAX_BARS_DAYS, PLOT_H, PLOT_W, turnover_svg
+from ips.web.i18n import RU as RUSSIAN
+from ips.web.i18n import Words
 
 SVG = "{http://www.w3.org/2000/svg}"
 RUB, USD = currency("RUB"), currency("USD")
@@ -52,10 +54,32 @@ def test_the_chart_is_an_accessible_image() -> None:
     desc = root.find(f"{SVG}desc")
     assert title is not None and desc is not None
     assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
-    assert title.text == "Daily turnover in RUB, 2026-11-02 to 2026-11-08"
+    assert title.text == "Daily turnover in RUB, 2 Nov 2026 to 8 Nov 2026"
     assert desc.text is not None
-    assert "paid 5000.00 RUB, confirmed 2700.00 RUB, cancelled 550.50 RUB" in desc.text
-    assert "2026-11-08: 3000.00 RUB" in desc.text
+    assert desc.text.startswith("Over 3 days with payments: ")
+    nbsp = "\u00a0"
+    assert f"paid 5,000.00{nbsp}RUB, confirmed 2,700.00{nbsp}RUB, cancelled 550.50{nbsp}RUB" in (
+        desc.text
+    )
+    assert f"8 Nov 2026: 3,000.00{nbsp}RUB" in desc.text
+
+
+def test_the_chart_speaks_the_page_s_language() -> None:
+    root = parse(turnover_svg(WEEK, RUB, Words(RUSSIAN)))
+    title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+    assert title is not None and desc is not None and desc.text is not None
+    assert title.text == "Оборот по дням в RUB с 02.11.2026 по 08.11.2026"
+    nbsp = "\u00a0"
+    assert desc.text.startswith("За 3 дня с платежами: ")
+    assert f"оплачено 5{nbsp}000,00{nbsp}RUB, подтверждено 2{nbsp}700,00{nbsp}RUB" in desc.text
+    labels = texts(root)
+    assert {"оплачено", "подтверждено", "отменено"} <= set(labels)
+    assert {"0,00", f"1{nbsp}000,00", f"3{nbsp}000,00"} <= set(labels)
+    assert "2 нояб." in labels
+    tips = [t.text for t in root.iter(f"{SVG}title")][1:]
+    assert f"02.11.2026: оплачено 1{nbsp}500,00{nbsp}RUB" in tips
+    empty = parse(turnover_svg([], RUB, Words(RUSSIAN)))
+    assert "За этот период платежей нет" in texts(empty)
 
 
 def test_the_chart_has_nothing_the_csp_forbids() -> None:
@@ -76,9 +100,9 @@ def test_one_bar_per_day_and_series_in_the_chosen_currency_only() -> None:
     for series in ("paid", "confirmed", "cancelled"):
         assert len(bars(root, series)) == 3
     tips = [t.text for t in root.iter(f"{SVG}title")][1:]
-    assert "2026-11-02: paid 1500.00 RUB" in tips
-    assert "2026-11-08: cancelled 250.50 RUB" in tips
-    assert not any("9999.99" in (tip or "") for tip in tips)
+    assert "2 Nov 2026: paid 1,500.00\u00a0RUB" in tips
+    assert "8 Nov 2026: cancelled 250.50\u00a0RUB" in tips
+    assert not any("9,999.99" in (tip or "") for tip in tips)
 
 
 def test_bars_are_drawn_to_scale() -> None:
@@ -96,11 +120,11 @@ def test_bars_are_drawn_to_scale() -> None:
 
 def test_the_axis_shows_amounts_with_the_currencys_exponent() -> None:
     labels = texts(parse(turnover_svg(WEEK, RUB)))
-    assert {"0.00", "1000.00", "2000.00", "3000.00"} <= set(labels)
+    assert {"0.00", "1,000.00", "2,000.00", "3,000.00"} <= set(labels)
     yen = currency("JPY")
     labels = texts(parse(turnover_svg([day(date(2026, 1, 1), yen, 45000, 0, 0)], yen)))
-    assert {"0", "20000", "40000", "60000"} <= set(labels)
-    assert not any("." in label for label in labels if label[:1].isdigit() and "-" not in label)
+    assert {"0", "20,000", "40,000", "60,000"} <= set(labels)
+    assert not any("." in label for label in labels if label[:1].isdigit())
     dinar = currency("BHD")
     labels = texts(parse(turnover_svg([day(date(2026, 1, 1), dinar, 7, 5, 1)], dinar)))
     assert "0.007" in labels or "0.008" in labels

@@ -148,6 +148,27 @@ def format_routes(routes: Iterable[Route]) -> str:
     return " ".join(str(r) for r in routes)
 
 
+def read_routes(text: str) -> tuple[Route, ...]:
+    """Routes as the operator types them, in ``format_routes``' words (``*:*=BANK-A
+    USD:*=BANK-B *:MIR=BANK-C``; ``BANK-A`` alone: all payments), each checked; of two for
+    one currency and brand the later stands, and one to the default acquirer for all is no
+    route."""
+    routes: tuple[Route, ...] = ()
+    for word in text.replace(",", " ").split():
+        keys, _, name = word.rpartition("=")
+        code, _, brand = (keys or ANY).partition(":")
+        try:
+            new = Route(
+                parse_acquirer_name(name),
+                None if code in (ANY, "") else currency(code),
+                None if brand in (ANY, "") else parse_brand(brand),
+            )
+        except InvalidInput as exc:
+            raise InvalidInput(f"the route {word!r}: {exc.message}", field="routes") from None
+        routes = with_route(routes, new)
+    return routes
+
+
 def parse_routes(text: str) -> tuple[Route, ...]:
     """Routes as ``format_routes`` writes them: ``*:*=BANK-A USD:*=BANK-B *:MIR=BANK-C``."""
     routes = []

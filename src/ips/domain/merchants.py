@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from ips.domain.acquirers import Route
@@ -26,6 +29,14 @@ class BuyerField(enum.Enum):
     NAME = "name"
     PHONE = "phone"
 
+
+NOTIFIED = {
+    OperationKind.PAYMENT: "payment",
+    OperationKind.CONFIRMATION: "confirmation",
+    OperationKind.CANCEL: "cancel",
+    OperationKind.BONUS_ACCRUAL: "accrual",
+}
+"""The results a merchant may be notified of, by the names the operator gives them."""
 
 _HOST = re.compile(
     r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*"
@@ -148,3 +159,37 @@ class Merchant:
         if self.callback_url:
             allowed.add((urlsplit(self.callback_url).hostname or "").lower())
         return any(host == h or host.endswith("." + h) for h in allowed if h)
+
+
+def settings_of(merchant: Merchant) -> dict[str, Any]:
+    """Every setting of the merchant the operator may change, JSON-shaped (what the audit
+    trail keeps of a change, and what ``version`` is made of); secrets left out."""
+    return {
+        "name": merchant.name,
+        "default_currency": merchant.default_currency.code,
+        "double_stage": merchant.double_stage,
+        "callback_url": merchant.callback_url,
+        "notify_kinds": sorted(NOTIFIED[kind] for kind in merchant.notify_kinds),
+        "notify_answer": merchant.notify_answer.value,
+        "means": sorted(means.value for means in merchant.means),
+        "required_fields": sorted(buyer.value for buyer in merchant.required_fields),
+        "require_3ds": merchant.require_3ds,
+        "allow_disable_3ds": merchant.allow_disable_3ds,
+        "require_checkvalue": merchant.require_checkvalue,
+        "checkvalue_legacy_concat": merchant.checkvalue_legacy_concat,
+        "return_hosts": list(merchant.return_hosts),
+        "ws_addresses": list(merchant.ws_addresses),
+        "payment_attempts": merchant.payment_attempts,
+        "points_share": merchant.points_share,
+        "points_accrual": merchant.points_accrual,
+        "routes": [str(r) for r in merchant.routes],
+        "disabled": merchant.disabled,
+    }
+
+
+def version(merchant: Merchant) -> str:
+    """A digest of the merchant's settings as they are (``settings_of``): a form that
+    carries it says which settings it was filled in over, so a change made over settings
+    that have changed since is found out (``services/merchants.change_merchant``)."""
+    shown = json.dumps(settings_of(merchant), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(shown.encode()).hexdigest()[:32]

@@ -3,7 +3,8 @@
 A notification is written in the same database transaction as the operation's result, so a
 crash never loses one, and delivered later by a background worker. Without an answer it is
 sent again at growing intervals (``PAUSES``) — eight attempts in all, the last four hours
-after the first; an explicit refusal from the shop is final. Every attempt is kept.
+after the first; an explicit refusal from the shop is final, until an operator sends it
+again. Every attempt is kept.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from ips.domain.errors import Refused
 
 PAUSES = tuple(timedelta(minutes=m) for m in (1, 4, 10, 15, 30, 60, 120))
 """The pause after each unanswered attempt; they add up to four hours."""
@@ -37,6 +40,10 @@ class NotificationStatus(enum.Enum):
     SUPERSEDED = "superseded"
     """Of a declined attempt, still waiting when a later payment of the order succeeded: a
     shop told "Declined" after "Approved" could take a paid order for a failed one."""
+
+
+SENT_AGAIN_FROM = frozenset({NotificationStatus.GAVE_UP, NotificationStatus.REFUSED})
+"""What an operator may send again: what ended without reaching the shop."""
 
 
 class Outcome(enum.Enum):
@@ -82,3 +89,16 @@ class Notification:
         else:
             self.next_attempt_at = attempt.at + PAUSES[self.attempts - 1]
         return self.status
+
+    def send_again(self, now: datetime) -> None:
+        """Once more, at the workers' next look (an operator's "send again"): a notification
+        given up or refused is tried once more — its attempts stay counted, so one more
+        without an answer gives it up again. One delivered, superseded (a shop told
+        "Declined" after "Approved" could take a paid order for a failed one) or still
+        being tried is left as it is."""
+        if self.status not in SENT_AGAIN_FROM:
+            raise Refused(
+                f"the notification is {self.status.value.replace('_', ' ')}: only one given up"
+                " or refused is sent again"
+            )
+        self.status, self.next_attempt_at = NotificationStatus.PENDING, now

@@ -31,6 +31,7 @@ from ips.domain.states import (
     TransactionStatus,
     transition,
 )
+from ips.domain.text import is_digits
 from paywire.luhn import luhn_valid
 
 
@@ -414,6 +415,10 @@ class Operation:
         self.finished_at = at
 
 
+_RRN_IDS = 10**8
+"""An RRN keeps the transaction's id modulo this, after the year's last digit and the day."""
+
+
 @dataclass
 class Transaction:
     """One exchange with the processing center (or with the issuer's 3-D Secure server, or
@@ -478,7 +483,12 @@ class Transaction:
     @property
     def rrn(self) -> str:
         assert self.id is not None and self.transmitted_at is not None
-        return f"{self.transmitted_at:%y%j}"[1:] + f"{self.id % 10**8:08d}"
+        return f"{self.transmitted_at:%y%j}"[1:] + f"{self.id % _RRN_IDS:08d}"
+
+    @property
+    def shows_rrn(self) -> bool:
+        """Sent to a processing center under a terminal: it has an RRN."""
+        return bool(self.terminal_id) and self.id is not None and self.transmitted_at is not None
 
     def change_status(self, new: TransactionStatus, at: datetime) -> None:
         self.events.append(
@@ -519,6 +529,15 @@ class Transaction:
         if self.kind is TransactionKind.WALLET_PAYMENT:
             return bool(self.reference)
         return self.kind is not TransactionKind.AUTHENTICATION
+
+
+def ids_of_rrn(rrn: str, highest_id: int) -> list[int]:
+    """The ids, up to ``highest_id``, of the transactions an RRN may be of (it keeps an id
+    modulo 10^8, after the day it was first sent on); none when it cannot be one of IPS's.
+    Which of them it is, ``Transaction.rrn`` tells."""
+    if not (len(rrn) == 12 and is_digits(rrn) and 1 <= int(rrn[1:4]) <= 366):
+        return []
+    return list(range(int(rrn[4:]) or _RRN_IDS, highest_id + 1, _RRN_IDS))
 
 
 def return_method(kinds: Collection[TransactionKind]) -> str | None:

@@ -38,3 +38,19 @@ class Difference:
 
     def __str__(self) -> str:
         return f"{self.terminal_id} {self.rrn}: {self.what}: IPS {self.ips}, bank {self.bank}"
+
+
+@dataclass(frozen=True)
+class KeptDifference:
+    """A difference as it is kept: found by a reconciliation of ``acquirer``, seen again by
+    each one that still found it, resolved by the first that did not."""
+
+    id: int
+    acquirer: str
+    difference: Difference
+    seen_at: datetime
+    resolved_at: datetime | None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None

@@ -3,7 +3,8 @@
 A batch holds the debits (paid or confirmed amounts) and credits (refunds) of one acquirer
 and currency that were still unsent when it was closed. It is ``closing`` while its advices and its
 totals are being sent, ``accepted`` once the processing center found the totals in balance
-and posted them, ``out_of_balance`` when it did not after a resend (an operator looks).
+and posted them, ``out_of_balance`` when it did not after a resend (an operator looks, and
+may send it again: ``SettlementBatch.send_again``).
 
 A settlement period is named by the day of its acquirer's cut-off (in UTC;
 ``IPS_SETTLEMENT_CUTOFF`` for the default acquirer): the period of 1 December closes at the
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from ips.domain.acquirers import DEFAULT_ACQUIRER
+from ips.domain.errors import Refused
 from ips.domain.money import Currency
 
 
@@ -51,6 +53,19 @@ class SettlementBatch:
         else:
             self.debits += 1
             self.debit_total += amount
+
+    def send_again(self, now: datetime) -> None:
+        """An operator's "resend" of a batch left out of balance: it is ``closing`` again,
+        and the settlement schedule sends it whole, as repeats (its advices are kept once
+        by the processing center, which changed nothing when it refused the totals). A batch
+        still ``closing`` is sent again by the schedule anyway; an accepted one never."""
+        if self.status is not BatchStatus.OUT_OF_BALANCE:
+            raise Refused(
+                "the batch is accepted: it is never sent again"
+                if self.status is BatchStatus.ACCEPTED
+                else "the batch is being sent: the workers send it until it is answered"
+            )
+        self.status, self.updated_at = BatchStatus.CLOSING, now
 
 
 def due_period(now: datetime, cutoff: time) -> date:

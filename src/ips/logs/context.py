@@ -91,10 +91,11 @@ def scope(
     job: str | None = None,
     merchant_id: str | None = None,
     billnumber: str | None = None,
+    afresh: bool = False,
 ) -> Iterator[None]:
-    """A piece of work: it starts with what is known around it (and the values given), and
-    what it learns is forgotten when it ends."""
-    token = _known.set(_known.get())
+    """A piece of work: it starts with what is known around it (``afresh``: with nothing, as
+    a request does) and the values given, and what it learns is forgotten when it ends."""
+    token = _known.set(NOTHING if afresh else _known.get())
     try:
         about(request_id=request_id, job=job, merchant_id=merchant_id, billnumber=billnumber)
         yield

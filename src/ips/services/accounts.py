@@ -13,7 +13,6 @@ An unknown login costs a password check too.
 from __future__ import annotations
 
 import asyncio
-import functools
 from dataclasses import dataclass
 
 from ips.crypto.passwords import hash_password, verify_password
@@ -23,17 +22,9 @@ from ips.domain.merchants import Merchant
 from ips.domain.users import IDLE, LONGEST, Role, Session, User, check_password, parse_login
 from ips.domain.users import token_hash as hash_of
 from ips.services.clock import Clock
-from ips.services.login_guards import count_attempt, note_success
+from ips.services.login_guards import count_attempt, failure, note_success, password_right
 from ips.services.merchants import SignedIn
 from ips.services.unit_of_work import UnitOfWorkFactory
-
-
-@functools.cache
-def _nobody() -> str:
-    """A hash checked against when the login is unknown, so that it costs as long as a
-    known one (made at the first need, not at start-up)."""
-    return hash_password("a password nobody has")
-
 
 TOUCH_EVERY = IDLE / 30
 """A session's last use is written at most this often (not on every request)."""
@@ -78,18 +69,14 @@ async def sign_in(
     try:
         login = parse_login(login)
     except InvalidInput:
-        await verify_password(_nobody(), password)
+        await password_right(None, password)
         raise AuthenticationFailed("wrong login or password") from None
     subjects = _subjects(login, source)
     counted, _ = await count_attempt(subjects, uow_factory, clock, LOCKED)
     async with uow_factory(readonly=True) as uow:
         user = await uow.users.by_login(login)
-    if user is None or not await verify_password(user.password_hash, password):
-        if user is None:
-            await verify_password(_nobody(), password)
-        if counted.refused(clock()):
-            raise LoginLocked(LOCKED)
-        raise AuthenticationFailed("wrong login or password")
+    if user is None or not await password_right(user.password_hash, password):
+        raise failure(counted, clock, LOCKED, "wrong login or password")
     async with uow_factory() as uow:
         await note_success(uow, subjects, clock, counted=True)
         assert user.id is not None

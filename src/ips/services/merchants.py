@@ -1,14 +1,21 @@
-"""Merchants: registering them, and checking the credentials of their web-service calls."""
+"""Merchants: registering them and changing their settings (the ``ips merchant`` commands
+and the operator console, each change written in the audit trail with it), and checking the
+credentials of their web-service calls."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hmac
+import secrets
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ips.crypto.passwords import hash_password, verify_password
 from ips.domain.acquirers import DEFAULT_ACQUIRER, Route, with_route
 from ips.domain.addresses import parse_networks, within
+from ips.domain.audit import CHANGED, Actor, Subject
 from ips.domain.cards import Secret
 from ips.domain.errors import (
     AccessDenied,
@@ -25,6 +32,8 @@ from ips.domain.merchants import (
     parse_callback_url,
     parse_host,
     parse_merchant_id,
+    settings_of,
+    version,
 )
 from ips.domain.money import currency
 from ips.domain.notifications import ALLOWED_PORTS, AnswerMode
@@ -36,11 +45,15 @@ from ips.domain.orders import (
 )
 from ips.domain.points import DEFAULT_POINTS_SHARE
 from ips.logs.context import about
+from ips.services.audit import note
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import Check
 from ips.services.gateway import Gateway
 from ips.services.login_guards import count_attempt, note_success
-from ips.services.unit_of_work import UnitOfWorkFactory
+from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+LONGEST_NAME = 200
+LONGEST_LOGIN = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,28 @@ class AddMerchant:
     payment_attempts: int = DEFAULT_PAYMENT_ATTEMPTS
     points_share: int = DEFAULT_POINTS_SHARE
     points_accrual: int = 0
+    routes: tuple[Route, ...] = ()
+    """Where its card payments go (``acquirers.route``); none: to the default acquirer."""
+
+
+def new_settings() -> dict[str, Any]:
+    """The settings a merchant is added with unless told otherwise, as ``settings_of``
+    gives them (the console's form for a new merchant)."""
+    blank = AddMerchant("", "", "", "", "")
+    return settings_of(
+        Merchant(
+            "", "", "", "", Secret(""), currency(blank.default_currency), utc_now(),
+            **{name: getattr(blank, name) for name in _ADDED_AS_IS},
+        )
+    )  # fmt: skip
+
+
+_ADDED_AS_IS = (
+    "double_stage", "notify_kinds", "notify_answer", "means", "required_fields", "require_3ds",
+    "allow_disable_3ds", "require_checkvalue", "checkvalue_legacy_concat", "payment_attempts",
+    "points_share", "points_accrual", "routes",
+)  # fmt: skip
+"""The fields of ``AddMerchant`` that a ``Merchant`` takes unchanged."""
 
 
 async def add_merchant(
@@ -74,9 +109,15 @@ async def add_merchant(
     uow_factory: UnitOfWorkFactory,
     clock: Clock = utc_now,
     ports: frozenset[int] = ALLOWED_PORTS,
+    *,
+    actor: Actor,
 ) -> Merchant:
+    """Registers the merchant, and writes who did in the audit trail (its secrets as
+    ``CHANGED``)."""
     if not cmd.login.strip():
         raise InvalidInput("the merchant needs a login", field="login")
+    if len(cmd.login.strip()) > LONGEST_LOGIN:
+        raise InvalidInput(f"the login has at most {LONGEST_LOGIN} characters", field="login")
     _check_password(cmd.password)
     _check_secret_word(cmd.secret_word)
     callback_url = parse_callback_url(cmd.callback_url, ports) if cmd.callback_url else ""
@@ -84,38 +125,32 @@ async def add_merchant(
         merchant_id=parse_merchant_id(cmd.merchant_id),
         name=cmd.name.strip(),
         login=cmd.login.strip(),
-        password_hash=hash_password(cmd.password),
+        password_hash="",
         secret_word=Secret(cmd.secret_word),
         default_currency=currency(cmd.default_currency),
         created_at=clock(),
-        double_stage=cmd.double_stage,
         callback_url=callback_url,
-        notify_kinds=cmd.notify_kinds,
-        notify_answer=cmd.notify_answer,
-        means=cmd.means,
-        required_fields=cmd.required_fields,
-        require_3ds=cmd.require_3ds,
-        allow_disable_3ds=cmd.allow_disable_3ds,
-        require_checkvalue=cmd.require_checkvalue,
-        checkvalue_legacy_concat=cmd.checkvalue_legacy_concat,
         return_hosts=tuple(parse_host(host) for host in cmd.return_hosts),
         ws_addresses=parse_networks(cmd.ws_addresses),
-        payment_attempts=cmd.payment_attempts,
-        points_share=cmd.points_share,
-        points_accrual=cmd.points_accrual,
+        **{name: getattr(cmd, name) for name in _ADDED_AS_IS},
     )
     _check_settings(merchant)
+    merchant.password_hash = await asyncio.to_thread(hash_password, cmd.password)
     async with uow_factory() as uow:
-        if await uow.merchants.get(merchant.merchant_id) is not None:
+        await _check_routes(uow, merchant.routes)
+        if not await uow.merchants.add(merchant):
             raise Conflict(f"merchant {merchant.merchant_id} already exists", field="merchant_id")
-        await uow.merchants.add(merchant)
+        made = {"login": merchant.login, **settings_of(merchant)}
+        made |= dict.fromkeys(SECRETS, CHANGED)
+        await note(uow, actor, "merchant.add", _subject(merchant), merchant.created_at, None, made)
         await uow.commit()
     return merchant
 
 
 @dataclass(frozen=True)
 class ChangeMerchant:
-    """The settings of ``ips merchant set``: each ``None`` stays as it is."""
+    """The settings of ``ips merchant set`` and of the console's form: each ``None`` stays
+    as it is."""
 
     name: str | None = None
     password: str | None = field(default=None, repr=False)
@@ -136,10 +171,48 @@ class ChangeMerchant:
     payment_attempts: int | None = None
     points_share: int | None = None
     points_accrual: int | None = None
-    disabled: bool | None = None
     route: Route | None = None
     """A route of its card payments to an acquirer, in place of the one for the same
     currency and brand (``acquirers.with_route``)."""
+    routes: tuple[Route, ...] | None = None
+    """All its routes, in place of those it has."""
+    seen: str | None = None
+    """The ``version`` of the settings the change was made over (the console's form): when
+    they have changed since, nothing is changed (``STALE``)."""
+
+
+STALE = "this merchant was changed by someone else meanwhile: here it is as it is now"
+SECRETS = ("password", "secret_word")
+"""What the audit trail names of a merchant's secrets, and writes only as ``CHANGED``."""
+
+
+@dataclass(frozen=True)
+class Changed:
+    """What a change of a merchant did."""
+
+    merchant: Merchant
+    """The merchant as it is now."""
+    fields: tuple[str, ...]
+    """The settings it changed (``settings_of``' names, and ``SECRETS``'); none when every
+    one was as asked already."""
+    holds_open: int = 0
+    """When it switched double-stage off: the merchant's holds still open."""
+
+    @property
+    def notice(self) -> str:
+        """What the operator is to know beyond "changed"."""
+        if "double_stage" not in self.fields or self.merchant.double_stage:
+            return ""
+        return double_stage_notice(self.holds_open)
+
+
+def double_stage_notice(holds_open: int) -> str:
+    """What switching double-stage off over ``holds_open`` holds means."""
+    said = "double-stage is off for new orders"
+    if holds_open:
+        holds = "1 hold stays" if holds_open == 1 else f"{holds_open} holds stay"
+        said += f"; {holds} open until confirmed or released"
+    return said
 
 
 async def change_merchant(
@@ -148,17 +221,21 @@ async def change_merchant(
     uow_factory: UnitOfWorkFactory,
     clock: Clock = utc_now,
     ports: frozenset[int] = ALLOWED_PORTS,
-) -> Merchant:
+    *,
+    actor: Actor,
+) -> Changed:
     """Changes what ``cmd`` names of the merchant's settings, checked as ``add_merchant``
     checks them. A new password or secret word replaces the old one at once (the Personal
     Account's rotation keeps the old word for a grace period). A new route takes the
     payments that begin from then on: what follows from the authorizations made before goes
-    to the acquirer that made them."""
+    to the acquirer that made them. Double-stage switched off holds for orders made from
+    then on: the holds open stay, to be confirmed or released (``Changed.notice``)."""
     given = {name: value for name, value in vars(cmd).items() if value is not None}
-    route = given.pop("route", None)
+    route, seen = given.pop("route", None), given.pop("seen", None)
+    password_hash = None
     if "password" in given:
         _check_password(given["password"])
-        given["password_hash"] = hash_password(given.pop("password"))
+        password_hash = await asyncio.to_thread(hash_password, given.pop("password"))
     if "secret_word" in given:
         _check_secret_word(given["secret_word"])
         given["secret_word"] = Secret(given["secret_word"])
@@ -171,27 +248,138 @@ async def change_merchant(
         given["return_hosts"] = tuple(parse_host(host) for host in given["return_hosts"])
     if "ws_addresses" in given:
         given["ws_addresses"] = parse_networks(given["ws_addresses"])
+
+    async def change(merchant: Merchant, uow: UnitOfWork) -> Merchant:
+        routes = given.get("routes", merchant.routes)
+        if route is not None:
+            routes = with_route(routes, route)
+        await _check_routes(uow, routes)
+        if password_hash is not None:
+            merchant.change_ws_password(password_hash)
+        updates = {**given, "routes": routes}
+        word = given.get("secret_word")
+        if word is not None and word.reveal() == merchant.secret_word.reveal():
+            for name in ("secret_word", "previous_secret_word", "previous_secret_until"):
+                del updates[name]  # the same word again: no rotation, the grace period stays
+        return dataclasses.replace(merchant, **updates)
+
+    return await _changing(merchant_id, "merchant.change", change, uow_factory, clock,
+                           actor=actor, seen=seen)  # fmt: skip
+
+
+async def set_disabled(
+    merchant_id: str,
+    disabled: bool,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+    *,
+    actor: Actor,
+) -> Changed:
+    """Stops (or resumes) the merchant's new orders; its confirmations, cancels and web
+    services go on."""
+
+    async def change(merchant: Merchant, uow: UnitOfWork) -> Merchant:
+        merchant.disabled = disabled
+        return merchant
+
+    action = "merchant.disable" if disabled else "merchant.enable"
+    return await _changing(merchant_id, action, change, uow_factory, clock, actor=actor)
+
+
+@dataclass(frozen=True)
+class NewPassword:
+    merchant: Merchant
+    password: str = field(repr=False)
+    """The new web-service password, to show once: only its hash is kept."""
+
+
+async def reset_ws_password(
+    merchant_id: str,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock = utc_now,
+    *,
+    actor: Actor,
+) -> NewPassword:
+    """Gives the merchant a new random web-service password in place of its own (which
+    works no more, nor a credential remembered of it)."""
+    password = new_secret()
+    password_hash = await asyncio.to_thread(hash_password, password)
+
+    async def change(merchant: Merchant, uow: UnitOfWork) -> Merchant:
+        merchant.change_ws_password(password_hash)
+        return merchant
+
+    changed = await _changing(
+        merchant_id, "merchant.reset_ws_password", change, uow_factory, clock, actor=actor
+    )
+    return NewPassword(changed.merchant, password)
+
+
+def new_secret() -> str:
+    """A password or secret word for a merchant, made by IPS: 24 characters of URL-safe
+    base64 (144 random bits)."""
+    return secrets.token_urlsafe(18)
+
+
+async def _changing(
+    merchant_id: str,
+    action: str,
+    change: Callable[[Merchant, UnitOfWork], Awaitable[Merchant]],
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    *,
+    actor: Actor,
+    seen: str | None = None,
+) -> Changed:
+    """The steps of every change of a merchant, in one unit of work: its row locked, the
+    settings ``seen`` still its own, ``change`` made on a copy and checked, and when it
+    changed anything, the merchant saved with the audit entry of exactly what changed."""
     async with uow_factory() as uow:
         merchant = await uow.merchants.get(merchant_id, lock=True)
         if merchant is None:
             raise NotFound(f"no merchant {merchant_id}", field="merchant_id")
-        if "password_hash" in given:
-            merchant.change_ws_password(given.pop("password_hash"))
-        if route is not None:
-            if route.acquirer != DEFAULT_ACQUIRER and not await uow.acquirers.get(route.acquirer):
-                raise NotFound(f"no acquirer {route.acquirer}", field="acquirer")
-            given["routes"] = with_route(merchant.routes, route)
-        merchant = dataclasses.replace(merchant, **given)
-        _check_settings(merchant)
-        await uow.merchants.save(merchant)
+        if seen is not None and seen != version(merchant):
+            raise Conflict(STALE, field="version")
+        changed = await change(dataclasses.replace(merchant), uow)
+        _check_settings(changed)
+        before, after = settings_of(merchant), settings_of(changed)
+        fields = [name for name in after if after[name] != before[name]]
+        secret = [
+            name
+            for name, old, new in (
+                ("password", merchant.password_hash, changed.password_hash),
+                ("secret_word", merchant.secret_word.reveal(), changed.secret_word.reveal()),
+            )
+            if old != new
+        ]
+        if not fields and not secret:
+            return Changed(merchant, ())
+        holds_open = 0
+        if before["double_stage"] and not after["double_stage"]:
+            holds_open = await uow.orders.holds_open(merchant_id)
+        await uow.merchants.save(changed)
+        after |= dict.fromkeys(secret, CHANGED)
+        await note(uow, actor, action, _subject(changed), clock(), before, after)
         await uow.commit()
-    return merchant
+    return Changed(changed, (*fields, *secret), holds_open)
+
+
+async def _check_routes(uow: UnitOfWork, routes: Iterable[Route]) -> None:
+    for name in sorted({r.acquirer for r in routes} - {DEFAULT_ACQUIRER}):
+        if not await uow.acquirers.get(name):
+            raise NotFound(f"no acquirer {name}", field="acquirer")
+
+
+def _subject(merchant: Merchant) -> Subject:
+    return Subject("merchant", merchant.merchant_id, merchant_id=merchant.merchant_id)
 
 
 def _check_settings(merchant: Merchant) -> None:
     """What every merchant's settings hold to."""
     if not merchant.name.strip():
         raise InvalidInput("the merchant needs a name", field="name")
+    if len(merchant.name) > LONGEST_NAME:
+        raise InvalidInput(f"the name has at most {LONGEST_NAME} characters", field="name")
     if not merchant.means - {PaymentMeans.POINTS}:
         raise InvalidInput("the merchant needs a way to pay: a card or the wallet", field="means")
     if not 1 <= merchant.payment_attempts <= MAX_PAYMENT_ATTEMPTS:

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from ips.domain.errors import InvalidInput
+from ips.domain.audit import Actor, Subject
+from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import Merchant, parse_callback_url
 from ips.domain.notifications import (
     ALLOWED_PORTS,
@@ -28,8 +29,10 @@ from ips.domain.orders import Operation, OperationKind, Order
 from ips.domain.states import OperationStatus
 from ips.faults import fault
 from ips.logs.context import about
+from ips.metrics import Metrics
 from ips.protocol.fields import notification_fields
 from ips.protocol.notification import read_answer
+from ips.services import audit
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -96,6 +99,31 @@ async def enqueue(
         await uow.notifications.supersede_pending(order.id, operation.id)
 
 
+async def send_again(
+    notification_id: int, actor: Actor, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> Notification:
+    """An operator's "send again" of a notification given up or refused
+    (``Notification.send_again``): due now, with its audit entry, in one commit; the workers
+    deliver it at their next look, as any other."""
+    async with uow_factory() as uow:
+        notification = await uow.notifications.get(notification_id, lock=True)
+        if notification is None:
+            raise NotFound(f"no notification {notification_id}")
+        order = await uow.orders.get_by_id(notification.order_id)
+        assert order is not None
+        before = notification.status.value
+        now = clock()
+        notification.send_again(now)
+        await uow.notifications.save(notification)
+        subject = Subject("notification", str(notification_id), order.merchant_id, order.billnumber)
+        await audit.note(
+            uow, actor, "notification.send_again", subject, now,
+            before={"status": before}, after={"status": notification.status.value},
+        )  # fmt: skip
+        await uow.commit()
+    return notification
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What delivering notifications and webhooks needs."""
@@ -105,6 +133,8 @@ class Delivery:
     clock: Clock = utc_now
     ports: frozenset[int] = ALLOWED_PORTS
     batch: int = 20
+    metrics: Metrics | None = None
+    """Where the attempts are counted."""
 
 
 async def deliver_due(delivery: Delivery) -> int:
@@ -140,6 +170,8 @@ async def _deliver(notification: Notification, merchant: Merchant, delivery: Del
         fault("notification.record.committing")
         await uow.commit()
     fault("notification.record.committed")
+    if delivery.metrics is not None:
+        delivery.metrics.delivery_tried("notifications", attempt.outcome.value)
     said = (
         "notification %s of %s to merchant %s: %s (%s)",
         current.id,

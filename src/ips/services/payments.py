@@ -23,6 +23,7 @@ payment: it reports the order as it is.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -202,13 +203,16 @@ async def _enroll(
     issuer's page if it does; else the authorization, opened as the check closes."""
     order, payment = begun.order, begun.payment
     assert payment.id is not None
+    started = time.perf_counter()
     try:
         challenge = await gateway.secure.enroll(
             card.pan, payment.amount, order.merchant_id, return_url
         )
     except NoAnswer:
+        gateway.metrics.threeds_request("enroll", time.perf_counter() - started)
         log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
         return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
+    gateway.metrics.threeds_request("enroll", time.perf_counter() - started)
     fault("payment.enrollment.sent")
     if challenge is not None:
         return await start_authentication(begun.first, challenge, gateway, card.cvc)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from ips.domain.acquirers import DEFAULT_ACQUIRER
 from ips.domain.orders import Transaction, TransactionKind
-from ips.domain.reconciliation import Authorization, Difference, Figures
+from ips.domain.reconciliation import Authorization, Difference, Figures, KeptDifference
 from ips.domain.states import TransactionStatus
 from ips.services.unit_of_work import UnitOfWorkFactory
 
@@ -44,6 +44,27 @@ async def reconcile_and_keep(
         await uow.commit()
     first_found = {d.key: d.found_at for d in kept.values()}
     return [replace(d, found_at=first_found.get(d.key, now)) for d in found]
+
+
+LISTED = 500
+"""The most differences the operator console lists at once."""
+
+
+@dataclass(frozen=True)
+class KeptDifferences:
+    differences: list[KeptDifference]
+    acquirers: list[str]
+    """Every acquirer's name, the default's first (to choose one by)."""
+
+
+async def kept_differences(
+    uow_factory: UnitOfWorkFactory, *, resolved: bool, acquirer: str = ""
+) -> KeptDifferences:
+    """The differences still open (or resolved), of ``acquirer`` or of all, latest first."""
+    async with uow_factory(readonly=True) as uow:
+        found = await uow.differences.listed(resolved=resolved, acquirer=acquirer, limit=LISTED)
+        others = sorted(a.name for a in await uow.acquirers.all())
+    return KeptDifferences(found, [DEFAULT_ACQUIRER, *others])
 
 
 async def reconcile(

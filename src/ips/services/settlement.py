@@ -6,7 +6,8 @@ them meanwhile; from then on they count as presented. Sending (phase 2, no datab
 transaction open): each transaction goes out as an advice, then the batch's counts and
 totals. The processing center posts the batch only when they agree; if they do not, every
 advice is sent again (the processing center keeps each once) and the batch closed again;
-still out of balance, the batch is reported for an operator. A batch whose sending was
+still out of balance, the batch is reported for an operator, who may send it again from the
+console once the cause is mended (``send_again``). A batch whose sending was
 interrupted stays ``closing`` and is sent again by the next run — never posted twice, since
 the processing center accepts a batch number once.
 
@@ -29,8 +30,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from ips.domain.acquirers import DEFAULT_ACQUIRER
+from ips.domain.audit import Actor, Subject
 from ips.domain.cards import Pan
-from ips.domain.errors import Conflict
+from ips.domain.errors import Conflict, NotFound
 from ips.domain.money import Money
 from ips.domain.orders import Transaction, TransactionKind
 from ips.domain.settlement import BatchStatus, SettlementBatch, closes_at, due_period
@@ -38,6 +40,7 @@ from ips.domain.states import TransactionStatus
 from ips.faults import fault
 from ips.logs.context import about, scope
 from ips.processing.port import Answer, BatchTotals, FinancialAdvice, MessageId, NoAnswer
+from ips.services import audit
 from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
 from ips.services.reversals import PAN_CONTEXT, message_id
@@ -101,6 +104,29 @@ async def resend_unfinished(gateway: Gateway, acquirer: str | None = None) -> li
         if report is not None:
             reports.append(report)
     return reports
+
+
+async def send_again(batch_id: int, actor: Actor, gateway: Gateway) -> SettlementBatch:
+    """An operator's resend of a batch left out of balance (``SettlementBatch.send_again``):
+    in one commit with its audit entry, the batch is ``closing`` again, and the schedule of
+    whichever node looks next (each minute; ``ips settle`` at once) sends it through the
+    same claim as any batch, so it is sent once however many nodes run. Nothing is sent
+    while the operator waits: a batch is an advice after another, each with its timeout."""
+    async with gateway.uow_factory() as uow:
+        batch = await uow.batches.get(batch_id, lock=True)
+        if batch is None:
+            raise NotFound(f"no batch {batch_id}")
+        before = batch.status.value
+        now = gateway.clock()
+        batch.send_again(now)
+        await uow.batches.save(batch)
+        await audit.note(
+            uow, actor, "batch.send_again", Subject("batch", str(batch_id)), now,
+            before={"status": before}, after={"status": batch.status.value},
+        )  # fmt: skip
+        await uow.commit()
+    log.info("batch %s is sent again, as %s asked", batch_id, actor)
+    return batch
 
 
 async def _close(

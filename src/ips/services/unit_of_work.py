@@ -18,15 +18,19 @@ from typing import TYPE_CHECKING, Protocol, Self
 
 from ips.domain.acquirers import Acquirer
 from ips.domain.api_keys import ApiKey
+from ips.domain.audit import AuditEntry
+from ips.domain.gauges import Count, Holds, Outbox
 from ips.domain.idempotency import Remembered
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
 from ips.domain.merchants import Merchant
 from ips.domain.money import Currency
 from ips.domain.notifications import Notification
+from ips.domain.operators import Operator, OperatorSession
 from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.rates import Rate
 from ips.domain.reconciliation import Difference as ReconciliationDifference
+from ips.domain.reconciliation import KeptDifference as KeptReconciliationDifference
 from ips.domain.settlement import SettlementBatch
 from ips.domain.terminals import Lease
 from ips.domain.users import Session, User
@@ -35,6 +39,7 @@ from ips.domain.webhooks import Due, Endpoint, WebhookDelivery
 
 if TYPE_CHECKING:
     from ips.processing.loyalty import Difference
+    from ips.services.batches import BatchFilter, BatchRow, BatchTotal
     from ips.services.monitor import OrderFilter, OrderRow, Position, Total, TurnoverDay
     from ips.services.points_report import KeptDifference, PointsExchange
 
@@ -45,7 +50,15 @@ class MerchantRepository(Protocol):
         settings)."""
         ...
 
-    async def add(self, merchant: Merchant) -> None: ...
+    async def add(self, merchant: Merchant) -> bool:
+        """Adds the merchant; False, adding nothing, when its id is taken."""
+        ...
+
+    async def search(self, text: str, after: str | None, limit: int) -> list[Merchant]:
+        """Up to ``limit`` merchants by id, after ``after``: those whose id begins with
+        ``text``, or whose name or login holds it (any case)."""
+        ...
+
     async def save(self, merchant: Merchant) -> None:
         """Stores the settings a merchant's administrator may change."""
         ...
@@ -57,6 +70,23 @@ class MerchantRepository(Protocol):
 
     async def many(self, merchant_ids: Collection[str]) -> list[Merchant]: ...
     async def all(self) -> list[Merchant]: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def latest(
+        self,
+        limit: int,
+        *,
+        before_id: int | None = None,
+        merchant_id: str | None = None,
+        billnumber: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+    ) -> list[AuditEntry]:
+        """The newest entries first, those older than ``before_id`` when it is given, of the
+        merchant, order, actor or action asked for."""
+        ...
 
 
 class OrderRepository(Protocol):
@@ -83,6 +113,10 @@ class OrderRepository(Protocol):
 
     async def holding_since_before(self, moment: datetime, limit: int) -> list[int]:
         """Ids of orders with money held unconfirmed since before ``moment``."""
+        ...
+
+    async def holds_open(self, merchant_id: str) -> int:
+        """How many of the merchant's orders hold money neither confirmed nor given back."""
         ...
 
     async def lock_many(self, order_ids: Collection[int]) -> list[Order]: ...
@@ -195,6 +229,10 @@ class NotificationRepository(Protocol):
         """The order's notifications, each with its attempts."""
         ...
 
+    async def ended_undelivered(self, limit: int) -> list[Notification]:
+        """The latest of any merchant given up or refused, newest first, with attempts."""
+        ...
+
 
 class LoginRepository(Protocol):
     async def get(self, subject: str, *, lock: bool = True) -> LoginGuard:
@@ -234,6 +272,41 @@ class SessionRepository(Protocol):
         """Ends the user's sessions but ``keep`` (by token hash), or all of them."""
         ...
 
+    async def end_older_than(self, moment: datetime) -> None: ...
+
+
+class OperatorRepository(Protocol):
+    """The operator console's staff (``domain/operators.py``)."""
+
+    async def add(self, operator: Operator) -> bool:
+        """Adds the operator; False, adding nothing, when the login is taken."""
+        ...
+
+    async def get(self, operator_id: int) -> Operator | None: ...
+    async def by_login(self, login: str) -> Operator | None: ...
+    async def all(self) -> list[Operator]:
+        """Every operator, by login."""
+        ...
+
+    async def save(self, operator: Operator) -> None:
+        """Stores the operator's role, TOTP secret (and its last step) and disabling."""
+        ...
+
+    async def use_step(self, operator_id: int, step: int) -> bool:
+        """Records ``step`` as the operator's last one-time code used; False, recording
+        nothing, when that step or a later one already was."""
+        ...
+
+
+class OperatorSessionRepository(Protocol):
+    async def add(self, session: OperatorSession) -> None: ...
+    async def get(self, token_hash: str) -> OperatorSession | None: ...
+    async def touch(self, session: OperatorSession) -> None:
+        """Stores ``last_seen_at``."""
+        ...
+
+    async def end(self, token_hash: str) -> None: ...
+    async def end_all_of(self, operator_id: int) -> None: ...
     async def end_older_than(self, moment: datetime) -> None: ...
 
 
@@ -296,6 +369,13 @@ class WebhookRepository(Protocol):
     async def deliveries_of(
         self, merchant_id: str, limit: int, order_id: int | None = None
     ) -> list[WebhookDelivery]: ...
+    async def failed(self, limit: int) -> list[WebhookDelivery]:
+        """The latest deliveries of any merchant given up, newest first, with attempts."""
+        ...
+
+    async def delivery(self, delivery_id: int) -> WebhookDelivery | None:
+        """The delivery, of any merchant, with its event's type and order."""
+        ...
 
 
 class AcquirerRepository(Protocol):
@@ -318,6 +398,12 @@ class DifferenceRepository(Protocol):
     ) -> None: ...
     async def seen(self, ids: Collection[int], now: datetime) -> None: ...
     async def resolve(self, ids: Collection[int], now: datetime) -> None: ...
+    async def listed(
+        self, *, resolved: bool, acquirer: str = "", limit: int
+    ) -> list[KeptReconciliationDifference]:
+        """The open (or the resolved) differences, of ``acquirer`` or of all, latest found
+        (or resolved) first."""
+        ...
 
 
 class TerminalRepository(Protocol):
@@ -398,11 +484,51 @@ class MonitorQueries(Protocol):
         ...
 
 
+class ConsoleQueries(Protocol):
+    """The operator console's reads across merchants (``storage/console.py``)."""
+
+    async def batches(self, filter: BatchFilter, limit: int) -> list[BatchRow]:
+        """Newest first."""
+        ...
+
+    async def batch(self, batch_id: int) -> BatchRow | None: ...
+    async def batch_totals(self, filter: BatchFilter) -> list[BatchTotal]:
+        """By acquirer, then currency."""
+        ...
+
+    async def in_process_since_before(self, moment: datetime, limit: int) -> list[int]:
+        """Ids of orders still ``In Process`` created before ``moment``, oldest first."""
+        ...
+
+    async def orders_of_approval_code(self, code: str, limit: int) -> list[int]: ...
+    async def highest_transaction_id(self) -> int: ...
+
+
+class GaugeQueries(Protocol):
+    """The figures a scrape of the metrics reads (``domain/gauges.py``)."""
+
+    async def notifications(self) -> Outbox: ...
+    async def webhooks(self) -> Outbox: ...
+    async def holds(self) -> list[Holds]:
+        """By currency."""
+        ...
+
+    async def batches(self) -> list[Count]:
+        """By acquirer and status."""
+        ...
+
+    async def differences(self) -> list[Count]:
+        """By acquirer, ``open`` or ``resolved``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def acquirers(self) -> AcquirerRepository: ...
     @property
     def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
     @property
@@ -428,6 +554,8 @@ class UnitOfWork(Protocol):
     @property
     def monitor(self) -> MonitorQueries: ...
     @property
+    def console(self) -> ConsoleQueries: ...
+    @property
     def cvcs(self) -> CvcRepository: ...
     @property
     def kept_cards(self) -> KeptCardRepository: ...
@@ -439,6 +567,12 @@ class UnitOfWork(Protocol):
     def points(self) -> PointsQueries: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
+    @property
+    def operator_sessions(self) -> OperatorSessionRepository: ...
+    @property
+    def gauges(self) -> GaugeQueries: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

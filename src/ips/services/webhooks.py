@@ -14,9 +14,10 @@ import json
 import logging
 import time
 
+from ips.domain.audit import Actor, Subject
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import parse_callback_url
-from ips.domain.notifications import ALLOWED_PORTS
+from ips.domain.notifications import ALLOWED_PORTS, Outcome
 from ips.domain.webhooks import (
     ANSWER_LIMIT,
     MAX_ENDPOINTS,
@@ -31,6 +32,7 @@ from ips.domain.webhooks import (
 )
 from ips.faults import fault
 from ips.logs.context import about
+from ips.services import audit
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
 from ips.services.merchants import SignedIn
@@ -130,6 +132,27 @@ async def send_again(
         await uow.commit()
 
 
+async def send_again_as_operator(
+    delivery_id: int, actor: Actor, uow_factory: UnitOfWorkFactory, clock: Clock = utc_now
+) -> None:
+    """An operator's "send again", of a delivery of any merchant, with its audit entry."""
+    async with uow_factory() as uow:
+        delivery = await uow.webhooks.delivery(delivery_id)
+        now = clock()
+        if delivery is None or not await uow.webhooks.send_again(
+            delivery.merchant_id, delivery_id, now
+        ):
+            raise NotFound("no such delivery, or it is being sent", field="delivery")
+        subject = Subject(
+            "webhook_delivery", str(delivery_id), delivery.merchant_id, delivery.billnumber
+        )
+        await audit.note(
+            uow, actor, "webhook.send_again", subject, now,
+            before={"status": delivery.status.value}, after={"status": "pending"},
+        )  # fmt: skip
+        await uow.commit()
+
+
 async def deliver_due(delivery: Delivery) -> int:
     """Sends the deliveries that are due, at once; returns how many were tried."""
     me = claimant()
@@ -153,6 +176,10 @@ async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
         fault("webhook.record.committing")
         await uow.commit()
     fault("webhook.record.committed")
+    if delivery.metrics is not None:
+        outcome = Outcome.NO_ANSWER if attempt.http_status is None else Outcome.REFUSED
+        outcome = Outcome.DELIVERED if attempt.delivered else outcome
+        delivery.metrics.delivery_tried("webhooks", outcome.value)
     said = (
         "webhook %s of event %s (%s) to %s: %s",
         due.delivery.id, due.event.event_id, due.event.type, due.endpoint.endpoint_id,

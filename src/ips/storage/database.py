@@ -64,6 +64,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     ):
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(text: str | None) -> str | None:
+    """SQLite's ``lower``, of every letter as PostgreSQL's is (SQLite's own lowers only
+    ASCII letters): a search for "лавка" finds "Книжная Лавка" on both databases."""
+    return None if text is None else text.lower()
 
 
 def _postgres_on_checkout(

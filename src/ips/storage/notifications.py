@@ -8,7 +8,13 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ips.domain.notifications import Attempt, Notification, NotificationStatus, Outcome
+from ips.domain.notifications import (
+    SENT_AGAIN_FROM,
+    Attempt,
+    Notification,
+    NotificationStatus,
+    Outcome,
+)
 from ips.storage.tables import notification_attempts, notifications
 
 
@@ -119,7 +125,23 @@ class NotificationRepository:
             .where(notifications.c.order_id == order_id)
             .order_by(notifications.c.id)
         )
-        found = [_notification(row) for row in rows]
+        return await self._with_attempts([_notification(row) for row in rows])
+
+    async def ended_undelivered(self, limit: int) -> list[Notification]:
+        """The latest notifications of any merchant that ended without reaching the shop
+        (given up or refused), newest first, each with its attempts. No index leads to them:
+        they are few, and read from the table."""
+        rows = await self._conn.execute(
+            select(notifications)
+            .where(notifications.c.status.in_(sorted(s.value for s in SENT_AGAIN_FROM)))
+            .order_by(notifications.c.id.desc())
+            .limit(limit)
+        )
+        return await self._with_attempts([_notification(row) for row in rows])
+
+    async def _with_attempts(self, found: list[Notification]) -> list[Notification]:
+        if not found:
+            return found
         attempts = await self._conn.execute(
             select(notification_attempts)
             .where(notification_attempts.c.notification_id.in_([n.id for n in found]))

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ips.domain.reconciliation import Difference
+from ips.domain.reconciliation import Difference, KeptDifference
 from ips.storage.tables import reconciliation_differences as differences
 
 
@@ -28,6 +28,32 @@ class DifferenceRepository:
             row.id: Difference(row.terminal_id, row.rrn, row.what, row.ips, row.bank, row.found_at)
             for row in rows
         }
+
+    async def listed(
+        self, *, resolved: bool, acquirer: str = "", limit: int
+    ) -> list[KeptDifference]:
+        """The open (or the resolved) differences, of ``acquirer`` or of all, latest found
+        (or resolved) first."""
+        c = differences.c
+        latest = c.resolved_at if resolved else c.found_at
+        query = (
+            select(differences)
+            .where(c.resolved_at.is_not(None) if resolved else c.resolved_at.is_(None))
+            .order_by(latest.desc(), c.id.desc())
+            .limit(limit)
+        )
+        if acquirer:
+            query = query.where(c.acquirer == acquirer)
+        return [
+            KeptDifference(
+                row.id,
+                row.acquirer,
+                Difference(row.terminal_id, row.rrn, row.what, row.ips, row.bank, row.found_at),
+                row.seen_at,
+                row.resolved_at,
+            )
+            for row in await self._conn.execute(query)
+        ]
 
     async def add(self, acquirer: str, found: Collection[Difference], now: datetime) -> None:
         if found:

@@ -55,6 +55,10 @@ _LIVE_POINTS_PAYMENT = text(
 """``uq_operations_live_points``'s condition, as it says it: so SQLite, which uses a partial
 index only for a query that repeats its terms, finds the points payments in process by it."""
 
+_HOLDING = (OrderState.DELAYED, OrderState.PARTIAL_DELAYED, OrderState.PARTIAL_CANCELED)
+"""The states in which an order may still hold money unconfirmed (``ix_orders_merchant_state``
+finds them)."""
+
 Track = Callable[[Any], None]
 E = TypeVar("E")
 
@@ -108,14 +112,20 @@ class MerchantRepository:
         row = (await self._conn.execute(query, {"merchant_id": merchant_id})).first()
         return None if row is None else self._merchant(row)
 
-    async def add(self, merchant: Merchant) -> None:
-        await self._conn.execute(
-            insert(merchants).values(
+    async def add(self, merchant: Merchant) -> bool:
+        """Adds the merchant; False, adding nothing, when its id is taken."""
+        insert_merchant = dialect_insert(self._conn)
+        added = await self._conn.execute(
+            insert_merchant(merchants)
+            .values(
                 merchant_id=merchant.merchant_id,
                 created_at=merchant.created_at,
                 **self._values(merchant),
             )
+            .on_conflict_do_nothing(index_elements=[merchants.c.merchant_id])
+            .returning(merchants.c.merchant_id)
         )
+        return added.scalar() is not None
 
     async def save(self, merchant: Merchant) -> None:
         """Stores every setting of the merchant as it is now."""
@@ -180,6 +190,23 @@ class MerchantRepository:
     async def all(self) -> list[Merchant]:
         rows = await self._conn.execute(select(merchants).order_by(merchants.c.merchant_id))
         return [self._merchant(row) for row in rows]
+
+    async def search(self, text: str, after: str | None, limit: int) -> list[Merchant]:
+        """Up to ``limit`` merchants by id, after ``after``: those whose id begins with
+        ``text``, or whose name or login holds it, in any case (``database._lower``)."""
+        query = select(merchants).order_by(merchants.c.merchant_id).limit(limit)
+        if text:
+            lowered = text.lower()
+            query = query.where(
+                or_(
+                    merchants.c.merchant_id.startswith(text, autoescape=True),
+                    func.lower(merchants.c.name).contains(lowered, autoescape=True),
+                    func.lower(merchants.c.login).contains(lowered, autoescape=True),
+                )
+            )
+        if after is not None:
+            query = query.where(merchants.c.merchant_id > after)
+        return [self._merchant(row) for row in await self._conn.execute(query)]
 
     def _merchant(self, row: Row[Any]) -> Merchant:
         return Merchant(
@@ -408,6 +435,15 @@ class OrderRepository(_Tracking):
             .limit(limit)
         )
         return list((await self._conn.execute(query)).scalars())
+
+    async def holds_open(self, merchant_id: str) -> int:
+        """How many of the merchant's orders hold money neither confirmed nor given back."""
+        query = select(func.count()).where(
+            orders.c.merchant_id == merchant_id,
+            orders.c.state.in_([s.value for s in _HOLDING]),
+            orders.c.held > orders.c.confirmed + orders.c.released + orders.c.hold_cancelled,
+        )
+        return int((await self._conn.execute(query)).scalar_one())
 
     async def last_recurring(self, first_id: int) -> datetime | None:
         """When the latest recurring payment of the first order was asked for, unless it
@@ -739,7 +775,7 @@ def _batch_values(batch: SettlementBatch) -> dict[str, Any]:
     }
 
 
-def _batch(row: Row[Any]) -> SettlementBatch:
+def batch_of(row: Row[Any]) -> SettlementBatch:
     return SettlementBatch(
         id=row.id,
         currency=currency(row.currency),
@@ -777,7 +813,7 @@ class BatchRepository:
     async def get(self, batch_id: int, *, lock: bool = False) -> SettlementBatch | None:
         query = select(settlement_batches).where(settlement_batches.c.id == batch_id)
         row = (await self._conn.execute(query.with_for_update() if lock else query)).first()
-        return None if row is None else _batch(row)
+        return None if row is None else batch_of(row)
 
     async def save(self, batch: SettlementBatch) -> None:
         await self._conn.execute(
@@ -796,7 +832,7 @@ class BatchRepository:
             )
             .order_by(settlement_batches.c.id)
         )
-        return [_batch(row) for row in rows]
+        return [batch_of(row) for row in rows]
 
     async def latest_period(self, acquirer: str) -> date | None:
         query = select(func.max(settlement_batches.c.period)).where(

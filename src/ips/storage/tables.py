@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeDecorator
 
 from ips.domain.api_keys import Scope
+from ips.domain.audit import ActorKind
 from ips.domain.notifications import NotificationStatus, Outcome
 from ips.domain.settlement import BatchStatus
 from ips.domain.states import PAID_STATES, OperationStatus, OrderState, TransactionStatus
@@ -431,6 +432,36 @@ sessions = Table(
 )
 """Signed-in sessions of the Personal Account, by the SHA-256 of the browser's token."""
 
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("login", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("sealed_totp_secret", Text),
+    Column("last_totp_step", BigInteger),
+    Column("disabled_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(_one_of("role", Role), name="role"),
+    CheckConstraint("role <> 'admin' OR sealed_totp_secret IS NOT NULL", name="admin_totp"),
+)
+"""The operator console's staff (``domain/operators.py``); an administrator's TOTP secret
+sealed with the key ring, and the time step of its last code used."""
+
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("second_factor_at", UtcDateTime),
+    Index("ix_operator_sessions_operator_id", "operator_id"),
+)
+"""Signed-in sessions of the operator console, by the SHA-256 of the browser's token."""
+
 sealing_keys = Table(
     "sealing_keys",
     metadata,
@@ -673,3 +704,28 @@ webhook_attempts = Table(
     Column("answer", Text, nullable=False),
     Index("ix_webhook_attempts_delivery_id", "delivery_id"),
 )
+
+audit_records = Table(
+    "audit_records",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor_kind", String(12), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("actor_merchant_id", String(12)),
+    Column("source", String(100), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_kind", String(30), nullable=False),
+    Column("subject_key", String(100), nullable=False),
+    Column("merchant_id", String(12)),
+    Column("billnumber", String(20)),
+    Column("before", JSON),
+    Column("after", JSON),
+    CheckConstraint(_one_of("actor_kind", ActorKind), name="actor_kind"),
+    Index("ix_audit_records_merchant_id_id", "merchant_id", "id"),
+    Index("ix_audit_records_billnumber", "billnumber"),
+    Index("ix_audit_records_actor_id", "actor", "id"),
+)
+"""The audit trail (``domain/audit.py``): added in the transaction of the change it tells
+of, and never changed or deleted — triggers refuse an UPDATE or a DELETE. No foreign keys:
+an entry outlives what it tells of."""

@@ -12,6 +12,8 @@ A constraint violation surfaces as ``Conflict``.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self
 
@@ -25,12 +27,16 @@ from ips.domain.orders import Operation, Order, Transaction
 from ips.domain.states import StateChanged
 from ips.storage.acquirers import AcquirerRepository
 from ips.storage.api_keys import ApiKeyRepository
+from ips.storage.audit import AuditRepository
+from ips.storage.console import ConsoleQueries
 from ips.storage.cvcs import CvcRepository
+from ips.storage.gauges import GaugeQueries
 from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
 from ips.storage.monitor import MonitorQueries
 from ips.storage.notifications import NotificationRepository
+from ips.storage.operators import OperatorRepository, OperatorSessionRepository
 from ips.storage.points import PointsQueries
 from ips.storage.reconciliation import DifferenceRepository
 from ips.storage.repositories import (
@@ -47,10 +53,17 @@ from ips.storage.users import SessionRepository, UserRepository
 from ips.storage.webhooks import WebhookRepository
 from ips.storage.webhooks import write_events as write_webhook_events
 
+log = logging.getLogger(__name__)
+
+Committed = Callable[[Collection[Order | Operation | Transaction]], None]
+"""Told of the entities a commit wrote, their events still on them, once it is done (the
+metrics count the payments that ended: ``metrics.Metrics.committed``)."""
+
 
 class SqlUnitOfWork:
     acquirers: AcquirerRepository
     api_keys: ApiKeyRepository
+    audit: AuditRepository
     idempotency: IdempotencyRepository
     merchants: MerchantRepository
     orders: OrderRepository
@@ -61,17 +74,29 @@ class SqlUnitOfWork:
     notifications: NotificationRepository
     logins: LoginRepository
     monitor: MonitorQueries
+    console: ConsoleQueries
     cvcs: CvcRepository
     terminals: TerminalRepository
     differences: DifferenceRepository
     kept_cards: KeptCardRepository
     points: PointsQueries
     webhooks: WebhookRepository
+    operators: OperatorRepository
+    operator_sessions: OperatorSessionRepository
+    gauges: GaugeQueries
 
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keyring: KeyRing,
+        *,
+        readonly: bool = False,
+        committed: Committed | None = None,
+    ) -> None:
         self._engine = engine
         self._keyring = keyring
         self._readonly = readonly
+        self._committed = committed
         self._seen: dict[int, Order | Operation | Transaction] = {}
         self._conn: AsyncConnection | None = None
 
@@ -86,6 +111,7 @@ class SqlUnitOfWork:
         await conn.begin()
         self.acquirers = AcquirerRepository(conn)
         self.api_keys = ApiKeyRepository(conn)
+        self.audit = AuditRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.merchants = MerchantRepository(conn, self._keyring)
         self.orders = OrderRepository(conn, self._track)
@@ -98,12 +124,16 @@ class SqlUnitOfWork:
         self.users = UserRepository(conn)
         self.sessions = SessionRepository(conn)
         self.monitor = MonitorQueries(conn)
+        self.console = ConsoleQueries(conn)
         self.cvcs = CvcRepository(conn)
         self.terminals = TerminalRepository(conn)
         self.differences = DifferenceRepository(conn)
         self.kept_cards = KeptCardRepository(conn)
         self.points = PointsQueries(conn)
         self.webhooks = WebhookRepository(conn, self._keyring)
+        self.operators = OperatorRepository(conn, self._keyring)
+        self.operator_sessions = OperatorSessionRepository(conn)
+        self.gauges = GaugeQueries(conn)
         return self
 
     async def __aexit__(
@@ -133,6 +163,11 @@ class SqlUnitOfWork:
             await self._conn.commit()
         except IntegrityError as exc:
             raise Conflict("the change conflicts with another one made at the same time") from exc
+        if self._committed is not None:
+            try:
+                self._committed(seen)
+            except Exception:  # the change is made: what tells of it must not undo the answer
+                log.exception("a commit's observer failed")
         for entity in seen:
             entity.events.clear()
 
@@ -155,12 +190,15 @@ class SqlUnitOfWork:
 class Database:
     """Makes units of work; the one object the rest of IPS holds to reach storage."""
 
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keyring: KeyRing, committed: Committed | None = None
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
+        self.committed = committed
 
     def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly)
+        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly, committed=self.committed)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

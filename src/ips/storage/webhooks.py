@@ -9,7 +9,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ips.crypto.keyring import KeyRing
@@ -253,16 +253,34 @@ class WebhookRepository:
         self, merchant_id: str, limit: int, order_id: int | None = None
     ) -> list[WebhookDelivery]:
         """The merchant's latest deliveries (of one order), newest first, with attempts."""
+        where = [webhook_deliveries.c.merchant_id == merchant_id]
+        if order_id is not None:
+            where.append(webhook_events.c.order_id == order_id)
+        return await self._deliveries(where, limit)
+
+    async def failed(self, limit: int) -> list[WebhookDelivery]:
+        """The latest deliveries of any merchant given up, newest first, with attempts (for
+        the operator console; no index leads to them: they are few, read from the table)."""
+        return await self._deliveries(
+            [webhook_deliveries.c.status == DeliveryStatus.FAILED.value], limit
+        )
+
+    async def delivery(self, delivery_id: int) -> WebhookDelivery | None:
+        """The delivery, of any merchant, with its event's type and order."""
+        found = await self._deliveries([webhook_deliveries.c.id == delivery_id], 1)
+        return found[0] if found else None
+
+    async def _deliveries(
+        self, where: list[ColumnElement[bool]], limit: int
+    ) -> list[WebhookDelivery]:
         query = (
             select(webhook_deliveries, webhook_events.c.type, orders.c.billnumber)
             .join(webhook_events, webhook_events.c.event_id == webhook_deliveries.c.event_id)
             .join(orders, orders.c.id == webhook_events.c.order_id)
-            .where(webhook_deliveries.c.merchant_id == merchant_id)
+            .where(*where)
             .order_by(webhook_deliveries.c.id.desc())
             .limit(limit)
         )
-        if order_id is not None:
-            query = query.where(webhook_events.c.order_id == order_id)
         found = []
         for row in await self._conn.execute(query):
             delivery = _delivery(row)

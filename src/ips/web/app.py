@@ -18,17 +18,24 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
+from ips.domain.orders import Language
 from ips.logs.context import scope as log_scope
 from ips.logs.formats import mask_card_numbers
+from ips.metrics import Metrics
 from ips.services.health import Health
 from ips.web import health as health_routes
+from ips.web import metrics as metrics_routes
+from ips.web.admin import views as console_views
+from ips.web.admin.routes import router as console_router
+from ips.web.admin.session import PREFIX as CONSOLE
 from ips.web.api import problems
 from ips.web.api.app import PREFIX, create_api
 from ips.web.assist import schema as assist_schema
 from ips.web.assist.routes import router as assist_router
 from ips.web.cabinet.routes import router as cabinet_router
 from ips.web.cabinet.session import ExpiredForm, NotAllowed, SignInNeeded
-from ips.web.cabinet.views import render
+from ips.web.cabinet.views import render, words
+from ips.web.i18n import N_, Words
 from ips.web.pages.routes import router as pages_router
 from ips.web.pages.views import STATIC, error_page
 from ips.web.services import Services
@@ -86,14 +93,18 @@ def create_app(
     app.include_router(assist_router)
     app.include_router(pages_router)
     app.include_router(cabinet_router)
+    app.include_router(console_router)
     app.include_router(health_routes.router(health))
+    app.include_router(metrics_routes.router(scrapes(services)))
     app.mount(PREFIX, create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, metrics=services.gateway.metrics if services else None)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _in_console(request):
+            return _error_page(request, exc.status_code, f"{exc.detail}.")
         return PlainTextResponse(str(exc.detail), status_code=exc.status_code)
 
     @app.exception_handler(NotFound)
@@ -102,12 +113,12 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, exc: DomainError) -> Response:
-        """What a route of the Personal Account did not catch itself: a bad value in a form
-        or a query string. (The payment pages and the web services answer their own.)"""
-        if not request.url.path.startswith("/cabinet"):
+        """What a route of the Personal Account or the console did not catch itself: a bad
+        value in a form or a query string. (The payment pages and the web services answer
+        their own.)"""
+        if not (request.url.path.startswith("/cabinet") or _in_console(request)):
             raise exc
-        message = exc.message[0].upper() + exc.message[1:] + "."
-        return render(request, "error.html", status=400, message=message)
+        return _error_page(request, 400, exc.message)
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
@@ -116,8 +127,7 @@ def create_app(
     @app.exception_handler(NotAllowed)
     @app.exception_handler(ExpiredForm)
     async def forbidden(request: Request, exc: NotAllowed | ExpiredForm) -> Response:
-        message = exc.message[0].upper() + exc.message[1:] + "."
-        return render(request, "error.html", status=403, message=message)
+        return _error_page(request, 403, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -126,22 +136,38 @@ def create_app(
     return app
 
 
+def scrapes(services: Services | None) -> metrics_routes.Scrapes | None:
+    """What the app's ``/metrics`` serves, and to whom."""
+    if services is None:
+        return None
+    return metrics_routes.Scrapes(
+        services.gateway.metrics,
+        services.uow_factory,
+        services.gateway.clock,
+        services.metrics_networks,
+        services.metrics_token,
+        services.trusted_proxies,
+    )
+
+
 class Guard:
     """ASGI middleware: security headers on every answer, the request's id (``request_id``,
     given back in ``X-Request-ID`` and carried by every log line of the request), the last
-    resort against an error no route caught (503, logged), and an access log without query
-    strings (they may carry web-service passwords). Plain ASGI, not ``BaseHTTPMiddleware``,
-    which costs every request a task group and a stream of its own."""
+    resort against an error no route caught (503, logged), an access log without query
+    strings (they may carry web-service passwords), and the time of each answer in
+    ``metrics``, by route template. Plain ASGI, not ``BaseHTTPMiddleware``, which costs every
+    request a task group and a stream of its own."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self._app = app
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         rid = request_id(scope)
-        with log_scope(request_id=rid):
+        with log_scope(request_id=rid, afresh=True):
             await self._guarded(scope, receive, send, rid)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
@@ -177,15 +203,13 @@ class Guard:
             await PlainTextResponse(
                 "The service could not complete the request. Please try again.", status_code=503
             )(scope, receive, sending)
+        seconds = time.perf_counter() - started
+        if self._metrics is not None:
+            route = metrics_routes.route_of(scope)
+            self._metrics.request_answered(route, scope["method"], status, seconds)
         if path in health_routes.PATHS:  # a load balancer's probes, every few seconds
             return
-        access_log.info(
-            "%s %s %s %.0fms",
-            scope["method"],
-            shown,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        access_log.info("%s %s %s %.0fms", scope["method"], shown, status, seconds * 1000)
 
 
 def _refused(request: Request) -> Response | None:
@@ -207,6 +231,21 @@ def _refused(request: Request) -> Response | None:
 def _not_found(request: Request, exc: NotFound) -> Response:
     if request.scope["path"].startswith(PREFIX):
         return problems.problem(problems.NOT_FOUND, exc.message)
-    if request.scope["path"].startswith("/cabinet"):
-        return render(request, "error.html", status=404, message="Not found.")
+    if request.scope["path"].startswith("/cabinet") or _in_console(request):
+        return _error_page(request, 404, N_("Not found."))
     return error_page(request, exc, status=404)
+
+
+def _in_console(request: Request) -> bool:
+    path: str = request.scope["path"]
+    return path == CONSOLE or path.startswith(f"{CONSOLE}/")
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    """The error page of the console (in English) or of the Personal Account (in its user's
+    language), by the request's path; ``message`` is the domain's, said as a sentence."""
+    if _in_console(request):
+        said = Words(Language.EN).sentence(message)
+        return console_views.render(request, "error.html", status=status, message=said)
+    said = words(request).sentence(message)
+    return render(request, "error.html", status=status, message=said)

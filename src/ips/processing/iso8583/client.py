@@ -31,10 +31,12 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ips.logs.context import about, detached
+from ips.metrics import LinkMetrics
 from ips.processing.iso8583 import messages
 from ips.processing.port import (
     Answer,
@@ -109,6 +111,7 @@ class Iso8583ProcessingCenter:
         timeout: float,
         echo_interval: float = 30.0,
         connect_timeout: float = 5.0,
+        metrics: LinkMetrics | None = None,
     ) -> None:
         wire.text(terminal_id, 8, "the terminal id")
         wire.acquirer(acquirer_id)
@@ -128,6 +131,7 @@ class Iso8583ProcessingCenter:
         self._retry_at = 0.0
         self._last_traffic = 0.0
         self._closed = False
+        self._metrics = metrics
 
     @property
     def address(self) -> str:
@@ -177,6 +181,8 @@ class Iso8583ProcessingCenter:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close("the client was closed")
+        if self._metrics is not None:
+            self._metrics.closed()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -256,16 +262,24 @@ class Iso8583ProcessingCenter:
             answer = await self._exchange(connection, self._network(NetworkCode.SIGN_ON))
             if not answer.approved:
                 raise NoAnswer(f"{self.address} refused the sign-on ({answer.raw_code})")
-        except BaseException:
+        except BaseException as exc:
             connection.close("the sign-on failed")
             self._failed()
+            if self._metrics is not None and isinstance(exc, Exception):
+                self._metrics.lost()
             raise
         self._backoff = 0.0
         self._connection = connection
+        if self._metrics is not None:
+            self._metrics.signed_on()
         log.info("signed on to processing center %s as %s", self.address, self._terminal_id)
         if self._echoing is None:
             self._echoing = asyncio.create_task(self._echo_when_idle())
         return connection
+
+    def _unanswered(self, mti: str) -> None:
+        if self._metrics is not None:
+            self._metrics.unanswered(mti)
 
     def _failed(self) -> None:
         self._backoff = min(max(self._backoff * 2, _FIRST_BACKOFF), _MAX_BACKOFF)
@@ -282,6 +296,7 @@ class Iso8583ProcessingCenter:
             raise ValueError(f"STAN {key[1]} of {key[3]!r} already waits for an answer {key[0]}")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         connection.waiting[key] = _Waiter(fields, future, contextvars.copy_context())
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
                 log.debug("sending %s", wire.masked(fields))
@@ -291,9 +306,18 @@ class Iso8583ProcessingCenter:
                     await connection.writer.drain()
                 except OSError as exc:
                     connection.close(f"write failed: {exc}")
-                return await future
+                answer = await future
         except TimeoutError:
+            self._unanswered(fields["t"])
             raise NoAnswer(f"no answer {key[0]} to STAN {key[1]} in {self._timeout}s") from None
+        except NoAnswer:
+            self._unanswered(fields["t"])
+            raise
+        else:
+            if self._metrics is not None:
+                seconds = time.perf_counter() - started
+                self._metrics.answered(fields["t"], answer.raw_code, seconds)
+            return answer
         finally:
             waiter = connection.waiting.get(key)
             if waiter is not None and waiter.future is future:
@@ -322,6 +346,8 @@ class Iso8583ProcessingCenter:
             if self._connection is connection:
                 self._connection = None
                 self._retry_at = asyncio.get_running_loop().time() + _FIRST_BACKOFF
+                if self._metrics is not None:
+                    self._metrics.lost()
 
     def _dispatch(self, connection: _Connection, message: bytes) -> None:
         try:

@@ -1,4 +1,5 @@
-"""Signing in and out of the Personal Account, and the user's own password."""
+"""Signing in and out of the Personal Account, the user's own password, and the language of
+its pages."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from starlette.responses import Response
 
 from ips.domain.errors import DomainError, LoginLocked
 from ips.services import accounts
+from ips.web import i18n
 from ips.web.browser import browser, sent_from_this_browser
 from ips.web.cabinet.session import (
     LOGIN_FORM,
@@ -17,7 +19,7 @@ from ips.web.cabinet.session import (
     posted,
     safe_next,
 )
-from ips.web.cabinet.views import render, see_other
+from ips.web.cabinet.views import remember_language, render, see_other, words
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
 
@@ -27,6 +29,17 @@ router = APIRouter(prefix="/cabinet")
 @router.get("")
 async def home() -> Response:
     return see_other("/cabinet/orders")
+
+
+@router.get("/language")
+async def choose_language(request: Request) -> Response:
+    """The user's choice of language (``?lang=ru``), remembered in this browser, and back to
+    the page it was made on (``next``)."""
+    response = see_other(safe_next(request.query_params.get("next", "")))
+    language = i18n.chosen(request.query_params.get("lang", ""))
+    if language is not None:
+        remember_language(response, language)
+    return response
 
 
 @router.get("/login")
@@ -56,18 +69,21 @@ def _login_form(
 async def login(request: Request, services: AppServices) -> Response:
     form = await read_params(request)
     login = form.get("login", "")
+    said = words(request)
     if not sent_from_this_browser(request, services.tokens, LOGIN_FORM, form.get("token", "")):
-        return _login_form(request, services, "The page has expired: sign in again.", 400, login)
+        expired = said.gettext("The page has expired: sign in again.")
+        return _login_form(request, services, expired, 400, login)
     try:
         _, token = await accounts.sign_in(
             login, form.get("password", ""), services.uow_factory, services.gateway.clock,
             source=client_ip(request),
         )  # fmt: skip
     except LoginLocked:
-        locked = "Too many failed sign-ins: the account is locked for 30 minutes."
+        locked = said.gettext("Too many failed sign-ins: the account is locked for 30 minutes.")
         return _login_form(request, services, locked, 429, login)
     except DomainError:
-        return _login_form(request, services, "Wrong login or password.", 401, login)
+        wrong = said.gettext("Wrong login or password.")
+        return _login_form(request, services, wrong, 401, login)
     response = see_other(safe_next(form.get("next", "")))
     keep_session(response, token)
     return response
@@ -91,7 +107,7 @@ async def password_page(request: Request, signed: CabinetUser) -> Response:
 async def change_password(request: Request, signed: CabinetUser, services: AppServices) -> Response:
     form = await posted(request, signed)
     if form.get("new", "") != form.get("repeat", ""):
-        error = "The new password and its repetition differ."
+        error = words(request).gettext("The new password and its repetition differ.")
         return render(request, "password.html", signed, status=400, error=error, done=False)
     try:
         await accounts.change_password(
@@ -99,5 +115,6 @@ async def change_password(request: Request, signed: CabinetUser, services: AppSe
             services.gateway.clock, source=client_ip(request),
         )  # fmt: skip
     except DomainError as exc:
-        return render(request, "password.html", signed, status=400, error=exc.message, done=False)
+        error = words(request).sentence(exc.message)
+        return render(request, "password.html", signed, status=400, error=error, done=False)
     return render(request, "password.html", signed, error="", done=True)

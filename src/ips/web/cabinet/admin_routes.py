@@ -20,7 +20,8 @@ from ips.web.cabinet.session import (
     may_administer,
     posted,
 )
-from ips.web.cabinet.views import render, see_other
+from ips.web.cabinet.views import render, see_other, words
+from ips.web.i18n import N_
 from ips.web.services import AppServices
 
 router = APIRouter(prefix="/cabinet")
@@ -38,8 +39,8 @@ async def _users(
 ) -> Response:  # fmt: skip
     users = await accounts.users_of(signed, services.uow_factory)
     return render(
-        request, "users.html", signed, status=status, users=users, roles=list(Role),
-        error=error, done=done,
+        request, "users.html", signed, status=status, here="/cabinet/users", users=users,
+        roles=list(Role), error=error, done=done,
     )  # fmt: skip
 
 
@@ -54,9 +55,10 @@ async def add_user(request: Request, signed: CabinetUser, services: AppServices)
             services.uow_factory, services.gateway.clock,
         )  # fmt: skip
     except ValueError:
-        return await _users(request, signed, services, "Choose a role.", 400)
+        error = words(request).gettext("Choose a role.")
+        return await _users(request, signed, services, error, 400)
     except DomainError as exc:
-        return await _users(request, signed, services, exc.message, 400)
+        return await _users(request, signed, services, words(request).sentence(exc.message), 400)
     return see_other("/cabinet/users")
 
 
@@ -75,19 +77,20 @@ async def change_user(
         role = None if wanted == "none" else Role(wanted)
         await accounts.change_user(signed, user_id, role, services.uow_factory)
     except ValueError:
-        return await _users(request, signed, services, "Choose a role.", 400)
+        error = words(request).gettext("Choose a role.")
+        return await _users(request, signed, services, error, 400)
     except NotFound:
         raise
     except DomainError as exc:
-        return await _users(request, signed, services, exc.message, 400)
+        return await _users(request, signed, services, words(request).sentence(exc.message), 400)
     return see_other("/cabinet/users")
 
 
 SAVED = {
-    "notifications": "The notifications and the ways to pay are saved.",
-    "password": "The web-service password is changed.",
-    "addresses": "The web-service addresses are saved.",
-    "secret": "The secret word is changed.",
+    "notifications": N_("The notifications and the ways to pay are saved."),
+    "password": N_("The web-service password is changed."),
+    "addresses": N_("The web-service addresses are saved."),
+    "secret": N_("The secret word is changed."),
 }
 """What the page says after a part of the settings was saved (``?done=<part>``)."""
 GRACE_HOURS = (0, 1, 24, 72, 168)
@@ -96,7 +99,8 @@ GRACE_HOURS = (0, 1, 24, 72, 168)
 @router.get("/settings")
 async def settings_page(request: Request, signed: CabinetUser, services: AppServices) -> Response:
     may_administer(signed)
-    done = SAVED.get(request.query_params.get("done", ""), "")
+    saved = SAVED.get(request.query_params.get("done", ""))
+    done = words(request).gettext(saved) if saved else ""
     return _settings(request, signed, services.gateway.clock(), done=done)
 
 
@@ -110,9 +114,10 @@ def _settings(
         "settings.html",
         signed,
         status=400 if error else 200,
+        here="/cabinet/settings",
         merchant=signed.merchant,
         grace_ends=_grace_ends(signed.merchant, now),
-        kinds=[(k.value, k.name.lower()) for k in OperationKind],
+        kinds=list(OperationKind),
         answers=list(AnswerMode),
         grace_hours=GRACE_HOURS,
         addresses=" ".join(signed.merchant.ws_addresses) if addresses is None else addresses,
@@ -133,7 +138,8 @@ async def change_settings(
     part: str, request: Request, signed: CabinetUser, services: AppServices
 ) -> Response:
     if part not in SAVED:
-        return render(request, "error.html", signed, status=404, message="No such page.")
+        message = words(request).gettext("No such page.")
+        return render(request, "error.html", signed, status=404, message=message)
     form = await posted(request, signed)
     may_administer(signed)
     merchant_id = signed.merchant.merchant_id

@@ -18,7 +18,7 @@ from ips.domain.errors import DomainError, NotFound
 from ips.services import accounts
 from ips.services.api_keys import api_keys_of, create_api_key, revoke_api_key
 from ips.web.cabinet.session import CabinetUser, may_administer, posted
-from ips.web.cabinet.views import render, see_other
+from ips.web.cabinet.views import render, see_other, words
 from ips.web.services import AppServices
 
 router = APIRouter(prefix="/cabinet")
@@ -29,7 +29,8 @@ KeyId = Annotated[str, Path(max_length=64)]
 @router.get("/api-keys")
 async def api_keys_page(request: Request, signed: CabinetUser, services: AppServices) -> Response:
     may_administer(signed)
-    done = "The key is revoked." if request.query_params.get("done") == "revoked" else ""
+    revoked = request.query_params.get("done") == "revoked"
+    done = words(request).gettext("The key is revoked.") if revoked else ""
     return await _keys(request, signed, services, done=done)
 
 
@@ -57,9 +58,11 @@ async def make_api_key(request: Request, signed: CabinetUser, services: AppServi
             services.gateway.clock,
         )  # fmt: skip
     except ValueError:
-        return await _keys(request, signed, services, status=400, error="choose a scope")
+        error = words(request).gettext("Choose a scope.")
+        return await _keys(request, signed, services, status=400, error=error)
     except DomainError as exc:
-        return await _keys(request, signed, services, status=400, error=exc.message)
+        error = words(request).sentence(exc.message)
+        return await _keys(request, signed, services, status=400, error=error)
     return await _keys(request, signed, services, made=made, token=token)
 
 

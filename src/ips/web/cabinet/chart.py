@@ -8,7 +8,8 @@ technology (``role="img"``) named by its ``<title>`` and summed up in its ``<des
 bar has its own ``<title>``, which browsers show as a tooltip.
 
 Up to ``MAX_BARS_DAYS`` days are drawn as groups of three bars, longer periods as three
-lines. Days run on a continuous axis: a day without payments is a gap, not skipped.
+lines. Days run on a continuous axis: a day without payments is a gap, not skipped. Its words,
+amounts and days are in the language of the ``Words`` it is drawn with.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from html import escape
 
 from ips.domain.money import Currency, Money
 from ips.services.monitor import TurnoverDay
+from ips.web.i18n import ENGLISH, N_, Words
 
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 40, 44
@@ -32,32 +34,38 @@ X_LABELS = 6
 @dataclass(frozen=True)
 class _Series:
     name: str
+    """Its class name, for a stylesheet."""
+    label: str
+    """Its words (a msgid)."""
     colour: str
 
 
 SERIES = (
-    _Series("paid", "#3b6fb6"),
-    _Series("confirmed", "#2e8b57"),
-    _Series("cancelled", "#c0392b"),
+    _Series("paid", N_("paid"), "#3b6fb6"),
+    _Series("confirmed", N_("confirmed"), "#2e8b57"),
+    _Series("cancelled", N_("cancelled"), "#c0392b"),
 )
 
 
-def turnover_svg(days: list[TurnoverDay], currency: Currency) -> str:
+def turnover_svg(days: list[TurnoverDay], currency: Currency, words: Words = ENGLISH) -> str:
     """The chart of the days in ``currency`` (days in other currencies are left out)."""
     amounts = _by_day(day for day in days if day.currency == currency)
     ident = f"turnover-{currency.code.lower()}"
     if not amounts:
-        return _empty(ident, currency)
+        return _empty(ident, currency, words)
     first, last = min(amounts), max(amounts)
     span = (last - first).days + 1
     top, step = _scale(max(max(values) for values in amounts.values()))
-    body = [*_grid(top, step, currency), *_x_labels(first, span), *_legend()]
+    body = [*_grid(top, step, currency, words), *_x_labels(first, span, words), *_legend(words)]
     if span <= MAX_BARS_DAYS:
-        body += _bars(amounts, first, span, top, currency)
+        body += _bars(amounts, first, span, top, currency, words)
     else:
         body += _lines(amounts, first, span, top)
-    title = f"Daily turnover in {currency.code}, {first.isoformat()} to {last.isoformat()}"
-    return _svg(ident, WIDTH, HEIGHT, title, _description(amounts, currency), body)
+    title = words.gettext(
+        "Daily turnover in %(currency)s, %(first)s to %(last)s",
+        currency=currency.code, first=words.day(first), last=words.day(last),
+    )  # fmt: skip
+    return _svg(ident, WIDTH, HEIGHT, title, _description(amounts, currency, words), body)
 
 
 def _by_day(days: Iterable[TurnoverDay]) -> dict[date, tuple[int, int, int]]:
@@ -87,7 +95,7 @@ def _y(value: int, top: int) -> float:
     return TOP + PLOT_H - PLOT_H * value / top
 
 
-def _grid(top: int, step: int, currency: Currency) -> list[str]:
+def _grid(top: int, step: int, currency: Currency, words: Words) -> list[str]:
     parts = [
         f'<g class="axis" stroke="#c8ccd2" stroke-width="1">'
         f'<line x1="{LEFT}" y1="{TOP + PLOT_H}" x2="{LEFT + PLOT_W}" y2="{TOP + PLOT_H}"/>'
@@ -104,7 +112,7 @@ def _grid(top: int, step: int, currency: Currency) -> list[str]:
             )
         labels.append(
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{_text(Money(value, currency).format())}</text>"
+            f"{_text(words.amount(Money(value, currency)))}</text>"
         )
     parts.append(
         f'<g class="y-labels" fill="#4a4f57">{"".join(labels)}</g>'
@@ -118,32 +126,38 @@ def _slot(span: int) -> float:
     return PLOT_W / span
 
 
-def _x_labels(first: date, span: int) -> list[str]:
+def _x_labels(first: date, span: int, words: Words) -> list[str]:
     count = min(span, X_LABELS)
     offsets = sorted({round(i * (span - 1) / max(1, count - 1)) for i in range(count)})
     labels = [
         f'<text x="{min(LEFT + (offset + 0.5) * _slot(span), WIDTH - 36):.1f}"'
         f' y="{TOP + PLOT_H + 18}"'
-        f' text-anchor="middle">{_text((first + timedelta(days=offset)).isoformat())}</text>'
+        f' text-anchor="middle">{_text(words.short_day(first + timedelta(days=offset)))}</text>'
         for offset in offsets
     ]
     return [f'<g class="x-labels" fill="#4a4f57">{"".join(labels)}</g>']
 
 
-def _legend() -> list[str]:
+def _legend(words: Words) -> list[str]:
     items = []
     for index, series in enumerate(SERIES):
-        x = LEFT + index * 110
+        x = LEFT + index * 120
         items.append(
             f'<rect class="{series.name}" x="{x}" y="{TOP - 30}" width="10" height="10"'
             f' fill="{series.colour}"/>'
-            f'<text x="{x + 14}" y="{TOP - 21}" fill="#2b2f36">{series.name}</text>'
+            f'<text x="{x + 14}" y="{TOP - 21}" fill="#2b2f36">'
+            f"{_text(words.gettext(series.label))}</text>"
         )
     return [f'<g class="legend">{"".join(items)}</g>']
 
 
 def _bars(
-    amounts: dict[date, tuple[int, int, int]], first: date, span: int, top: int, cur: Currency
+    amounts: dict[date, tuple[int, int, int]],
+    first: date,
+    span: int,
+    top: int,
+    cur: Currency,
+    words: Words,
 ) -> list[str]:
     slot = _slot(span)
     width = slot * 0.8 / len(SERIES)
@@ -152,7 +166,11 @@ def _bars(
         x0 = LEFT + (day - first).days * slot + slot * 0.1
         for index, (series, value) in enumerate(zip(SERIES, values, strict=True)):
             y = _y(value, top)
-            tip = f"{day.isoformat()}: {series.name} {Money(value, cur)}"
+            tip = words.gettext(
+                "%(day)s: %(series)s %(amount)s",
+                day=words.day(day), series=words.gettext(series.label),
+                amount=words.money(Money(value, cur)),
+            )  # fmt: skip
             groups[index].append(
                 f'<rect x="{x0 + index * width:.2f}" y="{y:.2f}" width="{width:.2f}"'
                 f' height="{TOP + PLOT_H - y:.2f}"><title>{_text(tip)}</title></rect>'
@@ -181,26 +199,32 @@ def _lines(
     return lines
 
 
-def _description(amounts: dict[date, tuple[int, int, int]], cur: Currency) -> str:
+def _description(amounts: dict[date, tuple[int, int, int]], cur: Currency, words: Words) -> str:
     sums = [sum(values[i] for values in amounts.values()) for i in range(len(SERIES))]
     busiest = max(sorted(amounts), key=lambda day: amounts[day][0])
     figures = ", ".join(
-        f"{series.name} {Money(total, cur)}" for series, total in zip(SERIES, sums, strict=True)
+        f"{words.gettext(series.label)} {words.money(Money(total, cur))}"
+        for series, total in zip(SERIES, sums, strict=True)
     )
-    return (
-        f"Over {len(amounts)} day(s) with payments: {figures}. The most was paid on "
-        f"{busiest.isoformat()}: {Money(amounts[busiest][0], cur)}."
+    return words.ngettext(
+        "Over %(num)d day with payments: %(figures)s. The most was paid on %(day)s: %(amount)s.",
+        "Over %(num)d days with payments: %(figures)s. The most was paid on %(day)s: %(amount)s.",
+        len(amounts),
+        figures=figures,
+        day=words.day(busiest),
+        amount=words.money(Money(amounts[busiest][0], cur)),
     )
 
 
-def _empty(ident: str, currency: Currency) -> str:
-    message = "No payments in this period"
+def _empty(ident: str, currency: Currency, words: Words) -> str:
+    message = words.gettext("No payments in this period")
     text = (
         f'<text x="12" y="28" fill="#4a4f57">{_text(message)}</text>'
         f'<rect class="frame" x="0.5" y="0.5" width="319" height="47" fill="none"'
         ' stroke="#c8ccd2"/>'
     )
-    return _svg(ident, 320, 48, f"Daily turnover in {currency.code}", f"{message}.", [text])
+    title = words.gettext("Daily turnover in %(currency)s", currency=currency.code)
+    return _svg(ident, 320, 48, title, f"{message}.", [text])
 
 
 def _svg(ident: str, width: int, height: int, title: str, desc: str, body: list[str]) -> str:

@@ -1,7 +1,8 @@
 """The Order Monitor's filters, read from the query string of the list (and of its export).
 
 Dates are whole days in UTC: ``from`` is the first day shown, ``to`` the last. An amount
-range is read in the currency chosen beside it (the merchant's default one when none is).
+range is read in the currency chosen beside it (the merchant's default one when none is), with
+a decimal point or a decimal comma.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def read_filters(params: QueryParams, merchant: Merchant) -> Filters:
     typed = {name: params.get(name, "").strip() for name in FIELDS if name != "state"}
     for name, value in typed.items():
         if _CONTROL.search(value) or len(value) > MAX_FIELD:
-            raise InvalidInput(f"the {name} field holds what no order has", field=name)
+            raise InvalidInput("this field holds what no order has", field=name)
     states = frozenset(_state(value) for value in params.getlist("state") if value)
     since = _day(typed["from"], "from")
     until = _day(typed["to"], "to")
@@ -87,7 +88,7 @@ def _state(value: str) -> OrderState:
     try:
         return OrderState(value)
     except ValueError:
-        raise InvalidInput(f"unknown order state: {value}", field="state") from None
+        raise InvalidInput("unknown order state", field="state") from None
 
 
 def _day(value: str, name: str) -> date | None:
@@ -106,9 +107,12 @@ def _amount(value: str, cur: Currency, name: str) -> Money | None:
     if not value:
         return None
     try:
-        return Money.parse(value, cur)
-    except InvalidInput as exc:
-        raise InvalidInput(exc.message, field=name) from None
+        return Money.parse(value.replace(",", "."), cur)
+    except InvalidInput:
+        raise InvalidInput(
+            "give the amount as a number, with no more decimals than its currency has",
+            field=name,
+        ) from None
 
 
 def _means(value: str) -> PaymentMeans | None:

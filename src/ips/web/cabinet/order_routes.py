@@ -17,7 +17,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from ips.domain.errors import DomainError, InvalidInput
+from ips.domain.books import Books
+from ips.domain.errors import DomainError, InvalidAmount, InvalidInput, LimitExceeded
+from ips.domain.money import Money
 from ips.domain.orders import CancelReason, OperationKind
 from ips.domain.text import is_digits
 from ips.services import accounts, monitor
@@ -31,7 +33,8 @@ from ips.web.cabinet.session import (
     may_act,
     posted,
 )
-from ips.web.cabinet.views import money, render, see_other
+from ips.web.cabinet.views import render, see_other, words
+from ips.web.i18n import EN, N_, Words
 from ips.web.params import client_ip
 from ips.web.services import AppServices
 
@@ -66,8 +69,9 @@ async def orders(request: Request, signed: CabinetUser, services: AppServices) -
         next_url=_list_url("/cabinet/orders", filters, after=found.next_cursor),
         export_url=_list_url("/cabinet/orders.csv", filters),
         totals=totals,
-        chart=_chart(turnover, signed),
+        chart=_chart(turnover, signed, words(request)),
         chart_default=charted is not filters.filter,
+        chart_days=CHART_DAYS,
     )
 
 
@@ -82,13 +86,13 @@ def _chart_period(filter: monitor.OrderFilter, now: datetime) -> monitor.OrderFi
     return replace(filter, since=today - timedelta(days=CHART_DAYS - 1))
 
 
-def _chart(turnover: list[monitor.TurnoverDay], signed: accounts.Signed) -> str:
+def _chart(turnover: list[monitor.TurnoverDay], signed: accounts.Signed, said: Words) -> str:
     """The chart of the merchant's default currency (or, without turnover in it, of the
     first one that has some)."""
     shown = signed.merchant.default_currency
     if turnover and all(day.currency != shown for day in turnover):
         shown = turnover[0].currency
-    return turnover_svg([day for day in turnover if day.currency == shown], shown)
+    return turnover_svg([day for day in turnover if day.currency == shown], shown, said)
 
 
 def _list_url(path: str, filters: Filters, after: str | None = None) -> str:
@@ -107,7 +111,8 @@ async def export(request: Request, signed: CabinetUser, services: AppServices) -
     try:
         filters = read_filters(request.query_params, signed.merchant)
     except InvalidInput as exc:
-        return render(request, "error.html", signed, status=400, message=exc.message)
+        message = words(request).sentence(exc.message)
+        return render(request, "error.html", signed, status=400, message=message)
     rows = monitor.export_rows(filters.filter, services.uow_factory)
     return StreamingResponse(
         csv_pieces(rows),
@@ -159,17 +164,23 @@ async def order_page(
     billnumber: str, request: Request, signed: CabinetUser, services: AppServices
 ) -> Response:
     details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
-    return _order(request, signed, details, done=_done(details, request.query_params.get("done")))
+    done = _done(details, request.query_params.get("done"), words(request))
+    return _order(request, signed, details, done=done)
 
 
-def _done(details: OrderDetails, number: str | None) -> str:
+def _done(details: OrderDetails, number: str | None, said: Words) -> str:
     """What the operation just made did, said from the order itself (the address only
     names the operation, so a link cannot put words on the page)."""
     operation = next((op for op in details.operations if str(op.number) == number), None)
     if operation is None:
         return ""
-    verb = "Confirmed" if operation.kind is OperationKind.CONFIRMATION else "Cancelled"
-    return f"{verb} {money(operation.amount)}: {operation.status.value}"
+    done = (
+        N_("Confirmed %(amount)s: %(status)s")
+        if operation.kind is OperationKind.CONFIRMATION
+        else N_("Cancelled %(amount)s: %(status)s")
+    )
+    amount, status = said.money(operation.amount), said.name(operation.status)
+    return said.gettext(done, amount=amount, status=status)
 
 
 def _order(
@@ -197,7 +208,7 @@ def _order(
     )
 
 
-ACTIONS = {"confirm": "Confirm", "cancel": "Cancel"}
+ACTIONS = ("confirm", "cancel")
 
 
 @router.get("/orders/{billnumber}/{action}")
@@ -206,7 +217,7 @@ async def action_page(
 ) -> Response:
     """The confirmation step before a confirmation or a cancellation."""
     if action not in ACTIONS:
-        return render(request, "error.html", signed, status=404, message="No such page.")
+        return _no_such_page(request, signed)
     may_act(signed)
     details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
     return _action_form(request, signed, details, action)
@@ -221,9 +232,14 @@ def _action_form(
     amount: str = "",
 ) -> Response:
     books = details.order.books
-    most = 0 if books is None else books.unconfirmed if action == "confirm" else books.cancellable
+    most = _most(books, action)
     if books is None or most == 0:
-        return _order(request, signed, details, error=f"Nothing is left to {action}.", status=409)
+        nothing = (
+            N_("Nothing is left to confirm.")
+            if action == "confirm"
+            else N_("Nothing is left to cancel.")
+        )
+        return _order(request, signed, details, error=words(request).gettext(nothing), status=409)
     return render(
         request,
         "action.html",
@@ -231,10 +247,9 @@ def _action_form(
         status=400 if error else 200,
         order=details.order,
         action=action,
-        verb=ACTIONS[action],
         most=books.money(most),
-        amount=amount or books.money(most).format(),
-        reasons=[(r.value, r.name.capitalize()) for r in CancelReason if r.value != "9"],
+        amount=amount or words(request).typed(books.money(most)),
+        reasons=[r for r in CancelReason if r is not CancelReason.HOLD_EXPIRED],
         error=error,
         seen=books.unconfirmed,
         once=secrets.token_urlsafe(24),
@@ -246,12 +261,12 @@ async def act(
     billnumber: str, action: str, request: Request, signed: CabinetUser, services: AppServices
 ) -> Response:
     if action not in ACTIONS:
-        return render(request, "error.html", signed, status=404, message="No such page.")
+        return _no_such_page(request, signed)
     form = await posted(request, signed)
     may_act(signed)
     details = await order_details(signed.merchant.merchant_id, billnumber, services.uow_factory)
     books = details.order.books
-    amount = form.get("amount", "").strip()
+    amount = form.get("amount", "").strip().replace(",", ".")
     currency = books.currency.code if books else ""
     try:
         if action == "confirm":
@@ -271,9 +286,43 @@ async def act(
                 signed.caller, services.gateway,
             )  # fmt: skip
     except DomainError as exc:
-        return _action_form(request, signed, details, action, exc.message, amount)
+        most = books.money(_most(books, action)) if books else None
+        error = _refusal(exc, action, most, words(request))
+        return _action_form(request, signed, details, action, error, amount)
     done = {"done": str(result.operation.number)}
     return see_other(f"/cabinet/orders/{billnumber}?{urlencode(done)}")
+
+
+def _most(books: Books | None, action: str) -> int:
+    """The most that may be confirmed, or cancelled, of the order (minor units)."""
+    if books is None:
+        return 0
+    return books.unconfirmed if action == "confirm" else books.cancellable
+
+
+def _refusal(error: DomainError, action: str, most: Money | None, said: Words) -> str:
+    """What the user is told of a confirmation or a cancellation refused: the domain's words,
+    translated; when they carry values (which no catalogue holds), in another language than
+    English the page's own words for what is wrong with the amount."""
+    if said.language is EN or said.knows(error.message) or most is None:
+        return said.sentence(error.message)
+    if isinstance(error, InvalidAmount):
+        return said.gettext(
+            "Give the amount as a number like %(example)s.", example=said.typed(most)
+        )
+    if isinstance(error, LimitExceeded):
+        limit = (
+            N_("At most %(amount)s can be confirmed.")
+            if action == "confirm"
+            else N_("At most %(amount)s can be cancelled.")
+        )
+        return said.gettext(limit, amount=said.money(most))
+    return said.sentence(error.message)
+
+
+def _no_such_page(request: Request, signed: accounts.Signed) -> Response:
+    message = words(request).gettext("No such page.")
+    return render(request, "error.html", signed, status=404, message=message)
 
 
 def _seen(value: str) -> int:

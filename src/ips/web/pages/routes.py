@@ -48,7 +48,7 @@ from ips.services.payments import (
 from ips.services.points import PointsPart, pay_with_points
 from ips.services.wallet_payments import PayByWallet, complete_wallet_payment, pay_by_wallet
 from ips.web.browser import browser, sent_from_this_browser
-from ips.web.pages import i18n
+from ips.web.i18n import N_, Words
 from ips.web.pages.views import error_message, error_page, language_of, page
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
@@ -313,7 +313,10 @@ def _unavailable(request: Request, view: OrderView) -> Response | None:
         return RedirectResponse(f"/pay/{view.order.billnumber}/result", status_code=303)
     if view.quote is None:
         language = language_of(request, view.order)
-        message = i18n.text("error.currency", language, currency=view.order.amount.currency)
+        message = Words(language).gettext(
+            "Payments in %(currency)s are not possible at the moment.",
+            currency=view.order.amount.currency.code,
+        )
         return page(request, "error.html", language, status=409, message=message)
     return None
 
@@ -332,7 +335,7 @@ async def _sent_form(
         request, services.tokens, _form_subject(billnumber), form.get("token", "")
     ):
         view = await _order_view(billnumber, services)
-        expired = InvalidInput(i18n.text("error.expired_form", language_of(request, view.order)))
+        expired = InvalidInput(N_("The page has expired. Please try again."))
         return _form(request, view, services, means, expired)
     return form
 
@@ -512,13 +515,25 @@ def _declined(view: OrderView, language: Language) -> _Declined | None:
     return _Declined(reason, next_step, view.attempts_left)
 
 
+POINTS_REFUSED = {
+    "AS101": N_("The points account number or its PIN is wrong."),
+    "AS102": N_("The points account holds too few points."),
+    "AS100": N_("The points program refused: the account is blocked or locked for a while."),
+    "AS998": N_("The points program did not answer."),
+}
+"""Why the points program refused, in the buyer's words, by the response code."""
+
+
 def _reason(payment: Operation | None, language: Language) -> tuple[str, str]:
     """Why a payment was declined, and what to do next, in the buyer's words."""
     if payment is None or payment.response_code is None:
         return "", ""
-    refused = f"points.refused.{payment.response_code.value}"
-    if payment.means is PaymentMeans.POINTS and refused in i18n.TEXTS:
-        return i18n.text(refused, language), i18n.text("points.next", language)
+    refused = POINTS_REFUSED.get(payment.response_code.value)
+    if payment.means is PaymentMeans.POINTS and refused is not None:
+        words = Words(language)
+        return words.gettext(refused), words.gettext(
+            "Pay again, with other points or without them."
+        )
     said = texts(payment.response_code, language)
     return said.customer_message, said.recommendation
 

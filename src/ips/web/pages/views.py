@@ -12,47 +12,45 @@ from starlette.responses import Response
 
 from ips.domain.errors import DomainError
 from ips.domain.orders import Language, Order
-from ips.web.pages import i18n
+from ips.web import i18n
+from ips.web.i18n import N_, Words
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.auto_reload = False  # compiled once: no stat of the file on every render
+i18n.install(templates.env)
 STATIC = Path(__file__).parent / "static"
 
-FIELD_ERRORS: dict[str, dict[Language, str]] = {
-    "card_number": {i18n.EN: "Check the card number.", i18n.RU: "Проверьте номер карты."},
-    "expiry": {
-        i18n.EN: "Check the expiry date: the card may have expired.",
-        i18n.RU: "Проверьте срок действия: возможно, он истёк.",
-    },
-    "cvc": {i18n.EN: "Check the CVC.", i18n.RU: "Проверьте код CVC."},
-    "cardholder": {
-        i18n.EN: "Write the cardholder's name in Latin letters, as on the card.",
-        i18n.RU: "Укажите имя владельца латиницей, как на карте.",
-    },
-    "email": {i18n.EN: "Give a valid e-mail address.", i18n.RU: "Укажите адрес почты."},
-    "name": {i18n.EN: "Give your first and last name.", i18n.RU: "Укажите имя и фамилию."},
-    "phone": {i18n.EN: "Give your mobile phone number.", i18n.RU: "Укажите номер телефона."},
+FIELD_ERRORS: dict[str, str] = {
+    "card_number": N_("Check the card number."),
+    "expiry": N_("Check the expiry date: the card may have expired."),
+    "cvc": N_("Check the CVC."),
+    "cardholder": N_("Write the cardholder's name in Latin letters, as on the card."),
+    "email": N_("Give a valid e-mail address."),
+    "name": N_("Give your first and last name."),
+    "phone": N_("Give your mobile phone number."),
 }
+"""The buyer's words for what a form got wrong, by the field."""
 
-REQUEST_ERRORS_RU: dict[str, str] = {
-    "merchant_id": "Магазин не найден: проверьте Merchant_ID.",
-    "merchant": "Магазин сейчас не принимает новые заказы.",
-    "ordernumber": "Номер заказа не указан, слишком длинный или этот заказ уже оплачен.",
-    "amount": "Сумма заказа не указана или указана неверно.",
-    "currency": "Валюта заказа не поддерживается.",
-    "checkvalue": "Подпись запроса на оплату (checkvalue) неверна.",
-    "delay": "Магазин не может проводить двухстадийные платежи.",
-    "recurring": "Условия повторных платежей указаны неверно.",
-    "means": "Этот способ оплаты недоступен для заказа.",
-    "comment": "Комментарий к заказу слишком длинный.",
-    "url_return": "Адрес возврата в магазин указан неверно.",
-    "url_return_ok": "Адрес возврата в магазин указан неверно.",
-    "url_return_no": "Адрес возврата в магазин указан неверно.",
-    "ordermaxpoints": "Число баллов указано неверно.",
-    "customernumber": "Номер покупателя указан неверно.",
+REQUEST_ERRORS: dict[str, str] = {
+    "merchant_id": N_("The shop is not found: check Merchant_ID."),
+    "merchant": N_("The shop does not take new orders at the moment."),
+    "ordernumber": N_("The order number is missing or too long, or this order is already paid."),
+    "amount": N_("The order's amount is missing or not valid."),
+    "currency": N_("The order's currency is not supported."),
+    "checkvalue": N_("The signature of the payment request (checkvalue) is wrong."),
+    "delay": N_("The shop cannot take double-stage payments."),
+    "recurring": N_("The terms of the recurring payments are not valid."),
+    "means": N_("This way to pay is not available for the order."),
+    "comment": N_("The order's comment is too long."),
+    "url_return": N_("The address back to the shop is not valid."),
+    "url_return_ok": N_("The address back to the shop is not valid."),
+    "url_return_no": N_("The address back to the shop is not valid."),
+    "ordermaxpoints": N_("The number of points is not valid."),
+    "customernumber": N_("The buyer's number is not valid."),
 }
-"""The payment pages' own words, in Russian, for what a refused payment request got wrong:
-the domain's messages are English, and a page is in one language."""
+"""What a refused payment request got wrong, in the payment pages' own words for a page in
+another language than English: the domain's messages are English (and the English page
+shows them, in the detail a shop's developer needs), and a page is in one language."""
 
 
 def language_of(
@@ -60,9 +58,9 @@ def language_of(
 ) -> Language:
     """``?lang=`` on the page, else the shop's choice (the order's, or ``asked`` by a payment
     request that made no order), else the browser's, else Russian."""
-    chosen = request.query_params.get("lang", "").upper()
-    if chosen in Language.__members__:
-        return Language(chosen)
+    chosen = i18n.chosen(request.query_params.get("lang", ""))
+    if chosen is not None:
+        return chosen
     if order is not None and order.language is not None:
         return order.language
     if asked is not None:
@@ -73,13 +71,7 @@ def language_of(
 def page(
     request: Request, template: str, language: Language, status: int = 200, **context: Any
 ) -> Response:
-    context |= {
-        "lang": language,
-        "other_lang": i18n.EN if language is i18n.RU else i18n.RU,
-        "t": lambda key, **values: i18n.text(key, language, **values),
-        "money": lambda value: i18n.amount(value, language),
-        "nonce": getattr(request.state, "csp_nonce", ""),
-    }
+    context |= i18n.context(language) | {"nonce": getattr(request.state, "csp_nonce", "")}
     response = templates.TemplateResponse(request, template, context, status_code=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Language"] = language.value.lower()
@@ -87,9 +79,15 @@ def page(
 
 
 def error_message(error: DomainError, language: Language) -> str:
-    """The buyer's words for an error, by what it is about."""
+    """The buyer's words for an error, by what it is about; else the error's own (English),
+    translated when the catalogue has them."""
+    words = Words(language)
     known = FIELD_ERRORS.get(error.field or "")
-    return known[language] if known else error.message
+    if known:
+        return words.gettext(known)
+    if language is not i18n.EN and words.knows(error.message):
+        return words.sentence(error.message)
+    return error.message
 
 
 def error_page(
@@ -107,6 +105,7 @@ def refused_request_page(request: Request, error: DomainError, asked: Language |
     words."""
     language = language_of(request, asked=asked)
     message = error_message(error, language)
-    if language is i18n.RU and (error.field or "") not in FIELD_ERRORS:
-        message = REQUEST_ERRORS_RU.get(error.field or "", i18n.text("error.request", language))
+    if language is not i18n.EN and (error.field or "") not in FIELD_ERRORS:
+        said = REQUEST_ERRORS.get(error.field or "", N_("The shop's payment request is not valid."))
+        message = Words(language).gettext(said)
     return page(request, "error.html", language, status=400, message=message)
