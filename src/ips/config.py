@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -183,3 +184,25 @@ class Settings(BaseSettings):
     @property
     def metrics_network_list(self) -> tuple[Network, ...]:
         return networks(self.metrics_networks)
+
+    log_format: Literal["json", "text"] = "json"
+    """``json``: one JSON object a line, for a log collector; ``text``: lines for a person
+    (``logs/formats.py``)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least a record must be to be logged; ``DEBUG`` adds IPS's own detail (the messages
+    to the processing center, masked)."""
+    log_dir: Path | None = None
+    """A directory where each process also writes its lines, to a file of its own
+    (``ips-serve-PID.log``); unset: standard error only."""
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+
+    @field_validator("log_dir", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

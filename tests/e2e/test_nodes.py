@@ -51,6 +51,8 @@ class Cluster:
     env: dict[str, str]
     store: Path
     pc_port: int = field(default_factory=free_port)
+    bank_port: int = field(default_factory=free_port)
+    """The processing center's HTTP side: the issuer's 3-D Secure pages, the wallet."""
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
     pc: subprocess.Popen[str] | None = None
     failing: list[subprocess.Popen[str]] = field(default_factory=list)
@@ -67,7 +69,7 @@ class Cluster:
 
     def start_processing_center(self) -> None:
         self.pc = self.start(
-            "processing-center", "--port", str(self.pc_port), "--http-port", str(free_port()),
+            "processing-center", "--port", str(self.pc_port), "--http-port", str(self.bank_port),
             "--store", str(self.store),
         )  # fmt: skip
         wait_for_port(self.pc_port, self.pc, lambda: _output(self.pc))

@@ -23,6 +23,7 @@ from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.domain.text import is_digits
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
 from ips.services import cvc
@@ -98,6 +99,7 @@ async def _pending(
         order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None or order.id is None:
             raise NotFound("no such order", field="billnumber")
+        about_order(order)
         for transaction in await uow.transactions.of_order(order.id):
             if (
                 transaction.kind is TransactionKind.AUTHENTICATION

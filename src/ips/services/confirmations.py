@@ -10,6 +10,7 @@ request never charges twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ips.domain.errors import Conflict
@@ -18,12 +19,15 @@ from ips.domain.orders import Operation, OperationKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.notifications import enqueue
 from ips.services.operations import OperationResult, lock_paid_order, requested_amount
 from ips.services.payments import present_later
 from ips.services.reversals import open_reversal, send_reversal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
         )
         confirmation.finish(OperationStatus.SUCCESS, ResponseCode.SUCCESS, now)
         await uow.operations.add(confirmation)
+        about_order(order, confirmation)
         await present_later(uow, confirmation, paid.authorization, confirmation.amount, now)
         released = order.books.released - before.released
         if released:
@@ -71,6 +76,13 @@ async def confirm(cmd: Confirm, caller: Caller, gateway: Gateway) -> OperationRe
         fault("confirmation.committing")
         await uow.commit()
     fault("confirmation.committed")
+    log.info(
+        "confirmation %s.%d of %s; the order is %s",
+        order.billnumber,
+        confirmation.number,
+        confirmation.amount,
+        order.state.value,
+    )
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
     return OperationResult(merchant, order, confirmation, paid.payment)

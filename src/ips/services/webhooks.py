@@ -10,6 +10,7 @@ as notifications are (``callbacks.py``) — and records each attempt in a commit
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
@@ -23,12 +24,14 @@ from ips.domain.webhooks import (
     Attempt,
     Due,
     Endpoint,
+    Event,
     WebhookDelivery,
     new_id,
     new_secret,
     parse_event_types,
 )
 from ips.faults import fault
+from ips.logs.context import about
 from ips.services import audit
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
@@ -165,6 +168,7 @@ async def deliver_due(delivery: Delivery) -> int:
 
 
 async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
+    _about(due.event)
     attempt = await _attempt(due, delivery)
     fault("webhook.sent")
     async with delivery.uow_factory() as uow:
@@ -176,12 +180,27 @@ async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
         outcome = Outcome.NO_ANSWER if attempt.http_status is None else Outcome.REFUSED
         outcome = Outcome.DELIVERED if attempt.delivered else outcome
         delivery.metrics.delivery_tried("webhooks", outcome.value)
-    if not attempt.delivered:
-        log.warning(
-            "webhook %s of event %s to %s: %s",
-            due.delivery.id, due.event.event_id, due.endpoint.endpoint_id,
-            attempt.error or attempt.http_status,
-        )  # fmt: skip
+    said = (
+        "webhook %s of event %s (%s) to %s: %s",
+        due.delivery.id, due.event.event_id, due.event.type, due.endpoint.endpoint_id,
+        attempt.error or attempt.http_status,
+    )  # fmt: skip
+    if attempt.delivered:
+        log.info(*said)
+    else:
+        log.warning(*said)
+
+
+def _about(event: Event) -> None:
+    """The merchant, order and operation of the event, as its body names them."""
+    data = json.loads(event.body).get("data") or {}
+    billnumber = str(data.get("billnumber") or "")
+    number = (data.get("operation") or {}).get("number")
+    about(
+        merchant_id=event.merchant_id,
+        billnumber=billnumber,
+        operation=f"{billnumber}.{number}" if billnumber and number else None,
+    )
 
 
 async def _attempt(due: Due, delivery: Delivery) -> Attempt:

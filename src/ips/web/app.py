@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import time
+import uuid
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
 from ips.domain.orders import Language
+from ips.logs.context import scope as log_scope
+from ips.logs.formats import mask_card_numbers
 from ips.metrics import Metrics
 from ips.services.health import Health
 from ips.web import health as health_routes
@@ -53,6 +56,25 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
+
+
+REQUEST_ID = "X-Request-ID"
+SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:+/=@-]{0,127}")
+"""A request id IPS takes from the caller (a proxy's, a shop's): up to 128 characters that
+need no escaping in a log line or a header, and no card number. Another gets one of IPS's
+own."""
+
+
+def request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` when it is sane, else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if SANE_REQUEST_ID.fullmatch(value):
+                given = str(value, "ascii")
+                if mask_card_numbers(given) == given:
+                    return given
+            break
+    return uuid.uuid4().hex
 
 
 NO_NAME = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
@@ -129,11 +151,12 @@ def scrapes(services: Services | None) -> metrics_routes.Scrapes | None:
 
 
 class Guard:
-    """ASGI middleware: security headers on every answer, the last resort against an error
-    no route caught (503, logged), an access log without query strings (they may carry
-    web-service passwords), and the time of each answer in ``metrics``, by route template.
-    Plain ASGI, not ``BaseHTTPMiddleware``, which costs every request a task group and a
-    stream of its own."""
+    """ASGI middleware: security headers on every answer, the request's id (``request_id``,
+    given back in ``X-Request-ID`` and carried by every log line of the request), the last
+    resort against an error no route caught (503, logged), an access log without query
+    strings (they may carry web-service passwords), and the time of each answer in
+    ``metrics``, by route template. Plain ASGI, not ``BaseHTTPMiddleware``, which costs every
+    request a task group and a stream of its own."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self._app = app
@@ -143,6 +166,11 @@ class Guard:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        rid = request_id(scope)
+        with log_scope(request_id=rid, afresh=True):
+            await self._guarded(scope, receive, send, rid)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         started = time.perf_counter()
         nonce = secrets.token_urlsafe(18)
         scope.setdefault("state", {})["csp_nonce"] = nonce
@@ -155,6 +183,7 @@ class Guard:
                 headers = MutableHeaders(scope=message)
                 headers.update(SECURITY_HEADERS)
                 headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+                headers[REQUEST_ID] = rid
             await send(message)
 
         path = scope["path"]

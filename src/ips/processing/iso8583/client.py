@@ -18,6 +18,9 @@
 - After ``echo_interval`` seconds without traffic an echo (0800/301) tests the link; an
   unanswered echo drops the connection.
 
+A request's STAN joins what the log lines of the work that sends it carry (``logs.context``),
+and its answer is logged as that work's.
+
 Requests whose values cannot be put into a message (a STAN out of range, a merchant id longer
 than 15 characters…) raise ``ValueError`` before anything is sent. Messages are logged at
 DEBUG level with the PAN, expiry and CVC masked.
@@ -26,10 +29,13 @@ DEBUG level with the PAN, expiry and CVC masked.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ips.logs.context import about, detached
 from ips.metrics import LinkMetrics
 from ips.processing.iso8583 import messages
 from ips.processing.port import (
@@ -63,13 +69,23 @@ def _key(mti: str, fields: Fields) -> _Key:
     return mti, fields.get("11", ""), fields.get("7", ""), terminal
 
 
+@dataclass(frozen=True)
+class _Waiter:
+    """A request waiting for its answer, and the context of the work that sent it: the
+    reader logs the answer as that work's (``logs.context``)."""
+
+    request: Fields
+    future: asyncio.Future[Answer]
+    context: contextvars.Context
+
+
 class _Connection:
     """One TCP connection and the requests waiting for an answer on it."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.waiting: dict[_Key, tuple[Fields, asyncio.Future[Answer]]] = {}
+        self.waiting: dict[_Key, _Waiter] = {}
         self.closed = False
 
     def close(self, reason: str) -> None:
@@ -78,9 +94,9 @@ class _Connection:
             return
         self.closed = True
         self.writer.close()
-        for _, future in self.waiting.values():
-            if not future.done():
-                future.set_exception(NoAnswer(reason))
+        for waiter in self.waiting.values():
+            if not waiter.future.done():
+                waiter.future.set_exception(NoAnswer(reason))
         self.waiting.clear()
 
 
@@ -220,7 +236,8 @@ class Iso8583ProcessingCenter:
         if connection is not None and not connection.closed:
             return connection
         if self._connecting is None or self._connecting.done():
-            self._connecting = asyncio.create_task(self._connect())
+            # the connection, its reader and its echoes serve the payments after this one too
+            self._connecting = asyncio.create_task(self._connect(), context=detached())
             self._connecting.add_done_callback(_consume)
         try:
             async with asyncio.timeout(self._connect_timeout):
@@ -270,13 +287,15 @@ class Iso8583ProcessingCenter:
 
     async def _exchange(self, connection: _Connection, fields: Fields) -> Answer:
         key = _key(wire.answer_mti(fields["t"]), fields)
+        if fields["t"] != wire.NETWORK:
+            about(stan=fields.get("11"))
         data = framing.frame(spec.encode(fields))
         if connection.closed:
             raise NoAnswer("the connection was lost")
         if key in connection.waiting:
             raise ValueError(f"STAN {key[1]} of {key[3]!r} already waits for an answer {key[0]}")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        connection.waiting[key] = (fields, future)
+        connection.waiting[key] = _Waiter(fields, future, contextvars.copy_context())
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
@@ -300,7 +319,8 @@ class Iso8583ProcessingCenter:
                 self._metrics.answered(fields["t"], answer.raw_code, seconds)
             return answer
         finally:
-            if connection.waiting.get(key, (None, None))[1] is future:
+            waiter = connection.waiting.get(key)
+            if waiter is not None and waiter.future is future:
                 del connection.waiting[key]
 
     async def _read(self, connection: _Connection) -> None:
@@ -335,26 +355,16 @@ class Iso8583ProcessingCenter:
         except spec.CodecError as exc:
             log.warning("undecodable message from %s ignored: %s", self.address, exc)
             return
-        log.debug("received %s", wire.masked(fields))
         mti, stan = fields.get("t", ""), fields.get("11", "")
+        waiter = None if mti == wire.NETWORK else connection.waiting.get(_key(mti, fields))
+        if waiter is not None:
+            waiter.context.run(_hand_over, waiter, fields)
+            return
+        log.debug("received %s", wire.masked(fields))
         if mti == wire.NETWORK:
             self._answer_network(connection, fields)
             return
-        waiter = connection.waiting.get(_key(mti, fields))
-        if waiter is None:
-            log.warning("answer %s with STAN %s matches no waiting request: ignored", mti, stan)
-            return
-        request, future = waiter
-        if not wire.answers(request, fields):
-            log.warning("answer %s with STAN %s contradicts its request: ignored", mti, stan)
-            return
-        try:
-            answer = messages.answer_from_fields(fields)
-        except wire.MalformedMessage as exc:
-            log.warning("answer %s with STAN %s ignored: %s", mti, stan, exc)
-            return
-        if not future.done():
-            future.set_result(answer)
+        log.warning("answer %s with STAN %s matches no waiting request: ignored", mti, stan)
 
     def _answer_network(self, connection: _Connection, request: Fields) -> None:
         """The host may test the link too: answer its 0800 with 0810/00."""
@@ -395,3 +405,19 @@ def _consume(task: asyncio.Task[_Connection]) -> None:
     """Mark a failed connect as seen: its waiters may all have given up already."""
     if not task.cancelled():
         task.exception()
+
+
+def _hand_over(waiter: _Waiter, fields: Fields) -> None:
+    """Gives the answer to the request waiting for it (run in that request's context)."""
+    log.debug("received %s", wire.masked(fields))
+    mti, stan = fields.get("t", ""), fields.get("11", "")
+    if not wire.answers(waiter.request, fields):
+        log.warning("answer %s with STAN %s contradicts its request: ignored", mti, stan)
+        return
+    try:
+        answer = messages.answer_from_fields(fields)
+    except wire.MalformedMessage as exc:
+        log.warning("answer %s with STAN %s ignored: %s", mti, stan, exc)
+        return
+    if not waiter.future.done():
+        waiter.future.set_result(answer)
