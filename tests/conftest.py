@@ -37,6 +37,7 @@ from ips.storage.migrate import migrate
 from ips.storage.unit_of_work import Database
 from ips.web.app import create_app
 from ips.web.services import Services
+from tests import leaks
 from tests.fakes import FakeProcessingCenter, ManualClock
 
 POSTGRES_URL = os.environ.get("IPS_TEST_POSTGRES_URL", "")
@@ -55,6 +56,15 @@ MERCHANT = AddMerchant(
 
 SETUP = Actor(ActorKind.COMMAND, "tests", "localhost")
 """Who the tests' fixtures add and change merchants as (in the audit trail)."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    leaks.start(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run fails when its logs hold what must never be logged (``tests/leaks.py``)."""
+    leaks.finish(session)
 
 
 def _dsn(url: str, database: str) -> str:

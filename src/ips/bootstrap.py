@@ -13,6 +13,7 @@ from ips.callbacks import HttpCallbackSender
 from ips.config import Settings
 from ips.crypto.tokens import FormTokens
 from ips.domain.acquirers import Acquirer, processing_address
+from ips.metrics import Metrics
 from ips.processing.embedded_bank import EmbeddedSimulator
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.loyalty_http import HttpLoyalty
@@ -36,8 +37,9 @@ from ips.workers import janitor_loop, notification_loop, settlement_loop, webhoo
 log = logging.getLogger(__name__)
 
 
-async def open_database(settings: Settings) -> Database:
-    """The database, migrated to the current schema (by one starting process at a time)."""
+async def open_database(settings: Settings, metrics: Metrics | None = None) -> Database:
+    """The database, migrated to the current schema (by one starting process at a time);
+    its commits counted in ``metrics`` when given."""
     engine = create_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -47,13 +49,15 @@ async def open_database(settings: Settings) -> Database:
         async with migration_lock(engine):
             await migrate(engine)
             keyring = await bind_keyring(engine, settings.key_file)
-        return Database(engine, keyring)
+        return Database(engine, keyring, metrics.committed if metrics else None)
     except BaseException:
         await engine.dispose()
         raise
 
 
-async def refresh_links(links: Links, database: Database, settings: Settings) -> None:
+async def refresh_links(
+    links: Links, database: Database, settings: Settings, metrics: Metrics | None = None
+) -> None:
     """Connects to the acquirers the operator added since the last look, and takes the
     changed rules of those connected; one that cannot be connected now is tried again at the
     next look, and stops none of the others."""
@@ -68,7 +72,7 @@ async def refresh_links(links: Links, database: Database, settings: Settings) ->
             links.by_name[acquirer.name] = replace(link, acquirer=acquirer)
             continue
         try:
-            links.by_name[acquirer.name] = await _connect(acquirer, database, settings)
+            links.by_name[acquirer.name] = await _connect(acquirer, database, settings, metrics)
         except Exception:
             log.exception("acquirer %s is not connected; tried again later", acquirer.name)
 
@@ -77,6 +81,7 @@ async def _connect(
     acquirer: Acquirer,
     database: Database,
     settings: Settings,
+    metrics: Metrics | None,
     address: tuple[str, int] | None = None,
 ) -> Link:
     """Leases the node's terminal at the acquirer and opens its link (signed on now if the
@@ -91,6 +96,7 @@ async def _connect(
         terminal_id=terminal.id,
         acquirer_id=acquirer.acquirer_id,
         timeout=settings.processing_timeout,
+        metrics=metrics.link(acquirer.name) if metrics else None,
     )
     await processing.start()
     terminal.start_keeping(database, pool, processing.sign_on_as)
@@ -99,10 +105,12 @@ async def _connect(
     return Link(acquirer, processing, terminal)
 
 
-async def _keep_links(links: Links, database: Database, settings: Settings) -> None:
+async def _keep_links(
+    links: Links, database: Database, settings: Settings, metrics: Metrics
+) -> None:
     while True:
         await asyncio.sleep(ACQUIRERS_REFRESH)
-        await refresh_links(links, database, settings)
+        await refresh_links(links, database, settings, metrics)
 
 
 @dataclass
@@ -134,6 +142,7 @@ class Runtime:
             self.sender,
             gateway.clock,
             settings.allowed_notification_ports,
+            metrics=gateway.metrics,
         )
         loops = [
             janitor_loop(gateway, settings.janitor_interval, stale_after),
@@ -158,18 +167,19 @@ class Runtime:
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[Runtime]:
-    database = await open_database(settings)
+    metrics = Metrics()
+    database = await open_database(settings, metrics)
     simulator = None
     if not settings.processing:
         simulator = EmbeddedSimulator(settings.simulator_store)
         await simulator.start()
     address = ("127.0.0.1", simulator.port) if simulator else None
-    default = await _connect(settings.default_acquirer, database, settings, address)
+    default = await _connect(settings.default_acquirer, database, settings, metrics, address)
     processing, terminal = default.processing, default.terminal
     assert isinstance(processing, Iso8583ProcessingCenter)
     links = Links()
-    await refresh_links(links, database, settings)
-    keeping_links = asyncio.create_task(_keep_links(links, database, settings))
+    await refresh_links(links, database, settings, metrics)
+    keeping_links = asyncio.create_task(_keep_links(links, database, settings, metrics))
     http_side = simulator.http_url if simulator else ""
     threeds_url, wallet_url = settings.threeds_url or http_side, settings.wallet_url or http_side
     secure = (
@@ -197,12 +207,15 @@ async def running(settings: Settings, *, workers: bool = True) -> AsyncIterator[
         credentials=CredentialCache(timedelta(seconds=settings.credential_cache_seconds)),
         terminal=terminal,
         links=links,
+        metrics=metrics,
     )
     services = Services(
         gateway,
         FormTokens(database.keyring.derive("form tokens")),
         settings.allowed_notification_ports,
         trusted_proxies=settings.trusted_proxy_networks,
+        metrics_networks=settings.metrics_network_list,
+        metrics_token=settings.metrics_token,
     )
     sender = HttpCallbackSender(networks=settings.allowed_notification_networks)
     runtime = Runtime(settings, database, processing, services, sender, simulator)

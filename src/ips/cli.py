@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import logging
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,8 @@ from ips.domain.points import DEFAULT_POINTS_SHARE
 from ips.domain.reconciliation import Difference
 from ips.domain.settlement import BatchStatus
 from ips.domain.users import Role
+from ips.logs import setup as logs
+from ips.metrics import MULTIPROCESS_DIR
 from ips.processing import bank_report
 from ips.processing.bank_report import ReportRefused
 from ips.processing.embedded_bank import SOURCE, EmbeddedSimulator
@@ -67,15 +70,29 @@ from ips.services.rates import SetRate, rate_history, set_rate
 from ips.services.reconciliation import reconcile_and_keep
 from ips.services.settlement import BatchReport
 from ips.storage.unit_of_work import Database as StoredDatabase
-from ips.web.app import create_app
+from ips.web.app import create_app, scrapes
 from ips.web.health import health_app
 
-app = typer.Typer(help="IPS — the Internet Payment System.", no_args_is_help=True)
+app = typer.Typer(
+    help="IPS — the Internet Payment System.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # a crash must not print a password it was given
+)
 merchant_app = typer.Typer(help="Merchants (shops) that may take payments.", no_args_is_help=True)
 app.add_typer(merchant_app, name="merchant")
 rate_app = typer.Typer(help="Exchange rates for orders in currencies the processing center "
                        "does not take.", no_args_is_help=True)  # fmt: skip
 app.add_typer(rate_app, name="rate")
+_command = ["ips"]
+"""What the log lines of this process name it: ``ips serve``, ``ips worker``…"""
+
+
+@app.callback()
+def _named(context: typer.Context) -> None:
+    if context.invoked_subcommand:
+        _command[0] = f"ips {context.invoked_subcommand}"
+
+
 user_app = typer.Typer(help="Users of the Personal Account (/cabinet).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -101,7 +118,9 @@ def _settings(database: str | None = None, **overrides: object) -> Settings:
     changes = {key: value for key, value in overrides.items() if value is not None}
     if database:
         changes["database_url"] = database
-    return settings.model_copy(update=changes)
+    settings = settings.model_copy(update=changes)
+    _logging(settings)
+    return settings
 
 
 R = TypeVar("R")
@@ -131,10 +150,18 @@ def _refused() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+_RUNNING = frozenset({"ips serve", "ips worker", "ips settle", "ips points"})
+"""The commands that log what they do from ``IPS_LOG_LEVEL`` up; the others (``ips merchant
+add``…) say what they did on standard output, and log only their warnings."""
+
+
+def _logging(settings: Settings) -> None:
+    """The command's logs, as the settings say (``logs/setup.py``), each line naming the
+    command (``ips serve``)."""
+    level = settings.log_level
+    if _command[0] not in _RUNNING and level in ("DEBUG", "INFO"):
+        level = "WARNING"
+    logs.configure(_command[0], format=settings.log_format, level=level, directory=settings.log_dir)
 
 
 Processing = Annotated[
@@ -181,7 +208,6 @@ def serve(
     supervisor_fd: Annotated[int | None, typer.Option("--supervisor-fd", hidden=True)] = None,
 ) -> None:
     """Run the gateway: payment pages and web services, and the background workers."""
-    _logging()
     settings = _node_settings(database, processing, processing_http)
     base = f"http://{host}:{port}"
     roles = f"HTTP and {_WORKERS}" if workers else "HTTP only (no background workers)"
@@ -251,7 +277,11 @@ def _serve_processes(
         typer.echo(f"node processes: {', '.join(map(str, pids))}{first}")
 
     async def run() -> int:
-        env = {**os.environ, "IPS_DATABASE_URL": settings.database_url}
+        env = {
+            **os.environ,
+            "IPS_DATABASE_URL": settings.database_url,
+            MULTIPROCESS_DIR: values,  # a scrape of any node adds up all of theirs
+        }
         simulator = None
         if not settings.processing:  # one simulator for all, in a process of its own
             simulator = EmbeddedSimulator(settings.simulator_store)
@@ -270,10 +300,12 @@ def _serve_processes(
             if simulator is not None:
                 await simulator.stop()
 
+    values = tempfile.mkdtemp(prefix="ips-metrics-")
     try:
         status = eventloop.run(run())
     finally:
         sock.close()
+        shutil.rmtree(values, ignore_errors=True)
     raise typer.Exit(status)
 
 
@@ -294,11 +326,14 @@ def worker(
 ) -> None:
     """Run the background workers alone: the janitor (unanswered messages, expired orders
     and holds), settlement and notifications. Any number may run beside `ips serve`."""
-    _logging()
     settings = _node_settings(database, processing, processing_http)
     http = None
     if health_port is not None:
-        http = node.Http(lambda runtime: health_app(runtime.health), health_host, health_port)
+        http = node.Http(
+            lambda runtime: health_app(runtime.health, scrapes(runtime.services)),
+            health_host,
+            health_port,
+        )
 
     def started(runtime: Runtime) -> None:
         _said_where(runtime.settings, runtime.simulator)
@@ -1011,7 +1046,6 @@ def settle(
     database: Database = None,
 ) -> None:
     """Close the open settlement batches now and send them to their acquirers."""
-    _logging()
     settings = _settings(database)
 
     async def run() -> list[BatchReport]:
@@ -1266,7 +1300,6 @@ def points_report(
 ) -> None:
     """Report a day's points operations to the points program, merchant by merchant, and
     keep the differences it answers (exits 1 when there are any, or it does not answer)."""
-    _logging()
     settings = _settings(database)
     reported = day.date() if day is not None else utc_now().date() - timedelta(days=1)
 

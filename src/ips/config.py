@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -140,7 +141,7 @@ class Settings(BaseSettings):
             return timedelta(seconds=float(value))
         return value
 
-    @field_validator("notification_networks", "trusted_proxies")
+    @field_validator("notification_networks", "trusted_proxies", "metrics_networks")
     @classmethod
     def _networks_readable(cls, value: str) -> str:
         try:
@@ -173,3 +174,35 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_networks(self) -> tuple[Network, ...]:
         return networks(self.trusted_proxies)
+
+    metrics_networks: str = "127.0.0.0/8,::1"
+    """Callers that may scrape ``/metrics`` without a token, comma-separated addresses or
+    CIDRs; empty: none (``web/metrics.py``)."""
+    metrics_token: str = ""
+    """A bearer token with which any caller may scrape ``/metrics``; empty: none."""
+
+    @property
+    def metrics_network_list(self) -> tuple[Network, ...]:
+        return networks(self.metrics_networks)
+
+    log_format: Literal["json", "text"] = "json"
+    """``json``: one JSON object a line, for a log collector; ``text``: lines for a person
+    (``logs/formats.py``)."""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """The least a record must be to be logged; ``DEBUG`` adds IPS's own detail (the messages
+    to the processing center, masked)."""
+    log_dir: Path | None = None
+    """A directory where each process also writes its lines, to a file of its own
+    (``ips-serve-PID.log``); unset: standard error only."""
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+
+    @field_validator("log_dir", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

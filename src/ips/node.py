@@ -85,7 +85,8 @@ class Listener:
             lifespan="off",
             proxy_headers=True,
             forwarded_allow_ips=list(self.http.proxies),
-            access_log=False,
+            access_log=False,  # the app's own (``web.app.Guard``)
+            log_config=None,  # its records go where the process's go (``logs.setup``)
             timeout_graceful_shutdown=math.ceil(self.http.grace),
         )
         config.load()

@@ -17,6 +17,9 @@ while the parent runs is started again, with its role (a pause first, which grow
 keeps failing to start); but a child that fails before every child was first ready stops
 them all and ends the parent with status 1: a setting or the database is wrong, and starting
 it again would not help.
+
+The children keep their metrics' values in files of one directory (``ips.metrics``,
+multiprocess mode): the parent forgets the gauges of a child that ended.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import socket
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from ips.metrics import MULTIPROCESS_DIR, forget_process
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +183,8 @@ async def _keep(child: Child) -> None:
     while child.process is not None:
         status = await child.process.wait()
         child.stop()
+        if values := child.env.get(MULTIPROCESS_DIR):
+            forget_process(child.process.pid, values)
         log.error(
             "node process %d (pid %d) ended with status %d; starting another in %.0f s",
             child.number,

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from ips.logs.context import scope
 from ips.services import janitor, notifications, settlement, webhooks
 from ips.services.gateway import Gateway
 from ips.services.health import Heartbeat
@@ -33,21 +34,24 @@ class Loop:
         beat = self.heartbeat
         while not stopping.is_set():
             more = False
-            try:
-                more = await self.job()
-            except Exception as exc:
-                beat.failed()
-                if beat.failures == 1:
-                    log.exception(
-                        "background job %s failed; it runs again in %ss", beat.name, beat.interval
-                    )
-                else:  # the same trouble, most likely (a database away): one line each time
-                    log.warning(
-                        "background job %s failed again (%s in a row): %s: %s",
-                        beat.name, beat.failures, type(exc).__name__, exc,
-                    )  # fmt: skip
-            else:
-                beat.succeeded()
+            with scope(job=beat.name):  # each run's lines name the job, and only its own
+                try:
+                    more = await self.job()
+                except Exception as exc:
+                    beat.failed()
+                    if beat.failures == 1:
+                        log.exception(
+                            "background job %s failed; it runs again in %ss",
+                            beat.name,
+                            beat.interval,
+                        )
+                    else:  # the same trouble, most likely (a database away): one line each time
+                        log.warning(
+                            "background job %s failed again (%s in a row): %s: %s",
+                            beat.name, beat.failures, type(exc).__name__, exc,
+                        )  # fmt: skip
+                else:
+                    beat.succeeded()
             if not more:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(beat.interval):

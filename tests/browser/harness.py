@@ -33,6 +33,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+from tests import leaks
 from tests.processes import free_port, run_ips, wait_for_port
 
 CHROMIUM = os.environ.get("IPS_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -143,7 +144,7 @@ def running_ips(directory: Path, *, processing_timeout: float = 3) -> Iterator[I
     in-process), the merchant added first with ``ips merchant add``. On leaving, the server is
     stopped and its log checked: no traceback, no card number in full."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("IPS_")}
-    env |= {
+    env |= leaks.passed_on() | {
         "IPS_DATABASE_URL": f"sqlite:///{directory / 'ips.sqlite3'}",
         "IPS_KEY_FILE": str(directory / "ips.key"),
         "IPS_SIMULATOR_STORE": str(directory / "processing-center.sqlite3"),

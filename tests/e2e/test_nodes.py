@@ -24,6 +24,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.requests import Request
@@ -50,6 +51,8 @@ class Cluster:
     env: dict[str, str]
     store: Path
     pc_port: int = field(default_factory=free_port)
+    bank_port: int = field(default_factory=free_port)
+    """The processing center's HTTP side: the issuer's 3-D Secure pages, the wallet."""
     processes: list[subprocess.Popen[str]] = field(default_factory=list)
     pc: subprocess.Popen[str] | None = None
     failing: list[subprocess.Popen[str]] = field(default_factory=list)
@@ -66,7 +69,7 @@ class Cluster:
 
     def start_processing_center(self) -> None:
         self.pc = self.start(
-            "processing-center", "--port", str(self.pc_port), "--http-port", str(free_port()),
+            "processing-center", "--port", str(self.pc_port), "--http-port", str(self.bank_port),
             "--store", str(self.store),
         )  # fmt: skip
         wait_for_port(self.pc_port, self.pc, lambda: _output(self.pc))
@@ -206,7 +209,7 @@ async def test_a_worker_does_the_background_work_a_server_without_workers_leaves
                 assert (await orderstate(http, "UNPAID"))["orderstate"] == "In Process"
                 assert shop.received == []
 
-                nodes.worker()
+                ready = nodes.worker()
                 deadline = time.monotonic() + SETTLE
                 while (await orderstate(http, "UNPAID"))["orderstate"] != "Timeout":
                     assert time.monotonic() < deadline, "the worker did not expire the order"
@@ -214,8 +217,26 @@ async def test_a_worker_does_the_background_work_a_server_without_workers_leaves
                 while not shop.received:
                     assert time.monotonic() < deadline, "the worker did not notify the shop"
                     await asyncio.sleep(0.1)
+                served = await scraped(http, "/metrics")
+                worked = await scraped(http, ready.replace("/health/ready", "/metrics"))
+    approved = (("acquirer", "default"), ("outcome", "approved"), ("way", "card"))
+    assert served[("ips_payments_total", approved)] == 1  # counted where it ended
+    assert ("ips_payments_total", approved) not in worked
+    for figures in (served, worked):  # the worker's health port serves its metrics too
+        assert figures[("ips_iso8583_link_up", (("acquirer", "default"),))] == 1
+        assert figures[("ips_figures_up", ())] == 1
     [notified] = shop.received
     assert notified["ordernumber"] == "PAID" and notified["orderstate"] == "Approved"
+
+
+async def scraped(http: httpx.AsyncClient, url: str) -> dict[tuple[str, tuple[Any, ...]], float]:
+    answer = await http.get(url)
+    assert answer.status_code == 200, answer.text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
 
 
 async def test_readiness_follows_the_processing_center(tmp_path: Path, database_url: str) -> None:

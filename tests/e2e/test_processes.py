@@ -20,6 +20,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from demobank.ledger import Ledger
 from ips.crypto.keyring import KeyRing
@@ -175,6 +176,20 @@ async def test_a_buyer_pays_and_the_shop_sees_it(installation: Installation) -> 
                     "Language": "EN"},
         )  # fmt: skip
         assert again.status_code == 400 and "already paid" in again.text
+
+        metrics = await http.get("/metrics")  # from the node's own host: no token needed
+        assert metrics.status_code == 200
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(metrics.text)
+            for sample in family.samples
+        }
+        card = (("acquirer", "default"),)
+        for outcome, count in (("approved", 1), ("declined", 2), ("timeout", 1)):
+            payments = (*card, ("outcome", outcome), ("way", "card"))
+            assert samples[("ips_payments_total", payments)] == count
+        assert samples[("ips_iso8583_link_up", card)] == 1
+        assert samples[("ips_iso8583_timeouts_total", (*card, ("mti", "0100")))] == 1
 
     async with await Ledger.open(installation.store) as ledger:
         holds = await ledger.holds()

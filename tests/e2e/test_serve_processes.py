@@ -28,6 +28,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
 from ips.storage.database import create_engine
@@ -210,6 +211,25 @@ async def paid_at(url: str, ordernumber: str, stopped: Sequence[Proc]) -> bool:
             os.kill(process.pid, signal.SIGCONT)
 
 
+async def scraped_at(url: str, stopped: Sequence[Proc]) -> tuple[float, set[str]]:
+    """What ``/metrics`` says while the processes ``stopped`` are stopped: the approved card
+    payments, and the pids whose ISO 8583 link is up (the sums of every node process's)."""
+    for process in stopped:
+        os.kill(process.pid, signal.SIGSTOP)
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=SETTLE) as http:
+            answer = await http.get("/metrics")
+    finally:
+        for process in stopped:
+            os.kill(process.pid, signal.SIGCONT)
+    assert answer.status_code == 200, answer.text
+    samples = [s for family in text_string_to_metric_families(answer.text) for s in family.samples]
+    approved = {"way": "card", "outcome": "approved", "acquirer": "default"}
+    payments = [s.value for s in samples if s.name == "ips_payments_total" and s.labels == approved]
+    up = {s.labels["pid"] for s in samples if s.name == "ips_iso8583_link_up" and s.value == 1}
+    return sum(payments), up
+
+
 async def terminals(database_url: str) -> dict[str, str]:
     """The terminal each order's authorization went under, by order number."""
     engine = create_engine(database_url)
@@ -291,6 +311,9 @@ async def test_processes_share_the_port_come_back_when_killed_and_stop_on_sigter
         assert set(went) == {*(f"C-{n}" for n in range(10)), "AT-FIRST", "AT-SECOND"}
         assert went["AT-FIRST"] == terminal[first.pid]
         assert went["AT-SECOND"] == terminal[second.pid]
+        both = {str(first.pid), str(second.pid)}
+        assert await scraped_at(url, [second]) == (12, both)  # each adds up both
+        assert await scraped_at(url, [first]) == (12, both)
 
         os.kill(first.pid, signal.SIGKILL)
         await until_ended([first])
@@ -304,6 +327,8 @@ async def test_processes_share_the_port_come_back_when_killed_and_stop_on_sigter
         assert (await readiness(f"{url}/health/ready"))[0] == 200
         assert await paid_at(url, "AFTER", [second])
         assert (await terminals(postgres_url))["AFTER"] == new_terminal
+        # what the killed process counted stays; its link is forgotten
+        assert await scraped_at(url, [again]) == (13, {str(again.pid), str(second.pid)})
         assert sorted(p.pid for p in of_kind(children(parent), NODE_PROCESS)) == sorted(
             [again.pid, second.pid]
         )

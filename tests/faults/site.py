@@ -37,6 +37,7 @@ import httpx
 from sqlalchemy import text
 
 from ips.storage.database import create_engine
+from tests import leaks
 from tests.processes import free_port
 from tests.shop import Shop
 from tests.simulator_browser import form_on
@@ -118,6 +119,7 @@ class Site:
     def env(self, **settings: str) -> dict[str, str]:
         return {
             **{name: value for name, value in os.environ.items() if not name.startswith("IPS_")},
+            **leaks.passed_on(),
             "PYTHONUNBUFFERED": "1",
             "IPS_DATABASE_URL": self.database_url,
             "IPS_PROCESSING": f"127.0.0.1:{self.pc_port}",

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from demobank.money import Money as BankMoney
 from ips.domain.cards import Card, Expiry, Pan, Secret
 from ips.domain.money import Money, currency
 from ips.domain.responses import ResponseCode
+from ips.metrics import Metrics
 from ips.processing.iso8583 import Iso8583ProcessingCenter
 from ips.processing.port import AuthorizationRequest, MessageId, NoAnswer, ReversalRequest
 
@@ -59,7 +61,7 @@ def reversal(of: AuthorizationRequest, amount: Money | None = None) -> ReversalR
     )
 
 
-def connect(port: int, **options: float) -> Iso8583ProcessingCenter:
+def connect(port: int, **options: Any) -> Iso8583ProcessingCenter:
     settings = {"timeout": TIMEOUT} | options
     return Iso8583ProcessingCenter(
         "127.0.0.1", port, terminal_id=TERMINAL, acquirer_id="123456", **settings
@@ -429,3 +431,40 @@ async def test_logs_never_show_the_card(
     assert "'48': '***'" in caplog.text
     assert "4111111111111111" not in caplog.text
     assert "9203987" not in caplog.text
+
+
+async def test_the_link_counts_its_answers_timeouts_and_state(tmp_path: Path) -> None:
+    metrics = Metrics()
+    sample = metrics.registry.get_sample_value
+    first = Simulator(tmp_path / "bank.sqlite3")
+    await first.start()
+    client = connect(first.port, timeout=LOST, metrics=metrics.link("bank-a"))
+    second = Simulator(tmp_path / "bank.sqlite3", port=first.port)
+    link = {"acquirer": "bank-a"}
+    try:
+        assert sample("ips_iso8583_link_up", link) == 0
+        await client.start()
+        assert sample("ips_iso8583_link_up", link) == 1
+        assert (await client.authorize(authorization())).approved
+        assert not (await client.authorize(authorization("4000000000000002"))).approved
+        with pytest.raises(NoAnswer):
+            await client.authorize(authorization("4000000000000119"))
+
+        authorizations = {**link, "mti": "0100"}
+        assert sample("ips_iso8583_answers_total", {**authorizations, "code": "00"}) == 1
+        assert sample("ips_iso8583_answers_total", {**authorizations, "code": "05"}) == 1
+        assert sample("ips_iso8583_timeouts_total", authorizations) == 1
+        assert sample("ips_iso8583_round_trip_seconds_count", authorizations) == 2
+        assert sample("ips_iso8583_round_trip_seconds_count", {**link, "mti": "0800"}) == 1
+
+        await first.stop()
+        await eventually(lambda: sample("ips_iso8583_link_up", link) == 0)
+        assert sample("ips_iso8583_links_lost_total", link) == 1
+        await second.start()
+        assert (await client.authorize(authorization())).approved
+        assert sample("ips_iso8583_link_up", link) == 1
+    finally:
+        await client.close()
+        await first.stop()
+        await second.stop()
+    assert sample("ips_iso8583_link_up", link) == 0

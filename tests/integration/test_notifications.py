@@ -4,6 +4,7 @@ operator allows here (``test_notification_addresses.py`` tries the addresses ref
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -16,6 +17,7 @@ from ips.domain.errors import InvalidInput
 from ips.domain.notifications import AnswerMode, NotificationStatus, Outcome
 from ips.domain.orders import OperationKind, Order
 from ips.domain.responses import ResponseCode
+from ips.metrics import Metrics
 from ips.services.cancellations import Cancel, cancel
 from ips.services.confirmations import Confirm, confirm
 from ips.services.gateway import Gateway
@@ -144,7 +146,8 @@ async def test_a_shop_that_was_down_gets_it_once_it_is_back(
     shop = Shop()  # not listening yet
     await notified_shop(gateway, shop)
     order = await paid(gateway)
-    shipment = delivery(gateway, sender, shop)
+    metrics = Metrics()
+    shipment = dataclasses.replace(delivery(gateway, sender, shop), metrics=metrics)
     assert await deliver_due(shipment) == 1
     assert await deliver_due(shipment) == 0  # the next attempt is not due yet
     clock.advance(minutes=1)
@@ -158,6 +161,13 @@ async def test_a_shop_that_was_down_gets_it_once_it_is_back(
         await shop.close()
     assert len(shop.received) == 1
     assert (await history(database, order))[0][0] == "delivered"
+    tried = {
+        outcome: metrics.registry.get_sample_value(
+            "ips_deliveries_total", {"outbox": "notifications", "outcome": outcome}
+        )
+        for outcome in ("no_answer", "delivered")
+    }
+    assert tried == {"no_answer": 2, "delivered": 1}
 
 
 async def test_eight_attempts_over_four_hours_then_it_gives_up(
@@ -189,7 +199,8 @@ async def test_an_explicit_refusal_is_not_sent_again(
     shop.body = '<pushpaymentresult firstcode="13" secondcode="0"/>'
     await notified_shop(gateway, shop)
     order = await paid(gateway)
-    shipment = delivery(gateway, sender, shop)
+    metrics = Metrics()
+    shipment = dataclasses.replace(delivery(gateway, sender, shop), metrics=metrics)
     assert await deliver_due(shipment) == 1
     clock.advance(hours=5)
     assert await deliver_due(shipment) == 0

@@ -5,6 +5,7 @@ recipe of ``docs/json-api.md``; retried, given up, claimed, rolled and sent agai
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,6 +18,7 @@ from ips.domain.merchants import Merchant
 from ips.domain.orders import Order
 from ips.domain.responses import ResponseCode
 from ips.domain.webhooks import EVENT_TYPES, DeliveryStatus, WebhookDelivery
+from ips.metrics import Metrics
 from ips.services.cancellations import Cancel, cancel
 from ips.services.claims import LEASE
 from ips.services.confirmations import Confirm, confirm
@@ -161,7 +163,8 @@ async def test_a_failing_endpoint_is_retried_with_growing_pauses_and_given_up_af
     receiver.status = 500
     await endpoint(gateway, receiver, "payment.succeeded")
     await paid(gateway, "F-1")
-    ship = shipping(gateway, sender, receiver)
+    metrics = Metrics()
+    ship = dataclasses.replace(shipping(gateway, sender, receiver), metrics=metrics)
     for _ in range(40):
         assert await deliver_due(ship) == 1
         [delivery] = await history(gateway)
@@ -182,6 +185,8 @@ async def test_a_failing_endpoint_is_retried_with_growing_pauses_and_given_up_af
     assert times[-1] - times[0] == timedelta(days=3)
     clock.advance(days=1)
     assert await deliver_due(ship) == 0
+    refused = {"outbox": "webhooks", "outcome": "refused"}
+    assert metrics.registry.get_sample_value("ips_deliveries_total", refused) == len(times)
 
 
 async def test_a_delivery_another_worker_claimed_is_not_sent_twice(

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from ips.config import Settings
+from ips.web.services import LOOPBACK
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,16 @@ def test_a_terminal_id_is_one_id_of_1_to_8_characters(
 def test_a_terminal_pool_is_ids_separated_by_commas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IPS_TERMINAL_POOL", "IPS00001, IPS00002")
     assert Settings().terminal_pool_ids == ("IPS00001", "IPS00002")
+
+
+def test_metrics_are_scraped_from_the_loopback_unless_told(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().metrics_network_list == LOOPBACK  # the app's own default too
+    monkeypatch.setenv("IPS_METRICS_NETWORKS", "")
+    assert Settings().metrics_network_list == ()
+    monkeypatch.setenv("IPS_METRICS_NETWORKS", "10.0.0.0/8, 192.0.2.1")
+    assert [str(n) for n in Settings().metrics_network_list] == ["10.0.0.0/8", "192.0.2.1/32"]
+    monkeypatch.setenv("IPS_METRICS_NETWORKS", "prometheus.internal")
+    with pytest.raises(ValueError, match="metrics_networks"):
+        Settings()

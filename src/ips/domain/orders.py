@@ -32,6 +32,7 @@ from ips.domain.states import (
     transition,
 )
 from ips.domain.text import is_digits
+from paywire.luhn import luhn_valid
 
 
 class Language(enum.Enum):
@@ -121,8 +122,13 @@ def parse_ordernumber(text: str) -> str:
 
 
 def new_billnumber() -> str:
-    """A random 16-digit billnumber; the database's unique constraint catches the rare repeat."""
-    return str(10**15 + secrets.randbelow(9 * 10**15))
+    """A random 16-digit billnumber; the database's unique constraint catches the rare repeat.
+    It fails the Luhn check, so that nothing that looks for card numbers — a data-loss scanner,
+    the net of IPS's own logs (``logs/formats.py``) — takes one for a card's."""
+    number = str(10**15 + secrets.randbelow(9 * 10**15))
+    if luhn_valid(number):  # one more on the last digit, which the check does not double
+        number = number[:-1] + str((int(number[-1]) + 1) % 10)
+    return number
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ips.domain.api_keys import ApiKey, Scope, key_id_of, new_key
 from ips.domain.audit import Actor, Subject
 from ips.domain.errors import AccessDenied, AuthenticationFailed, NotFound
+from ips.logs.context import about
 from ips.services.audit import note
 from ips.services.clock import Clock, utc_now
 from ips.services.unit_of_work import UnitOfWorkFactory
@@ -85,4 +86,5 @@ async def key_holder(authorization: str, uow_factory: UnitOfWorkFactory) -> KeyH
         key = await uow.api_keys.get(key_id)
     if key is None or not key.opens(token):
         raise AuthenticationFailed("the API key is unknown or revoked", field="key")
+    about(merchant_id=key.merchant_id)
     return KeyHolder(key.merchant_id, key.key_id, key.scope)

@@ -12,6 +12,7 @@ by the janitor as a system error (AS998).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.domain.text import is_digits
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.processing.port import NoAnswer
 from ips.processing.secure import AuthenticationStatus
 from ips.services import cvc
@@ -53,15 +55,18 @@ async def _complete(billnumber: str, reference: str, gateway: Gateway) -> Paymen
     if isinstance(found, Order):
         return PaymentStep(found)
     order, authentication = found
+    started = time.perf_counter()
     try:
         result = await gateway.secure.result(reference)
     except NoAnswer:
         log.warning("no answer from the 3-D Secure server for order %s", billnumber)
         return PaymentStep(order)
+    finally:
+        gateway.metrics.threeds_request("result", time.perf_counter() - started)
     fault("authentication.result.sent")
     if result.status is AuthenticationStatus.PENDING:
         return PaymentStep(order)
-    closed = await _close(authentication, result.status, gateway)
+    closed = await _close(authentication, result.status, gateway, buyer_back=True)
     if isinstance(closed, Order):  # failed, or another request got here first
         return PaymentStep(closed)
     card = stored_card(closed.payment, gateway.keyring, closed.card_code)
@@ -94,6 +99,7 @@ async def _pending(
         order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None or order.id is None:
             raise NotFound("no such order", field="billnumber")
+        about_order(order)
         for transaction in await uow.transactions.of_order(order.id):
             if (
                 transaction.kind is TransactionKind.AUTHENTICATION
@@ -105,12 +111,17 @@ async def _pending(
 
 
 async def _close(
-    authentication: Transaction, status: AuthenticationStatus, gateway: Gateway
+    authentication: Transaction,
+    status: AuthenticationStatus,
+    gateway: Gateway,
+    *,
+    buyer_back: bool = False,
 ) -> Order | _Authenticated:
     """Records the check's outcome and takes the CVC kept with it, in one commit with what
     follows: a failed check declines the payment (AS110; AS998 when it never got its
     reference), a passed one opens the authorization, to be sent with the CVC. The order as
-    it is when the check failed or was recorded already."""
+    it is when the check failed or was recorded already. ``buyer_back``: the buyer came back
+    from the issuer's page, and the time taken there is measured."""
     async with gateway.uow_factory() as uow:
         order, current, payment = await lock_exchange(uow, authentication)
         if current.status is not TransactionStatus.SENT:
@@ -123,6 +134,9 @@ async def _close(
             TransactionStatus.APPROVED if passed else TransactionStatus.DECLINED, now
         )
         await uow.transactions.save(current)
+        if buyer_back:
+            taken = (now - current.created_at).total_seconds()
+            gateway.metrics.threeds_buyer(status.name.lower(), taken)
         if not passed:
             code = (
                 ResponseCode.THREE_DS_REQUIRED if current.reference else ResponseCode.SYSTEM_ERROR

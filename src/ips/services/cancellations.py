@@ -11,6 +11,7 @@ paid. ``Externalrefundid`` makes a cancel idempotent: a repeat answers the first
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from ips.domain.orders import (
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.services.accruals import open_accrual_reversal
 from ips.services.audit import note
 from ips.services.gateway import Gateway
@@ -50,6 +52,8 @@ from ips.services.unit_of_work import UnitOfWork
 from ips.services.wallet_payments import open_wallet_refund, send_wallet_refund
 
 _EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{10,100}")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,16 @@ async def cancel_locked(
     operation.finish(OperationStatus.SUCCESS, ResponseCode.SUCCESS, now)
     await uow.operations.add(operation)
     assert operation.id is not None
+    about_order(order, operation)
+    log.info(
+        "cancel %s.%d of %s (%s): %s reversed, %s refunded",
+        order.billnumber,
+        operation.number,
+        operation.amount,
+        reason.name.lower(),
+        Money(split.reversal, currency),
+        Money(split.money_refund, currency),
+    )
     if split.from_unpresented:
         await _withdraw_unpresented(uow, order.id, split.from_unpresented, now)
     after = AfterCommit()

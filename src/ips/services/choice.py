@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from ips.domain.errors import NotFound
 from ips.domain.orders import Operation, OperationKind, Order, PaymentMeans
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.services.gateway import Gateway
 from ips.services.rates import quote
 
@@ -32,6 +33,7 @@ async def choose_means(cmd: ChooseMeans, gateway: Gateway) -> Order:
         order = await uow.orders.get(cmd.billnumber, lock=True)
         if order is None:
             raise NotFound("no such order", field="billnumber")
+        about_order(order)
         assert order.id is not None
         earlier = await uow.operations.of_order(order.id)
         merchant = await uow.merchants.get(order.merchant_id)

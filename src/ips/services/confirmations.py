@@ -10,6 +10,7 @@ request never charges twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ips.domain.audit import Actor
@@ -19,6 +20,7 @@ from ips.domain.orders import Operation, OperationKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.services.audit import note
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
@@ -33,6 +35,8 @@ from ips.services.operations import (
 )
 from ips.services.payments import present_later
 from ips.services.reversals import open_reversal, send_reversal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ async def confirm(
         )
         confirmation.finish(OperationStatus.SUCCESS, ResponseCode.SUCCESS, now)
         await uow.operations.add(confirmation)
+        about_order(order, confirmation)
         await present_later(uow, confirmation, paid.authorization, confirmation.amount, now)
         released = order.books.released - before.released
         if released:
@@ -91,6 +96,13 @@ async def confirm(
         fault("confirmation.committing")
         await uow.commit()
     fault("confirmation.committed")
+    log.info(
+        "confirmation %s.%d of %s; the order is %s",
+        order.billnumber,
+        confirmation.number,
+        confirmation.amount,
+        order.state.value,
+    )
     if reversal_id is not None:
         await send_reversal(reversal_id, gateway, attempts=gateway.reversal_attempts)
     return OperationResult(merchant, order, confirmation, paid.payment)

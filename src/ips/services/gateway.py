@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from ips.crypto.keyring import KeyRing
 from ips.domain.acquirers import DEFAULT_ACQUIRER, Acquirer, Rules
+from ips.metrics import Metrics
 from ips.processing.loyalty import Loyalty
 from ips.processing.port import NoAnswer, ProcessingCenter
 from ips.processing.secure import NoThreeDSecure, ThreeDSecure
@@ -76,6 +77,9 @@ class Gateway:
     """The other acquirers."""
     credentials: CredentialCache = field(default_factory=CredentialCache)
     """Web-service credentials verified lately, and the checks under way."""
+    metrics: Metrics = field(default_factory=Metrics)
+    """This process's metrics; the payments that end are counted by the unit of work's
+    commits (``Metrics.committed``), given the same."""
 
     def acquirer(self, name: str) -> Acquirer | None:
         """The acquirer of that name, if this node knows it."""

@@ -47,6 +47,7 @@ from ips.domain.orders import (
 )
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
+from ips.logs.context import about_order, scope
 from ips.services import (
     authentication,
     cvc,
@@ -84,16 +85,18 @@ async def sweep(gateway: Gateway, *, stale_after: timedelta) -> int:
     for transaction in await _open_transactions(gateway, now - stale_after):
         if not _due(transaction, now, stale_after):
             continue
-        try:
-            acted += await _claimed(transaction, gateway)
-        except Exception:  # one transaction that fails must not hold up the others
-            log.exception("the janitor could not settle transaction %s", transaction.id)
+        with scope():  # its lines are about its order, and the next one's about another
+            try:
+                acted += await _claimed(transaction, gateway)
+            except Exception:  # one transaction that fails must not hold up the others
+                log.exception("the janitor could not settle transaction %s", transaction.id)
     waiting = await _waiting_on_points(gateway, now - stale_after) if gateway.loyalty else []
     for billnumber in waiting:
-        try:
-            await points.follow_points(billnumber, gateway, release_alone=True)
-        except Exception:
-            log.exception("the janitor could not settle the points of order %s", billnumber)
+        with scope(billnumber=billnumber):
+            try:
+                await points.follow_points(billnumber, gateway, release_alone=True)
+            except Exception:
+                log.exception("the janitor could not settle the points of order %s", billnumber)
     await cvc.purge_expired(gateway)  # CVCs kept past their time (3-D Secure checks closed)
     await kept_cards.purge_expired(gateway)
     await idempotency.purge_expired(gateway.uow_factory, gateway.clock)
@@ -199,6 +202,7 @@ async def _give_up(authorization: Transaction, gateway: Gateway) -> int | None:
             return None
         payment = await uow.operations.get(current.operation_id)
         assert payment is not None
+        about_order(order, payment)
         log.warning("authorization %s of order %s went unanswered", current.id, order.billnumber)
         reversal_id = await record_answer(uow, order, payment, current, None, gateway.clock)
         fault("janitor.give_up.committing")
@@ -238,7 +242,8 @@ async def expire_orders(gateway: Gateway) -> int:
             try:
                 closed = order.expire(now, payment, exchanges)
             except Refused:  # its payment went on since it was read: sweep settles it
-                log.info("order %s is being paid: not expired", order.billnumber)
+                with scope(merchant_id=order.merchant_id, billnumber=order.billnumber):
+                    log.info("order %s is being paid: not expired", order.billnumber)
                 continue
             for exchange in closed:
                 await uow.transactions.save(exchange)
@@ -260,23 +265,31 @@ async def release_expired_holds(gateway: Gateway) -> int:
         ids = await uow.orders.holding_since_before(cutoff, BATCH)
     released = 0
     for order_id in ids:
-        async with gateway.uow_factory() as uow:
-            order = await uow.orders.lock_if_free(order_id)
-            if order is None:  # another node, or a shop's request, is at it
-                continue
-            unconfirmed = order.paid_books.unconfirmed
-            if not unconfirmed:
-                continue
-            paid = await paid_order(uow, order)
-            merchant = await uow.merchants.get(order.merchant_id)
-            assert merchant is not None
-            _, after = await cancel_locked(
-                uow, merchant, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
-            )
-            fault("janitor.hold_release.committing")
-            await uow.commit()
-        fault("janitor.hold_release.committed")
-        log.info("released the unconfirmed hold of order %s", order.billnumber)
-        released += 1
-        await after.send(gateway)
+        with scope():
+            released += await _release_hold(order_id, gateway)
     return released
+
+
+async def _release_hold(order_id: int, gateway: Gateway) -> int:
+    """Releases the order's unconfirmed hold; 1 if it did, 0 if there was none or the order
+    is another's to change now."""
+    async with gateway.uow_factory() as uow:
+        order = await uow.orders.lock_if_free(order_id)
+        if order is None:  # another node, or a shop's request, is at it
+            return 0
+        about_order(order)
+        unconfirmed = order.paid_books.unconfirmed
+        if not unconfirmed:
+            return 0
+        paid = await paid_order(uow, order)
+        merchant = await uow.merchants.get(order.merchant_id)
+        assert merchant is not None
+        _, after = await cancel_locked(
+            uow, merchant, paid, unconfirmed, CancelReason.HOLD_EXPIRED, gateway.clock()
+        )
+        fault("janitor.hold_release.committing")
+        await uow.commit()
+    fault("janitor.hold_release.committed")
+    log.info("released the unconfirmed hold of order %s", order.billnumber)
+    await after.send(gateway)
+    return 1

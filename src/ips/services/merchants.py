@@ -44,6 +44,7 @@ from ips.domain.orders import (
     PaymentMeans,
 )
 from ips.domain.points import DEFAULT_POINTS_SHARE
+from ips.logs.context import about
 from ips.services.audit import note
 from ips.services.clock import Clock, utc_now
 from ips.services.credentials import Check
@@ -443,6 +444,7 @@ async def authenticate(credentials: Credentials, gateway: Gateway) -> Merchant:
         guards = await uow.logins.guards(subjects, lock=False)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    about(merchant_id=merchant.merchant_id)
     if merchant.ws_addresses and not within(credentials.source, merchant.ws_addresses):
         raise AccessDenied("this merchant's web services are not open to this address")
     now = clock()
@@ -505,4 +507,5 @@ async def identify(caller: Caller, gateway: Gateway) -> Merchant:
         merchant = await uow.merchants.get(caller.merchant_id)
     if merchant is None:
         raise NotFound("no merchant with this Merchant_ID", field="merchant_id")
+    about(merchant_id=merchant.merchant_id)
     return merchant

@@ -28,6 +28,8 @@ from ips.domain.notifications import (
 from ips.domain.orders import Operation, OperationKind, Order
 from ips.domain.states import OperationStatus
 from ips.faults import fault
+from ips.logs.context import about
+from ips.metrics import Metrics
 from ips.protocol.fields import notification_fields
 from ips.protocol.notification import read_answer
 from ips.services import audit
@@ -131,6 +133,8 @@ class Delivery:
     clock: Clock = utc_now
     ports: frozenset[int] = ALLOWED_PORTS
     batch: int = 20
+    metrics: Metrics | None = None
+    """Where the attempts are counted."""
 
 
 async def deliver_due(delivery: Delivery) -> int:
@@ -147,6 +151,13 @@ async def deliver_due(delivery: Delivery) -> int:
 
 
 async def _deliver(notification: Notification, merchant: Merchant, delivery: Delivery) -> None:
+    named = notification.fields.get("billnumber", "")  # a payment's is the order's, the
+    billnumber, dot, number = named.partition(".")  # others' billnumber.n
+    about(
+        merchant_id=notification.merchant_id,
+        billnumber=billnumber,
+        operation=named if dot and number else None,
+    )
     attempt = await _attempt(notification, merchant, delivery)
     fault("notification.sent")
     async with delivery.uow_factory() as uow:
@@ -159,15 +170,20 @@ async def _deliver(notification: Notification, merchant: Merchant, delivery: Del
         fault("notification.record.committing")
         await uow.commit()
     fault("notification.record.committed")
-    if status is not NotificationStatus.DELIVERED:
-        log.warning(
-            "notification %s of order %s to merchant %s: %s (%s)",
-            current.id,
-            notification.fields.get("billnumber"),
-            merchant.merchant_id,
-            status.value,
-            attempt.error or attempt.http_status,
-        )
+    if delivery.metrics is not None:
+        delivery.metrics.delivery_tried("notifications", attempt.outcome.value)
+    said = (
+        "notification %s of %s to merchant %s: %s (%s)",
+        current.id,
+        named,
+        merchant.merchant_id,
+        status.value,
+        attempt.error or attempt.http_status,
+    )
+    if status is NotificationStatus.DELIVERED:
+        log.info(*said)
+    else:
+        log.warning(*said)
 
 
 async def _attempt(notification: Notification, merchant: Merchant, delivery: Delivery) -> Attempt:

@@ -21,6 +21,7 @@ from ips.domain.orders import (
     TransactionKind,
 )
 from ips.domain.states import OperationStatus
+from ips.logs.context import about, about_order
 from ips.services.unit_of_work import UnitOfWork
 
 _BILLNUMBER = re.compile(r"([0-9]{1,20})(?:\.([0-9]{1,4}))?")
@@ -69,7 +70,9 @@ async def lock_paid_order(uow: UnitOfWork, merchant: Merchant, billnumber: str) 
     order = await uow.orders.get(short, lock=True)
     if order is None or order.merchant_id != merchant.merchant_id:
         raise NotFound("no such order", field="billnumber")
+    about_order(order)
     paid = await paid_order(uow, order)
+    about(acquirer=paid.payment.acquirer)
     if number is not None and number not in {op.number for op in paid.operations}:
         raise NotFound(f"the order has no operation {number}", field="billnumber")
     return paid
@@ -138,10 +141,11 @@ async def lock_exchange(
     uow: UnitOfWork, exchange: Transaction
 ) -> tuple[Order, Transaction, Operation]:
     """An exchange as it is now, under its order's lock, with the order and its operation:
-    the first step of committing an answer."""
+    the first step of committing an answer (and the logs' lines are about them from here)."""
     assert exchange.id is not None
     order = await uow.orders.get_by_id(exchange.order_id, lock=True)
     current = await uow.transactions.get(exchange.id)
     operation = await uow.operations.get(exchange.operation_id)
     assert order is not None and current is not None and operation is not None
+    about_order(order, operation)
     return order, current, operation

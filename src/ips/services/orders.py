@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from ips.domain.recurring import RecurringTerms
 from ips.domain.signed_fields import Terms
 from ips.domain.states import OrderState
 from ips.domain.text import is_digits
+from ips.logs.context import about, about_order
 from ips.processing.port import MAX_AMOUNT_MINOR
 from ips.services import points
 from ips.services.gateway import Gateway
@@ -43,6 +45,8 @@ from ips.services.merchants import Credentials, authenticate
 from ips.services.rates import Quote, quote
 from ips.services.routing import acquirer_for, check_hold
 from ips.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 MAX_COMMENT = 4000
 MAX_BUYER_FIELD = 255
@@ -112,6 +116,7 @@ class OrderView:
 
 async def create_order(cmd: CreateOrder, gateway: Gateway) -> Order:
     merchant_id = parse_merchant_id(cmd.merchant_id)
+    about(merchant_id=merchant_id)
     ordernumber = parse_ordernumber(cmd.ordernumber)
     if not cmd.amount.strip():
         raise MissingInput("OrderAmount is required", field="amount")
@@ -211,6 +216,8 @@ async def add_order(
     )
     while not await uow.orders.add(order):
         order.billnumber = new_billnumber()  # the random one was taken: draw again
+    about_order(order)
+    log.info("order %s of %s: ordernumber %s", order.billnumber, amount, ordernumber)
     return order
 
 
@@ -245,6 +252,7 @@ async def order_view(billnumber: str, gateway: Gateway) -> OrderView:
         order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None:
             raise NotFound("no such order", field="billnumber")
+        about_order(order)
         merchant = await uow.merchants.get(order.merchant_id)
         assert merchant is not None and order.id is not None
         operations = await uow.operations.of_order(order.id)

@@ -23,6 +23,7 @@ payment: it reports the order as it is.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -46,6 +47,7 @@ from ips.domain.orders import (
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.processing.port import Answer, AuthorizationRequest, NoAnswer
 from ips.processing.secure import Challenge
 from ips.services import cvc
@@ -201,13 +203,16 @@ async def _enroll(
     issuer's page if it does; else the authorization, opened as the check closes."""
     order, payment = begun.order, begun.payment
     assert payment.id is not None
+    started = time.perf_counter()
     try:
         challenge = await gateway.secure.enroll(
             card.pan, payment.amount, order.merchant_id, return_url
         )
     except NoAnswer:
+        gateway.metrics.threeds_request("enroll", time.perf_counter() - started)
         log.warning("no answer to the 3-D Secure enrollment of order %s", order.billnumber)
         return PaymentStep(await fail_payment(payment.id, ResponseCode.SYSTEM_ERROR, gateway))
+    gateway.metrics.threeds_request("enroll", time.perf_counter() - started)
     fault("payment.enrollment.sent")
     if challenge is not None:
         return await start_authentication(begun.first, challenge, gateway, card.cvc)
@@ -243,6 +248,7 @@ async def begin_payment(
         if order is None:
             raise NotFound("no such order", field="billnumber")
         assert order.id is not None
+        about_order(order)
         earlier = await uow.operations.of_order(order.id)
         if beside is not None:  # its points may have been released meanwhile
             beside = next((op for op in earlier if op.id == beside.id), None)
@@ -292,6 +298,7 @@ async def begin_payment(
             await uow.operations.save(payment)
         else:
             await uow.operations.add(payment)
+        about_order(order, payment)
         required = requires_3ds(merchant, payment, gateway)
         kind = first_exchange(order, means, three_d_secure, required, recurring=recurring)
         first = await open_exchange(uow, payment, kind, gateway)
@@ -299,6 +306,14 @@ async def begin_payment(
         fault("payment.begin.committing")
         await uow.commit()
     fault("payment.begin.committed")
+    log.info(
+        "payment %s.%d of %s begun: %s, then %s",
+        order.billnumber,
+        payment.number,
+        payment.amount,
+        means.value,
+        kind.value,
+    )
     return Begun(order, merchant, payment, first)
 
 
@@ -458,6 +473,7 @@ async def fail_payment(payment_id: int, code: ResponseCode, gateway: Gateway) ->
         order = await uow.orders.get_by_id(payment.order_id, lock=True)
         payment = await uow.operations.get(payment_id)
         assert order is not None and payment is not None
+        about_order(order, payment)
         if payment.status is not OperationStatus.IN_PROCESS:
             return order
         await give_up_locked(uow, order, payment, code, gateway.clock())
@@ -492,6 +508,7 @@ async def _finish(
         authorization = await uow.transactions.get(transaction_id)
         payment = await uow.operations.get(authorization.operation_id) if authorization else None
         assert order is not None and authorization is not None and payment is not None
+        about_order(order, payment)
         if authorization.status is not TransactionStatus.SENT:
             if answer is not None:
                 log.warning(
@@ -556,6 +573,14 @@ async def record_answer(
     await uow.transactions.save(authorization)
     await uow.operations.save(payment)
     await uow.orders.save(order)
+    log.info(
+        "payment %s.%d: the authorization %s; the payment is %s, the order %s",
+        order.billnumber,
+        payment.number,
+        f"answered {answer.raw_code}" if answer else "went unanswered",
+        payment.status.value,
+        order.state.value,
+    )
     return reversal_id
 
 

@@ -38,6 +38,7 @@ from ips.domain.points import PointsOffer, points_offer
 from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, OrderState, TransactionStatus
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.processing.loyalty import RefusalReason, Reservation, ReservationStatus
 from ips.processing.port import NoAnswer
 from ips.services.gateway import Gateway
@@ -136,6 +137,7 @@ async def reserve_points(
         current = await uow.orders.get(billnumber)
     if current is None:
         raise NotFound("no such order", field="billnumber")
+    about_order(current)
     try:
         point = await loyalty.rate(current.amount.currency)
     except NoAnswer:
@@ -204,6 +206,7 @@ async def _begin(
             begun_at=now,
         )
         await uow.operations.add(payment)
+        about_order(order, payment)
         reservation = await open_exchange(uow, payment, TransactionKind.POINTS_RESERVATION, gateway)
         reservation.reference = f"ips-{order.billnumber}.{payment.number}"
         await uow.transactions.save(reservation)
@@ -276,6 +279,7 @@ async def follow_points(billnumber: str, gateway: Gateway, *, release_alone: boo
         order = await uow.orders.get(billnumber, lock=True)
         if order is None or order.id is None:
             return
+        about_order(order)
         operations = await uow.operations.of_order(order.id)
         now = gateway.clock()
         exchange = await _follow_locked(uow, order, operations, now, release_alone=release_alone)

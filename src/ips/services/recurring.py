@@ -21,6 +21,7 @@ from ips.domain.kept_cards import KeptCard, charged_card
 from ips.domain.money import Money, currency
 from ips.domain.orders import Operation, OperationKind
 from ips.domain.states import OperationStatus
+from ips.logs.context import about_order
 from ips.services.gateway import Gateway
 from ips.services.merchants import Caller, identify
 from ips.services.operations import OperationResult, parse_billnumber
@@ -52,6 +53,7 @@ async def pay_recurring(cmd: RecurringPayment, caller: Caller, gateway: Gateway)
         first = await uow.orders.get(billnumber, lock=True)
         if first is None or first.merchant_id != merchant.merchant_id:
             raise NotFound("no such order", field="billnumber")
+        about_order(first)
         if first.recurring is None:
             raise Refused("this order did not set up recurring payments", field="billnumber")
         assert first.id is not None

@@ -24,6 +24,7 @@ from ips.domain.orders import Operation, Transaction, TransactionKind
 from ips.domain.responses import ResponseCode
 from ips.domain.states import TransactionStatus
 from ips.faults import fault
+from ips.logs.context import about, about_order
 from ips.processing.port import Answer, MessageId, NoAnswer, ReversalRequest
 from ips.services.claims import LEASE, ClaimedElsewhere, claimant
 from ips.services.gateway import Gateway
@@ -95,6 +96,7 @@ async def _prepare(
         order = await uow.orders.of_transaction(reversal_id, lock=True)
         reversal = await uow.transactions.get(reversal_id)
         assert order is not None and reversal is not None and reversal.original_id is not None
+        about_order(order)
         if reversal.status in _CLOSED:
             return None
         now = gateway.clock()
@@ -104,6 +106,9 @@ async def _prepare(
         assert original is not None
         payment = await uow.operations.get(original.operation_id)
         assert payment is not None and payment.sealed_pan is not None
+        about(acquirer=original.acquirer)
+        if reversal.operation_id == payment.id:  # the payment's own: it was not answered
+            about_order(order, payment)
         reversal.mark_sent(now)
         await uow.transactions.save(reversal)
         fault("reversal.prepare.committing")
@@ -146,6 +151,7 @@ async def _record(
             fault("reversal.record.committed")
             return False
         await uow.transactions.release(reversal_id, holder)
+        log.info("reversal %s answered %s", reversal_id, answer.raw_code)
         reversal.response = answer.raw_code
         reversal.change_status(TransactionStatus.APPROVED, now)
         await uow.transactions.save(reversal)

@@ -38,6 +38,7 @@ from ips.domain.orders import Transaction, TransactionKind
 from ips.domain.settlement import BatchStatus, SettlementBatch, closes_at, due_period
 from ips.domain.states import TransactionStatus
 from ips.faults import fault
+from ips.logs.context import about, scope
 from ips.processing.port import Answer, BatchTotals, FinancialAdvice, MessageId, NoAnswer
 from ips.services import audit
 from ips.services.claims import LEASE, ClaimedElsewhere, claimant
@@ -275,6 +276,7 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
     if not await sending.claim():
         return None
     batch, advices, report = await _load(batch_id, gateway)
+    about(acquirer=batch.acquirer)
     totals = BatchTotals(
         id=MessageId(
             stan=batch_id % 999_999 + 1, rrn=f"{batch_id:012d}", transmitted_at=gateway.clock()
@@ -291,15 +293,25 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
         processing = gateway.processing_of(batch.acquirer)
         for attempt in range(RESENDS + 1):
             repeat = attempt > 0 or batch.attempts > 1
-            for advice in advices:
+            for each in advices:
                 await sending.keep()
-                answer = await processing.advise(replace(advice, repeat=repeat))
-                fault("settlement.advice.sent")
-                if not answer.approved:
-                    log.error("batch %s: advice %s refused (%s)", batch_id, advice.id.stan,
-                              answer.raw_code)  # fmt: skip
+                advice = each.advice
+                with scope(merchant_id=advice.merchant_id, billnumber=each.billnumber):
+                    answer = await processing.advise(replace(advice, repeat=repeat))
+                    fault("settlement.advice.sent")
+                    said = (
+                        "batch %s: the %s of %s answered %s",
+                        batch_id,
+                        "credit" if advice.credit else "debit",
+                        advice.amount,
+                        answer.raw_code,
+                    )
+                    if answer.approved:
+                        log.info(*said)
+                    else:
+                        log.error(*said)
             await sending.keep(check=True)
-            outcome = await close_batch(processing, totals, advices)
+            outcome = await close_batch(processing, totals, [each.advice for each in advices])
             fault("settlement.batch_close.sent")
             if outcome.approved:
                 break
@@ -314,9 +326,17 @@ async def _send(batch_id: int, gateway: Gateway) -> BatchReport | None:
     return BatchReport(await _record(sending, outcome, gateway), report.merchants)
 
 
+@dataclass(frozen=True)
+class _Advice:
+    """An advice of a batch, and the order whose money it moves (for the logs)."""
+
+    billnumber: str
+    advice: FinancialAdvice
+
+
 async def _load(
     batch_id: int, gateway: Gateway
-) -> tuple[SettlementBatch, list[FinancialAdvice], BatchReport]:
+) -> tuple[SettlementBatch, list[_Advice], BatchReport]:
     """The batch, its advices and its report, in a fixed number of queries."""
     async with gateway.uow_factory(readonly=True) as uow:
         batch = await uow.batches.get(batch_id)
@@ -328,26 +348,28 @@ async def _load(
         payments = {
             o.id: o for o in await uow.operations.many({t.operation_id for t in originals.values()})
         }
-        merchants = {
-            o.id: o.merchant_id for o in await uow.orders.many({m.order_id for m in members})
-        }
+        orders = {o.id: o for o in await uow.orders.many({m.order_id for m in members})}
     advices = []
     per_merchant: dict[str, MerchantTotals] = defaultdict(lambda: MerchantTotals(""))
     for member in members:
         original = originals[member.original_id or 0]
         sealed = payments[original.operation_id].sealed_pan
         assert sealed is not None
-        merchant_id = merchants[member.order_id]
+        order = orders[member.order_id]
+        merchant_id = order.merchant_id
         credit = _is_credit(member)
         advices.append(
-            FinancialAdvice(
-                id=message_id(member),
-                original=message_id(original),
-                batch=batch_id,
-                pan=Pan(gateway.keyring.open(sealed, PAN_CONTEXT)),
-                amount=member.amount,
-                credit=credit,
-                merchant_id=merchant_id,
+            _Advice(
+                order.billnumber,
+                FinancialAdvice(
+                    id=message_id(member),
+                    original=message_id(original),
+                    batch=batch_id,
+                    pan=Pan(gateway.keyring.open(sealed, PAN_CONTEXT)),
+                    amount=member.amount,
+                    credit=credit,
+                    merchant_id=merchant_id,
+                ),
             )
         )
         line = per_merchant[merchant_id]

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 from ips.domain.acquirers import Acquirer
 from ips.domain.api_keys import ApiKey
 from ips.domain.audit import AuditEntry
+from ips.domain.gauges import Count, Holds, Outbox
 from ips.domain.idempotency import Remembered
 from ips.domain.kept_cards import KeptCard
 from ips.domain.logins import Guards, LoginGuard, Subjects
@@ -503,6 +504,24 @@ class ConsoleQueries(Protocol):
     async def highest_transaction_id(self) -> int: ...
 
 
+class GaugeQueries(Protocol):
+    """The figures a scrape of the metrics reads (``domain/gauges.py``)."""
+
+    async def notifications(self) -> Outbox: ...
+    async def webhooks(self) -> Outbox: ...
+    async def holds(self) -> list[Holds]:
+        """By currency."""
+        ...
+
+    async def batches(self) -> list[Count]:
+        """By acquirer and status."""
+        ...
+
+    async def differences(self) -> list[Count]:
+        """By acquirer, ``open`` or ``resolved``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def acquirers(self) -> AcquirerRepository: ...
@@ -552,6 +571,8 @@ class UnitOfWork(Protocol):
     def operators(self) -> OperatorRepository: ...
     @property
     def operator_sessions(self) -> OperatorSessionRepository: ...
+    @property
+    def gauges(self) -> GaugeQueries: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

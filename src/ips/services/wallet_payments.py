@@ -29,6 +29,7 @@ from ips.domain.responses import ResponseCode
 from ips.domain.states import OperationStatus, TransactionStatus
 from ips.domain.text import is_digits
 from ips.faults import fault
+from ips.logs.context import about_order
 from ips.processing.port import NoAnswer
 from ips.processing.wallet import Wallet, WalletStatus
 from ips.services.gateway import Gateway
@@ -111,6 +112,7 @@ async def give_up(sent: Transaction, gateway: Gateway) -> None:
         current = await uow.transactions.get(sent.id)
         payment = await uow.operations.get(sent.operation_id)
         assert order is not None and current is not None and payment is not None
+        about_order(order, payment)
         if current.status is not TransactionStatus.SENT or current.reference:
             return
         log.warning("the wallet payment of order %s was never named", order.billnumber)
@@ -127,6 +129,7 @@ async def complete_wallet_payment(billnumber: str, gateway: Gateway) -> PaymentS
         order = await uow.orders.get(billnumber) if is_digits(billnumber) else None
         if order is None or order.id is None:
             raise NotFound("no such order", field="billnumber")
+        about_order(order)
         pending = [
             t
             for t in await uow.transactions.of_order(order.id)
@@ -156,6 +159,7 @@ async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:
         current = await uow.transactions.get(sent.id)
         payment = await uow.operations.get(sent.operation_id)
         assert order is not None and current is not None and payment is not None
+        about_order(order, payment)
         if state is None or state.status is WalletStatus.PENDING:
             return order
         if current.status is not TransactionStatus.SENT:
@@ -168,6 +172,13 @@ async def settle_wallet_payment(sent: Transaction, gateway: Gateway) -> Order:
             current.change_status(TransactionStatus.DECLINED, now)
             payment.finish(OperationStatus.DECLINED, ResponseCode.DECLINED, now)
         order.end_payment(payment, now)
+        log.info(
+            "payment %s.%d: the wallet says %s; the order is %s",
+            order.billnumber,
+            payment.number,
+            state.status.value,
+            order.state.value,
+        )
         await uow.transactions.save(current)
         await uow.operations.save(payment)
         await uow.orders.save(order)
@@ -212,7 +223,9 @@ async def send_wallet_refund(refund_id: int, gateway: Gateway) -> None:
     async with gateway.uow_factory() as uow:
         refund = await uow.transactions.get(refund_id)
         assert refund is not None
-        await uow.orders.get_by_id(refund.order_id, lock=True)
+        order = await uow.orders.get_by_id(refund.order_id, lock=True)
+        assert order is not None
+        about_order(order)
         refund = await uow.transactions.get(refund_id)
         assert refund is not None
         if refund.status not in (

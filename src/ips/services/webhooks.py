@@ -10,25 +10,28 @@ as notifications are (``callbacks.py``) — and records each attempt in a commit
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 
 from ips.domain.audit import CHANGED, Actor, Subject
 from ips.domain.errors import InvalidInput, NotFound
 from ips.domain.merchants import parse_callback_url
-from ips.domain.notifications import ALLOWED_PORTS
+from ips.domain.notifications import ALLOWED_PORTS, Outcome
 from ips.domain.webhooks import (
     ANSWER_LIMIT,
     MAX_ENDPOINTS,
     Attempt,
     Due,
     Endpoint,
+    Event,
     WebhookDelivery,
     new_id,
     new_secret,
     parse_event_types,
 )
 from ips.faults import fault
+from ips.logs.context import about
 from ips.services import audit
 from ips.services.claims import LEASE, claimant
 from ips.services.clock import Clock, utc_now
@@ -201,6 +204,7 @@ async def deliver_due(delivery: Delivery) -> int:
 
 
 async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
+    _about(due.event)
     attempt = await _attempt(due, delivery)
     fault("webhook.sent")
     async with delivery.uow_factory() as uow:
@@ -208,12 +212,31 @@ async def _deliver(due: Due, delivery: Delivery, me: str) -> None:
         fault("webhook.record.committing")
         await uow.commit()
     fault("webhook.record.committed")
-    if not attempt.delivered:
-        log.warning(
-            "webhook %s of event %s to %s: %s",
-            due.delivery.id, due.event.event_id, due.endpoint.endpoint_id,
-            attempt.error or attempt.http_status,
-        )  # fmt: skip
+    if delivery.metrics is not None:
+        outcome = Outcome.NO_ANSWER if attempt.http_status is None else Outcome.REFUSED
+        outcome = Outcome.DELIVERED if attempt.delivered else outcome
+        delivery.metrics.delivery_tried("webhooks", outcome.value)
+    said = (
+        "webhook %s of event %s (%s) to %s: %s",
+        due.delivery.id, due.event.event_id, due.event.type, due.endpoint.endpoint_id,
+        attempt.error or attempt.http_status,
+    )  # fmt: skip
+    if attempt.delivered:
+        log.info(*said)
+    else:
+        log.warning(*said)
+
+
+def _about(event: Event) -> None:
+    """The merchant, order and operation of the event, as its body names them."""
+    data = json.loads(event.body).get("data") or {}
+    billnumber = str(data.get("billnumber") or "")
+    number = (data.get("operation") or {}).get("number")
+    about(
+        merchant_id=event.merchant_id,
+        billnumber=billnumber,
+        operation=f"{billnumber}.{number}" if billnumber and number else None,
+    )
 
 
 async def _attempt(due: Due, delivery: Delivery) -> Attempt:

@@ -12,6 +12,8 @@ A constraint violation surfaces as ``Conflict``.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Collection
 from types import TracebackType
 from typing import Any, Self
 
@@ -28,6 +30,7 @@ from ips.storage.api_keys import ApiKeyRepository
 from ips.storage.audit import AuditRepository
 from ips.storage.console import ConsoleQueries
 from ips.storage.cvcs import CvcRepository
+from ips.storage.gauges import GaugeQueries
 from ips.storage.idempotency import IdempotencyRepository
 from ips.storage.kept_cards import KeptCardRepository
 from ips.storage.logins import LoginRepository
@@ -49,6 +52,12 @@ from ips.storage.terminals import TerminalRepository, allot_stans
 from ips.storage.users import SessionRepository, UserRepository
 from ips.storage.webhooks import WebhookRepository
 from ips.storage.webhooks import write_events as write_webhook_events
+
+log = logging.getLogger(__name__)
+
+Committed = Callable[[Collection[Order | Operation | Transaction]], None]
+"""Told of the entities a commit wrote, their events still on them, once it is done (the
+metrics count the payments that ended: ``metrics.Metrics.committed``)."""
 
 
 class SqlUnitOfWork:
@@ -74,11 +83,20 @@ class SqlUnitOfWork:
     webhooks: WebhookRepository
     operators: OperatorRepository
     operator_sessions: OperatorSessionRepository
+    gauges: GaugeQueries
 
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing, *, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        keyring: KeyRing,
+        *,
+        readonly: bool = False,
+        committed: Committed | None = None,
+    ) -> None:
         self._engine = engine
         self._keyring = keyring
         self._readonly = readonly
+        self._committed = committed
         self._seen: dict[int, Order | Operation | Transaction] = {}
         self._conn: AsyncConnection | None = None
 
@@ -115,6 +133,7 @@ class SqlUnitOfWork:
         self.webhooks = WebhookRepository(conn, self._keyring)
         self.operators = OperatorRepository(conn, self._keyring)
         self.operator_sessions = OperatorSessionRepository(conn)
+        self.gauges = GaugeQueries(conn)
         return self
 
     async def __aexit__(
@@ -144,6 +163,11 @@ class SqlUnitOfWork:
             await self._conn.commit()
         except IntegrityError as exc:
             raise Conflict("the change conflicts with another one made at the same time") from exc
+        if self._committed is not None:
+            try:
+                self._committed(seen)
+            except Exception:  # the change is made: what tells of it must not undo the answer
+                log.exception("a commit's observer failed")
         for entity in seen:
             entity.events.clear()
 
@@ -166,12 +190,15 @@ class SqlUnitOfWork:
 class Database:
     """Makes units of work; the one object the rest of IPS holds to reach storage."""
 
-    def __init__(self, engine: AsyncEngine, keyring: KeyRing) -> None:
+    def __init__(
+        self, engine: AsyncEngine, keyring: KeyRing, committed: Committed | None = None
+    ) -> None:
         self.engine = engine
         self.keyring = keyring
+        self.committed = committed
 
     def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly)
+        return SqlUnitOfWork(self.engine, self.keyring, readonly=readonly, committed=self.committed)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

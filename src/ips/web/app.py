@@ -6,6 +6,7 @@ import logging
 import re
 import secrets
 import time
+import uuid
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -18,8 +19,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ips.domain.errors import DomainError, NotFound
 from ips.domain.orders import Language
+from ips.logs.context import scope as log_scope
+from ips.logs.formats import mask_card_numbers
+from ips.metrics import Metrics
 from ips.services.health import Health
 from ips.web import health as health_routes
+from ips.web import metrics as metrics_routes
 from ips.web.admin import views as console_views
 from ips.web.admin.routes import router as console_router
 from ips.web.admin.session import PREFIX as CONSOLE
@@ -53,6 +58,25 @@ SECURITY_HEADERS = {
 }
 
 
+REQUEST_ID = "X-Request-ID"
+SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:+/=@-]{0,127}")
+"""A request id IPS takes from the caller (a proxy's, a shop's): up to 128 characters that
+need no escaping in a log line or a header, and no card number. Another gets one of IPS's
+own."""
+
+
+def request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` when it is sane, else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            if SANE_REQUEST_ID.fullmatch(value):
+                given = str(value, "ascii")
+                if mask_card_numbers(given) == given:
+                    return given
+            break
+    return uuid.uuid4().hex
+
+
 NO_NAME = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
 """What no page's path holds: control characters (NUL among them, which PostgreSQL refuses
 in any text), and what a server makes of percent-escapes that are not UTF-8 (U+FFFD, or
@@ -71,10 +95,11 @@ def create_app(
     app.include_router(cabinet_router)
     app.include_router(console_router)
     app.include_router(health_routes.router(health))
+    app.include_router(metrics_routes.router(scrapes(services)))
     app.mount(PREFIX, create_api(services))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    app.add_middleware(Guard)
+    app.add_middleware(Guard, metrics=services.gateway.metrics if services else None)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -111,19 +136,41 @@ def create_app(
     return app
 
 
-class Guard:
-    """ASGI middleware: security headers on every answer, the last resort against an error
-    no route caught (503, logged), and an access log without query strings (they may carry
-    web-service passwords). Plain ASGI, not ``BaseHTTPMiddleware``, which costs every request
-    a task group and a stream of its own."""
+def scrapes(services: Services | None) -> metrics_routes.Scrapes | None:
+    """What the app's ``/metrics`` serves, and to whom."""
+    if services is None:
+        return None
+    return metrics_routes.Scrapes(
+        services.gateway.metrics,
+        services.uow_factory,
+        services.gateway.clock,
+        services.metrics_networks,
+        services.metrics_token,
+        services.trusted_proxies,
+    )
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class Guard:
+    """ASGI middleware: security headers on every answer, the request's id (``request_id``,
+    given back in ``X-Request-ID`` and carried by every log line of the request), the last
+    resort against an error no route caught (503, logged), an access log without query
+    strings (they may carry web-service passwords), and the time of each answer in
+    ``metrics``, by route template. Plain ASGI, not ``BaseHTTPMiddleware``, which costs every
+    request a task group and a stream of its own."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self._app = app
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
+        rid = request_id(scope)
+        with log_scope(request_id=rid, afresh=True):
+            await self._guarded(scope, receive, send, rid)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, rid: str) -> None:
         started = time.perf_counter()
         nonce = secrets.token_urlsafe(18)
         scope.setdefault("state", {})["csp_nonce"] = nonce
@@ -136,6 +183,7 @@ class Guard:
                 headers = MutableHeaders(scope=message)
                 headers.update(SECURITY_HEADERS)
                 headers["Content-Security-Policy"] = CSP.format(nonce=nonce)
+                headers[REQUEST_ID] = rid
             await send(message)
 
         path = scope["path"]
@@ -155,15 +203,13 @@ class Guard:
             await PlainTextResponse(
                 "The service could not complete the request. Please try again.", status_code=503
             )(scope, receive, sending)
+        seconds = time.perf_counter() - started
+        if self._metrics is not None:
+            route = metrics_routes.route_of(scope)
+            self._metrics.request_answered(route, scope["method"], status, seconds)
         if path in health_routes.PATHS:  # a load balancer's probes, every few seconds
             return
-        access_log.info(
-            "%s %s %s %.0fms",
-            scope["method"],
-            shown,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+        access_log.info("%s %s %s %.0fms", scope["method"], shown, status, seconds * 1000)
 
 
 def _refused(request: Request) -> Response | None:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from starlette.responses import JSONResponse
 
 from ips.services.health import Health
+from ips.web import metrics
 
 PATHS = frozenset({"/health/live", "/health/ready"})
 
@@ -40,8 +41,9 @@ def router(health: Health | None) -> APIRouter:
     return routes
 
 
-def health_app(health: Health) -> FastAPI:
-    """The health routes alone: what ``ips worker --health-port`` serves."""
+def health_app(health: Health, scrapes: metrics.Scrapes | None = None) -> FastAPI:
+    """The health routes, and ``/metrics``: what ``ips worker --health-port`` serves."""
     app = FastAPI(title="IPS worker", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(router(health))
+    app.include_router(metrics.router(scrapes))
     return app

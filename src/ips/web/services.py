@@ -9,10 +9,12 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from ips.crypto.tokens import FormTokens
-from ips.domain.addresses import Network
+from ips.domain.addresses import Network, parse_network
 from ips.domain.notifications import ALLOWED_PORTS
 from ips.services.gateway import Gateway
 from ips.services.unit_of_work import UnitOfWorkFactory
+
+LOOPBACK = (parse_network("127.0.0.0/8"), parse_network("::1"))
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class Services:
     """The ports a shop's notification URL may use (``IPS_NOTIFICATION_PORTS``)."""
     trusted_proxies: tuple[Network, ...] = ()
     """The operator's proxies, whose ``X-Forwarded-For`` names the caller (``client_ip``)."""
+    metrics_networks: tuple[Network, ...] = LOOPBACK
+    """Who may scrape ``/metrics`` without a token (``IPS_METRICS_NETWORKS``)."""
+    metrics_token: str = ""
+    """The bearer token any caller may scrape ``/metrics`` with (``IPS_METRICS_TOKEN``)."""
 
     @property
     def uow_factory(self) -> UnitOfWorkFactory:

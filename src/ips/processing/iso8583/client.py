@@ -18,6 +18,9 @@
 - After ``echo_interval`` seconds without traffic an echo (0800/301) tests the link; an
   unanswered echo drops the connection.
 
+A request's STAN joins what the log lines of the work that sends it carry (``logs.context``),
+and its answer is logged as that work's.
+
 Requests whose values cannot be put into a message (a STAN out of range, a merchant id longer
 than 15 characters…) raise ``ValueError`` before anything is sent. Messages are logged at
 DEBUG level with the PAN, expiry and CVC masked.
@@ -26,9 +29,14 @@ DEBUG level with the PAN, expiry and CVC masked.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ips.logs.context import about, detached
+from ips.metrics import LinkMetrics
 from ips.processing.iso8583 import messages
 from ips.processing.port import (
     Answer,
@@ -61,13 +69,23 @@ def _key(mti: str, fields: Fields) -> _Key:
     return mti, fields.get("11", ""), fields.get("7", ""), terminal
 
 
+@dataclass(frozen=True)
+class _Waiter:
+    """A request waiting for its answer, and the context of the work that sent it: the
+    reader logs the answer as that work's (``logs.context``)."""
+
+    request: Fields
+    future: asyncio.Future[Answer]
+    context: contextvars.Context
+
+
 class _Connection:
     """One TCP connection and the requests waiting for an answer on it."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.waiting: dict[_Key, tuple[Fields, asyncio.Future[Answer]]] = {}
+        self.waiting: dict[_Key, _Waiter] = {}
         self.closed = False
 
     def close(self, reason: str) -> None:
@@ -76,9 +94,9 @@ class _Connection:
             return
         self.closed = True
         self.writer.close()
-        for _, future in self.waiting.values():
-            if not future.done():
-                future.set_exception(NoAnswer(reason))
+        for waiter in self.waiting.values():
+            if not waiter.future.done():
+                waiter.future.set_exception(NoAnswer(reason))
         self.waiting.clear()
 
 
@@ -93,6 +111,7 @@ class Iso8583ProcessingCenter:
         timeout: float,
         echo_interval: float = 30.0,
         connect_timeout: float = 5.0,
+        metrics: LinkMetrics | None = None,
     ) -> None:
         wire.text(terminal_id, 8, "the terminal id")
         wire.acquirer(acquirer_id)
@@ -112,6 +131,7 @@ class Iso8583ProcessingCenter:
         self._retry_at = 0.0
         self._last_traffic = 0.0
         self._closed = False
+        self._metrics = metrics
 
     @property
     def address(self) -> str:
@@ -161,6 +181,8 @@ class Iso8583ProcessingCenter:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.close("the client was closed")
+        if self._metrics is not None:
+            self._metrics.closed()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -214,7 +236,8 @@ class Iso8583ProcessingCenter:
         if connection is not None and not connection.closed:
             return connection
         if self._connecting is None or self._connecting.done():
-            self._connecting = asyncio.create_task(self._connect())
+            # the connection, its reader and its echoes serve the payments after this one too
+            self._connecting = asyncio.create_task(self._connect(), context=detached())
             self._connecting.add_done_callback(_consume)
         try:
             async with asyncio.timeout(self._connect_timeout):
@@ -239,16 +262,24 @@ class Iso8583ProcessingCenter:
             answer = await self._exchange(connection, self._network(NetworkCode.SIGN_ON))
             if not answer.approved:
                 raise NoAnswer(f"{self.address} refused the sign-on ({answer.raw_code})")
-        except BaseException:
+        except BaseException as exc:
             connection.close("the sign-on failed")
             self._failed()
+            if self._metrics is not None and isinstance(exc, Exception):
+                self._metrics.lost()
             raise
         self._backoff = 0.0
         self._connection = connection
+        if self._metrics is not None:
+            self._metrics.signed_on()
         log.info("signed on to processing center %s as %s", self.address, self._terminal_id)
         if self._echoing is None:
             self._echoing = asyncio.create_task(self._echo_when_idle())
         return connection
+
+    def _unanswered(self, mti: str) -> None:
+        if self._metrics is not None:
+            self._metrics.unanswered(mti)
 
     def _failed(self) -> None:
         self._backoff = min(max(self._backoff * 2, _FIRST_BACKOFF), _MAX_BACKOFF)
@@ -256,13 +287,16 @@ class Iso8583ProcessingCenter:
 
     async def _exchange(self, connection: _Connection, fields: Fields) -> Answer:
         key = _key(wire.answer_mti(fields["t"]), fields)
+        if fields["t"] != wire.NETWORK:
+            about(stan=fields.get("11"))
         data = framing.frame(spec.encode(fields))
         if connection.closed:
             raise NoAnswer("the connection was lost")
         if key in connection.waiting:
             raise ValueError(f"STAN {key[1]} of {key[3]!r} already waits for an answer {key[0]}")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        connection.waiting[key] = (fields, future)
+        connection.waiting[key] = _Waiter(fields, future, contextvars.copy_context())
+        started = time.perf_counter()
         try:
             async with asyncio.timeout(self._timeout):
                 log.debug("sending %s", wire.masked(fields))
@@ -272,11 +306,21 @@ class Iso8583ProcessingCenter:
                     await connection.writer.drain()
                 except OSError as exc:
                     connection.close(f"write failed: {exc}")
-                return await future
+                answer = await future
         except TimeoutError:
+            self._unanswered(fields["t"])
             raise NoAnswer(f"no answer {key[0]} to STAN {key[1]} in {self._timeout}s") from None
+        except NoAnswer:
+            self._unanswered(fields["t"])
+            raise
+        else:
+            if self._metrics is not None:
+                seconds = time.perf_counter() - started
+                self._metrics.answered(fields["t"], answer.raw_code, seconds)
+            return answer
         finally:
-            if connection.waiting.get(key, (None, None))[1] is future:
+            waiter = connection.waiting.get(key)
+            if waiter is not None and waiter.future is future:
                 del connection.waiting[key]
 
     async def _read(self, connection: _Connection) -> None:
@@ -302,6 +346,8 @@ class Iso8583ProcessingCenter:
             if self._connection is connection:
                 self._connection = None
                 self._retry_at = asyncio.get_running_loop().time() + _FIRST_BACKOFF
+                if self._metrics is not None:
+                    self._metrics.lost()
 
     def _dispatch(self, connection: _Connection, message: bytes) -> None:
         try:
@@ -309,26 +355,16 @@ class Iso8583ProcessingCenter:
         except spec.CodecError as exc:
             log.warning("undecodable message from %s ignored: %s", self.address, exc)
             return
-        log.debug("received %s", wire.masked(fields))
         mti, stan = fields.get("t", ""), fields.get("11", "")
+        waiter = None if mti == wire.NETWORK else connection.waiting.get(_key(mti, fields))
+        if waiter is not None:
+            waiter.context.run(_hand_over, waiter, fields)
+            return
+        log.debug("received %s", wire.masked(fields))
         if mti == wire.NETWORK:
             self._answer_network(connection, fields)
             return
-        waiter = connection.waiting.get(_key(mti, fields))
-        if waiter is None:
-            log.warning("answer %s with STAN %s matches no waiting request: ignored", mti, stan)
-            return
-        request, future = waiter
-        if not wire.answers(request, fields):
-            log.warning("answer %s with STAN %s contradicts its request: ignored", mti, stan)
-            return
-        try:
-            answer = messages.answer_from_fields(fields)
-        except wire.MalformedMessage as exc:
-            log.warning("answer %s with STAN %s ignored: %s", mti, stan, exc)
-            return
-        if not future.done():
-            future.set_result(answer)
+        log.warning("answer %s with STAN %s matches no waiting request: ignored", mti, stan)
 
     def _answer_network(self, connection: _Connection, request: Fields) -> None:
         """The host may test the link too: answer its 0800 with 0810/00."""
@@ -369,3 +405,19 @@ def _consume(task: asyncio.Task[_Connection]) -> None:
     """Mark a failed connect as seen: its waiters may all have given up already."""
     if not task.cancelled():
         task.exception()
+
+
+def _hand_over(waiter: _Waiter, fields: Fields) -> None:
+    """Gives the answer to the request waiting for it (run in that request's context)."""
+    log.debug("received %s", wire.masked(fields))
+    mti, stan = fields.get("t", ""), fields.get("11", "")
+    if not wire.answers(waiter.request, fields):
+        log.warning("answer %s with STAN %s contradicts its request: ignored", mti, stan)
+        return
+    try:
+        answer = messages.answer_from_fields(fields)
+    except wire.MalformedMessage as exc:
+        log.warning("answer %s with STAN %s ignored: %s", mti, stan, exc)
+        return
+    if not waiter.future.done():
+        waiter.future.set_result(answer)

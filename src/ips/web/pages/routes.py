@@ -31,6 +31,7 @@ from ips.domain.orders import Buyer, Language, Operation, OperationKind, Order, 
 from ips.domain.points import parse_account, parse_account_number, parse_points
 from ips.domain.states import OperationStatus, OrderState
 from ips.domain.text import is_digits
+from ips.logs.context import about
 from ips.protocol.messages import texts
 from ips.services import authentication
 from ips.services.choice import ChooseMeans, choose_means
@@ -51,8 +52,19 @@ from ips.web.i18n import N_, Words
 from ips.web.pages.views import error_message, error_page, language_of, page
 from ips.web.params import client_ip, read_params
 from ips.web.services import AppServices
+from paywire.luhn import luhn_valid
 
-router = APIRouter()
+
+async def _about_the_order(request: Request) -> None:
+    """Every log line of a page's request is about its order (``logs.context``): the
+    billnumber of its path, when it may be one and cannot be a card number (new billnumbers
+    fail the Luhn check; the services name an older one once they find its order)."""
+    billnumber = request.path_params.get("billnumber", "")
+    if is_digits(billnumber) and len(billnumber) <= 20 and not luhn_valid(billnumber):
+        about(billnumber=billnumber)
+
+
+router = APIRouter(dependencies=[Depends(_about_the_order)])
 
 FORMS = {PaymentMeans.CARD: "card", PaymentMeans.WALLET: "wallet"}
 RETURNS = {PaymentMeans.CARD: "returned_from_3ds", PaymentMeans.WALLET: "returned_from_wallet"}
