@@ -1,8 +1,9 @@
-"""Every action a person takes writes its audit record (issue 16 item 2): each of the Personal
-Account's, through the app as a browser sends it, and each of the ``ips`` command's, run as an
-operator runs it (typer's runner, in this process) — exactly one new record, naming who, from
-where, what, on what, and the values before and after; and an action refused writes nothing
-and changes nothing.
+"""Every action a person takes writes its audit record (issue 16 item 2): each of the operator
+console's and of the Personal Account's, through the app as a browser sends it, and each of the
+``ips`` command's, run as an operator runs it (typer's runner, in this process) — exactly one
+new record, naming who, from where, what, on what, and the values before and after; and an
+action refused (a role that may not, settings changed meanwhile, bad input) writes nothing and
+changes nothing.
 
 The table is ``CASES``: a case is an async function of the ``World`` that sets up what it
 needs, calls ``world.mark()``, takes the action, and returns the record it expects (``None``
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,32 +26,49 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from demobank import Simulator
+from ips.callbacks import HttpCallbackSender
 from ips.cli import app as ips_app
 from ips.config import Settings
 from ips.domain.api_keys import Scope
 from ips.domain.audit import CHANGED, Actor, ActorKind, AuditEntry, Subject, Values
 from ips.domain.merchants import Merchant, settings_of
 from ips.domain.orders import Order, PaymentMeans, TransactionKind
-from ips.domain.users import Role
+from ips.domain.settlement import BatchStatus
+from ips.domain.webhooks import DeliveryStatus
 from ips.processing.bank_report import read_report
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.processing.loyalty_http import HttpLoyalty
-from ips.services import webhooks
+from ips.services import settlement, webhooks
 from ips.services.acquirers import AcquirerSettings, add_acquirer, change_acquirer
 from ips.services.api_keys import create_api_key
 from ips.services.audit import command_actor
 from ips.services.confirmations import Confirm, confirm
 from ips.services.gateway import Gateway
-from ips.services.merchants import AddMerchant, SignedIn, add_merchant, set_disabled
-from ips.services.operators import add_operator, disable_operator
+from ips.services.merchants import (
+    AddMerchant,
+    ChangeMerchant,
+    SignedIn,
+    add_merchant,
+    change_merchant,
+    set_disabled,
+)
+from ips.services.notifications import Delivery, deliver_due
+from ips.services.operators import disable_operator
 from ips.storage import tables
 from ips.storage.keys import bind_keyring
 from ips.storage.unit_of_work import Database
 from tests.banks import ACQUIRER_ID, handed_in_report
 from tests.cabinet import PASSWORD, Cabinet, csrf_of, hidden, open_cabinet, paid_order
 from tests.conftest import MERCHANT, SETUP, make_client
-from tests.fakes import ManualClock
+from tests.console import Console, open_console
+from tests.console import csrf_of as console_csrf
+from tests.fakes import FakeProcessingCenter, ManualClock
+from tests.integration.test_console_merchants import NEW, edit_form
+from tests.integration.test_notifications import SHOP_ID as NOTIFIED_SHOP
+from tests.integration.test_notifications import delivery, notified_shop
+from tests.integration.test_notifications import paid as notified_payment
 from tests.integration.test_points import order_page, pay
+from tests.shop import Shop
 
 BROWSER = "203.0.113.7"
 """Where ``make_client``'s requests come from."""
@@ -74,10 +92,13 @@ class Expected:
 @dataclass
 class World:
     """Merchants 111111 (``anna`` operator, ``vera`` viewer, ``adam`` admin; a held order of
-    100.00 RUB) and 222222, paid at the simulator over TCP; the command pointed at the same
-    database, key file and simulator."""
+    100.00 RUB) and 222222, paid at the simulator over TCP; the console's staff (``vika``
+    viewer, ``otto`` operator, ``ada`` admin); the command pointed at the same database, key
+    file and simulator."""
 
     cabinet: Cabinet
+    console: Console
+    sender: HttpCallbackSender
     database: Database
     simulator: Simulator
     clock: ManualClock
@@ -116,6 +137,9 @@ class World:
 
     def user(self, login: str, merchant_id: str = SHOP) -> Actor:
         return Actor(ActorKind.USER, login, BROWSER, merchant_id)
+
+    def operator(self, login: str) -> Actor:
+        return Actor(ActorKind.OPERATOR, login, BROWSER)
 
     def signed_in(self, login: str) -> Any:
         return self.cabinet.signed_in(login)
@@ -165,6 +189,178 @@ async def step_and_send(
     assert step.status_code == 200, step.text
     form = {name: hidden(step.text, name) for name in ("csrf", "seen", "once")} | data
     return await http.post(f"/cabinet/orders/{bill}/{action}", data=form)
+
+
+# --- The operator console ------------------------------------------------------------------
+
+
+async def post(http: httpx.AsyncClient, url: str, **form: Any) -> httpx.Response:
+    """The console's form at ``url`` as a browser sends it, with the session's token."""
+    return await http.post(url, data={"csrf": await console_csrf(http)} | form)
+
+
+@case("console: add a merchant")
+async def console_add_merchant(w: World) -> Expected:
+    async with w.console.signed_in("ada") as ada:
+        await w.mark()
+        made = await post(ada, "/admin/merchants/new", **NEW)
+    assert made.status_code == 200, made.text
+    added = {"login": "newshop", **settings_of(await w.merchant("333333"))}
+    return Expected(
+        w.operator("ada"), "merchant.add", Subject("merchant", "333333", "333333"),
+        after=added | {"password": CHANGED, "secret_word": CHANGED},
+    )  # fmt: skip
+
+
+@case("console: change a merchant's settings")
+async def console_change_merchant(w: World) -> Expected:
+    async with w.console.signed_in("ada") as ada:
+        await w.mark()
+        form = await edit_form(ada, w.database, SHOP, name="Renamed Shop", payment_attempts="5",
+                               secret_word="a new word")  # fmt: skip
+        changed = await ada.post(f"/admin/merchants/{SHOP}", data=form)
+    assert changed.status_code == 303, changed.text
+    return Expected(
+        w.operator("ada"), "merchant.change", Subject("merchant", SHOP, SHOP),
+        before={"name": "Test Shop", "payment_attempts": 3, "secret_word": None},
+        after={"name": "Renamed Shop", "payment_attempts": 5, "secret_word": CHANGED},
+    )  # fmt: skip
+
+
+@case("console: change a merchant's settings changed meanwhile, refused")
+async def console_change_stale(w: World) -> None:
+    async with w.console.signed_in("ada") as ada:
+        form = await edit_form(ada, w.database, SHOP, name="Ada's Name")
+        await change_merchant(SHOP, ChangeMerchant(name="Someone Else's"), w.database,
+                              actor=SETUP)  # fmt: skip
+        await w.mark()
+        refused = await ada.post(f"/admin/merchants/{SHOP}", data=form)
+    assert refused.status_code == 409 and "changed by someone else" in refused.text
+
+
+@case("console: disable a merchant")
+async def console_disable_merchant(w: World) -> Expected:
+    async with w.console.signed_in("ada") as ada:
+        await w.mark()
+        done = await post(ada, f"/admin/merchants/{SHOP}/disable")
+    assert done.status_code == 303, done.text
+    return Expected(
+        w.operator("ada"), "merchant.disable", Subject("merchant", SHOP, SHOP),
+        before={"disabled": False}, after={"disabled": True},
+    )  # fmt: skip
+
+
+@case("console: disable a merchant as an operator, refused")
+async def console_disable_by_operator(w: World) -> None:
+    async with w.console.signed_in("otto") as otto:
+        await w.mark()
+        refused = await post(otto, f"/admin/merchants/{SHOP}/disable")
+    assert refused.status_code == 403, refused.text
+
+
+@case("console: enable a merchant")
+async def console_enable_merchant(w: World) -> Expected:
+    await set_disabled(SHOP, True, w.database, w.clock, actor=SETUP)
+    async with w.console.signed_in("ada") as ada:
+        await w.mark()
+        done = await post(ada, f"/admin/merchants/{SHOP}/enable")
+    assert done.status_code == 303, done.text
+    return Expected(
+        w.operator("ada"), "merchant.enable", Subject("merchant", SHOP, SHOP),
+        before={"disabled": True}, after={"disabled": False},
+    )  # fmt: skip
+
+
+@case("console: reset a merchant's web-service password")
+async def console_reset_ws_password(w: World) -> Expected:
+    async with w.console.signed_in("ada") as ada:
+        await w.mark()
+        reset = await post(ada, f"/admin/merchants/{SHOP}/ws-password")
+    assert reset.status_code == 200, reset.text
+    return Expected(
+        w.operator("ada"), "merchant.reset_ws_password", Subject("merchant", SHOP, SHOP),
+        before={"password": None}, after={"password": CHANGED},
+    )  # fmt: skip
+
+
+@case("console: send a notification given up again")
+async def console_notification_again(w: World) -> Expected:
+    shop = Shop()  # down
+    await notified_shop(w.gateway, shop)
+    order = await notified_payment(w.gateway)
+    shipment = delivery(w.gateway, w.sender, shop)
+    for _ in range(8):
+        await deliver_due(shipment)
+        w.clock.advance(hours=2)
+    async with w.database(readonly=True) as uow:
+        [notification] = await uow.notifications.of_order(order.id or 0)
+    async with w.console.signed_in("otto") as otto:
+        await w.mark()
+        sent = await post(otto, f"/admin/notifications/{notification.id}/send-again")
+    assert sent.status_code == 303, sent.text
+    return Expected(
+        w.operator("otto"), "notification.send_again",
+        Subject("notification", str(notification.id), NOTIFIED_SHOP, order.billnumber),
+        before={"status": "gave_up"}, after={"status": "pending"},
+    )  # fmt: skip
+
+
+async def webhook_given_up(w: World) -> tuple[int, Order]:
+    """A delivery of a payment of 111111 that found its endpoint down for three days."""
+    shop = Shop()  # down
+    ports = frozenset({shop.port})
+    await webhooks.add_endpoint(SHOP, shop.webhook_url, "payment.succeeded", w.database,
+                                w.clock, ports)  # fmt: skip
+    order = await paid_order(w.gateway, SHOP, "W-1", delay=False)
+    shipping = Delivery(w.database, w.sender, w.clock, ports)
+    await webhooks.deliver_due(shipping)
+    w.clock.advance(days=3)
+    await webhooks.deliver_due(shipping)
+    [given_up] = await webhooks.deliveries_of(SHOP, w.database)
+    assert given_up.id is not None and given_up.status is DeliveryStatus.FAILED
+    return given_up.id, order
+
+
+@case("console: send a webhook given up again")
+async def console_webhook_again(w: World) -> Expected:
+    delivery_id, order = await webhook_given_up(w)
+    async with w.console.signed_in("otto") as otto:
+        await w.mark()
+        sent = await post(otto, f"/admin/webhooks/{delivery_id}/send-again")
+    assert sent.status_code == 303, sent.text
+    return Expected(
+        w.operator("otto"), "webhook.send_again",
+        Subject("webhook_delivery", str(delivery_id), SHOP, order.billnumber),
+        before={"status": "failed"}, after={"status": "pending"},
+    )  # fmt: skip
+
+
+@case("console: send a webhook again as a viewer, refused")
+async def console_webhook_again_by_viewer(w: World) -> None:
+    delivery_id, _ = await webhook_given_up(w)
+    async with w.console.signed_in("vika") as vika:
+        await w.mark()
+        refused = await post(vika, f"/admin/webhooks/{delivery_id}/send-again")
+    assert refused.status_code == 403, refused.text
+
+
+@case("console: send a batch out of balance again")
+async def console_batch_again(w: World) -> Expected:
+    await paid_order(w.gateway, SHOP, "B-1", delay=False)
+    # the simulator balances what it was sent: a processing center that answers 95 to the
+    # close and to each of its repeats, over the same database, leaves the batch out of balance
+    refusing = FakeProcessingCenter(unbalanced_closes=settlement.RESENDS + 1)
+    unbalanced = replace(w.gateway, processing=refusing)
+    [report] = await settlement.settle(unbalanced)
+    assert report.batch.status is BatchStatus.OUT_OF_BALANCE
+    async with w.console.signed_in("otto") as otto:
+        await w.mark()
+        sent = await post(otto, f"/admin/settlement/{report.batch.id}/resend")
+    assert sent.status_code == 303, sent.text
+    return Expected(
+        w.operator("otto"), "batch.send_again", Subject("batch", str(report.batch.id)),
+        before={"status": "out_of_balance"}, after={"status": "closing"},
+    )  # fmt: skip
 
 
 # --- The Personal Account --------------------------------------------------------------------
@@ -700,16 +896,15 @@ async def command_merchant_enable(w: World) -> Expected:
 @case("ips operator add")
 async def command_operator_add(w: World) -> Expected:
     await w.mark()
-    await w.ips("operator", "add", "--login", "vika", "--password", PASSWORD, "--role", "viewer")
+    await w.ips("operator", "add", "--login", "nick", "--password", PASSWORD, "--role", "viewer")
     return Expected(
-        command_actor(), "operator.add", Subject("operator", "vika"),
+        command_actor(), "operator.add", Subject("operator", "nick"),
         after={"role": "viewer", "password": CHANGED},
     )  # fmt: skip
 
 
 @case("ips operator disable")
 async def command_operator_disable(w: World) -> Expected:
-    await add_operator("vika", PASSWORD, Role.VIEWER, w.database, w.clock, actor=SETUP)
     await w.mark()
     await w.ips("operator", "disable", "--login", "vika")
     return Expected(
@@ -720,7 +915,6 @@ async def command_operator_disable(w: World) -> Expected:
 
 @case("ips operator enable")
 async def command_operator_enable(w: World) -> Expected:
-    await add_operator("vika", PASSWORD, Role.VIEWER, w.database, w.clock, actor=SETUP)
     await disable_operator("vika", w.database, w.clock, actor=SETUP)
     await w.mark()
     await w.ips("operator", "enable", "--login", "vika")
@@ -732,7 +926,6 @@ async def command_operator_enable(w: World) -> Expected:
 
 @case("ips operator reset-totp")
 async def command_operator_reset_totp(w: World) -> Expected:
-    await add_operator("ada", PASSWORD, Role.ADMIN, w.database, w.clock, actor=SETUP)
     await w.mark()
     said = await w.ips("operator", "reset-totp", "--login", "ada")
     assert "otpauth://" in said, said
@@ -751,6 +944,7 @@ async def world(
     database_url: str,
     clock: ManualClock,
     simulator: Simulator,
+    sender: HttpCallbackSender,
     tmp_path: Path,
 ) -> AsyncIterator[World]:
     settings = Settings()
@@ -769,8 +963,10 @@ async def world(
         "IPS_LOYALTY_URL": simulator.http_url,
         "IPS_PROCESSING_TIMEOUT": "5",
     }
-    world = World(await open_cabinet(gateway, database, clock), database, simulator, clock, env,
-                  tmp_path)  # fmt: skip
+    world = World(
+        await open_cabinet(gateway, database, clock), await open_console(gateway, database, clock),
+        sender, database, simulator, clock, env, tmp_path,
+    )  # fmt: skip
     await bind_keyring(database.engine, tmp_path / "ips.key")  # as the command would, once
     try:
         yield world
