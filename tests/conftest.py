@@ -29,6 +29,8 @@ from ips.crypto.keyring import KeyRing
 from ips.crypto.tokens import FormTokens
 from ips.domain.audit import Actor, ActorKind
 from ips.domain.merchants import Merchant
+from ips.logs.formats import Context
+from ips.logs.setup import QUIET
 from ips.processing.iso8583.client import Iso8583ProcessingCenter
 from ips.services.gateway import Gateway
 from ips.services.merchants import AddMerchant, add_merchant
@@ -263,6 +265,23 @@ def make_client(gateway: Gateway, base_url: str = "http://ips.test") -> httpx.As
 async def client(gateway: Gateway, merchant: Merchant) -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(gateway) as http:
         yield http
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A command run in this process (typer's runner) configures logging as its own process
+    would (``logs/setup.py``): handlers writing to a standard error the runner closes after,
+    IPS's loggers at WARNING. The next test finds logging as the run set it up."""
+    root = logging.getLogger()
+    handlers = set(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in ("", "ips", *QUIET)}
+    yield
+    for handler in set(root.handlers) - handlers:
+        if any(isinstance(kept, Context) for kept in handler.filters):
+            root.removeHandler(handler)
+            handler.close()
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.fixture(autouse=True)
