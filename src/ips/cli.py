@@ -1137,19 +1137,23 @@ def _report_text(acquirer: Acquirer, report: Path | None, url: str | None) -> by
     return bank_report.fetch_report(where, acquirer.acquirer_id)
 
 
+NewPassword = Annotated[
+    str,
+    typer.Option(
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help="At least 10 characters (asked for when not given).",
+    ),
+]
+"""A password to sign in with, typed twice when not given."""
+
+
 @user_app.command("add")
 def user_add(
     merchant_id: Annotated[str, typer.Option("--merchant-id", help="The user's merchant.")],
     login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="At least 10 characters (asked for when not given).",
-        ),
-    ],
+    password: NewPassword,
     role: Annotated[
         Role,
         typer.Option(
@@ -1179,15 +1183,7 @@ OperatorLogin = Annotated[str, typer.Option(help="The operator's login.")]
 @operator_app.command("add")
 def operator_add(
     login: Annotated[str, typer.Option(help="The login to sign in with (unique).")],
-    password: Annotated[
-        str,
-        typer.Option(
-            prompt=True,
-            hide_input=True,
-            confirmation_prompt=True,
-            help="At least 10 characters (asked for when not given).",
-        ),
-    ],
+    password: NewPassword,
     role: Annotated[
         Role,
         typer.Option(

@@ -27,7 +27,7 @@ from ips.domain.users import LONGEST
 from ips.services import operators
 from ips.services.operators import SignedOperator
 from ips.web.cabinet import session as cabinet
-from ips.web.params import client_ip, read_params
+from ips.web.params import client_ip
 from ips.web.services import AppServices
 
 PREFIX = "/admin"
@@ -55,10 +55,7 @@ async def _signed(request: Request, services: AppServices) -> SignedOperator:
         request.cookies.get(COOKIE, ""), services.uow_factory, services.gateway.clock
     )
     if signed is None:
-        back_to = request.url.path if request.method == "GET" else HOME
-        if request.url.query and request.method == "GET":
-            back_to += f"?{request.url.query}"
-        raise SignInNeeded(back_to)
+        raise SignInNeeded(cabinet.back_to(request, HOME))
     return signed
 
 
@@ -68,10 +65,7 @@ Console = Annotated[SignedOperator, Depends(_signed)]
 
 async def posted(request: Request, signed: SignedOperator) -> dict[str, str]:
     """The form a signed-in operator sent, when it carries the session's CSRF token."""
-    form = await read_params(request)
-    if not signed.session.csrf_ok(form.get("csrf", "")):
-        raise ExpiredForm("the form has expired: open the page again and repeat")
-    return form
+    return await cabinet.form_of(request, signed.session)
 
 
 def actor(request: Request, signed: SignedOperator) -> Actor:

@@ -8,7 +8,7 @@ changes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 from urllib.parse import urlencode
 
 from fastapi import Depends
@@ -52,11 +52,16 @@ async def _signed(request: Request, services: AppServices) -> Signed:
         request.cookies.get(COOKIE, ""), services.uow_factory, services.gateway.clock
     )
     if signed is None:
-        back_to = request.url.path if request.method == "GET" else "/cabinet/orders"
-        if request.url.query and request.method == "GET":
-            back_to += f"?{request.url.query}"
-        raise SignInNeeded(back_to)
+        raise SignInNeeded(back_to(request, "/cabinet/orders"))
     return signed
+
+
+def back_to(request: Request, home: str) -> str:
+    """Where signing in brings the browser back: the page it asked for, or ``home`` when it
+    sent a form."""
+    if request.method != "GET":
+        return home
+    return f"{request.url.path}?{request.url.query}" if request.url.query else request.url.path
 
 
 CabinetUser = Annotated[Signed, Depends(_signed)]
@@ -64,8 +69,17 @@ CabinetUser = Annotated[Signed, Depends(_signed)]
 
 async def posted(request: Request, signed: Signed) -> dict[str, str]:
     """The form a signed-in user sent, when it carries the session's CSRF token."""
+    return await form_of(request, signed.session)
+
+
+class _Guarded(Protocol):
+    def csrf_ok(self, token: str) -> bool: ...
+
+
+async def form_of(request: Request, session: _Guarded) -> dict[str, str]:
+    """The form sent, when it carries ``session``'s CSRF token."""
     form = await read_params(request)
-    if not signed.session.csrf_ok(form.get("csrf", "")):
+    if not session.csrf_ok(form.get("csrf", "")):
         raise ExpiredForm("the form has expired: open the page again and repeat")
     return form
 
